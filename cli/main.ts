@@ -1,0 +1,18 @@
+import { Command } from 'commander';
+import { printFailure } from './output.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerStartCommand } from './commands/start.ts';
+import { registerWorkspaceCommands } from './commands/workspace.ts';
+
+const program = new Command('wact').description('WAct data-protection platform').showHelpAfterError();
+
+// One line per feature; each feature keeps its commands in cli/commands/<feature>.ts.
+registerStartCommand(program);
+registerMigrateCommand(program);
+registerWorkspaceCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  printFailure(err);
+}

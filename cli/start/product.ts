@@ -1,0 +1,47 @@
+import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { openDatabases, type Databases } from '../../shared/runtime/databases.ts';
+import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
+import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
+
+/**
+ * The services `wact start` runs, in start order. Each feature adds its own
+ * line; each starter receives the context and returns a RunningService.
+ */
+type Starter = (ctx: ServiceContext) => Promise<RunningService>;
+const starters: { name: string; enabled: (c: Config) => boolean; start: () => Promise<Starter> }[] = [];
+
+/** Demo data for a first start: each feature seeds its own part, idempotently. */
+type Seeder = (ctx: ServiceContext) => Promise<string[]>;
+const seeders: { name: string; load: () => Promise<Seeder> }[] = [];
+
+export interface Product {
+  services: RunningService[];
+  seedNotes: string[];
+  databases: Databases;
+  stop(): Promise<void>;
+}
+
+export async function startProduct(config: Config = loadConfig(), log: (line: string) => void = () => undefined): Promise<Product> {
+  const databases = await openDatabases(config, { migrate: true, log });
+  if (config.env !== 'production' && !config.tls.certFile) ensureDevCertificates(config.home, [config.publicHost]);
+  const tls = loadTlsMaterial(config);
+  const ctx: ServiceContext = { config, databases, tls };
+  const services: RunningService[] = [];
+  const stop = async () => {
+    for (const s of services.reverse()) await s.close().catch(() => undefined);
+    await databases.close();
+  };
+  try {
+    const seedNotes: string[] = [];
+    for (const s of seeders) seedNotes.push(...(await (await s.load())(ctx)));
+    for (const s of starters) {
+      if (!s.enabled(config)) continue;
+      const start = await s.start();
+      services.push(await start(ctx));
+    }
+    return { services, seedNotes, databases, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

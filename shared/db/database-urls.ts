@@ -1,0 +1,33 @@
+import type { DatabaseTarget, Region } from '../config/config.ts';
+
+/** Operator URL of each database: control and one per region. */
+export type DatabaseUrls = Record<DatabaseTarget, string>;
+
+export const DATABASE_TARGETS: DatabaseTarget[] = ['control', 'eu', 'us'];
+export const REGION_TARGETS: Region[] = ['eu', 'us'];
+
+/** Default database names on the embedded server (a prefix isolates test runs). */
+export function databaseNames(prefix = 'wact'): Record<DatabaseTarget, string> {
+  return { control: `${prefix}_control`, eu: `${prefix}_eu`, us: `${prefix}_us` };
+}
+
+/** The same server and database, logged in as another role. */
+export function withCredentials(url: string, user: string, password?: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = password ? encodeURIComponent(password) : '';
+  return u.toString();
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** For messages and logs: the URL without its password. */
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}

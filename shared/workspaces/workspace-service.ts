@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import type { AuditLog, AuditEventInput } from '../audit/audit-types.ts';
+import type { Region } from '../config/config.ts';
+import type { Pools } from '../db/pools.ts';
+import { NotFoundError } from '../errors/errors.ts';
+import type { Keyring } from '../crypto/keyring-types.ts';
+
+export const workspaceInput = z.object({
+  name: z.string().trim().min(1).max(200),
+  region: z.enum(['eu', 'us']),
+});
+
+export interface Workspace {
+  id: string;
+  name: string;
+  region: Region;
+  createdAt: string;
+}
+
+/**
+ * The workspace directory (control) and each workspace's regional anchor and
+ * keys. Creation order matters: the directory entry is written last, so a
+ * failure leaves no workspace that points at a region without keys.
+ */
+export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'region'>; keyring: Keyring; audit: AuditLog }) {
+  const { pools, keyring, audit } = deps;
+
+  async function create(input: z.input<typeof workspaceInput>, actor: AuditEventInput['actor']): Promise<Workspace> {
+    const { name, region } = workspaceInput.parse(input);
+    const id = crypto.randomUUID();
+    const regional = pools.region(region);
+    await regional.query('INSERT INTO wact.workspaces (id, name, region) VALUES ($1, $2, $3)', [id, name, region]);
+    try {
+      await keyring.createWorkspaceKeys(id, region);
+      const { rows } = await pools.control.query<{ created_at: Date }>(
+        'INSERT INTO wact.workspaces (id, name, region) VALUES ($1, $2, $3) RETURNING created_at',
+        [id, name, region],
+      );
+      await audit.append({ action: 'workspace.create', actor, workspaceId: id, region, target: { type: 'workspace', id }, outcome: 'success', metadata: { region } });
+      return { id, name, region, createdAt: rows[0].created_at.toISOString() };
+    } catch (err) {
+      await regional.query('DELETE FROM wact.workspaces WHERE id = $1', [id]).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function list(): Promise<Workspace[]> {
+    const { rows } = await pools.control.query<{ id: string; name: string; region: Region; created_at: Date }>(
+      'SELECT id, name, region, created_at FROM wact.workspaces WHERE wiped_at IS NULL ORDER BY created_at, id',
+    );
+    return rows.map((r) => ({ id: r.id, name: r.name, region: r.region, createdAt: r.created_at.toISOString() }));
+  }
+
+  /** Looks a workspace up in the directory; every regional access starts here. */
+  async function get(id: string): Promise<Workspace> {
+    if (!z.string().uuid().safeParse(id).success) throw new NotFoundError('unknown workspace', 'workspace_not_found');
+    const { rows } = await pools.control.query<{ id: string; name: string; region: Region; created_at: Date }>(
+      'SELECT id, name, region, created_at FROM wact.workspaces WHERE id = $1 AND wiped_at IS NULL',
+      [id],
+    );
+    if (!rows[0]) throw new NotFoundError('unknown workspace', 'workspace_not_found');
+    const r = rows[0];
+    return { id: r.id, name: r.name, region: r.region, createdAt: r.created_at.toISOString() };
+  }
+
+  async function rotateKeys(id: string, actor: AuditEventInput['actor']): Promise<void> {
+    const ws = await get(id);
+    await keyring.rotate(ws.id, ws.region);
+    await audit.append({ action: 'workspace.keys.rotate', actor, workspaceId: ws.id, region: ws.region, target: { type: 'workspace', id: ws.id }, outcome: 'success' });
+  }
+
+  return { create, list, get, rotateKeys };
+}
+
+export type WorkspaceService = ReturnType<typeof createWorkspaceService>;

@@ -1,0 +1,67 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { createPools, type Pools } from '../../shared/db/pools.ts';
+import { databaseNames, DATABASE_TARGETS, withCredentials, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
+import { ensureDatabase } from '../../shared/runtime/databases.ts';
+
+/** The databases the global setup created and migrated for this run. */
+export function testDb() {
+  return inject('wactDb');
+}
+
+/** Configuration of a test process pointing at the run's databases. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  const { urls, servicePasswords } = testDb();
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-home-'));
+  return loadConfig({
+    WACT_ENV: 'test',
+    WACT_HOME: home,
+    LOG_LEVEL: 'silent',
+    DATABASE_URL_CONTROL: urls.control,
+    DATABASE_URL_EU: urls.eu,
+    DATABASE_URL_US: urls.us,
+    WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
+    WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
+    ...env,
+  });
+}
+
+/** Operator (superuser) pools on the run's databases. Remember to `end()`. */
+export function operatorPools(): Pools {
+  return createPools(testDb().urls as DatabaseUrls, { max: 4 });
+}
+
+/** Pools logged in as a service role (wact_ingest or wact_broker). */
+export function servicePools(role: 'ingest' | 'broker'): Pools {
+  const { urls, servicePasswords } = testDb();
+  return createPools(urls as DatabaseUrls, { user: `wact_${role}`, password: servicePasswords[role], max: 4 });
+}
+
+/** A client logged in as any role with a password (for grant and RLS tests). */
+export async function connectAs(target: 'control' | 'eu' | 'us', user: string, password?: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: withCredentials(testDb().urls[target], user, password) });
+  await client.connect();
+  return client;
+}
+
+/** Creates brand-new, empty databases on the test server (for migration tests). */
+export async function freshDatabases(): Promise<{ urls: DatabaseUrls; drop(): Promise<void> }> {
+  const { serverUrl } = testDb();
+  const names = databaseNames(`wact_f${crypto.randomBytes(4).toString('hex')}`);
+  for (const t of DATABASE_TARGETS) await ensureDatabase(serverUrl, names[t]);
+  const urls = Object.fromEntries(DATABASE_TARGETS.map((t) => [t, withDatabase(serverUrl, names[t])])) as DatabaseUrls;
+  return {
+    urls,
+    async drop() {
+      const admin = new pg.Client({ connectionString: serverUrl });
+      await admin.connect();
+      for (const t of DATABASE_TARGETS) await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
