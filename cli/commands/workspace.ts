@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
+import { workspaceInput } from '../../shared/workspaces/workspace-service.ts';
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('workspace directory (operator)');
@@ -11,7 +12,8 @@ export function registerWorkspaceCommands(program: Command): void {
     .requiredOption('--region <region>', 'eu or us (fixed for the workspace’s lifetime)')
     .option('--json', 'print JSON')
     .action(async (opts: { name: string; region: string; json?: boolean }) => {
-      const created = await withOperator((p) => p.workspaces.create({ name: opts.name, region: opts.region as 'eu' }, operatorActor()));
+      const input = workspaceInput.parse({ name: opts.name, region: opts.region }); // before touching a database
+      const created = await withOperator((p) => p.workspaces.create(input, operatorActor()));
       printResult(!!opts.json, created, () => `created workspace ${created.id} (${created.name}, region ${created.region})`);
     });
 

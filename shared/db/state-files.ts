@@ -2,9 +2,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Creates the state folder (mode 0700) if needed and returns its path. */
+/**
+ * Creates the state folder if needed and returns its path. Mode 0711: others
+ * may traverse it (the embedded server runs as an unprivileged OS user and
+ * owns its own data folder inside) but not list it; every secret file in it
+ * is 0600.
+ */
 export function ensureHome(home: string): string {
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(home, { recursive: true, mode: 0o711 });
+  fs.chmodSync(home, 0o711);
   return home;
 }
 

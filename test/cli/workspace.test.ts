@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorPools, testDb } from '../support/db.ts';
+import type { Pools } from '../../shared/db/pools.ts';
+
+const run = promisify(execFile);
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-cli-'));
+
+/** Runs the real `wact` binary against the test databases. */
+async function wact(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const { urls } = testDb();
+  const env = {
+    ...process.env,
+    WACT_ENV: 'test',
+    WACT_HOME: home,
+    DATABASE_URL_CONTROL: urls.control,
+    DATABASE_URL_EU: urls.eu,
+    DATABASE_URL_US: urls.us,
+    WACT_DB_PASSWORD_INGEST: testDb().servicePasswords.ingest,
+    WACT_DB_PASSWORD_BROKER: testDb().servicePasswords.broker,
+  };
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/wact.mjs', ...args], { env });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('wact workspace', () => {
+  let ops: Pools;
+  beforeAll(() => {
+    ops = operatorPools();
+  });
+  afterAll(() => ops.end());
+
+  it('creates the directory entry in control and the keys in its region only', async () => {
+    const res = await wact('workspace', 'create', '--name', 'Acme Ltd', '--region', 'us', '--json');
+    expect(res.code).toBe(0);
+    const ws = JSON.parse(res.stdout);
+    expect(ws).toMatchObject({ name: 'Acme Ltd', region: 'us' });
+
+    const dir = await ops.control.query('SELECT region FROM wact.workspaces WHERE id = $1', [ws.id]);
+    expect(dir.rows).toEqual([{ region: 'us' }]);
+    const keys = await ops.region('us').query('SELECT purpose, version FROM wact_private.workspace_keys WHERE workspace_id = $1 ORDER BY purpose', [ws.id]);
+    expect(keys.rows).toEqual([{ purpose: 'dek', version: 1 }, { purpose: 'hmac', version: 1 }]);
+    const inEu = await ops.region('eu').query('SELECT count(*)::int AS n FROM wact.workspaces WHERE id = $1', [ws.id]);
+    expect(inEu.rows[0].n).toBe(0);
+
+    const list = JSON.parse((await wact('workspace', 'list', '--json')).stdout);
+    expect(list.map((w: { id: string }) => w.id)).toContain(ws.id);
+
+    // the local KEK was generated into the state folder, readable by its owner only
+    const kek = fs.statSync(path.join(home, 'keys', 'kek-us.key'));
+    expect(kek.mode & 0o777).toBe(0o600);
+  });
+
+  it('rotates keys to a new version', async () => {
+    const ws = JSON.parse((await wact('workspace', 'create', '--name', 'Rotating', '--region', 'eu', '--json')).stdout);
+    expect((await wact('workspace', 'rotate-keys', '--workspace', ws.id)).code).toBe(0);
+    const keys = await ops.region('eu').query(`SELECT max(version)::int AS v FROM wact_private.workspace_keys WHERE workspace_id = $1 AND purpose = 'dek'`, [ws.id]);
+    expect(keys.rows[0].v).toBe(2);
+  });
+
+  it('rejects bad input in one line without a stack trace', async () => {
+    const bad = await wact('workspace', 'create', '--name', 'X', '--region', 'mars');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const unknown = await wact('workspace', 'rotate-keys', '--workspace', '00000000-0000-4000-8000-000000000000');
+    expect(unknown.stderr).toMatch(/unknown workspace/);
+  });
+});
