@@ -84,7 +84,7 @@ export async function startEmbeddedServer(opts: {
     // Listen on loopback only; log lines stay in the server's own output.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: opts.onLog ?? (() => undefined),
-    onError: opts.onLog ?? (() => undefined),
+    onError: (err: unknown) => opts.onLog?.(String(err)),
   });
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     // Stale empty folder from an interrupted first run.
