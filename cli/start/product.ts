@@ -23,7 +23,7 @@ export interface Product {
 
 export async function startProduct(config: Config = loadConfig(), log: (line: string) => void = () => undefined): Promise<Product> {
   const databases = await openDatabases(config, { migrate: true, log });
-  if (config.env !== 'production' && !config.tls.certFile) ensureDevCertificates(config.home, [config.publicHost]);
+  if (config.env !== 'production' && !config.tls.certFile) await ensureDevCertificates(config.home, [config.publicHost]);
   const tls = loadTlsMaterial(config);
   const ctx: ServiceContext = { config, databases, tls };
   const services: RunningService[] = [];
