@@ -1,0 +1,32 @@
+import type { Region } from '../../../shared/config/config-schema.ts';
+import type { KeyStore, StoredKey } from '../../../shared/crypto/keyring-types.ts';
+
+/** KeyStore in memory for unit tests, with the same duplicate-version refusal as the table's primary key. */
+export function createMemoryKeyStore(): KeyStore & { rows: Map<string, StoredKey>; calls: { list: number } } {
+  const rows = new Map<string, StoredKey>();
+  const id = (region: Region, k: { workspaceId: string; purpose: string; version: number }) => `${region}/${k.workspaceId}/${k.purpose}/${k.version}`;
+  const calls = { list: 0 };
+  return {
+    rows,
+    calls,
+    async insert(region, key) {
+      const k = id(region, key);
+      if (rows.has(k)) throw Object.assign(new Error('duplicate key version'), { code: '23505' });
+      rows.set(k, { ...key, wrapped: Buffer.from(key.wrapped) });
+    },
+    async list(region, workspaceId, purpose) {
+      calls.list++;
+      return [...rows.entries()].filter(([k, v]) => k.startsWith(`${region}/`) && v.workspaceId === workspaceId && v.purpose === purpose).map(([, v]) => v);
+    },
+    async destroy(region, workspaceId) {
+      let n = 0;
+      for (const [k, v] of rows) {
+        if (k.startsWith(`${region}/`) && v.workspaceId === workspaceId) {
+          rows.delete(k);
+          n++;
+        }
+      }
+      return n;
+    },
+  };
+}
