@@ -50,6 +50,23 @@ export const configSchema = z.object({
   GATEWAY_PORT: port(6432).describe('TLS port of the PostgreSQL gateway.'),
   OIDC_PORT: port(9400).describe('HTTPS port of the development OpenID provider.'),
   WACT_DEV_OIDC: boolish.optional().describe('Run the development OpenID provider (default: on outside staging and production).'),
+
+  // Identity (broker/auth): single sign-on, sessions, TOTP.
+  OIDC_ISSUER_URL: z.string().url().optional().describe('OpenID issuer the broker signs people in with. Default: the development provider, https://<WACT_PUBLIC_HOST>:<OIDC_PORT>.'),
+  OIDC_CLIENT_ID: z.string().min(1).default('wact-broker').describe('The broker\'s client id at the issuer.'),
+  OIDC_CLIENT_SECRET: z.string().min(16).optional().describe('The broker\'s client secret at the issuer. Development: generated into the state folder (oidc-client-secret).'),
+  OIDC_CA_FILE: z.string().optional().describe('Extra CA to trust for the issuer\'s HTTPS (default: the development CA outside production; the system store always applies).'),
+  BROKER_PUBLIC_URL: z.string().url().optional().describe('Public base URL of the broker (redirect URI = <this>/auth/callback). Default: https://<WACT_PUBLIC_HOST>:<BROKER_PORT>.'),
+  STAFF_EMAIL_DOMAIN: z.string().min(1).default('wact.dev').describe('Employees are provisioned only from verified emails of this domain …'),
+  STAFF_GROUP_CLAIM: z.string().min(1).default('groups').describe('… carrying one of the staff groups in this ID-token claim.'),
+  STAFF_GROUP_ROLES: z.string().default('wact-engineers=engineer,wact-support=support,wact-security=security').describe('Staff group → employee role mapping, comma-separated group=role (engineer|support|security). First match in the order security, support, engineer wins.'),
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30).describe('A session unused this long ends.'),
+  SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12).describe('A session ends this long after sign-in, used or not.'),
+  TOTP_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5).describe('Consecutive wrong TOTP / recovery codes before TOTP locks.'),
+  TOTP_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15).describe('How long TOTP stays locked after too many failures.'),
+  LOGIN_RATE_PER_IP: z.coerce.number().int().min(1).default(60).describe('Sign-in attempts (login starts, callbacks, TOTP codes) per client IP per 15 minutes.'),
+  LOGIN_RATE_PER_ACCOUNT: z.coerce.number().int().min(1).default(20).describe('TOTP / recovery attempts per account per 15 minutes.'),
+  IDENTITY_KEY_REGION: z.enum(['eu', 'us']).default('eu').describe('Whose KEK wraps the platform keys of the control database (TOTP secrets).'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
