@@ -98,9 +98,16 @@ export interface SerializedError {
  * fields above, never `detail`, `where`, query parameters or anything a caller
  * attached. For PostgreSQL data errors (SQLSTATE class 22, e.g. "invalid input
  * syntax for type uuid: \"…\"") quoted text in the message is replaced, since
- * there it is the offending value.
+ * there it is the offending value; in any message, runs of 8+ digits are.
  */
+const LONG_DIGIT_RUN = /[+(]?\d(?:[\s().-]{0,2}\d){7,}/g;
+
+// Outputs of serializeError, so serializing twice (by a caller, then by the
+// logger's `err` serializer) returns the same object instead of "[non-error]".
+const produced = new WeakSet<object>();
+
 export function serializeError(err: unknown, depth = 0): SerializedError {
+  if (typeof err === 'object' && err !== null && produced.has(err)) return err as SerializedError;
   if (!(err instanceof Error)) {
     return { type: typeof err, message: typeof err === 'string' ? '[non-error thrown]' : `[non-error ${typeof err} thrown]` };
   }
@@ -112,11 +119,15 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   }
   const sqlState = typeof source.code === 'string' && /^[0-9A-Z]{5}$/.test(source.code) && 'severity' in source ? source.code : undefined;
   if (sqlState?.startsWith('22')) out.message = out.message.replace(/"[^"]*"/g, `"${REDACTED}"`);
+  // Defence in depth: a message that quotes a phone number (ours never should)
+  // loses every run of 8+ digits; ids and timestamps may go too, a fair price.
+  out.message = out.message.replace(LONG_DIGIT_RUN, REDACTED);
   if (typeof err.stack === 'string') {
     // The stack's first line repeats the message: rebuild it from the cleaned one.
     const frames = err.stack.split('\n').filter((line) => /^\s+at /.test(line));
     out.stack = [`${out.type}: ${out.message}`, ...frames].join('\n');
   }
   if (err.cause !== undefined && depth < 3) out.cause = serializeError(err.cause, depth + 1);
+  produced.add(out);
   return out;
 }

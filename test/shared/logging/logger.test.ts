@@ -117,6 +117,14 @@ describe('serializeError', () => {
     expect(out.stack?.split('\n')[0]).toBe(`Error: ${out.message}`);
   });
 
+  it('drops phone-like digit runs from any message, in any spacing', () => {
+    for (const written of [PHONE, '447700900123', '+44 7700 900123', '(202) 555-0123', '+1-202-555-0123']) {
+      const out = serializeError(new Error(`lookup failed for ${written} in workspace 42`));
+      expect(out.message).toBe(`lookup failed for ${REDACTED} in workspace 42`);
+      expect(out.stack).not.toContain(written);
+    }
+  });
+
   it('keeps status of HTTP errors, follows causes, survives non-errors', () => {
     const out = serializeError(new Error('outer', { cause: Object.assign(new Error('inner'), { status: 503, detail: PHONE }) }));
     expect(out.cause).toMatchObject({ message: 'inner', status: 503 });
