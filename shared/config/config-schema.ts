@@ -51,6 +51,24 @@ export const configSchema = z.object({
   OIDC_PORT: port(9400).describe('HTTPS port of the development OpenID provider.'),
   WACT_DEV_OIDC: boolish.optional().describe('Run the development OpenID provider (default: on outside staging and production).'),
 
+  // ingest (ingest/ingest-settings.ts reads these)
+  INGEST_PUBLIC_URL: optionalUrl.describe('Public base URL of ingest as BSPs call it (Twilio and Bird sign the full URL). Unset: the request’s own scheme, host and path.'),
+  INGEST_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024).describe('Largest webhook/click/conversion body accepted (bigger: 413).'),
+  INGEST_CONVERSATION_WINDOW_HOURS: z.coerce.number().positive().max(24 * 90).default(24).describe('Messages from one sender within this many hours of a conversation’s start belong to it.'),
+  INGEST_ATTRIBUTION_WINDOW_DAYS: z.coerce.number().positive().max(90).default(7).describe('A conversation is attributed only to a click at most this many days older.'),
+  INGEST_BIRD_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300).describe('Accepted clock difference of Bird’s messagebird-request-timestamp.'),
+  INGEST_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(5000).default(500).describe('Most inbound messages written in one group-commit transaction.'),
+  INGEST_WORKSPACE_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(30).describe('How long ingest caches a workspace directory entry and its BSP secrets.'),
+  EXPORT_ENABLED: boolish.default(true).describe('Run the ad-platform export worker inside ingest.'),
+  EXPORT_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(8).describe('Retries of a failed ad-platform export (pg-boss, exponential backoff).'),
+  EXPORT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(30).describe('First retry delay of an export; doubles each time.'),
+  EXPORT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000).describe('Timeout of one ad-platform request.'),
+  EXPORT_URL_META: z.string().default('https://graph.facebook.com/v21.0/{datasetId}/events').describe('Meta Conversions API endpoint ({placeholders} from the workspace’s credentials).'),
+  EXPORT_URL_GOOGLE: z.string().default('https://googleads.googleapis.com/v18/customers/{customerId}:uploadClickConversions').describe('Google Ads UploadClickConversions endpoint.'),
+  EXPORT_URL_MICROSOFT: z.string().default('https://campaign.api.bingads.microsoft.com/CampaignManagement/v13/OfflineConversions/Apply').describe('Microsoft Advertising ApplyOfflineConversions endpoint.'),
+  EXPORT_URL_TIKTOK: z.string().default('https://business-api.tiktok.com/open_api/v1.3/event/track/').describe('TikTok Events API 2.0 endpoint.'),
+  EXPORT_URL_LINKEDIN: z.string().default('https://api.linkedin.com/rest/conversionEvents').describe('LinkedIn Conversions API endpoint.'),
+
   // Identity (broker/auth): single sign-on, sessions, TOTP.
   OIDC_ISSUER_URL: z.string().url().optional().describe('OpenID issuer the broker signs people in with. Default: the development provider, https://<WACT_PUBLIC_HOST>:<OIDC_PORT>.'),
   OIDC_CLIENT_ID: z.string().min(1).default('wact-broker').describe('The broker\'s client id at the issuer.'),
