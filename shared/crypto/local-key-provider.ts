@@ -128,7 +128,8 @@ async function loadOrCreateKek(file: string): Promise<Buffer> {
   try {
     await fs.link(tmp, file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new CryptoError('kek_file_unwritable', 'could not write the key-encryption key file');
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new CryptoError('kek_file_unwritable', 'could not write the key-encryption key file');
   } finally {
     await fs.unlink(tmp).catch(() => {});
   }

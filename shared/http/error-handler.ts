@@ -34,7 +34,11 @@ interface ZodLikeIssue {
 }
 
 function isZodError(err: unknown): err is Error & { issues: ZodLikeIssue[] } {
-  return err instanceof Error && (err.name === 'ZodError' || err.constructor?.name === 'ZodError') && Array.isArray((err as { issues?: unknown }).issues);
+  return (
+    err instanceof Error &&
+    (err.name === 'ZodError' || err.constructor?.name === 'ZodError') &&
+    Array.isArray((err as { issues?: unknown }).issues)
+  );
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -89,7 +89,11 @@ export function loadTlsMaterial(config: Pick<Config, 'env' | 'home' | 'tls'>): T
   const { certFile, keyFile, caFile } = config.tls;
   if (certFile || keyFile) {
     if (!certFile || !keyFile) throw new ConfigError('set both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
-    return tlsMaterial(readPem(keyFile, 'TLS_KEY_FILE'), readPem(certFile, 'TLS_CERT_FILE'), caFile ? readPem(caFile, 'TLS_CA_FILE') : undefined);
+    return tlsMaterial(
+      readPem(keyFile, 'TLS_KEY_FILE'),
+      readPem(certFile, 'TLS_CERT_FILE'),
+      caFile ? readPem(caFile, 'TLS_CA_FILE') : undefined,
+    );
   }
   if (config.env === 'production') throw new ConfigError('refusing to start: production needs TLS_CERT_FILE and TLS_KEY_FILE');
   const dev = devCertificatePaths(config.home);
@@ -153,17 +157,23 @@ async function makeCa(): Promise<{ key: string; cert: string }> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate);
   notAfterDate.setFullYear(notAfterDate.getFullYear() + CA_YEARS);
-  const pems = await generate([{ name: 'commonName', value: 'WAct development CA' }, { name: 'organizationName', value: 'WAct (development)' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
-    extensions: [
-      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: 'WAct development CA' },
+      { name: 'organizationName', value: 'WAct (development)' },
     ],
-  });
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate,
+      notAfterDate,
+      extensions: [
+        { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      ],
+    },
+  );
   return { key: pems.private, cert: pems.cert };
 }
 

@@ -105,7 +105,8 @@ const KIND = /^[a-z][a-z0-9_.-]{0,39}$/;
  */
 export function hashIdentifier(hmacKey: Buffer, kind: string, value: string): string {
   checkHmacKey(hmacKey);
-  if (typeof kind !== 'string' || !KIND.test(kind)) throw new CryptoError('invalid_identifier_kind', 'identifier kind must be a short lowercase name');
+  if (typeof kind !== 'string' || !KIND.test(kind))
+    throw new CryptoError('invalid_identifier_kind', 'identifier kind must be a short lowercase name');
   if (typeof value !== 'string' || value.length === 0) throw new BadRequestError('identifier is empty', 'invalid_identifier');
   return createHmac('sha256', hmacKey).update(`wact.id.v1\0${kind}\0`, 'utf8').update(value, 'utf8').digest('hex');
 }

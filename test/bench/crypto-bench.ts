@@ -67,8 +67,14 @@ interface Row {
   target: boolean;
 }
 
-async function pair(name: string, raw: SyncOp | AsyncOp, ours: SyncOp | AsyncOp, opts: { async?: boolean; target?: boolean } = {}): Promise<Row> {
-  const run = (op: SyncOp | AsyncOp, ms: number) => (opts.async ? measureAsync(op as AsyncOp, ms) : Promise.resolve(measure(op as SyncOp, ms)));
+async function pair(
+  name: string,
+  raw: SyncOp | AsyncOp,
+  ours: SyncOp | AsyncOp,
+  opts: { async?: boolean; target?: boolean } = {},
+): Promise<Row> {
+  const run = (op: SyncOp | AsyncOp, ms: number) =>
+    opts.async ? measureAsync(op as AsyncOp, ms) : Promise.resolve(measure(op as SyncOp, ms));
   await run(raw, 300); // warm-up: JIT and OpenSSL state for both
   await run(ours, 300);
   const rawRates: number[] = [];
@@ -140,17 +146,26 @@ async function main() {
     };
     const rawGcmAsync: AsyncOp = async () => rawGcm();
     const rawHmac: SyncOp = () => {
-      sink += createHmac('sha256', hmac).update(phones[i++ & 1023], 'utf8').digest('hex').length;
+      sink += createHmac('sha256', hmac)
+        .update(phones[i++ & 1023], 'utf8')
+        .digest('hex').length;
     };
     const oursHmac: SyncOp = () => {
       sink += hashPhone(hmac, phones[i++ & 1023]).length;
     };
 
-    console.log(`node ${process.version}, OpenSSL ${process.versions.openssl}, ${os.cpus()[0]?.model ?? 'cpu'}; ${ROUNDS} rounds × ${ROUND_MS} ms per variant, one thread`);
+    console.log(
+      `node ${process.version}, OpenSSL ${process.versions.openssl}, ${os.cpus()[0]?.model ?? 'cpu'}; ${ROUNDS} rounds × ${ROUND_MS} ms per variant, one thread`,
+    );
     const rows: Row[] = [];
     rows.push(await pair('field encrypt+decrypt, 40 B click id (encryptField/decryptField, keyring keys)', rawGcm, oursGcm));
     rows.push(await pair('phone hash (hashPhone, HMAC-SHA-256 hex)', rawHmac, oursHmac));
-    rows.push(await pair('  info: createFieldCrypto encrypt+decrypt (2 keyring lookups/op, async)', rawGcmAsync, oursGcmAsync, { async: true, target: false }));
+    rows.push(
+      await pair('  info: createFieldCrypto encrypt+decrypt (2 keyring lookups/op, async)', rawGcmAsync, oursGcmAsync, {
+        async: true,
+        target: false,
+      }),
+    );
 
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(11);
     console.log('');

@@ -31,7 +31,9 @@ describe('AWS KMS key provider', () => {
   it('generates a 256-bit data key with the exact EncryptionContext', async () => {
     const plaintext = randomBytes(32);
     const blob = randomBytes(184);
-    kms.on(GenerateDataKeyCommand).resolves({ Plaintext: Uint8Array.from(plaintext), CiphertextBlob: Uint8Array.from(blob), KeyId: KEY_ID });
+    kms
+      .on(GenerateDataKeyCommand)
+      .resolves({ Plaintext: Uint8Array.from(plaintext), CiphertextBlob: Uint8Array.from(blob), KeyId: KEY_ID });
     const out = await provider.generateDataKey(ctx);
     expect(out.plaintext.equals(plaintext)).toBe(true);
     expect(out.wrapped.equals(blob)).toBe(true);
@@ -59,7 +61,11 @@ describe('AWS KMS key provider', () => {
   it('puts no secret in the EncryptionContext', async () => {
     kms.on(GenerateDataKeyCommand).resolves({ Plaintext: new Uint8Array(32).fill(7), CiphertextBlob: new Uint8Array(10).fill(1) });
     await provider.generateDataKey(ctx);
-    expect(Object.keys(kms.commandCalls(GenerateDataKeyCommand)[0].args[0].input.EncryptionContext!).sort()).toEqual(['purpose', 'region', 'workspace']);
+    expect(Object.keys(kms.commandCalls(GenerateDataKeyCommand)[0].args[0].input.EncryptionContext!).sort()).toEqual([
+      'purpose',
+      'region',
+      'workspace',
+    ]);
   });
 
   it('turns KMS errors into CryptoError without KMS text', async () => {

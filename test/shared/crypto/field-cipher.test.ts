@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createFieldCrypto, decryptField, encryptField, fieldContext, readKeyVersion, type FieldContext } from '../../../shared/crypto/field-cipher.ts';
+import {
+  createFieldCrypto,
+  decryptField,
+  encryptField,
+  fieldContext,
+  readKeyVersion,
+  type FieldContext,
+} from '../../../shared/crypto/field-cipher.ts';
 import { createKeyring } from '../../../shared/crypto/keyring-service.ts';
 import { createLocalKeyProvider } from '../../../shared/crypto/local-key-provider.ts';
 import { CryptoError } from '../../../shared/errors/errors.ts';
@@ -25,7 +32,10 @@ const ctxArb = fc.record({
   table: fc.constantFrom('contacts', 'clicks', 'messages'),
   column: fc.constantFrom('click_id', 'phone_enc', 'body'),
 });
-const plaintextArb = fc.oneof(fc.string({ maxLength: 200, unit: 'grapheme' }), fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)));
+const plaintextArb = fc.oneof(
+  fc.string({ maxLength: 200, unit: 'grapheme' }),
+  fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+);
 const asBuffer = (p: string | Buffer) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
 
 function expectCryptoError(run: () => unknown) {

@@ -48,8 +48,16 @@ describe('keyring on PostgreSQL (workspace_keys)', () => {
 
   it('runs the keyring end to end: the broker creates and rotates, the operator shreds', async () => {
     const provider = createLocalKeyProvider({ home, region: 'eu' });
-    const asBroker = createKeyring({ providerFor: () => provider, store: createKeyStore({ poolFor: (r) => broker.region(r) }), ttlMs: 60_000 });
-    const asOperator = createKeyring({ providerFor: () => provider, store: createKeyStore({ poolFor: (r) => operator.region(r) }), ttlMs: 60_000 });
+    const asBroker = createKeyring({
+      providerFor: () => provider,
+      store: createKeyStore({ poolFor: (r) => broker.region(r) }),
+      ttlMs: 60_000,
+    });
+    const asOperator = createKeyring({
+      providerFor: () => provider,
+      store: createKeyStore({ poolFor: (r) => operator.region(r) }),
+      ttlMs: 60_000,
+    });
     const ws = await newWorkspace();
     await asBroker.createWorkspaceKeys(ws, 'eu');
     const v1 = await asBroker.currentKey(ws, 'eu', 'dek');
@@ -61,7 +69,11 @@ describe('keyring on PostgreSQL (workspace_keys)', () => {
     for (const r of rows) expect((r.wrapped as Buffer).includes(v1.key)).toBe(false);
     expect(await asOperator.destroy(ws, 'eu')).toBe(4);
     await expect(asOperator.currentKey(ws, 'eu', 'dek')).rejects.toBeInstanceOf(CryptoError);
-    const fresh = createKeyring({ providerFor: () => provider, store: createKeyStore({ poolFor: (r) => broker.region(r) }), ttlMs: 60_000 });
+    const fresh = createKeyring({
+      providerFor: () => provider,
+      store: createKeyStore({ poolFor: (r) => broker.region(r) }),
+      ttlMs: 60_000,
+    });
     await expect(fresh.keyVersion(ws, 'eu', 'dek', 1)).rejects.toMatchObject({ code: 'key_version_not_found' });
   });
 });

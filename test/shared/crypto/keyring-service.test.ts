@@ -164,7 +164,12 @@ describe('keyring', () => {
     const store = createMemoryKeyStore();
     const counting = countingProvider();
     let fail = true;
-    const flaky: KeyProvider = { ...counting.provider, name: 'local', unwrap: async (w, c) => (fail ? Promise.reject(new CryptoError('kms_error', 'KMS Decrypt failed: ThrottlingException')) : counting.provider.unwrap(w, c)) };
+    const flaky: KeyProvider = {
+      ...counting.provider,
+      name: 'local',
+      unwrap: async (w, c) =>
+        fail ? Promise.reject(new CryptoError('kms_error', 'KMS Decrypt failed: ThrottlingException')) : counting.provider.unwrap(w, c),
+    };
     const writer = createKeyring({ providerFor: () => local, store, ttlMs: 60_000 });
     const ws = newWorkspace();
     await writer.createWorkspaceKeys(ws, 'eu');

@@ -83,7 +83,8 @@ describe('local key provider', () => {
         flipped[at % flipped.length] ^= mask;
         await rejectsCrypto(provider.unwrap(flipped, c));
         await rejectsCrypto(provider.unwrap(wrapped.subarray(0, cut % wrapped.length), c));
-        if (other.workspaceId !== c.workspaceId || other.purpose !== c.purpose) await rejectsCrypto(provider.unwrap(wrapped, other), 'unwrap_failed');
+        if (other.workspaceId !== c.workspaceId || other.purpose !== c.purpose)
+          await rejectsCrypto(provider.unwrap(wrapped, other), 'unwrap_failed');
       }),
       { numRuns: 150 },
     );
@@ -135,6 +136,7 @@ describe('local key provider', () => {
     const kek = fs.readFileSync(kekPath(home, 'eu'), 'utf8').split('\n')[1];
     const err = await rejectsCrypto(provider.unwrap(wrapped, { ...ctx, purpose: 'hmac' }));
     const text = `${err.message} ${String(err)} ${JSON.stringify(err)}`;
-    for (const secret of [kek, plaintext.toString('base64'), plaintext.toString('hex'), wrapped.toString('hex')]) expect(text).not.toContain(secret);
+    for (const secret of [kek, plaintext.toString('base64'), plaintext.toString('hex'), wrapped.toString('hex')])
+      expect(text).not.toContain(secret);
   });
 });

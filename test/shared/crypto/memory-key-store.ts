@@ -4,7 +4,8 @@ import type { KeyStore, StoredKey } from '../../../shared/crypto/keyring-types.t
 /** KeyStore in memory for unit tests, with the same duplicate-version refusal as the table's primary key. */
 export function createMemoryKeyStore(): KeyStore & { rows: Map<string, StoredKey>; calls: { list: number } } {
   const rows = new Map<string, StoredKey>();
-  const id = (region: Region, k: { workspaceId: string; purpose: string; version: number }) => `${region}/${k.workspaceId}/${k.purpose}/${k.version}`;
+  const id = (region: Region, k: { workspaceId: string; purpose: string; version: number }) =>
+    `${region}/${k.workspaceId}/${k.purpose}/${k.version}`;
   const calls = { list: 0 };
   return {
     rows,
@@ -16,7 +17,9 @@ export function createMemoryKeyStore(): KeyStore & { rows: Map<string, StoredKey
     },
     async list(region, workspaceId, purpose) {
       calls.list++;
-      return [...rows.entries()].filter(([k, v]) => k.startsWith(`${region}/`) && v.workspaceId === workspaceId && v.purpose === purpose).map(([, v]) => v);
+      return [...rows.entries()]
+        .filter(([k, v]) => k.startsWith(`${region}/`) && v.workspaceId === workspaceId && v.purpose === purpose)
+        .map(([, v]) => v);
     },
     async destroy(region, workspaceId) {
       let n = 0;

@@ -67,16 +67,31 @@ afterAll(async () => {
 async function call(path: string, init?: RequestInit) {
   const res = await fetch(`${base}${path}`, init);
   const text = await res.text();
-  return { status: res.status, text, body: JSON.parse(text) as { error: { code: string; message: string; fields?: unknown[] } }, type: res.headers.get('content-type') };
+  return {
+    status: res.status,
+    text,
+    body: JSON.parse(text) as { error: { code: string; message: string; fields?: unknown[] } },
+    type: res.headers.get('content-type'),
+  };
 }
-const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({ method: 'POST', body, headers });
+const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => ({
+  method: 'POST',
+  body,
+  headers,
+});
 
 describe('error handler', () => {
   it('maps typed errors to their status, code and message', async () => {
-    expect(await call('/conflict')).toMatchObject({ status: 409, body: { error: { code: 'workspace_name_taken', message: 'workspace name already taken' } } });
+    expect(await call('/conflict')).toMatchObject({
+      status: 409,
+      body: { error: { code: 'workspace_name_taken', message: 'workspace name already taken' } },
+    });
     expect(await call('/forbidden')).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     expect(await call('/missing')).toMatchObject({ status: 404, body: { error: { code: 'not_found', message: 'no such workspace' } } });
-    expect(await call('/phone')).toMatchObject({ status: 400, body: { error: { code: 'invalid_phone', message: 'invalid phone number' } } });
+    expect(await call('/phone')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_phone', message: 'invalid phone number' } },
+    });
   });
 
   it('maps zod errors to 400 with field paths and no values', async () => {

@@ -8,7 +8,14 @@ import { inspect } from 'node:util';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../shared/errors/errors.ts';
-import { createHttpsServer, devCertificatePaths, ensureDevCertificates, httpsOptions, loadTlsMaterial, type TlsMaterial } from '../../../shared/http/tls.ts';
+import {
+  createHttpsServer,
+  devCertificatePaths,
+  ensureDevCertificates,
+  httpsOptions,
+  loadTlsMaterial,
+  type TlsMaterial,
+} from '../../../shared/http/tls.ts';
 import { HSTS_MAX_AGE_SECONDS, securityHeaders } from '../../../shared/http/security-headers.ts';
 import type https from 'node:https';
 
@@ -126,11 +133,21 @@ describe('HTTPS server', () => {
   });
 
   it('proves the TLS 1.1 client above does offer TLS 1.1 (to a server allowing it)', async () => {
-    const lax = tls.createServer({ key: material.key, cert: material.cert, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
+    const lax = tls.createServer({ key: material.key, cert: material.cert, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) =>
+      s.end(),
+    );
     await new Promise<void>((r) => lax.listen(0, '127.0.0.1', r));
     const version = await new Promise<string>((resolve, reject) => {
       const s = tls.connect(
-        { host: '127.0.0.1', port: (lax.address() as AddressInfo).port, ca: material.ca, servername: 'localhost', minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+        {
+          host: '127.0.0.1',
+          port: (lax.address() as AddressInfo).port,
+          ca: material.ca,
+          servername: 'localhost',
+          minVersion: 'TLSv1.1',
+          maxVersion: 'TLSv1.1',
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        },
         () => {
           resolve(s.getProtocol() ?? '?');
           s.end();

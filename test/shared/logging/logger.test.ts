@@ -38,9 +38,25 @@ describe('logger redaction', () => {
     logger.info({ phone: SECRETS.phone, password: SECRETS.password, token: SECRETS.token, code: SECRETS.code }, 'top');
     logger.info({ contact: { wa_id: '447700900123', profile: { name: SECRETS.name } }, msg2: { text: SECRETS.body } }, 'one');
     logger.info({ webhook: { message: { from: PHONE, to: '+12025550123', body: SECRETS.body, caption: SECRETS.body } } }, 'two');
-    logger.info({ creds: { app: { secret: SECRETS.password, verify_token: SECRETS.verify, key: SECRETS.key, totp: SECRETS.totp } } }, 'creds');
-    logger.info({ click: { fbclid: SECRETS.clickId, gclid: SECRETS.gclid, ctwa_clid: SECRETS.clickId, referral: { source_url: 'https://x?fbclid=1' } } }, 'ads');
-    logger.info({ messages: [{ from: PHONE, text: { body: SECRETS.body } }], contacts: [{ wa_id: PHONE, profile: { name: SECRETS.name } }] }, 'arrays');
+    logger.info(
+      { creds: { app: { secret: SECRETS.password, verify_token: SECRETS.verify, key: SECRETS.key, totp: SECRETS.totp } } },
+      'creds',
+    );
+    logger.info(
+      {
+        click: {
+          fbclid: SECRETS.clickId,
+          gclid: SECRETS.gclid,
+          ctwa_clid: SECRETS.clickId,
+          referral: { source_url: 'https://x?fbclid=1' },
+        },
+      },
+      'ads',
+    );
+    logger.info(
+      { messages: [{ from: PHONE, text: { body: SECRETS.body } }], contacts: [{ wa_id: PHONE, profile: { name: SECRETS.name } }] },
+      'arrays',
+    );
     logger.info({ query: { code: SECRETS.code, state: 'ok-state' } }, 'oauth callback');
     const text = output();
     for (const secret of [...Object.values(SECRETS), '447700900123', '+12025550123', 'fbclid=1']) expect(text).not.toContain(secret);
@@ -52,7 +68,11 @@ describe('logger redaction', () => {
     const { logger, output } = capture();
     logger.info(
       {
-        req: { method: 'POST', url: '/webhook', headers: { authorization: SECRETS.auth, cookie: SECRETS.cookie, 'x-hub-signature-256': 'sha256=abc123sig', 'user-agent': 'ua/1' } },
+        req: {
+          method: 'POST',
+          url: '/webhook',
+          headers: { authorization: SECRETS.auth, cookie: SECRETS.cookie, 'x-hub-signature-256': 'sha256=abc123sig', 'user-agent': 'ua/1' },
+        },
         res: { statusCode: 200, headers: { 'set-cookie': SECRETS.cookie } },
       },
       'request',
@@ -103,7 +123,13 @@ describe('serializeError', () => {
       query: `insert ... '${PHONE}'`,
     });
     const out = serializeError(err);
-    expect(out).toMatchObject({ type: 'Error', code: '23505', severity: 'ERROR', table: 'contacts', constraint: 'contacts_phone_hash_key' });
+    expect(out).toMatchObject({
+      type: 'Error',
+      code: '23505',
+      severity: 'ERROR',
+      table: 'contacts',
+      constraint: 'contacts_phone_hash_key',
+    });
     expect(JSON.stringify(out)).not.toContain(PHONE);
     expect(out).not.toHaveProperty('detail');
     expect(out).not.toHaveProperty('parameters');

@@ -45,19 +45,24 @@ describe('masking (SQL functions agree with TypeScript)', () => {
   afterAll(async () => pools.end());
 
   it('on random inputs, including non-ASCII and empty', async () => {
-    const inputs = fc.sample(
-      fc.oneof(
-        fc.stringMatching(/^[0-9a-f]{0,64}$/),
-        fc.string({ maxLength: 40 }),
-        fc.string({ maxLength: 40, unit: 'grapheme' }),
-        fc.string({ maxLength: 20, unit: 'binary' }),
-      ),
-      { numRuns: 400, seed: 42 },
-    ).filter((s) => !s.includes('\u0000') && Buffer.from(s, 'utf8').toString('utf8') === s); // text holds neither NUL nor lone surrogates
+    const inputs = fc
+      .sample(
+        fc.oneof(
+          fc.stringMatching(/^[0-9a-f]{0,64}$/),
+          fc.string({ maxLength: 40 }),
+          fc.string({ maxLength: 40, unit: 'grapheme' }),
+          fc.string({ maxLength: 20, unit: 'binary' }),
+        ),
+        { numRuns: 400, seed: 42 },
+      )
+      .filter((s) => !s.includes('\u0000') && Buffer.from(s, 'utf8').toString('utf8') === s); // text holds neither NUL nor lone surrogates
     inputs.push('', 'a', 'abcdefgh', 'abcdefghijklmnop', '😀😀😀😀😀😀😀😀😀');
     const { rows } = await pools
       .region('eu')
-      .query<{ h: string; c: string }>('select wact_private.mask_hash(v) as h, wact_private.mask_click_id(v) as c from unnest($1::text[]) with ordinality as t(v, i) order by i', [inputs]);
+      .query<{ h: string; c: string }>(
+        'select wact_private.mask_hash(v) as h, wact_private.mask_click_id(v) as c from unnest($1::text[]) with ordinality as t(v, i) order by i',
+        [inputs],
+      );
     expect(rows).toHaveLength(inputs.length);
     rows.forEach((row, i) => {
       expect(row.h).toBe(maskHash(inputs[i]));
@@ -74,6 +79,11 @@ describe('masking (SQL functions agree with TypeScript)', () => {
               has_function_privilege(r, 'wact_private.mask_click_id(text)', 'EXECUTE') as c
          from unnest(array['wact_support','wact_engineer','wact_broker','wact_ingest']) as r`,
     );
-    expect(Object.fromEntries(rows.map((r) => [r.role, r.h && r.c]))).toEqual({ wact_support: true, wact_engineer: true, wact_broker: true, wact_ingest: false });
+    expect(Object.fromEntries(rows.map((r) => [r.role, r.h && r.c]))).toEqual({
+      wact_support: true,
+      wact_engineer: true,
+      wact_broker: true,
+      wact_ingest: false,
+    });
   });
 });
