@@ -4,7 +4,8 @@ import type { Config } from '../config/config.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.ts';
 import { databaseNames, DATABASE_TARGETS, type DatabaseUrls } from '../db/database-urls.ts';
 import { ensureHome, readOrCreateSecret } from '../db/state-files.ts';
-import { migrateDatabase } from '../../db/migrator.ts';
+import { assertIdentity, migrateDatabase } from '../../db/migrator.ts';
+import type { WactEnv } from '../config/config.ts';
 
 export interface Databases {
   urls: DatabaseUrls; // operator URLs
@@ -72,6 +73,9 @@ export async function openDatabases(config: Config, opts: { migrate?: boolean; l
     broker: config.serviceDbPasswords.broker ?? secret('broker'),
   };
   if (opts.migrate) await setServicePasswords(urls.control, servicePasswords);
+  // Every process checks, not only the migrator: a staging service pointed at a
+  // production URL (or the reverse) must refuse before it reads or writes a row.
+  await verifyDatabaseIdentities(urls, config.env);
   return {
     urls,
     server,
@@ -80,4 +84,29 @@ export async function openDatabases(config: Config, opts: { migrate?: boolean; l
       if (server?.owned) await server.stop();
     },
   };
+}
+
+/**
+ * Refuses databases that belong to another environment (production vs not) or
+ * play another part (a regional URL given for control…). Reads the identity the
+ * migrator wrote into wact_meta.database_identity; a database without one is
+ * refused too (fail closed: it was never migrated for this environment).
+ */
+export async function verifyDatabaseIdentities(urls: DatabaseUrls, env: WactEnv): Promise<void> {
+  for (const target of DATABASE_TARGETS) {
+    const client = new pg.Client({ connectionString: urls[target], application_name: 'wact-identity-check' });
+    await client.connect();
+    try {
+      const identity = await client
+        .query<{ kind: string; environment: string }>('SELECT kind, environment FROM wact_meta.database_identity')
+        .then((r) => r.rows[0])
+        .catch((err: { code?: string }) => {
+          if (err.code === '42P01' || err.code === '3F000') return undefined; // no wact_meta yet
+          throw err;
+        });
+      assertIdentity(identity, target, env);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
 }
