@@ -1,5 +1,5 @@
 import type { Region } from '../config/config-schema.ts';
-import { CryptoError } from '../errors/errors.ts';
+import { ConflictError, CryptoError } from '../errors/errors.ts';
 import { DATA_KEY_BYTES, type KeyContext } from './key-provider-types.ts';
 import {
   WORKSPACE_KEY_PURPOSES,
@@ -176,7 +176,14 @@ export function createKeyring(opts: KeyringOptions): Keyring {
       for (const purpose of WORKSPACE_KEY_PURPOSES) {
         checkArgs(workspaceId, purpose);
         const latest = await latestStoredVersion(workspaceId, region, purpose);
-        if (latest === 0) await addVersion(workspaceId, region, purpose, 1);
+        if (latest === 0) {
+          try {
+            await addVersion(workspaceId, region, purpose, 1);
+          } catch (err) {
+            // A concurrent creation stored version 1 first: theirs stands, ours was never stored.
+            if (!(err instanceof ConflictError)) throw err;
+          }
+        }
         out[purpose] = latest || 1;
       }
       return out;

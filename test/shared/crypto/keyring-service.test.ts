@@ -87,6 +87,17 @@ describe('keyring', () => {
     expect(store.rows.size).toBe(2);
   });
 
+  it('survives concurrent creation of the same workspace keys: one version 1 stands', async () => {
+    const { store, cold } = setup();
+    const ws = newWorkspace();
+    const rings = [cold(), cold(), cold()];
+    const results = await Promise.all(rings.map((r) => r.createWorkspaceKeys(ws, 'eu')));
+    for (const r of results) expect(r).toEqual({ dek: 1, hmac: 1 });
+    expect(store.rows.size).toBe(2);
+    const keys = await Promise.all(rings.map((r) => r.currentKey(ws, 'eu', 'dek')));
+    for (const k of keys) expect(k.key.equals(keys[0].key)).toBe(true);
+  });
+
   it('rotates: new writes get v2, v1 still available', async () => {
     const { keyring, cold } = setup();
     const ws = newWorkspace();

@@ -1,5 +1,6 @@
 import type { Region } from '../../../shared/config/config-schema.ts';
 import type { KeyStore, StoredKey } from '../../../shared/crypto/keyring-types.ts';
+import { ConflictError } from '../../../shared/errors/errors.ts';
 
 /** KeyStore in memory for unit tests, with the same duplicate-version refusal as the table's primary key. */
 export function createMemoryKeyStore(): KeyStore & { rows: Map<string, StoredKey>; calls: { list: number } } {
@@ -12,7 +13,7 @@ export function createMemoryKeyStore(): KeyStore & { rows: Map<string, StoredKey
     calls,
     async insert(region, key) {
       const k = id(region, key);
-      if (rows.has(k)) throw Object.assign(new Error('duplicate key version'), { code: '23505' });
+      if (rows.has(k)) throw new ConflictError('that key version already exists', 'key_version_conflict');
       rows.set(k, { ...key, wrapped: Buffer.from(key.wrapped) });
     },
     async list(region, workspaceId, purpose) {
