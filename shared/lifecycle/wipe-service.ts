@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import type { AuditEventInput, AuditLog } from '../audit/audit-types.ts';
+import type { Region } from '../config/config.ts';
+import type { Keyring } from '../crypto/keyring-types.ts';
+import type { Pools } from '../db/pools.ts';
+import { NotFoundError } from '../errors/errors.ts';
+import { remainingRows, workspaceTables } from './workspace-tables.ts';
+
+export interface WipeReport {
+  workspaceId: string;
+  region: Region;
+  keysDestroyed: number;
+  /** Rows deleted per table in the region (and control-side tables, prefixed 'control:'). */
+  deleted: Record<string, number>;
+  queuedJobsDeleted: number;
+  auditStream: { events: number; lastSeq: number | null; lastHash: string | null };
+  wipedAt: string;
+}
+
+/** Control-side tables that only describe membership of the workspace (the directory entry itself stays). */
+const CONTROL_WORKSPACE_TABLES = ['wact.invitations', 'wact.memberships', 'wact.workspace_settings'];
+
+/**
+ * Wiping a workspace (the customer leaves, or asks for everything to go):
+ *  1. the directory entry is marked wiped: from now on nothing resolves it;
+ *  2. its keys are destroyed (crypto-shredding): every copy of its ciphertext,
+ *     backups included, becomes unreadable;
+ *  3. every row of it in its region goes (tables found from the catalog, so
+ *     features added later are covered), with its queued jobs and its own
+ *     audit stream; then the control-side memberships;
+ *  4. nothing must remain (checked), and ONE event goes to the platform log.
+ * Re-running it on a half-wiped workspace finishes the job.
+ */
+export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region'>; keyring: Pick<Keyring, 'destroy'>; audit: AuditLog }) {
+  const { pools, keyring, audit } = deps;
+
+  async function wipe(workspaceId: string, actor: AuditEventInput['actor'], opts: { reason?: string; sessionId?: string } = {}): Promise<WipeReport> {
+    if (!z.string().uuid().safeParse(workspaceId).success) throw new NotFoundError('unknown workspace', 'workspace_not_found');
+    const { rows } = await pools.control.query<{ id: string; region: Region }>(
+      'UPDATE wact.workspaces SET wiped_at = coalesce(wiped_at, now()) WHERE id = $1 RETURNING id, region',
+      [workspaceId],
+    );
+    if (!rows[0]) throw new NotFoundError('unknown workspace', 'workspace_not_found');
+    const region = rows[0].region;
+    const regional = pools.region(region);
+
+    const keysDestroyed = await keyring.destroy(workspaceId, region);
+
+    const deleted: Record<string, number> = {};
+    const tables = await workspaceTables(regional);
+    for (const t of tables) {
+      const res = await regional.query(`DELETE FROM ${t} WHERE workspace_id = $1`, [workspaceId]);
+      if (res.rowCount) deleted[t] = res.rowCount;
+    }
+    const queuedJobsDeleted = await deleteQueuedJobs(workspaceId, region);
+    const anchor = await regional.query('DELETE FROM wact.workspaces WHERE id = $1', [workspaceId]);
+    if (anchor.rowCount) deleted['wact.workspaces'] = anchor.rowCount;
+
+    const stream = await regional.query<{ events: string; last_seq: string | null; last_hash: string | null }>(
+      'SELECT events, last_seq, last_hash FROM wact_private.erase_wiped_audit_stream($1)',
+      [workspaceId],
+    );
+    for (const t of CONTROL_WORKSPACE_TABLES) {
+      const exists = await pools.control.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [t]);
+      if (!exists.rows[0].t) continue;
+      const res = await pools.control.query(`DELETE FROM ${t} WHERE workspace_id = $1`, [workspaceId]);
+      if (res.rowCount) deleted[`control:${t}`] = res.rowCount;
+    }
+
+    const left = await remainingRows(regional, workspaceId, tables);
+    if (Object.keys(left).length) {
+      // Something wrote while we deleted (a worker with keys still cached): fail loudly; a re-run finishes.
+      throw new Error(`wipe incomplete: rows remain in ${Object.keys(left).join(', ')}; run the wipe again`);
+    }
+
+    const auditStream = {
+      events: Number(stream.rows[0]?.events ?? 0),
+      lastSeq: stream.rows[0]?.last_seq ? Number(stream.rows[0].last_seq) : null,
+      lastHash: stream.rows[0]?.last_hash ?? null,
+    };
+    const wipedAt = new Date().toISOString();
+    const totalRows = Object.values(deleted).reduce((a, b) => a + b, 0);
+    await audit.append({
+      action: 'workspace.wipe',
+      actor,
+      workspaceId: null, // the platform log: the workspace's own stream is gone with it
+      target: { type: 'workspace', id: workspaceId },
+      reason: opts.reason,
+      sessionId: opts.sessionId,
+      outcome: 'success',
+      metadata: {
+        region,
+        keysDestroyed,
+        rowsDeleted: totalRows,
+        tables: Object.keys(deleted).length,
+        queuedJobsDeleted,
+        auditEventsErased: auditStream.events,
+        auditStreamLastSeq: auditStream.lastSeq,
+        auditStreamLastHash: auditStream.lastHash,
+      },
+    });
+    return { workspaceId, region, keysDestroyed, deleted, queuedJobsDeleted, auditStream, wipedAt };
+  }
+
+  /** pg-boss jobs (pending or archived) whose data names the workspace. */
+  async function deleteQueuedJobs(workspaceId: string, region: Region): Promise<number> {
+    let n = 0;
+    for (const table of ['pgboss.job', 'pgboss.archive']) {
+      const exists = await pools.region(region).query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]);
+      if (!exists.rows[0].t) continue;
+      const res = await pools.region(region).query(`DELETE FROM ${table} WHERE data->>'workspaceId' = $1 OR data->>'workspace_id' = $1`, [workspaceId]);
+      n += res.rowCount ?? 0;
+    }
+    return n;
+  }
+
+  return { wipe };
+}
+
+export type WipeService = ReturnType<typeof createWipeService>;
