@@ -1,0 +1,26 @@
+import type { ReactNode } from 'react';
+import { AppBar, Layout as RaLayout, TitlePortal } from 'react-admin';
+import { Box } from '@mui/material';
+import { Menu } from './Menu.tsx';
+import { WorkspaceSwitcher } from './WorkspaceSwitcher.tsx';
+import { SupportCountdown } from '../support/SupportCountdown.tsx';
+
+function WactAppBar() {
+  return (
+    <AppBar>
+      <TitlePortal />
+      <Box sx={{ display: 'flex', alignItems: 'center', gap: 2, mr: 1 }}>
+        <SupportCountdown />
+        <WorkspaceSwitcher />
+      </Box>
+    </AppBar>
+  );
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  return (
+    <RaLayout appBar={WactAppBar} menu={Menu}>
+      {children}
+    </RaLayout>
+  );
+}

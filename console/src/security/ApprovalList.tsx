@@ -1,0 +1,82 @@
+import { useState } from 'react';
+import { Button, Dialog, DialogActions, DialogContent, DialogContentText, DialogTitle, Stack, TextField as MuiTextField } from '@mui/material';
+import { DataTable, FunctionField, List, useDataProvider, useGetIdentity, useNotify, useRefresh, type RaRecord } from 'react-admin';
+import type { WactDataProvider } from '../dataProvider/index.ts';
+import { EmptyState } from '../common/ListStates.tsx';
+import { LocalDate } from '../common/Dates.tsx';
+import { DB_PATHS } from '../dbsessions/paths.ts';
+
+/** Four eyes: a security officer approves or denies a full-scope request, with a comment the requester sees. */
+function Decide({ record }: { record: RaRecord }) {
+  const dataProvider = useDataProvider<WactDataProvider>();
+  const { identity } = useGetIdentity();
+  const notify = useNotify();
+  const refresh = useRefresh();
+  const [decision, setDecision] = useState<'approve' | 'deny' | undefined>();
+  const [comment, setComment] = useState('');
+  const own = identity?.id && record.requesterId === identity.id;
+  if (own) return <span>your own request</span>;
+  const submit = async () => {
+    const d = decision!;
+    setDecision(undefined);
+    try {
+      await dataProvider.call(d === 'approve' ? DB_PATHS.approve(record.id) : DB_PATHS.deny(record.id), { method: 'POST', json: { comment } });
+      notify(d === 'approve' ? 'Approved' : 'Denied', { type: 'success' });
+    } catch (err: any) {
+      notify(err?.message ?? 'Could not record the decision', { type: 'error' });
+    }
+    setComment('');
+    refresh();
+  };
+  return (
+    <>
+      <Stack direction="row" spacing={1}>
+        <Button size="small" variant="contained" color="success" onClick={() => setDecision('approve')}>
+          Approve
+        </Button>
+        <Button size="small" variant="outlined" color="error" onClick={() => setDecision('deny')}>
+          Deny
+        </Button>
+      </Stack>
+      <Dialog open={!!decision} onClose={() => setDecision(undefined)}>
+        <DialogTitle>{decision === 'approve' ? 'Approve full access' : 'Deny the request'}</DialogTitle>
+        <DialogContent>
+          <DialogContentText>
+            {record.requesterName ?? record.requesterId} asks for <strong>{record.scope}</strong> access to {record.workspaceName ?? record.workspaceId} for {record.ttlMinutes ?? '?'} minutes: “{record.reason}”
+          </DialogContentText>
+          <MuiTextField autoFocus fullWidth margin="normal" label="Comment" value={comment} onChange={(e) => setComment(e.target.value)} required={decision === 'deny'} />
+        </DialogContent>
+        <DialogActions>
+          <Button onClick={() => setDecision(undefined)}>Cancel</Button>
+          <Button variant="contained" onClick={() => void submit()} disabled={decision === 'deny' && !comment.trim()}>
+            {decision === 'approve' ? 'Approve' : 'Deny'}
+          </Button>
+        </DialogActions>
+      </Dialog>
+    </>
+  );
+}
+
+export default function ApprovalList() {
+  return (
+    <List title="Pending access requests" exporter={false} filter={{ status: 'pending' }} sort={{ field: 'createdAt', order: 'ASC' }} queryOptions={{ refetchInterval: 5000 }} empty={<EmptyState title="Nothing waiting for approval" />}>
+      <DataTable bulkActionButtons={false} rowClick={false}>
+        <DataTable.Col source="requesterName" label="Requester">
+          <FunctionField render={(r: RaRecord) => r.requesterName ?? r.requester?.displayName ?? r.requesterId} />
+        </DataTable.Col>
+        <DataTable.Col source="workspaceId" label="Workspace">
+          <FunctionField render={(r: RaRecord) => r.workspaceName ?? r.workspaceId} />
+        </DataTable.Col>
+        <DataTable.Col source="scope" />
+        <DataTable.Col source="ttlMinutes" label="Minutes" />
+        <DataTable.Col source="reason" />
+        <DataTable.Col source="createdAt" label="Requested">
+          <LocalDate source="createdAt" />
+        </DataTable.Col>
+        <DataTable.Col label="Decision" disableSort>
+          <FunctionField render={(r: RaRecord) => <Decide record={r} />} />
+        </DataTable.Col>
+      </DataTable>
+    </List>
+  );
+}

@@ -1,0 +1,23 @@
+import { FilterButton, List, TopToolbar } from 'react-admin';
+import { EmptyState } from '../common/ListStates.tsx';
+import { AuditEventsTable, auditFilters } from '../audit/AuditEventsTable.tsx';
+
+export default function PlatformAuditList() {
+  return (
+    <List
+      title="Platform audit log"
+      sort={{ field: 'occurredAt', order: 'DESC' }}
+      perPage={50}
+      filters={auditFilters}
+      exporter={false}
+      actions={
+        <TopToolbar>
+          <FilterButton />
+        </TopToolbar>
+      }
+      empty={<EmptyState title="No platform events in this range" />}
+    >
+      <AuditEventsTable withWorkspace />
+    </List>
+  );
+}

@@ -1,0 +1,80 @@
+import { useState } from 'react';
+import { Alert, Box, Button, Card, CardContent, CardHeader, Chip, MenuItem, TextField } from '@mui/material';
+import { DataTable, FunctionField, ListBase, ListView, useCreate, useNotify, useRefresh, type RaRecord } from 'react-admin';
+import { LocalDate } from '../common/Dates.tsx';
+import { EmptyState } from '../common/ListStates.tsx';
+
+const STATUS: Record<string, 'default' | 'success' | 'warning' | 'error'> = { pending: 'warning', in_progress: 'warning', done: 'success', completed: 'success', failed: 'error', overdue: 'error' };
+
+/** End-user deletion requests: the phone number is sent once, hashed by the broker in memory, never stored. */
+function NewDeletion() {
+  const [kind, setKind] = useState<'phone' | 'conversationId'>('phone');
+  const [value, setValue] = useState('');
+  const [create, { isPending }] = useCreate();
+  const notify = useNotify();
+  const refresh = useRefresh();
+  return (
+    <Box
+      component="form"
+      sx={{ display: 'flex', gap: 1, alignItems: 'flex-start', mb: 2, flexWrap: 'wrap' }}
+      autoComplete="off"
+      onSubmit={(e) => {
+        e.preventDefault();
+        create(
+          'deletion-requests',
+          { data: { [kind]: value.trim() } },
+          {
+            onSuccess: () => {
+              setValue('');
+              notify('Deletion request recorded (due within 30 days).', { type: 'success' });
+              refresh();
+            },
+            onError: (err: any) => notify(err?.message ?? 'Could not record the request', { type: 'error' }),
+          },
+        );
+      }}
+    >
+      <TextField select size="small" label="By" value={kind} onChange={(e) => setKind(e.target.value as typeof kind)} sx={{ minWidth: 170 }}>
+        <MenuItem value="phone">Phone number</MenuItem>
+        <MenuItem value="conversationId">Conversation id</MenuItem>
+      </TextField>
+      <TextField size="small" label={kind === 'phone' ? 'Phone number (international)' : 'Conversation id'} value={value} onChange={(e) => setValue(e.target.value)} required sx={{ minWidth: 260 }} slotProps={{ htmlInput: { autoComplete: 'off' } }} />
+      <Button type="submit" variant="contained" disabled={isPending || !value.trim()}>
+        Request deletion
+      </Button>
+    </Box>
+  );
+}
+
+export function DeletionCard() {
+  return (
+    <Card>
+      <CardHeader title="End-user deletion requests" subheader="GDPR / CCPA: deletes every record linked to the person here and at synced ad platforms." />
+      <CardContent>
+        <NewDeletion />
+        <ListBase resource="deletion-requests" disableSyncWithLocation sort={{ field: 'createdAt', order: 'DESC' }} perPage={10}>
+          <ListView title={false} actions={false} empty={<EmptyState title="No deletion requests" />}>
+            <DataTable bulkActionButtons={false} rowClick={false}>
+              <DataTable.Col source="createdAt" label="Requested">
+                <LocalDate source="createdAt" />
+              </DataTable.Col>
+              <DataTable.Col source="kind" label="By" />
+              <DataTable.Col source="dueAt" label="Due">
+                <LocalDate source="dueAt" />
+              </DataTable.Col>
+              <DataTable.Col source="status">
+                <FunctionField render={(r: RaRecord) => <Chip size="small" label={r.overdue ? 'overdue' : r.status} color={r.overdue ? 'error' : (STATUS[r.status] ?? 'default')} />} />
+              </DataTable.Col>
+              <DataTable.Col label="Targets" disableSort>
+                <FunctionField render={(r: RaRecord) => (Array.isArray(r.targets) ? r.targets.map((t: any) => `${t.target ?? t.platform}: ${t.status}`).join(', ') : '—')} />
+              </DataTable.Col>
+            </DataTable>
+          </ListView>
+        </ListBase>
+        <Alert severity="info" sx={{ mt: 1 }}>
+          Audit events keep no raw identifiers, so they stay after a deletion.
+        </Alert>
+      </CardContent>
+    </Card>
+  );
+}
