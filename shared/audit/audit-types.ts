@@ -1,8 +1,16 @@
 import type { Region } from '../config/config.ts';
 
 export type ActorKind = 'employee' | 'customer' | 'service' | 'operator' | 'anonymous';
+export const ACTOR_KINDS: readonly ActorKind[] = ['employee', 'customer', 'service', 'operator', 'anonymous'];
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+export type MetadataValue = string | number | boolean | null;
 
-/** One access or security event. Metadata must never hold raw identifiers. */
+/**
+ * One access or security event, as callers hand it to `AuditLog.append`.
+ * Validated by audit-validation.ts before it is queued: metadata must never
+ * hold raw identifiers (phone numbers, e-mail addresses are refused), and an
+ * employee's or service's read of customer data must carry a reason.
+ */
 export interface AuditEventInput {
   action: string; // dotted verb: auth.login, db.query, data.read, workspace.wipe …
   actor: { id: string; kind: ActorKind; role?: string; displayName?: string };
@@ -13,11 +21,54 @@ export interface AuditEventInput {
   sessionId?: string;
   clientIp?: string;
   userAgent?: string;
-  outcome: 'success' | 'failure' | 'denied';
-  metadata?: Record<string, string | number | boolean | null>;
+  outcome: AuditOutcome;
+  metadata?: Record<string, MetadataValue>;
 }
 
 export interface AuditLog {
   /** Resolves once the event is durable; rejects if it could not be written (callers fail closed). */
   append(event: AuditEventInput): Promise<void>;
 }
+
+/** The stream of platform events (no workspace) in the control database. */
+export const PLATFORM_STREAM = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * An event as stored and exported: every field is the exact string that the
+ * canonical form hashes (null when absent).
+ */
+export interface StoredEvent {
+  streamId: string;
+  seq: string; // decimal; bigint in the database
+  id: string;
+  occurredAt: string; // YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC, microseconds)
+  action: string;
+  actorKind: string;
+  actorId: string;
+  actorRole: string | null;
+  actorName: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  reason: string | null;
+  sessionId: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  outcome: string;
+  metadata: string; // canonical JSON object text
+  prevHash: string; // hex
+  hash: string; // hex
+}
+
+/** A signed statement "event `seq` of stream `streamId` has hash `hash`". */
+export interface SignedHead {
+  streamId: string;
+  seq: string;
+  hash: string; // hex
+  signedAt: string; // ISO, microseconds
+  keyId: string;
+  purpose: 'periodic' | 'export' | 'retention' | 'checkpoint';
+  signature: string; // base64
+}
+
+/** Where an audit stream lives: a regional database, or control for the platform stream. */
+export type AuditDatabase = 'control' | Region;

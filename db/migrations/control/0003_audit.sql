@@ -1,22 +1,261 @@
--- Audit log (minimal first version; the audit feature owns this file until it lands).
+-- Audit log: append-only, hash-chained, partitioned by month.
+-- Regional databases hold one stream per workspace (stream_id = workspace id);
+-- the control database holds the platform stream (stream_id = nil uuid).
+-- This file and control/0003_audit.sql are identical on purpose.
+--
+-- Why no row-level security here: the audit schema is granted to the service
+-- roles only (never to session roles), and services see every workspace anyway;
+-- a per-row policy would only cost time on every export and search.
+-- Why no foreign key to wact.workspaces: a workspace's audit stream must
+-- outlive the workspace (wipe is itself an audited event) until retention.
+
 CREATE SCHEMA audit;
 REVOKE ALL ON SCHEMA audit FROM PUBLIC;
 GRANT USAGE ON SCHEMA audit TO wact_ingest, wact_broker;
 
+-- One row per event. Text columns are exactly the strings hashed by the
+-- canonical form (see README, section audit): '' is never stored, absent is NULL.
 CREATE TABLE audit.events (
-  id           bigserial PRIMARY KEY,
-  occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
-  workspace_id uuid,
-  action       text NOT NULL,
-  event        jsonb NOT NULL
+  stream_id    uuid        NOT NULL,
+  seq          bigint      NOT NULL CHECK (seq > 0),
+  id           uuid        NOT NULL,
+  occurred_at  timestamptz NOT NULL,
+  action       text        NOT NULL CHECK (action ~ '^[a-z][a-z0-9_]{0,39}(\.[a-z][a-z0-9_]{0,39}){1,4}$'),
+  actor_kind   text        NOT NULL CHECK (actor_kind IN ('employee', 'customer', 'service', 'operator', 'anonymous')),
+  actor_id     text        NOT NULL CHECK (length(actor_id) BETWEEN 1 AND 200),
+  actor_role   text        CHECK (length(actor_role) BETWEEN 1 AND 64),
+  actor_name   text        CHECK (length(actor_name) BETWEEN 1 AND 200),
+  target_type  text        CHECK (target_type ~ '^[a-z][a-z0-9_.]{0,63}$'),
+  target_id    text        CHECK (length(target_id) BETWEEN 1 AND 200),
+  reason       text        CHECK (length(reason) BETWEEN 1 AND 1000),
+  session_id   text        CHECK (length(session_id) BETWEEN 1 AND 200),
+  client_ip    text        CHECK (length(client_ip) BETWEEN 1 AND 64),
+  user_agent   text        CHECK (length(user_agent) BETWEEN 1 AND 512),
+  outcome      text        NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+  metadata     text        NOT NULL CHECK (length(metadata) BETWEEN 2 AND 4096 AND left(metadata, 1) = '{'),
+  prev_hash    bytea       NOT NULL CHECK (length(prev_hash) = 32),
+  hash         bytea       NOT NULL CHECK (length(hash) = 32),
+  PRIMARY KEY (stream_id, seq, occurred_at)
+) PARTITION BY RANGE (occurred_at);
+
+-- Search paths (keyset pagination on seq, newest first).
+CREATE INDEX events_action_idx ON audit.events (stream_id, action, seq);
+CREATE INDEX events_actor_idx  ON audit.events (stream_id, actor_id, seq);
+CREATE INDEX events_target_idx ON audit.events (stream_id, target_type, target_id, seq);
+
+-- The head of each stream; its row lock serialises appends per stream.
+CREATE TABLE audit.chain_heads (
+  stream_id  uuid        PRIMARY KEY,
+  seq        bigint      NOT NULL,
+  hash       bytea       NOT NULL CHECK (length(hash) = 32),
+  updated_at timestamptz NOT NULL DEFAULT now()
 );
 
--- The only way in: application roles may append, never update or delete.
-CREATE FUNCTION audit.append(p_event jsonb) RETURNS bigint
+-- Ed25519 keys that sign chain heads; the private half only wrapped by the KEK.
+CREATE TABLE audit.signing_keys (
+  key_id          text        PRIMARY KEY CHECK (key_id ~ '^[a-z0-9-]{4,64}$'),
+  public_key      bytea       NOT NULL CHECK (length(public_key) = 32),
+  wrapped_private bytea       NOT NULL,
+  kek_id          text        NOT NULL,
+  provider        text        NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  retired_at      timestamptz
+);
+-- At most one active key: two processes creating one at once, one wins.
+CREATE UNIQUE INDEX signing_keys_one_active ON audit.signing_keys ((true)) WHERE retired_at IS NULL;
+
+-- Signed chain heads (hourly, at each export, before retention drops a month).
+CREATE TABLE audit.signed_heads (
+  stream_id  uuid        NOT NULL,
+  seq        bigint      NOT NULL CHECK (seq >= 0),
+  hash       bytea       NOT NULL CHECK (length(hash) = 32),
+  signed_at  timestamptz NOT NULL,
+  key_id     text        NOT NULL REFERENCES audit.signing_keys (key_id),
+  purpose    text        NOT NULL CHECK (purpose IN ('periodic', 'export', 'retention', 'checkpoint')),
+  signature  bytea       NOT NULL CHECK (length(signature) = 64),
+  PRIMARY KEY (stream_id, seq, key_id, signed_at)
+);
+
+-- Monthly partition for the month containing p_at (idempotent, race-tolerant).
+CREATE FUNCTION audit.ensure_partition(p_at timestamptz) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, audit AS $$
+DECLARE
+  v_from timestamptz := date_trunc('month', p_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+  v_name text := 'events_' || to_char(p_at AT TIME ZONE 'UTC', 'YYYY_MM');
+BEGIN
+  IF to_regclass('audit.' || v_name) IS NULL THEN
+    BEGIN
+      EXECUTE format('CREATE TABLE audit.%I PARTITION OF audit.events FOR VALUES FROM (%L) TO (%L)',
+                     v_name, v_from, v_from + interval '1 month');
+    EXCEPTION WHEN duplicate_table OR unique_violation THEN
+      NULL; -- another appender created it first
+    END;
+  END IF;
+  RETURN v_name;
+END $$;
+REVOKE ALL ON FUNCTION audit.ensure_partition(timestamptz) FROM PUBLIC;
+
+SELECT audit.ensure_partition(now());
+SELECT audit.ensure_partition(now() + interval '1 month');
+
+-- Reads that employees and services must justify (also enforced in the service).
+CREATE FUNCTION audit.is_read_action(p_action text) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+  SELECT p_action ~ '^data\.' OR p_action = 'db.query'
+      OR p_action ~ '\.(read|list|show|search|export|download|unmask|browse)$';
+$$;
+
+-- Internal append. p_at NULL: the server clock per event (the only mode
+-- services can reach, through audit.append). A fixed p_at is for operators
+-- and tests (e.g. events in an old month for retention tests).
+--
+-- Canonical form (documented in README):
+--   'wact.audit.v1|' || f(stream_id) || f(id) || f(occurred_at) || f(action) || f(actor_kind)
+--   || f(actor_id) || f(actor_role) || f(actor_name) || f(target_type) || f(target_id)
+--   || f(reason) || f(session_id) || f(client_ip) || f(user_agent) || f(outcome) || f(metadata)
+--   f(NULL) = '~', f(x) = <UTF-8 byte length of x> || ':' || x
+--   hash = sha256(prev_hash || utf8(canonical)); prev of the first event = 32 zero bytes
+CREATE FUNCTION audit.append_at(p_events jsonb, p_at timestamptz) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, audit AS $$
+DECLARE
+  v_streams uuid[];
+  v_stream  uuid := NULL;
+  v_seq     bigint;
+  v_hash    bytea;
+  v_prev    bytea;
+  v_ts      timestamptz;
+  v_tstext  text;
+  v_id      uuid;
+  v_n       bigint := 0;
+  v_part    text := NULL;
+  e         jsonb;
+  s         uuid;
+BEGIN
+  IF jsonb_typeof(p_events) = 'object' THEN
+    p_events := jsonb_build_array(p_events);
+  END IF;
+  IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' OR jsonb_array_length(p_events) NOT BETWEEN 1 AND 10000 THEN
+    RAISE EXCEPTION 'audit.append expects 1 to 10000 events' USING ERRCODE = '22023';
+  END IF;
+
+  SELECT array_agg(DISTINCT (x->>'streamId')::uuid ORDER BY (x->>'streamId')::uuid)
+    INTO v_streams FROM jsonb_array_elements(p_events) x;
+  IF array_position(v_streams, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'audit event without streamId' USING ERRCODE = '22023';
+  END IF;
+  -- Heads in stream order, so concurrent batches never deadlock.
+  INSERT INTO audit.chain_heads (stream_id, seq, hash)
+    SELECT u, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
+      FROM unnest(v_streams) u ORDER BY u
+    ON CONFLICT (stream_id) DO NOTHING;
+  PERFORM 1 FROM audit.chain_heads WHERE stream_id = ANY (v_streams) ORDER BY stream_id FOR UPDATE;
+
+  FOR e IN
+    SELECT x.value FROM jsonb_array_elements(p_events) WITH ORDINALITY x
+     ORDER BY (x.value->>'streamId')::uuid, x.ordinality
+  LOOP
+    s := (e->>'streamId')::uuid;
+    IF v_stream IS DISTINCT FROM s THEN
+      IF v_stream IS NOT NULL THEN
+        UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
+      END IF;
+      v_stream := s;
+      SELECT h.seq, h.hash INTO v_seq, v_hash FROM audit.chain_heads h WHERE h.stream_id = s;
+    END IF;
+
+    IF coalesce(e->>'actorKind', '') IN ('employee', 'service') AND audit.is_read_action(e->>'action')
+       AND coalesce(e->>'reason', '') = '' THEN
+      RAISE EXCEPTION 'audit event % by an % needs a reason', e->>'action', e->>'actorKind' USING ERRCODE = '23514';
+    END IF;
+
+    v_ts := CASE WHEN p_at IS NULL THEN clock_timestamp() ELSE p_at + make_interval(secs => v_n / 1000000.0) END;
+    IF v_part IS NULL OR v_part <> 'events_' || to_char(v_ts AT TIME ZONE 'UTC', 'YYYY_MM') THEN
+      v_part := audit.ensure_partition(v_ts);
+    END IF;
+    v_tstext := to_char(v_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    v_id := gen_random_uuid();
+    v_prev := v_hash;
+    v_hash := sha256(v_prev || convert_to(
+        'wact.audit.v1|'
+        || coalesce(octet_length(s::text)::text || ':' || s::text, '~')
+        || coalesce(octet_length(v_id::text)::text || ':' || v_id::text, '~')
+        || coalesce(octet_length(v_tstext)::text || ':' || v_tstext, '~')
+        || coalesce(octet_length(e->>'action')::text || ':' || (e->>'action'), '~')
+        || coalesce(octet_length(e->>'actorKind')::text || ':' || (e->>'actorKind'), '~')
+        || coalesce(octet_length(e->>'actorId')::text || ':' || (e->>'actorId'), '~')
+        || coalesce(octet_length(e->>'actorRole')::text || ':' || (e->>'actorRole'), '~')
+        || coalesce(octet_length(e->>'actorName')::text || ':' || (e->>'actorName'), '~')
+        || coalesce(octet_length(e->>'targetType')::text || ':' || (e->>'targetType'), '~')
+        || coalesce(octet_length(e->>'targetId')::text || ':' || (e->>'targetId'), '~')
+        || coalesce(octet_length(e->>'reason')::text || ':' || (e->>'reason'), '~')
+        || coalesce(octet_length(e->>'sessionId')::text || ':' || (e->>'sessionId'), '~')
+        || coalesce(octet_length(e->>'clientIp')::text || ':' || (e->>'clientIp'), '~')
+        || coalesce(octet_length(e->>'userAgent')::text || ':' || (e->>'userAgent'), '~')
+        || coalesce(octet_length(e->>'outcome')::text || ':' || (e->>'outcome'), '~')
+        || coalesce(octet_length(coalesce(e->>'metadata', '{}'))::text || ':' || coalesce(e->>'metadata', '{}'), '~'),
+      'UTF8'));
+    v_seq := v_seq + 1;
+    INSERT INTO audit.events (stream_id, seq, id, occurred_at, action, actor_kind, actor_id, actor_role, actor_name,
+                              target_type, target_id, reason, session_id, client_ip, user_agent, outcome, metadata,
+                              prev_hash, hash)
+    VALUES (s, v_seq, v_id, v_ts, e->>'action', e->>'actorKind', e->>'actorId', e->>'actorRole', e->>'actorName',
+            e->>'targetType', e->>'targetId', e->>'reason', e->>'sessionId', e->>'clientIp', e->>'userAgent',
+            e->>'outcome', coalesce(e->>'metadata', '{}'), v_prev, v_hash);
+    v_n := v_n + 1;
+  END LOOP;
+  UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
+  RETURN v_n;
+END $$;
+REVOKE ALL ON FUNCTION audit.append_at(jsonb, timestamptz) FROM PUBLIC;
+
+-- The only way in for application roles: one event (object) or a batch (array).
+CREATE FUNCTION audit.append(p_events jsonb) RETURNS bigint
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, audit AS $$
-  INSERT INTO audit.events (workspace_id, action, event)
-  VALUES ((p_event->>'workspaceId')::uuid, p_event->>'action', p_event)
-  RETURNING id;
+  SELECT audit.append_at(p_events, NULL);
 $$;
 REVOKE ALL ON FUNCTION audit.append(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit.append(jsonb) TO wact_ingest, wact_broker;
+
+-- Retention: drop one whole month, only if it is older than the retention
+-- period (never less than 12 months) and every stream's last event in it is
+-- anchored by a signed head, so the first remaining event still verifies.
+CREATE FUNCTION audit.drop_partition(p_name text, p_keep_months integer) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, audit AS $$
+DECLARE
+  v_upper timestamptz;
+  v_rows bigint;
+  v_unanchored uuid;
+BEGIN
+  IF p_keep_months IS NULL OR p_keep_months < 12 THEN
+    RAISE EXCEPTION 'audit retention is at least 12 months' USING ERRCODE = '22023';
+  END IF;
+  IF p_name !~ '^events_\d{4}_\d{2}$' OR NOT EXISTS (
+       SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'audit.events'::regclass AND c.relname = p_name) THEN
+    RAISE EXCEPTION 'not an audit partition: %', p_name USING ERRCODE = '22023';
+  END IF;
+  v_upper := (to_date(substr(p_name, 8), 'YYYY_MM')::timestamp AT TIME ZONE 'UTC') + interval '1 month';
+  IF v_upper > (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - make_interval(months => p_keep_months) THEN
+    RAISE EXCEPTION 'audit partition % is within the retention period', p_name USING ERRCODE = '22023';
+  END IF;
+  EXECUTE format(
+    'SELECT p.stream_id FROM (SELECT stream_id, max(seq) AS seq FROM audit.%I GROUP BY stream_id) p
+      WHERE NOT EXISTS (SELECT 1 FROM audit.signed_heads h
+                         WHERE h.stream_id = p.stream_id AND h.seq = p.seq
+                           AND h.hash = (SELECT e.hash FROM audit.%I e WHERE e.stream_id = p.stream_id AND e.seq = p.seq))
+      LIMIT 1', p_name, p_name) INTO v_unanchored;
+  IF v_unanchored IS NOT NULL THEN
+    RAISE EXCEPTION 'audit partition % has a stream whose last event is not anchored by a signed head', p_name USING ERRCODE = '55000';
+  END IF;
+  EXECUTE format('SELECT count(*) FROM audit.%I', p_name) INTO v_rows;
+  EXECUTE format('DROP TABLE audit.%I', p_name);
+  RETURN v_rows;
+END $$;
+REVOKE ALL ON FUNCTION audit.drop_partition(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit.drop_partition(text, integer) TO wact_broker;
+
+-- The broker reads (search, export, signing) and records signatures; nothing
+-- is ever granted UPDATE, DELETE or TRUNCATE.
+GRANT SELECT ON audit.events, audit.chain_heads, audit.signed_heads, audit.signing_keys TO wact_broker;
+GRANT INSERT ON audit.signed_heads, audit.signing_keys TO wact_broker;
+-- Partitions created later inherit nothing: reads go through audit.events.
