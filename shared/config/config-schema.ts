@@ -85,6 +85,22 @@ export const configSchema = z.object({
   LOGIN_RATE_PER_IP: z.coerce.number().int().min(1).default(60).describe('Sign-in attempts (login starts, callbacks, TOTP codes) per client IP per 15 minutes.'),
   LOGIN_RATE_PER_ACCOUNT: z.coerce.number().int().min(1).default(20).describe('TOTP / recovery attempts per account per 15 minutes.'),
   IDENTITY_KEY_REGION: z.enum(['eu', 'us']).default('eu').describe('Whose KEK wraps the platform keys of the control database (TOTP secrets).'),
+
+  // Access broker and gateway.
+  GATEWAY_PUBLIC_HOST: z.string().optional().describe('Host name printed in gateway connection strings (default: WACT_PUBLIC_HOST).'),
+  ACCESS_TTL_DEFAULT: z.string().regex(/^\d{1,5}(s|m)?$/).default('5m').describe('Default lifetime of a database session (e.g. 5m, 300s).'),
+  ACCESS_TTL_MAX: z.string().regex(/^\d{1,5}(s|m)?$/).default('15m').describe('Longest database session anyone may request (at most 15m).'),
+  ACCESS_PENDING_TIMEOUT: z.string().regex(/^\d{1,5}(s|m)?$/).default('60m').describe('A full-scope request nobody decided on expires after this long.'),
+  WACT_DB_AUTH: z.enum(['password', 'rds-iam']).default('password').describe('How session roles log in upstream: a random password (SCRAM) or an RDS IAM token (15 minutes, signed per connection).'),
+  WACT_RDS_AWS_REGION_EU: z.string().default('eu-central-1').describe('AWS region of the eu RDS instance (rds-iam mode).'),
+  WACT_RDS_AWS_REGION_US: z.string().default('us-east-1').describe('AWS region of the us RDS instance (rds-iam mode).'),
+  GATEWAY_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(2000).default(500).describe('How often the gateway checks live sessions for revocation (revocation takes effect within about two intervals).'),
+
+  // Data lifecycle (shared/lifecycle): retention, end-user deletion, wipe.
+  WACT_DELETION_ENDPOINT_GOOGLE: z.string().optional().describe('Google Ads conversion-adjustment endpoint end-user deletions are retracted at ({customerId} from the workspace’s credentials). Default: googleads.googleapis.com.'),
+  WACT_DELETION_ENDPOINT_MICROSOFT: z.string().optional().describe('Microsoft Advertising ApplyOfflineConversionAdjustments endpoint for end-user deletions. Default: campaign.api.bingads.microsoft.com.'),
+  LIFECYCLE_WORKER: boolish.default(true).describe('Run the data-lifecycle jobs (retention, deletion requests and their propagation) inside the broker process.'),
+  LIFECYCLE_RETENTION_CRON: z.string().default('17 3 * * *').describe('When the retention job runs (cron, UTC).'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
