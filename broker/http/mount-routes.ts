@@ -57,7 +57,8 @@ export async function authenticateRequest(
   // A CLI token is never accepted from a cookie, nor a browser token as a bearer.
   if (result.session.via !== via) throw new UnauthorizedError('sign in first', 'unauthenticated');
   if (result.session.stage !== 'active' && !opts.allowPending) {
-    throw new UnauthorizedError('finish signing in (TOTP) first', result.session.stage === 'totp_enroll' ? 'totp_enrollment_required' : 'totp_required');
+    // 403, not 401: the caller IS signed in (the console then shows the TOTP step, not the login page).
+    throw new ForbiddenError('finish signing in (TOTP) first', result.session.stage === 'totp_enroll' ? 'totp_enrollment_required' : 'totp_required');
   }
   return { session: result.session, token };
 }

@@ -1,4 +1,5 @@
 import type { ApiRoute } from './route-types.ts';
+import type { ConditionChecks } from './mount-routes.ts';
 import { identityRoutes } from '../auth/identity-routes.ts';
 import { memberRoutes } from '../members/members-routes.ts';
 
@@ -14,3 +15,10 @@ export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
 export function allRoutes(): ApiRoute[] {
   return routeGroups.flatMap((g) => g.routes);
 }
+
+/**
+ * Conditions the policy asks features about. The access feature sets
+ * `supportSessionActive` here (one line) once support sessions exist; until
+ * then `support.browse` is refused for everyone.
+ */
+export const conditionChecks: ConditionChecks = {};

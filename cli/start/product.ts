@@ -8,11 +8,19 @@ import type { RunningService, ServiceContext } from '../../shared/runtime/servic
  * line; each starter receives the context and returns a RunningService.
  */
 type Starter = (ctx: ServiceContext) => Promise<RunningService>;
-const starters: { name: string; enabled: (c: Config) => boolean; start: () => Promise<Starter> }[] = [];
+const starters: { name: string; enabled: (c: Config) => boolean; start: () => Promise<Starter> }[] = [
+  { name: 'dev-oidc', enabled: (c) => c.devOidc, start: async () => (await import('../../broker/dev-oidc/dev-oidc-service.ts')).startDevOidcService },
+  { name: 'broker', enabled: () => true, start: async () => (await import('../../broker/server.ts')).startBroker },
+];
 
 /** Demo data for a first start: each feature seeds its own part, idempotently. */
 type Seeder = (ctx: ServiceContext) => Promise<string[]>;
-const seeders: { name: string; load: () => Promise<Seeder> }[] = [];
+const seeders: { name: string; load: () => Promise<Seeder> }[] = [
+  { name: 'identity', load: async () => (await import('../../broker/members/demo-seed.ts')).seedDemoIdentities },
+];
+
+/** The demo workspace the identity seeder creates ("Demo Shop", eu); other seeders fill it. */
+export { findDemoWorkspace } from '../../broker/members/demo-seed.ts';
 
 export interface Product {
   services: RunningService[];
@@ -34,6 +42,9 @@ export async function startProduct(config: Config = loadConfig(), log: (line: st
   try {
     const seedNotes: string[] = [];
     for (const s of seeders) seedNotes.push(...(await (await s.load())(ctx)));
+    // The broker serves console/dist: build it first when missing or older than its sources
+    // (production deploys ship a prebuilt console: `npm run build`; vite is a dev dependency).
+    if (config.env !== 'production' && starters.some((s) => s.name === 'broker' && s.enabled(config))) await (await import('../../scripts/build-console.ts')).ensureConsoleBuilt(log);
     for (const s of starters) {
       if (!s.enabled(config)) continue;
       const start = await s.start();

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { REPO_ROOT } from '../shared/config/config-schema.ts';
+import { createFieldCrypto } from '../shared/crypto/field-cipher.ts';
+import { createHttpsServer } from '../shared/http/tls.ts';
+import { createPlatform } from '../shared/runtime/platform.ts';
+import type { RunningService, ServiceContext } from '../shared/runtime/service-types.ts';
+import { createIdentityRuntime } from './auth/identity-runtime.ts';
+import { identitySettings } from './auth/identity-settings.ts';
+import { createBrokerApp } from './http/app.ts';
+import { allRoutes, conditionChecks } from './http/route-registry.ts';
+import type { BrokerServices } from './http/route-types.ts';
+
+export interface StartBrokerOptions {
+  /** Overrides config.ports.broker (tests: 0). */
+  port?: number;
+  /** Extra per-feature helpers for handlers (req.services.features). */
+  features?: Record<string, unknown>;
+}
+
+/**
+ * The broker: HTTPS on BROKER_PORT (TLS ≥ 1.2, helmet), /auth sign-in, the
+ * /api routes of every feature, and the built console at /.
+ */
+export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions = {}): Promise<RunningService> {
+  const { config, databases, tls } = ctx;
+  const platform = createPlatform(config, databases, 'broker', { name: 'broker' });
+  const server = createHttpsServer(undefined as never, tls);
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 15_000;
+  // Oversized headers are refused by node (431) before any of our code runs.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? config.ports.broker, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const settings = identitySettings(config, { publicUrl: config.raw.BROKER_PUBLIC_URL ?? `https://${config.publicHost}:${port}` });
+  const issuerCa = config.raw.OIDC_CA_FILE ? fs.readFileSync(config.raw.OIDC_CA_FILE, 'utf8') : config.env !== 'production' ? tls.ca : undefined;
+  const identity = createIdentityRuntime(platform, settings, { issuerCa });
+  const services: BrokerServices = {
+    config,
+    platform,
+    fieldCrypto: createFieldCrypto(platform.keyring),
+    features: { identity, ...(opts.features ?? {}) },
+  };
+  const consoleDir = path.join(REPO_ROOT, 'console', 'dist');
+  const app = createBrokerApp({ services, identity, routes: allRoutes(), conditions: conditionChecks, consoleDir });
+  server.on('request', app);
+
+  return {
+    name: 'broker',
+    urls: { broker: settings.publicUrl, console: `${settings.publicUrl}/`, api: `${settings.publicUrl}/api` },
+    notes: fs.existsSync(path.join(consoleDir, 'index.html')) ? [] : ['console not built (npm run build:console): the broker serves /api and /auth only'],
+    async close() {
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await identity.oidc.close().catch(() => undefined);
+      await platform.close();
+    },
+  };
+}
