@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CONSOLE_DIR = path.join(root, 'console');
 export const DIST_DIR = path.join(CONSOLE_DIR, 'dist');
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 const BUDGET_BYTES = Number(process.env.CONSOLE_INITIAL_JS_BUDGET ?? 400 * 1024);
 
 interface ManifestChunk {
@@ -28,7 +29,7 @@ interface ManifestChunk {
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    if (entry.name.startsWith('dist') || entry.name === 'node_modules' || entry.name.includes('.test.')) continue;
     const p = path.join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
   }
@@ -73,13 +74,33 @@ export function sizeReport(dist: string = DIST_DIR): SizeReport {
   return { initial, initialGzip: initial.reduce((s, c) => s + c.gzip, 0), lazyGzip, budget: BUDGET_BYTES };
 }
 
+/**
+ * Builds into a fresh directory and swaps it in, so a broker (or a second `wact start`)
+ * never sees a half-written console/dist.
+ */
 export async function buildConsole(options: { quiet?: boolean } = {}): Promise<SizeReport> {
   const { build } = await import('vite');
-  await build({ configFile: path.join(CONSOLE_DIR, 'vite.config.ts'), logLevel: options.quiet ? 'error' : 'info' });
-  return sizeReport();
+  const tmp = `${DIST_DIR}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await build({ configFile: path.join(CONSOLE_DIR, 'vite.config.ts'), logLevel: options.quiet ? 'error' : 'info', build: { outDir: tmp, emptyOutDir: true } });
+    const report = sizeReport(tmp);
+    const old = `${DIST_DIR}.old-${process.pid}-${Date.now()}`;
+    if (fs.existsSync(DIST_DIR)) fs.renameSync(DIST_DIR, old);
+    fs.renameSync(tmp, DIST_DIR);
+    fs.rmSync(old, { recursive: true, force: true });
+    return report;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
-const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+/** `wact start`: builds the console when console/dist is missing or older than its sources. */
+export async function ensureConsoleBuilt(log: (line: string) => void = () => undefined): Promise<void> {
+  if (!consoleIsStale()) return;
+  log('building the console (console/dist is missing or older than its sources)…');
+  const report = await buildConsole({ quiet: true });
+  log(`console built: initial JS ${kb(report.initialGzip)} gzip`);
+}
 
 export function printReport(r: SizeReport, log: (line: string) => void = console.log): void {
   log('Console initial JavaScript (entry + static imports):');

@@ -41,7 +41,7 @@ describe('authProvider', () => {
     const ap = createAuthProvider({ navigate });
     void ap.login({ returnTo: '/' });
     await Promise.resolve();
-    expect(navigate).toHaveBeenCalledWith('/auth/login?returnTo=%2F');
+    expect(navigate).toHaveBeenCalledWith('/auth/login?return_to=%2F');
   });
 
   it('an anonymous visitor is sent to the login page and logout does not call the server', async () => {
@@ -85,7 +85,7 @@ describe('authProvider', () => {
     await ap.checkAuth({});
     const identity = await ap.getIdentity!();
     expect(identity).toMatchObject({ id: 'u1', fullName: 'Olga Owner', kind: 'customer' });
-    const perms = await ap.getPermissions({});
+    const perms = await ap.getPermissions!({});
     expect(perms.workspaceId).toBe(WS_A);
     expect(perms.workspaceRole).toBe('admin');
     expect(perms.permissions.has('members.manage')).toBe(true);
@@ -97,7 +97,7 @@ describe('authProvider', () => {
     serve({ 'GET /api/me': () => ({ body: customer('analyst') }) });
     const ap = createAuthProvider();
     await ap.checkAuth({});
-    expect((await ap.getPermissions({})).workspaceId).toBe(WS_A);
+    expect((await ap.getPermissions!({})).workspaceId).toBe(WS_A);
   });
 
   const matrix: [string, object, string, string, boolean][] = [
@@ -153,7 +153,7 @@ describe('authProvider', () => {
   it('caches /api/me briefly so navigation does not hammer the broker', async () => {
     const calls = serve({ 'GET /api/me': () => ({ body: customer('owner') }) });
     const ap = createAuthProvider();
-    await Promise.all([ap.checkAuth({}), ap.checkAuth({}), ap.getPermissions({}), ap.canAccess!({ resource: 'links', action: 'list' })]);
+    await Promise.all([ap.checkAuth({}), ap.checkAuth({}), ap.getPermissions!({}), ap.canAccess!({ resource: 'links', action: 'list' })]);
     expect(calls.filter((c) => c.url === '/api/me')).toHaveLength(1);
   });
 });

@@ -55,7 +55,7 @@ export function createAuthProvider(options: AuthProviderOptions = {}): AuthProvi
     state,
     async login(params?: { returnTo?: string }) {
       const returnTo = params?.returnTo ?? '/';
-      navigate(`${AUTH_PATHS.login}?returnTo=${encodeURIComponent(returnTo)}`);
+      navigate(`${AUTH_PATHS.login}?return_to=${encodeURIComponent(returnTo)}`);
       // The page is leaving; never settle so react-admin does not redirect meanwhile.
       return new Promise<void>(() => undefined);
     },
