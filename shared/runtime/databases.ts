@@ -21,7 +21,7 @@ export async function ensureDatabase(serverUrl: string, name: string): Promise<v
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
-      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`).catch((err: { code?: string }) => {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ENCODING 'UTF8' TEMPLATE template0`).catch((err: { code?: string }) => {
         if (err.code !== '42P04' && err.code !== '23505') throw err; // already exists
       });
     }
