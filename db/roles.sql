@@ -25,3 +25,14 @@ END $$;
 
 -- Session roles are terminated by definer functions owned by wact_owner.
 GRANT pg_signal_backend TO wact_owner;
+
+-- Session roles are minted as members of wact_support / wact_engineer by
+-- wact_owner's definer functions (regional 0400). From PostgreSQL 16 granting
+-- membership needs ADMIN OPTION on the group; INHERIT/SET FALSE keep wact_owner
+-- from using the groups' rights itself. PostgreSQL 15: CREATEROLE suffices.
+DO $$
+BEGIN
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    EXECUTE 'GRANT wact_support, wact_engineer TO wact_owner WITH ADMIN OPTION, INHERIT FALSE, SET FALSE';
+  END IF;
+END $$;

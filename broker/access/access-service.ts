@@ -1,0 +1,358 @@
+import crypto from 'node:crypto';
+import type pg from 'pg';
+import type { AuditEventInput, AuditLog } from '../../shared/audit/audit-types.ts';
+import { looksLikeIdentifier } from '../../shared/audit/audit-validation.ts';
+import type { Region } from '../../shared/config/config.ts';
+import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors/errors.ts';
+import type { Workspace } from '../../shared/workspaces/workspace-service.ts';
+import { GatewayAuthError, type GatewaySession, type GatewaySessionSource, type SessionStatus } from '../gateway/gateway-types.ts';
+import { targetFromUrl, type UpstreamLogin } from '../gateway/upstream-client.ts';
+import { toView, type AccessDal, type AccessSessionRow } from './access-dal.ts';
+import {
+  decisionInput,
+  listQuery,
+  parseTtl,
+  requestInput,
+  ticketFromReason,
+  type AccessActor,
+  type AccessSessionView,
+  type AccessSettings,
+  type ConnectionInfo,
+  type ListQuery,
+  type RequestInput,
+} from './access-types.ts';
+import { rdsIamToken, type SessionRoles } from './session-roles.ts';
+
+/**
+ * Access requests and the sessions they become. Rules:
+ * - a reason of at least 10 characters, TTL default 5 min, max 15;
+ * - redacted scope is granted at once; full scope waits for a different
+ *   employee with the security role (four eyes);
+ * - the requester alone receives the gateway token (shown once, stored as its
+ *   SHA-256); the upstream credential never leaves the broker;
+ * - every request, decision, grant, revocation and expiry is an audit event
+ *   in the workspace's own audit stream, so the customer sees it.
+ */
+
+const SECRET_CONTEXT = { table: 'access_sessions', column: 'upstream_secret' } as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface AccessServiceDeps {
+  dal: AccessDal;
+  roles: SessionRoles;
+  audit: AuditLog;
+  fieldCrypto: FieldCrypto;
+  workspaces: { get(id: string): Promise<Workspace> };
+  /** Operator or service URL of each regional database: only host, port, database and sslmode are used. */
+  regionalUrls: Record<Region, string>;
+  settings: AccessSettings;
+  /** Extra CA for verifying the upstream database's certificate. */
+  upstreamCa?: string;
+  /** For tests: RDS signer credentials (offline signing). */
+  rdsCredentials?: Parameters<typeof rdsIamToken>[0]['credentials'];
+}
+
+export function hashToken(token: string): Buffer {
+  return crypto.createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function createAccessService(deps: AccessServiceDeps) {
+  const { dal, roles, audit, settings } = deps;
+  const endedListeners = new Set<(sessionId: string, status: SessionStatus) => void>();
+
+  function actorOf(a: AccessActor): AuditEventInput['actor'] {
+    return { id: a.userId, kind: 'employee', role: a.employeeRole, displayName: a.displayName };
+  }
+  function requesterOf(r: AccessSessionRow): AuditEventInput['actor'] {
+    return { id: r.requester_id, kind: 'employee', role: r.requester_role, displayName: r.requester_name };
+  }
+  function event(r: AccessSessionRow, action: string, actor: AuditEventInput['actor'], outcome: AuditEventInput['outcome'] = 'success', extra: Record<string, string | number | boolean | null> = {}): AuditEventInput {
+    return {
+      action,
+      actor,
+      workspaceId: r.workspace_id,
+      region: r.region,
+      target: { type: 'db_session', id: r.id },
+      reason: r.reason,
+      sessionId: r.id,
+      outcome,
+      metadata: {
+        scope: r.scope,
+        purpose: r.purpose,
+        ticket: r.ticket_ref,
+        requester: r.requester_name,
+        ttlSeconds: r.ttl_seconds,
+        expiresAt: r.expires_at ? r.expires_at.toISOString() : null,
+        statements: Number(r.statements_count),
+        ...extra,
+      },
+    };
+  }
+
+  function connectionInfo(id: string, token: string): ConnectionInfo {
+    const host = settings.gatewayHost;
+    const port = settings.gatewayPort;
+    const database = 'wact';
+    const url = `postgresql://${id}:${encodeURIComponent(token)}@${host}:${port}/${database}?sslmode=require`;
+    return { host, port, user: id, password: token, database, sslmode: 'require', url, psql: `psql "${url}"` };
+  }
+
+  async function load(id: string): Promise<AccessSessionRow> {
+    if (!UUID.test(id)) throw new NotFoundError('unknown access session', 'session_not_found');
+    const row = await dal.get(id);
+    if (!row) throw new NotFoundError('unknown access session', 'session_not_found');
+    return row;
+  }
+
+  /** Mints the role and flips the request to active; undoes the role if the request changed meanwhile. */
+  async function grant(row: AccessSessionRow, opts: { issueToken: boolean; decision?: { by: string; byName: string; note: string | null } }) {
+    const expiresAt = new Date(Date.now() + row.ttl_seconds * 1000);
+    const minted = await roles.mint({ sessionId: row.id, region: row.region, workspaceId: row.workspace_id, scope: row.scope, expiresAt });
+    try {
+      const secret = minted.password ? await deps.fieldCrypto.encrypt(row.workspace_id, row.region, SECRET_CONTEXT, minted.password) : null;
+      const token = opts.issueToken ? crypto.randomBytes(32).toString('base64url') : null;
+      const active = await dal.activate(row.id, { roleName: minted.roleName, authMode: settings.authMode, expiresAt, upstreamSecret: secret, tokenHash: token ? hashToken(token) : null }, opts.decision);
+      if (!active) throw new ConflictError('the request was decided or withdrawn meanwhile', 'request_not_pending');
+      return { row: active, token };
+    } catch (err) {
+      await roles.end(row.region, minted.roleName).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function endRole(row: AccessSessionRow): Promise<void> {
+    if (!row.role_name) return;
+    await roles.end(row.region, row.role_name);
+    await dal.markDropped(row.id);
+  }
+
+  function announceEnded(row: AccessSessionRow): void {
+    const status: SessionStatus = { status: row.status, expiresAt: row.expires_at, revokedByName: row.revoked_by_name };
+    for (const l of endedListeners) l(row.id, status);
+  }
+
+  const service = {
+    settings,
+
+    /** An employee asks for a session on one workspace. */
+    async request(actor: AccessActor, input: RequestInput, opts: { purpose?: 'db' | 'support' } = {}): Promise<{ session: AccessSessionView; connection?: ConnectionInfo }> {
+      const parsed = requestInput.safeParse(input);
+      if (!parsed.success) throw new BadRequestError(parsed.error.issues[0].message, 'invalid_request');
+      const { workspaceId, reason, scope } = parsed.data;
+      // The reason goes into every audit record of the session, which refuses raw identifiers.
+      if (looksLikeIdentifier(reason)) throw new BadRequestError('the reason must not contain phone numbers or e-mail addresses', 'reason_has_identifier');
+      const ttlSeconds = parseTtl(parsed.data.ttl, { defaultSeconds: settings.defaultTtlSeconds, maxSeconds: settings.maxTtlSeconds });
+      if (actor.employeeRole === 'security') throw new ForbiddenError('security reviews access; it does not request database sessions', 'role_cannot_request');
+      if (actor.employeeRole === 'support' && scope !== 'redacted') throw new ForbiddenError('support may request redacted sessions only', 'scope_not_allowed');
+      const ws = await deps.workspaces.get(workspaceId);
+      const row = await dal.insert({
+        id: crypto.randomUUID(),
+        requesterId: actor.userId,
+        requesterName: actor.displayName,
+        requesterRole: actor.employeeRole,
+        workspaceId: ws.id,
+        region: ws.region,
+        scope,
+        purpose: opts.purpose ?? 'db',
+        reason,
+        ticketRef: ticketFromReason(reason),
+        ttlSeconds,
+      });
+      await audit.append(event(row, 'db.access.requested', actorOf(actor)));
+      if (scope === 'full') {
+        await dal.notify(actor.userId, row.id, 'requested', `Full-scope request for workspace ${ws.name} is waiting for approval by security.`);
+        return { session: toView(row) };
+      }
+      const granted = await grant(row, { issueToken: true });
+      await audit.append(event(granted.row, 'db.session.granted', actorOf(actor), 'success', { approval: 'not required (redacted)' }));
+      return { session: toView(granted.row), connection: connectionInfo(granted.row.id, granted.token!) };
+    },
+
+    /** Four eyes: a security employee other than the requester approves a full-scope request. */
+    async approve(actor: AccessActor, id: string, input: unknown = {}): Promise<AccessSessionView> {
+      const { note } = decisionInput.parse(input ?? {});
+      const row = await load(id);
+      if (actor.employeeRole !== 'security') throw new ForbiddenError('only security may approve access requests', 'not_security');
+      if (row.requester_id === actor.userId) {
+        await audit.append(event(row, 'db.access.approve', actorOf(actor), 'denied', { refusal: 'requester cannot approve own request' }));
+        throw new ForbiddenError('the requester cannot approve their own request (four eyes)', 'four_eyes');
+      }
+      if (row.status !== 'pending') throw new ConflictError(`the request is ${row.status}, not pending`, 'request_not_pending');
+      const granted = await grant(row, { issueToken: false, decision: { by: actor.userId, byName: actor.displayName, note: note ?? null } });
+      await audit.append(event(granted.row, 'db.access.approved', actorOf(actor), 'success', { approver: actor.displayName }));
+      await dal.notify(row.requester_id, row.id, 'approved', `Approved by ${actor.displayName}: run \`wact db connect --session ${row.id}\` to get your connection.`);
+      return toView(granted.row);
+    },
+
+    async deny(actor: AccessActor, id: string, input: unknown = {}): Promise<AccessSessionView> {
+      const { note } = decisionInput.parse(input ?? {});
+      const row = await load(id);
+      if (actor.employeeRole !== 'security') throw new ForbiddenError('only security may deny access requests', 'not_security');
+      if (row.requester_id === actor.userId) throw new ForbiddenError('the requester cannot decide their own request (four eyes)', 'four_eyes');
+      const denied = await dal.deny(row.id, { by: actor.userId, byName: actor.displayName, note: note ?? null });
+      if (!denied) throw new ConflictError(`the request is ${row.status}, not pending`, 'request_not_pending');
+      await audit.append(event(denied, 'db.access.denied', actorOf(actor), 'success', { note: note ? 'given' : null }));
+      await dal.notify(row.requester_id, row.id, 'denied', `Denied by ${actor.displayName}${note ? `: ${note.slice(0, 300)}` : ''}.`);
+      return toView(denied);
+    },
+
+    /** Security ends a session now; live gateway connections are told and closed. */
+    async revoke(actor: AccessActor, id: string): Promise<AccessSessionView> {
+      const row = await load(id);
+      if (actor.employeeRole !== 'security') throw new ForbiddenError('only security may revoke sessions', 'not_security');
+      const done = await dal.finish(row.id, { status: 'revoked', by: actor.userId, byName: actor.displayName });
+      if (!done) throw new ConflictError(`the session is ${row.status}`, 'session_not_active');
+      announceEnded(done);
+      await endRole(done);
+      await audit.append(event(done, 'db.session.revoked', actorOf(actor), 'success', { revokedBy: actor.displayName }));
+      await dal.notify(row.requester_id, row.id, 'revoked', `Revoked by ${actor.displayName}.`);
+      return toView(done);
+    },
+
+    /** The requester ends their own session early. */
+    async end(actor: AccessActor, id: string): Promise<AccessSessionView> {
+      const row = await load(id);
+      if (row.requester_id !== actor.userId) throw new ForbiddenError('only the requester may end this session', 'not_requester');
+      const done = await dal.finish(row.id, { status: 'ended' });
+      if (!done) throw new ConflictError(`the session is ${row.status}`, 'session_not_active');
+      announceEnded(done);
+      await endRole(done);
+      await audit.append(event(done, 'db.session.ended', actorOf(actor)));
+      return toView(done);
+    },
+
+    /** A fresh gateway token for the requester (the previous one stops working). */
+    async issueToken(actor: AccessActor, id: string): Promise<{ session: AccessSessionView; connection: ConnectionInfo }> {
+      const row = await load(id);
+      if (row.requester_id !== actor.userId) throw new ForbiddenError('only the requester receives the session token', 'not_requester');
+      if (row.status === 'pending') throw new ConflictError('the request is waiting for approval by security', 'request_pending');
+      if (row.status !== 'active' || !row.expires_at || row.expires_at.getTime() <= Date.now()) throw new ConflictError(`the session is ${row.status === 'active' ? 'expired' : row.status}`, 'session_not_active');
+      const token = crypto.randomBytes(32).toString('base64url');
+      const updated = await dal.setToken(row.id, actor.userId, hashToken(token));
+      if (!updated) throw new ConflictError('the session is no longer active', 'session_not_active');
+      await audit.append(event(updated, 'db.session.token_issued', actorOf(actor)));
+      return { session: toView(updated), connection: connectionInfo(updated.id, token) };
+    },
+
+    async get(actor: AccessActor, id: string): Promise<AccessSessionView> {
+      const row = await load(id);
+      if (actor.employeeRole !== 'security' && row.requester_id !== actor.userId) throw new NotFoundError('unknown access session', 'session_not_found');
+      return toView(row);
+    },
+
+    /** Security sees every session; others their own. */
+    async list(actor: AccessActor, query: ListQuery = {}): Promise<{ rows: AccessSessionView[]; total: number }> {
+      const q = listQuery.parse(query);
+      const requesterId = actor.employeeRole === 'security' && !q.mine ? undefined : actor.userId;
+      const { rows, total } = await dal.list({ ...q, requesterId });
+      return { rows: rows.map(toView), total };
+    },
+
+    notifications(actor: AccessActor, opts: { unreadOnly?: boolean } = {}) {
+      return dal.notifications(actor.userId, opts);
+    },
+    markRead(actor: AccessActor, ids: number[]) {
+      return dal.markRead(actor.userId, ids);
+    },
+
+    /** For the policy's `support-session` condition. */
+    async hasActiveSupportSession(userId: string, workspaceId: string): Promise<boolean> {
+      if (!UUID.test(userId) || !UUID.test(workspaceId)) return false;
+      return !!(await dal.activeSupportSession(userId, workspaceId));
+    },
+    activeSupportSession(userId: string, workspaceId: string) {
+      return dal.activeSupportSession(userId, workspaceId);
+    },
+
+    /** Expires due sessions (and stale pending requests), drops their roles, audits and notifies. */
+    async sweep(): Promise<{ expired: number; dropped: number }> {
+      const due = await dal.expireDue(settings.pendingTimeoutSeconds);
+      for (const row of due) {
+        announceEnded(row);
+        await endRole(row).catch(() => undefined); // retried below on the next sweep
+        const system = { id: 'service:access-broker', kind: 'service' as const, role: 'broker', displayName: 'access broker' };
+        await audit.append(event(row, row.role_name ? 'db.session.expired' : 'db.access.expired', system)).catch(() => undefined);
+        await dal.notify(row.requester_id, row.id, 'expired', row.role_name ? 'Your database session expired.' : 'Your access request expired without a decision.').catch(() => undefined);
+      }
+      let dropped = 0;
+      for (const row of await dal.undropped()) {
+        await endRole(row).then(() => dropped++, () => undefined);
+      }
+      for (const region of Object.keys(deps.regionalUrls) as Region[]) {
+        for (const role of await roles.stale(region).catch(() => [] as string[])) {
+          await roles.end(region, role).then(() => dropped++, () => undefined);
+        }
+      }
+      return { expired: due.length, dropped };
+    },
+
+    /** Called with (sessionId, status) when a session ends in this process (gateway: close at once). */
+    onSessionEnded(listener: (sessionId: string, status: SessionStatus) => void): () => void {
+      endedListeners.add(listener);
+      return () => endedListeners.delete(listener);
+    },
+
+    /** Upstream login of the session role: decrypted password, or a fresh RDS IAM token. */
+    upstreamLogin(row: Pick<AccessSessionRow, 'id' | 'workspace_id' | 'region' | 'role_name' | 'auth_mode' | 'upstream_secret'>): { target: ReturnType<typeof targetFromUrl>; login: UpstreamLogin } {
+      const target = targetFromUrl(deps.regionalUrls[row.region], { ca: deps.upstreamCa });
+      if (!row.role_name) throw new Error('session has no role');
+      const login: UpstreamLogin = {
+        user: row.role_name,
+        password: async () => {
+          if (row.auth_mode === 'rds-iam') {
+            return rdsIamToken({ hostname: target.host, port: target.port, username: row.role_name!, region: settings.rdsRegions[row.region], credentials: deps.rdsCredentials });
+          }
+          if (!row.upstream_secret) throw new Error('session credential is gone');
+          return deps.fieldCrypto.decryptString(row.workspace_id, row.region, SECRET_CONTEXT, row.upstream_secret);
+        },
+      };
+      return { target, login };
+    },
+
+    /** The gateway's view of this service. */
+    gatewaySource(): GatewaySessionSource {
+      const refused = () => new GatewayAuthError('28P01', 'invalid session or token');
+      return {
+        async authenticate(sessionId, token) {
+          if (!UUID.test(sessionId) || typeof token !== 'string' || token.length < 20 || token.length > 200) throw refused();
+          const row = await dal.get(sessionId);
+          if (!row || !row.token_hash) throw refused();
+          const given = hashToken(token);
+          if (!crypto.timingSafeEqual(given, row.token_hash)) {
+            await audit.append(event(row, 'db.session.login', requesterOf(row), 'denied', { refusal: 'wrong token' })).catch(() => undefined);
+            throw refused();
+          }
+          // The token is right: say plainly why the session cannot be used.
+          if (row.status === 'revoked') throw new GatewayAuthError('28000', `session revoked by ${row.revoked_by_name ?? 'security'}`);
+          if (row.status === 'expired' || (row.expires_at && row.expires_at.getTime() <= Date.now())) throw new GatewayAuthError('28000', 'session expired');
+          if (row.status !== 'active') throw new GatewayAuthError('28000', `session ${row.status}`);
+          return {
+            id: row.id,
+            workspaceId: row.workspace_id,
+            region: row.region,
+            scope: row.scope,
+            reason: row.reason,
+            ticketRef: row.ticket_ref,
+            expiresAt: row.expires_at!,
+            roleName: row.role_name!,
+            actor: { id: row.requester_id, displayName: row.requester_name, role: row.requester_role },
+          } satisfies GatewaySession;
+        },
+        async upstream(session) {
+          const row = await load(session.id);
+          return service.upstreamLogin(row);
+        },
+        async statuses(ids) {
+          const rows = await dal.statuses(ids);
+          return new Map(rows.map((r) => [r.id, { status: r.status, expiresAt: r.expires_at, revokedByName: r.revoked_by_name }]));
+        },
+        addStatements: (counts) => dal.addStatements(counts),
+        sweep: async () => void (await service.sweep()),
+      };
+    },
+  };
+  return service;
+}
+
+export type AccessService = ReturnType<typeof createAccessService>;

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import type { Region } from '../../shared/config/config.ts';
+import { BadRequestError } from '../../shared/errors/errors.ts';
+
+export const SCOPES = ['redacted', 'full'] as const;
+export type Scope = (typeof SCOPES)[number];
+export type SessionStatusName = 'pending' | 'active' | 'denied' | 'expired' | 'revoked' | 'ended';
+export type DbAuthMode = 'password' | 'rds-iam';
+
+/** The employee acting (from the broker's AuthContext). */
+export interface AccessActor {
+  userId: string;
+  displayName: string;
+  employeeRole: 'engineer' | 'support' | 'security';
+}
+
+export const MAX_TTL_SECONDS = 15 * 60;
+export const MIN_TTL_SECONDS = 60;
+
+/** "5m", "90s", "15" (minutes) or a number of seconds → seconds. */
+export function parseTtl(value: string | number | undefined, defaults: { defaultSeconds: number; maxSeconds: number }): number {
+  if (value === undefined || value === '') return defaults.defaultSeconds;
+  let seconds: number;
+  if (typeof value === 'number') seconds = value;
+  else {
+    const m = /^\s*(\d{1,5})\s*(s|sec|m|min)?\s*$/i.exec(value);
+    if (!m) throw new BadRequestError('ttl must look like 5m or 300s', 'invalid_ttl');
+    seconds = Number(m[1]) * (m[2] && m[2].toLowerCase().startsWith('s') ? 1 : 60);
+  }
+  if (!Number.isInteger(seconds) || seconds < MIN_TTL_SECONDS) throw new BadRequestError('ttl must be at least 1 minute', 'invalid_ttl');
+  if (seconds > defaults.maxSeconds) throw new BadRequestError(`ttl must be at most ${defaults.maxSeconds / 60} minutes`, 'ttl_too_long');
+  return seconds;
+}
+
+const TICKET_PATTERNS = [
+  /\b(?:INC|CHG|RITM|PRB|REQ)\d{5,10}\b/, // ServiceNow
+  /\b[A-Z][A-Z0-9]{1,9}-\d{1,7}\b/, // Jira / Linear
+  /\b(?:ZD|zd)[-#]?\d{3,10}\b/, // Zendesk
+  /(?:^|\s)#\d{3,10}\b/, // "#12345"
+  /https:\/\/[\w.-]+\/[\w./-]*(?:issues|tickets|browse)\/[\w-]+/, // a ticket URL
+];
+
+/** The first ticket reference in a reason, if any (stored separately for filtering and display). */
+export function ticketFromReason(reason: string): string | null {
+  for (const p of TICKET_PATTERNS) {
+    const m = p.exec(reason);
+    if (m) return m[0].trim().slice(0, 64);
+  }
+  return null;
+}
+
+export const requestInput = z.object({
+  workspaceId: z.string().uuid(),
+  reason: z.string().trim().min(10, 'reason must be at least 10 characters').max(1000),
+  ttl: z.union([z.string().max(16), z.number().int()]).optional(),
+  scope: z.enum(SCOPES).default('redacted'),
+});
+export type RequestInput = z.input<typeof requestInput>;
+
+export const decisionInput = z.object({ note: z.string().trim().max(1000).optional() }).default({});
+
+export const listQuery = z.object({
+  status: z.enum(['pending', 'active', 'denied', 'expired', 'revoked', 'ended']).optional(),
+  workspaceId: z.string().uuid().optional(),
+  mine: z.boolean().optional(),
+  sort: z.enum(['requestedAt', 'expiresAt', 'status', 'workspaceId', 'statements']).default('requestedAt'),
+  order: z.enum(['ASC', 'DESC']).default('DESC'),
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(200).default(25),
+});
+export type ListQuery = z.input<typeof listQuery>;
+
+/** An access session as the API and the CLI show it (never the token or the credential). */
+export interface AccessSessionView {
+  id: string;
+  requesterId: string;
+  requesterName: string;
+  requesterRole: string;
+  workspaceId: string;
+  region: Region;
+  scope: Scope;
+  purpose: 'db' | 'support';
+  reason: string;
+  ticketRef: string | null;
+  ttlSeconds: number;
+  status: SessionStatusName;
+  requestedAt: string;
+  decidedByName: string | null;
+  decidedAt: string | null;
+  decisionNote: string | null;
+  grantedAt: string | null;
+  expiresAt: string | null;
+  revokedByName: string | null;
+  revokedAt: string | null;
+  endedAt: string | null;
+  statements: number;
+  lastStatementAt: string | null;
+}
+
+/** How to reach the gateway with a session: shown once, to the requester only. */
+export interface ConnectionInfo {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  sslmode: 'require';
+  url: string;
+  psql: string;
+}
+
+export interface AccessSettings {
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  authMode: DbAuthMode;
+  gatewayHost: string;
+  gatewayPort: number;
+  /** Pending requests nobody decided on expire after this long. */
+  pendingTimeoutSeconds: number;
+  rdsRegions: Record<Region, string>;
+}

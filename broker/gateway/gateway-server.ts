@@ -1,0 +1,322 @@
+import net from 'node:net';
+import { PostgresConnection, type State } from 'pg-gateway';
+import type { Logger } from 'pino';
+import type { AuditEventInput, AuditLog } from '../../shared/audit/audit-types.ts';
+import type { TlsMaterial } from '../../shared/http/tls.ts';
+import { endMessage, GatewayAuthError, type GatewaySession, type GatewaySessionSource, type SessionStatus } from './gateway-types.ts';
+import { Relay } from './relay.ts';
+import { auditSafe, auditStatementFields, maskMessage } from './statement-masking.ts';
+import type { StatementResult } from './statement-tracker.ts';
+import { cancelUpstream, connectUpstream, type UpstreamTarget } from './upstream-client.ts';
+import { authenticationOk, cstring, errorMessage, HEADER } from './wire.ts';
+
+/**
+ * The auditing PostgreSQL gateway. pg-gateway speaks the client side up to
+ * authentication (TLS is mandatory; the user is the access session id and the
+ * password its broker-issued token); then the connection is detached and
+ * relayed to an upstream connection logged in as the session's own role.
+ * Every statement is audited before its reply is released; at expiry or
+ * revocation the client is told why, with a FATAL message.
+ */
+
+export interface GatewayOptions {
+  tls: TlsMaterial;
+  sessions: GatewaySessionSource;
+  audit: AuditLog;
+  logger: Logger;
+  /** How often live sessions are checked for revocation (ms); revocation shows within ~2 intervals. */
+  watchIntervalMs?: number;
+  /** How often due sessions are expired and their roles dropped (ms). */
+  sweepIntervalMs?: number;
+  holdLimitBytes?: number;
+}
+
+interface LiveConnection {
+  session: GatewaySession;
+  relay?: Relay;
+  socket: net.Socket;
+  statements: number;
+  timer?: NodeJS.Timeout;
+  ending: boolean;
+  clientIp?: string;
+}
+
+const STARTUP_PASSTHROUGH = new Set(['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits', 'search_path']);
+const CANCEL_CODE = 80877102;
+
+function actorOf(s: GatewaySession): AuditEventInput['actor'] {
+  return { id: s.actor.id, kind: 'employee', role: s.actor.role, displayName: s.actor.displayName };
+}
+
+export function createGateway(opts: GatewayOptions) {
+  const { sessions, audit, logger } = opts;
+  const live = new Set<LiveConnection>();
+  const pendingCounts = new Map<string, number>();
+  const cancelKeys = new Map<string, UpstreamTarget>(); // "pid:secret" → upstream of that backend
+  const server = net.createServer((socket) => accept(socket));
+  server.on('error', (err) => logger.error({ err }, 'gateway listener error'));
+
+  function baseEvent(s: GatewaySession, action: string, outcome: AuditEventInput['outcome'], conn?: LiveConnection): AuditEventInput {
+    return {
+      action,
+      actor: actorOf(s),
+      workspaceId: s.workspaceId,
+      region: s.region,
+      target: { type: 'db_session', id: s.id },
+      reason: s.reason,
+      sessionId: s.id,
+      clientIp: conn?.clientIp,
+      outcome,
+    };
+  }
+
+  function statementEvent(conn: LiveConnection, r: StatementResult): AuditEventInput {
+    const s = conn.session;
+    return {
+      ...baseEvent(s, 'db.statement', r.error ? 'failure' : 'success', conn),
+      metadata: {
+        ...auditStatementFields(r.text),
+        protocol: r.protocol,
+        command: (r.tags.join(', ') || '').slice(0, 200) || null,
+        rows: r.rows,
+        parameters: r.parameters ?? null,
+        sqlstate: r.error?.code ?? null,
+        error: r.error ? auditSafe(maskMessage(r.error.message).slice(0, 200)) : null,
+        durationMs: Date.now() - r.startedAt,
+        scope: s.scope,
+        ticket: s.ticketRef,
+      },
+    };
+  }
+
+  function accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    const conn: { live?: LiveConnection } = {};
+    const clientIp = socket.remoteAddress;
+    const pg = new PostgresConnection(socket, {
+      authMode: 'cleartextPassword',
+      tls: { key: Buffer.from(opts.tls.key), cert: Buffer.from(opts.tls.cert) },
+      onStartup: async (state: State) => {
+        if (!state.tlsInfo) {
+          pg.sendError({ severity: 'FATAL', code: '28000', message: 'the WAct gateway accepts TLS connections only (use sslmode=require or verify-full)' });
+          pg.socket.end();
+          return true;
+        }
+        if (state.clientInfo?.parameters.replication) {
+          pg.sendError({ severity: 'FATAL', code: '28000', message: 'replication connections are not allowed through the gateway' });
+          pg.socket.end();
+          return true;
+        }
+        return false; // pg-gateway asks for the password (the token)
+      },
+      onMessage: async (data: Uint8Array, state: State) => {
+        const frame = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        if (!state.hasStarted) {
+          if (frame.length === 16 && frame.readInt32BE(4) === CANCEL_CODE) {
+            await forwardCancel(frame);
+            socket.destroy();
+            return true;
+          }
+          return false;
+        }
+        if (!state.isAuthenticated && frame[0] === 0x70 /* 'p' */) {
+          await login(frame, state, clientIp, conn).catch((err: Error) => {
+            logger.error({ err: { name: err.name, message: err.message } }, 'gateway login failed');
+            pg.sendError({ severity: 'FATAL', code: 'XX000', message: 'gateway login failed' });
+            pg.socket.end();
+          });
+          return true;
+        }
+        return false;
+      },
+    });
+
+    async function login(frame: Buffer, state: State, ip: string | undefined, holder: { live?: LiveConnection }): Promise<void> {
+      const user = state.clientInfo?.parameters.user ?? '';
+      const [token] = cstring(frame, HEADER);
+      let session: GatewaySession;
+      try {
+        session = await sessions.authenticate(user, token);
+      } catch (err) {
+        if (err instanceof GatewayAuthError) {
+          pg.sendError({ severity: 'FATAL', code: err.code, message: err.message });
+          pg.socket.end();
+          return;
+        }
+        throw err;
+      }
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(state.clientInfo?.parameters ?? {})) if (STARTUP_PASSTHROUGH.has(k)) params[k] = v;
+      params.application_name = `wact-gateway ${session.id}${params.application_name ? ` (${params.application_name})`.slice(0, 40) : ''}`.slice(0, 63);
+      const { target, login: upstreamLogin } = await sessions.upstream(session);
+      const upstream = await connectUpstream(target, { ...upstreamLogin, parameters: params }).catch((err: Error & { code?: string }) => {
+        logger.warn({ err: { name: err.name, message: err.message, code: err.code }, sessionId: session.id }, 'upstream login failed');
+        return undefined;
+      });
+      if (!upstream) {
+        pg.sendError({ severity: 'FATAL', code: '08004', message: 'the database refused the session (it may have just expired or been revoked)' });
+        pg.socket.end();
+        return;
+      }
+      const c: LiveConnection = { session, socket: pg.socket, statements: 0, ending: false, clientIp: ip };
+      holder.live = c;
+      try {
+        // The connection itself is an access event: durable before anything is relayed.
+        await audit.append({ ...baseEvent(session, 'db.session.connect', 'success', c), metadata: { scope: session.scope, ticket: session.ticketRef, expiresAt: session.expiresAt.toISOString() } });
+      } catch {
+        upstream.socket.destroy();
+        pg.sendError({ severity: 'FATAL', code: '58000', message: 'the audit log is unavailable; no session can be opened' });
+        pg.socket.end();
+        return;
+      }
+      if (upstream.backendKey) cancelKeys.set(`${upstream.backendKey.processId}:${upstream.backendKey.secretKey}`, target);
+      const clientSocket = pg.detach();
+      live.add(c);
+      clientSocket.cork();
+      clientSocket.write(authenticationOk());
+      for (const f of upstream.startupFrames) clientSocket.write(f);
+      clientSocket.write(upstream.ready);
+      clientSocket.uncork();
+      c.relay = new Relay({
+        client: clientSocket,
+        upstream: upstream.socket,
+        holdLimitBytes: opts.holdLimitBytes,
+        record: async (r) => {
+          await audit.append(statementEvent(c, r));
+          c.statements++;
+          pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
+        },
+        recordStarted: (st) =>
+          audit.append({
+            ...baseEvent(session, 'db.statement.started', 'success', c),
+            metadata: { ...auditStatementFields(st.text), protocol: st.protocol, note: 'large result: streamed after this record; the final record follows' },
+          }),
+        onUpstreamEnd: (fatal, fatalFrame) => void upstreamEnded(c, fatal, fatalFrame),
+        onClientEnd: () => undefined,
+        onError: (err) => logger.warn({ err: { name: err.name, message: err.message }, sessionId: session.id }, 'relay error'),
+      });
+      clientSocket.on('close', () => void closed(c, upstream.backendKey));
+      const ms = session.expiresAt.getTime() - Date.now();
+      c.timer = setTimeout(() => void end(c, { status: 'expired', expiresAt: session.expiresAt, revokedByName: null }), Math.max(0, ms));
+      c.timer.unref();
+    }
+  }
+
+  async function forwardCancel(frame: Buffer): Promise<void> {
+    const key = `${frame.readInt32BE(8)}:${frame.readInt32BE(12)}`;
+    const target = cancelKeys.get(key);
+    if (target) await cancelUpstream(target, { processId: frame.readInt32BE(8), secretKey: frame.readInt32BE(12) });
+  }
+
+  /** Tells the client why its session ends, then closes both sides. */
+  async function end(c: LiveConnection, status: SessionStatus | undefined): Promise<void> {
+    if (c.ending || !c.relay) return;
+    c.ending = true;
+    const message = endMessage(status);
+    await c.relay.terminate(errorMessage({ severity: 'FATAL', code: '57P01', message, hint: 'request a new session with `wact db connect`' }));
+  }
+
+  async function upstreamEnded(c: LiveConnection, fatal: Record<string, string> | undefined, frame: Buffer | undefined): Promise<void> {
+    if (c.ending || !c.relay) return;
+    // The upstream went away: say why if it is the session ending (revocation
+    // terminates the role's backends, which the client would see as a bare error).
+    const status = (await sessions.statuses([c.session.id]).catch(() => new Map<string, SessionStatus>())).get(c.session.id);
+    const expired = c.session.expiresAt.getTime() <= Date.now();
+    if (status && (status.status !== 'active' || expired)) {
+      await end(c, expired && status.status === 'active' ? { ...status, status: 'expired' } : status);
+      return;
+    }
+    c.ending = true;
+    await c.relay.terminate(frame ?? errorMessage({ severity: 'FATAL', code: fatal?.C ?? '08006', message: 'the database closed the connection' }));
+  }
+
+  async function closed(c: LiveConnection, key?: { processId: number; secretKey: number }): Promise<void> {
+    if (!live.delete(c)) return;
+    if (c.timer) clearTimeout(c.timer);
+    if (key) cancelKeys.delete(`${key.processId}:${key.secretKey}`);
+    c.relay?.close();
+    await audit
+      .append({ ...baseEvent(c.session, 'db.session.disconnect', 'success', c), metadata: { statements: c.statements, scope: c.session.scope } })
+      .catch((err: Error) => logger.error({ err: { name: err.name, message: err.message }, sessionId: c.session.id }, 'could not audit disconnect'));
+  }
+
+  async function flushCounts(): Promise<void> {
+    if (!pendingCounts.size) return;
+    const counts = new Map(pendingCounts);
+    pendingCounts.clear();
+    await sessions.addStatements(counts).catch((err: Error) => {
+      for (const [id, n] of counts) pendingCounts.set(id, (pendingCounts.get(id) ?? 0) + n);
+      logger.warn({ err: { name: err.name, message: err.message } }, 'could not update statement counts');
+    });
+  }
+
+  /** Revocation seen by polling: each tick checks the sessions that have live connections. */
+  async function watch(): Promise<void> {
+    if (!live.size) return;
+    const ids = [...new Set([...live].map((c) => c.session.id))];
+    const statuses = await sessions.statuses(ids);
+    for (const c of live) {
+      const st = statuses.get(c.session.id);
+      if (!st || st.status !== 'active' || (st.expiresAt && st.expiresAt.getTime() <= Date.now())) void end(c, st);
+    }
+  }
+
+  let watchTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let watching = false;
+  let sweeping = false;
+  function startTimers(): void {
+    watchTimer = setInterval(() => {
+      if (watching) return;
+      watching = true;
+      Promise.all([watch(), flushCounts()])
+        .catch((err: Error) => logger.warn({ err: { name: err.name, message: err.message } }, 'session watch failed'))
+        .finally(() => (watching = false));
+    }, opts.watchIntervalMs ?? 500);
+    sweepTimer = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      flushCounts()
+        .then(() => sessions.sweep())
+        .catch((err: Error) => logger.warn({ err: { name: err.name, message: err.message } }, 'session sweep failed'))
+        .finally(() => (sweeping = false));
+    }, opts.sweepIntervalMs ?? 2000);
+    watchTimer.unref();
+    sweepTimer.unref();
+  }
+
+  return {
+    server,
+    async listen(port: number, host: string): Promise<{ port: number; host: string }> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      startTimers();
+      const addr = server.address() as net.AddressInfo;
+      return { port: addr.port, host };
+    },
+    /** In-process revocation: no need to wait for the next poll. */
+    async endSession(sessionId: string, status: SessionStatus): Promise<void> {
+      await Promise.all([...live].filter((c) => c.session.id === sessionId).map((c) => end(c, status)));
+    },
+    liveSessions(): string[] {
+      return [...live].map((c) => c.session.id);
+    },
+    async close(): Promise<void> {
+      if (watchTimer) clearInterval(watchTimer);
+      if (sweepTimer) clearInterval(sweepTimer);
+      await Promise.all(
+        [...live].map((c) => c.relay?.terminate(errorMessage({ severity: 'FATAL', code: '57P01', message: 'the gateway is shutting down' }), 200)),
+      );
+      await flushCounts();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

@@ -1,0 +1,161 @@
+import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import pg from 'pg';
+import pino from 'pino';
+import { accessServiceFor } from '../../../broker/access/access-wiring.ts';
+import type { AccessActor } from '../../../broker/access/access-types.ts';
+import type { AccessService } from '../../../broker/access/access-service.ts';
+import { createGateway, type Gateway } from '../../../broker/gateway/gateway-server.ts';
+import type { AuditLog } from '../../../shared/audit/audit-types.ts';
+import { ensureDevCertificates, loadTlsMaterial } from '../../../shared/http/tls.ts';
+import { createPlatform, type Platform } from '../../../shared/runtime/platform.ts';
+import type { Databases } from '../../../shared/runtime/databases.ts';
+import type { DatabaseUrls } from '../../../shared/db/database-urls.ts';
+import { operatorPools, testConfig, testDb } from '../../support/db.ts';
+
+/**
+ * A gateway on port 0 over the run's databases, a broker-role access service,
+ * three employees (engineer, support, security) and two workspaces in eu with
+ * a few conversations each.
+ */
+export interface Harness {
+  platform: Platform;
+  access: AccessService;
+  gateway: Gateway;
+  port: number;
+  ca: string;
+  ops: ReturnType<typeof operatorPools>;
+  engineer: AccessActor;
+  engineer2: AccessActor;
+  support: AccessActor;
+  security: AccessActor;
+  security2: AccessActor;
+  wsA: string;
+  wsB: string;
+  client(user: string, password: string, opts?: { ssl?: boolean }): Promise<pg.Client>;
+  psql(user: string, password: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  auditRows(sessionId: string, action?: string): Promise<{ action: string; outcome: string; reason: string; metadata: Record<string, unknown>; event: Record<string, unknown> }[]>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog; subscribeEnded?: boolean; watchIntervalMs?: number } = {}): Promise<Harness> {
+  const config = testConfig({ GATEWAY_PUBLIC_HOST: '127.0.0.1' });
+  const { urls, servicePasswords } = testDb();
+  const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
+  const platform = createPlatform(config, databases, 'broker', { poolMax: 6 });
+  const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
+  await ensureDevCertificates(config.home, []);
+  const tls = loadTlsMaterial(config);
+  const audit = opts.audit ? opts.audit(platform.audit) : platform.audit;
+  const access = accessServiceFor({ ...platform, audit });
+  const gateway = createGateway({
+    tls,
+    sessions: access.gatewaySource(),
+    audit,
+    logger: pino({ level: 'silent' }),
+    watchIntervalMs: opts.watchIntervalMs ?? 300,
+    sweepIntervalMs: 1000,
+  });
+  const unsubscribe = opts.subscribeEnded ? access.onSessionEnded((id, st) => void gateway.endSession(id, st)) : () => undefined;
+  const { port } = await gateway.listen(0, '127.0.0.1');
+  const ops = operatorPools();
+
+  const person = async (role: AccessActor['employeeRole'], name: string): Promise<AccessActor> => {
+    const id = crypto.randomUUID();
+    await ops.control.query(`INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', $2, $3)`, [id, name, role]);
+    return { userId: id, displayName: name, employeeRole: role };
+  };
+  const actor = { id: 'operator:test', kind: 'operator' as const };
+  const wsA = (await operator.workspaces.create({ name: 'Gateway A', region: 'eu' }, actor)).id;
+  const wsB = (await operator.workspaces.create({ name: 'Gateway B', region: 'eu' }, actor)).id;
+  for (const [ws, n] of [[wsA, 3], [wsB, 2]] as const) {
+    for (let i = 0; i < n; i++) {
+      await ops.region('eu').query(
+        `INSERT INTO wact.conversations (id, workspace_id, provider, sender_hash, sender_kind, started_at, ctwa_clid_prefix)
+         VALUES ($1, $2, 'meta', $3, 'phone', now(), 'AbCd')`,
+        [crypto.randomUUID(), ws, crypto.randomBytes(32).toString('hex')],
+      );
+    }
+  }
+
+  const h: Harness = {
+    platform,
+    access,
+    gateway,
+    port,
+    ca: tls.ca!,
+    ops,
+    engineer: await person('engineer', 'Erin Engineer'),
+    engineer2: await person('engineer', 'Eli Engineer'),
+    support: await person('support', 'Sue Support'),
+    security: await person('security', 'Sam Security'),
+    security2: await person('security', 'Sid Security'),
+    wsA,
+    wsB,
+    async client(user, password, o = {}) {
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user,
+        password,
+        database: 'wact',
+        ssl: o.ssl === false ? false : { ca: tls.ca, servername: 'localhost' },
+        connectionTimeoutMillis: 5000,
+      });
+      c.on('error', () => undefined);
+      await c.connect();
+      return c;
+    },
+    psql(user, password, args, input) {
+      return new Promise((resolve) => {
+        const child = execFile(
+          'psql',
+          ['-X', '-v', 'ON_ERROR_STOP=0', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', 'wact', ...args],
+          { env: { ...process.env, PGPASSWORD: password, PGSSLMODE: 'require', PGCONNECT_TIMEOUT: '5' }, timeout: 20_000 },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        if (input !== undefined) child.stdin!.end(input);
+      });
+    },
+    async auditRows(sessionId, action) {
+      const { rows } = await ops.region('eu').query(
+        `SELECT * FROM audit.events WHERE session_id = $1 ${action ? 'AND action = $2' : ''} ORDER BY occurred_at, seq`,
+        action ? [sessionId, action] : [sessionId],
+      );
+      return rows.map((r: { action: string; outcome: string; reason: string; metadata: string }) => ({
+        action: r.action,
+        outcome: r.outcome,
+        reason: r.reason,
+        metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+        event: r as unknown as Record<string, unknown>,
+      }));
+    },
+    async close() {
+      unsubscribe();
+      await gateway.close();
+      await platform.close();
+      await operator.close();
+      await ops.end();
+    },
+  };
+  return h;
+}
+
+/** An approved full-scope session with its connection info. */
+export async function fullSession(h: Harness, reason = 'Investigating TICKET-123 attribution gap') {
+  const req = await h.access.request(h.engineer, { workspaceId: h.wsA, reason, scope: 'full' });
+  await h.access.approve(h.security, req.session.id);
+  return h.access.issueToken(h.engineer, req.session.id);
+}
+
+export function redactedSession(h: Harness, actor = h.support, workspaceId = h.wsA) {
+  return h.access.request(actor, { workspaceId, reason: 'Customer asks about ZD-4711 missing conversions', scope: 'redacted' }).then((r) => ({ session: r.session, connection: r.connection! }));
+}
+
+/** Resolves with the error the client sees when the server ends the connection. */
+export function nextError(c: pg.Client): Promise<Error> {
+  return new Promise((resolve) => {
+    c.once('error', resolve);
+    c.once('end', () => resolve(new Error('connection ended without an error')));
+  });
+}
