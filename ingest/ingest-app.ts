@@ -1,0 +1,45 @@
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { createErrorHandler, notFoundHandler } from '../shared/http/error-handler.ts';
+import { securityHeaders } from '../shared/http/security-headers.ts';
+import type { ApiKeyService } from './apikeys/apikey-service.ts';
+import { clickRoutes } from './clicks/click-routes.ts';
+import type { ClickService } from './clicks/click-service.ts';
+import { conversionRoutes } from './conversions/conversion-routes.ts';
+import type { ConversionService } from './conversions/conversion-service.ts';
+import type { IngestSettings } from './ingest-settings.ts';
+import type { LinkService } from './links/links-service.ts';
+import type { ProviderAdapter, ProviderName } from './providers/provider-types.ts';
+import { webhookRoutes } from './webhooks/webhook-routes.ts';
+import type { createWebhookService } from './webhooks/webhook-service.ts';
+import type { WorkspaceDirectory } from './workspace-directory.ts';
+
+export interface IngestAppDeps {
+  settings: IngestSettings;
+  providers: Record<ProviderName, ProviderAdapter>;
+  webhooks: ReturnType<typeof createWebhookService>;
+  directory: WorkspaceDirectory;
+  links: LinkService;
+  clicks: ClickService;
+  apiKeys: ApiKeyService;
+  conversions: ConversionService;
+  logger: Logger;
+}
+
+/** The ingest HTTP surface. No request logging of URLs or bodies: they carry identifiers. */
+export function createIngestApp(deps: IngestAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('query parser', 'simple');
+  app.use(securityHeaders());
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use(webhookRoutes({ service: deps.webhooks, providers: deps.providers, bodyLimitBytes: deps.settings.bodyLimitBytes, publicUrl: deps.settings.publicUrl }));
+  app.use(clickRoutes({ directory: deps.directory, links: deps.links, clicks: deps.clicks, apiKeys: deps.apiKeys, bodyLimitBytes: deps.settings.bodyLimitBytes }));
+  app.use(conversionRoutes({ apiKeys: deps.apiKeys, conversions: deps.conversions, bodyLimitBytes: deps.settings.bodyLimitBytes }));
+  app.use(notFoundHandler);
+  app.use(createErrorHandler({ logger: deps.logger }));
+  return app;
+}

@@ -1,0 +1,135 @@
+import type { AddressInfo } from 'node:net';
+import type { Region } from '../shared/config/config.ts';
+import { REGIONS } from '../shared/config/config.ts';
+import { createFieldCrypto } from '../shared/crypto/field-cipher.ts';
+import { withCredentials } from '../shared/db/database-urls.ts';
+import { createHttpsServer } from '../shared/http/tls.ts';
+import { createJobQueue, type JobQueue } from '../shared/jobs/job-queue.ts';
+import { serializeError } from '../shared/logging/logger.ts';
+import { createPlatform } from '../shared/runtime/platform.ts';
+import type { RunningService, ServiceContext } from '../shared/runtime/service-types.ts';
+import { createApiKeyService } from './apikeys/apikey-service.ts';
+import { createBspCredentialService } from './bsp-credentials/bsp-credentials-service.ts';
+import { createClickService } from './clicks/click-service.ts';
+import { createConversionService, EXPORT_QUEUE } from './conversions/conversion-service.ts';
+import { createExportSender } from './export/export-sender.ts';
+import { createExportWorker } from './export/export-worker.ts';
+import { createPlatformCredentialService } from './export/platform-credentials-service.ts';
+import { createIngestApp } from './ingest-app.ts';
+import { ingestSettings } from './ingest-settings.ts';
+import { createLinkService } from './links/links-service.ts';
+import { createProviderRegistry } from './providers/registry.ts';
+import { createInboundWriter, type InboundWriter } from './webhooks/inbound-writer.ts';
+import { createWebhookService } from './webhooks/webhook-service.ts';
+import { createWorkspaceDirectory } from './workspace-directory.ts';
+
+export interface IngestService extends RunningService {
+  /** The port actually bound (tests listen on 0). */
+  port: number;
+}
+
+/**
+ * Starts ingest: HTTPS on config.ports.ingest, one group-commit writer and one
+ * pg-boss queue per region, the export worker, and partition upkeep. Connects
+ * to the databases as wact_ingest only.
+ */
+export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
+  const { config, databases, tls } = ctx;
+  const settings = ingestSettings(config);
+  const platform = createPlatform(config, databases, 'ingest', { name: 'ingest', poolMax: 24 });
+  const { pools, keyring, logger } = platform;
+  const poolFor = (r: Region) => pools.region(r);
+  const crypto = createFieldCrypto(keyring);
+  const directory = createWorkspaceDirectory({ workspaces: platform.workspaces, ttlMs: settings.cacheTtlMs });
+  const providers = createProviderRegistry({ birdToleranceMs: settings.birdToleranceMs });
+  const credentials = createBspCredentialService({ crypto, poolFor, ttlMs: settings.cacheTtlMs });
+  const platformCredentials = createPlatformCredentialService({ crypto, poolFor });
+
+  const ensurePartitions = async () => {
+    for (const r of REGIONS) {
+      await pools
+        .region(r)
+        .query('SELECT wact_private.ensure_ingest_partitions(current_date - 1, 15)')
+        .catch((err: unknown) => logger.error({ err: serializeError(err), region: r }, 'partition upkeep failed'));
+    }
+  };
+  await ensurePartitions();
+  const upkeep = setInterval(() => void ensurePartitions(), 3600_000);
+  upkeep.unref();
+
+  const writers = Object.fromEntries(
+    REGIONS.map((r) => [
+      r,
+      createInboundWriter({
+        pool: pools.region(r),
+        maxBatch: settings.writerMaxBatch,
+        conversationWindowMs: settings.conversationWindowMs,
+        attributionWindowMs: settings.attributionWindowMs,
+        logger,
+      }),
+    ]),
+  ) as Record<Region, InboundWriter>;
+
+  const jobs = {} as Record<Region, JobQueue>;
+  for (const r of REGIONS) {
+    const q = createJobQueue({
+      connectionString: withCredentials(databases.urls[r], 'wact_ingest', databases.servicePasswords.ingest),
+      pool: pools.region(r),
+      applicationName: 'wact-ingest-jobs',
+      onError: (err) => logger.warn({ err: serializeError(err), region: r }, 'job queue error'),
+    });
+    await q.start();
+    await q.ensureQueue({ name: EXPORT_QUEUE, retryLimit: settings.export.retryLimit, retryDelaySeconds: settings.export.retryDelaySeconds, retryBackoff: true });
+    jobs[r] = q;
+  }
+
+  const sender = createExportSender({ timeoutMs: settings.export.timeoutMs, ca: tls.ca, allowHttp: config.env !== 'production' });
+  if (settings.export.enabled) {
+    const worker = createExportWorker({ poolFor, directory, audit: platform.audit, crypto, platforms: platformCredentials, sender, urls: settings.export.urls, logger });
+    for (const r of REGIONS) {
+      await jobs[r].work(EXPORT_QUEUE, async (job) => {
+        await worker.run(job.data);
+      }, { pollingIntervalSeconds: config.env === 'test' ? 0.5 : 2 });
+    }
+  }
+
+  const apiKeys = createApiKeyService({ poolFor, directory, ttlMs: settings.cacheTtlMs });
+  const app = createIngestApp({
+    settings,
+    providers,
+    webhooks: createWebhookService({ providers, directory, credentials, keyring, writerFor: (r) => writers[r] }),
+    directory,
+    links: createLinkService({ poolFor }),
+    clicks: createClickService({ poolFor, keyring }),
+    apiKeys,
+    conversions: createConversionService({ poolFor, keyring, platforms: platformCredentials, jobsFor: (r) => jobs[r] }),
+    logger,
+  });
+
+  const server = createHttpsServer(app, tls);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.ports.ingest, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, 'ingest listening');
+
+  return {
+    name: 'ingest',
+    port,
+    urls: { ingest: `https://${config.publicHost}:${port}` },
+    notes: [`webhooks: POST /v1/webhooks/{meta|twilio|360dialog|bird|gupshup}/{workspaceId}`],
+    async close() {
+      clearInterval(upkeep);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.all(REGIONS.map((r) => writers[r].close()));
+      await Promise.all(REGIONS.map((r) => jobs[r].stop().catch(() => undefined)));
+      await sender.close().catch(() => undefined);
+      await platform.close();
+    },
+  };
+}

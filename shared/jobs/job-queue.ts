@@ -1,0 +1,101 @@
+import PgBoss from 'pg-boss';
+import type pg from 'pg';
+
+/**
+ * A small wrapper around pg-boss 10 for one regional database.
+ *
+ * Least privilege: the pg-boss schema (`pgboss`) is installed by the migrator
+ * as wact_owner (db/migrations/regional/0101_job_queue.sql); services connect
+ * as their own role and run pg-boss with `migrate: false`, so they never need
+ * DDL rights. Queues are created through the definer function
+ * wact_private.ensure_job_queue (pg-boss 10 creates one table partition per
+ * queue, which is DDL), not through boss.createQueue.
+ *
+ * Job data must never carry personal data or identifiers: ids of our own rows
+ * only (the worker re-reads what it needs and audits that read).
+ */
+export interface QueueDefinition {
+  name: string;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  retryBackoff: boolean;
+  expireInSeconds?: number;
+  /** Days a completed/failed job is kept before pg-boss deletes it. */
+  retentionDays?: number;
+}
+
+export interface JobContext {
+  id: string;
+  name: string;
+  data: unknown;
+  retryCount: number;
+}
+
+export interface JobQueue {
+  start(): Promise<void>;
+  ensureQueue(def: QueueDefinition): Promise<void>;
+  /** Enqueue; with `client`, inside that client's open transaction (transactional outbox). */
+  send(name: string, data: Record<string, string | number | boolean>, opts?: { singletonKey?: string; client?: pg.PoolClient; startAfterSeconds?: number }): Promise<string | null>;
+  work(name: string, handler: (job: JobContext) => Promise<void>, opts?: { pollingIntervalSeconds?: number; batchSize?: number }): Promise<string>;
+  stop(): Promise<void>;
+  boss: PgBoss;
+}
+
+export function createJobQueue(opts: { connectionString: string; pool: pg.Pool; max?: number; applicationName?: string; onError?: (err: Error) => void }): JobQueue {
+  const boss = new PgBoss({
+    connectionString: opts.connectionString,
+    schema: 'pgboss',
+    migrate: false,
+    max: opts.max ?? 4,
+    application_name: opts.applicationName ?? 'wact-jobs',
+    // maintenance (expire, archive, delete) runs under the service role: DML only
+    supervise: true,
+    schedule: true,
+  });
+  boss.on('error', (err: Error) => opts.onError?.(err));
+  let started = false;
+
+  return {
+    boss,
+    async start() {
+      if (started) return;
+      await boss.start();
+      started = true;
+    },
+    async ensureQueue(def) {
+      await opts.pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [
+        def.name,
+        JSON.stringify({
+          policy: 'standard',
+          retryLimit: def.retryLimit,
+          retryDelay: def.retryDelaySeconds,
+          retryBackoff: def.retryBackoff,
+          expireInSeconds: def.expireInSeconds ?? 15 * 60,
+          retentionMinutes: (def.retentionDays ?? 14) * 24 * 60,
+        }),
+      ]);
+    },
+    async send(name, data, o = {}) {
+      const options: PgBoss.SendOptions = {};
+      if (o.singletonKey) options.singletonKey = o.singletonKey;
+      if (o.startAfterSeconds) options.startAfter = o.startAfterSeconds;
+      if (o.client) {
+        const client = o.client;
+        options.db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
+      }
+      return boss.send(name, data, options);
+    },
+    async work(name, handler, o = {}) {
+      return boss.work(name, { pollingIntervalSeconds: o.pollingIntervalSeconds ?? 2, batchSize: o.batchSize ?? 1 }, async (jobs) => {
+        for (const job of jobs) {
+          await handler({ id: job.id, name: job.name, data: job.data, retryCount: (job as unknown as { retryCount?: number }).retryCount ?? 0 });
+        }
+      });
+    },
+    async stop() {
+      if (!started) return;
+      started = false;
+      await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    },
+  };
+}
