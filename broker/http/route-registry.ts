@@ -2,6 +2,7 @@ import type { ApiRoute } from './route-types.ts';
 import type { ConditionChecks } from './mount-routes.ts';
 import { identityRoutes } from '../auth/identity-routes.ts';
 import { memberRoutes } from '../members/members-routes.ts';
+import { lifecycleRoutes } from '../lifecycle/lifecycle-routes.ts';
 
 /**
  * Every /api route array the broker mounts. ONE line per feature: import your
@@ -10,6 +11,7 @@ import { memberRoutes } from '../members/members-routes.ts';
 export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
   { feature: 'identity', routes: identityRoutes },
   { feature: 'members', routes: memberRoutes },
+  { feature: 'lifecycle', routes: lifecycleRoutes },
 ];
 
 export function allRoutes(): ApiRoute[] {

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { auditEvents, PLATFORM_STREAM_ID, rowsMentioning } from './lifecycle-support.ts';
+
+describe('lifecycle API (Settings → Data)', () => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await startTestBroker();
+  }, 60_000);
+  afterAll(async () => broker?.close());
+
+  it('retention and deletion requests: owners/admins only, shorten only, 201 + list with Content-Range, alerts', async () => {
+    const ws = await broker.createWorkspace();
+    const admin = await broker.loginAs((await broker.createCustomer(ws.id, 'admin')).identity);
+    const analyst = await broker.loginAs((await broker.createCustomer(ws.id, 'analyst')).identity);
+    const base = `/api/workspaces/${ws.id}`;
+
+    expect((await analyst.get(`${base}/retention`)).status).toBe(403);
+    expect((await analyst.post(`${base}/deletion-requests`, { phone: '+447700900123' })).status).toBe(403);
+    const get = await admin.get(`${base}/retention`);
+    expect(get.status).toBe(200);
+    expect(get.body).toMatchObject({ eventsDays: 730, rawDays: 90 });
+    const longer = await admin.put(`${base}/retention`, { rawDays: 120 });
+    expect(longer.status).toBe(400);
+    expect(longer.body.error.code).toBe('retention_too_long');
+    const shorter = await admin.put(`${base}/retention`, { rawDays: 30, eventsDays: 365 });
+    expect(shorter.status).toBe(200);
+    expect(shorter.body).toMatchObject({ rawDays: 30, eventsDays: 365 });
+
+    const created = await admin.post(`${base}/deletion-requests`, { phone: '+44 7700 900123' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'pending', subjectKind: 'phone', overdue: false });
+    expect(created.text).not.toMatch(/7700/);
+    const bad = await admin.post(`${base}/deletion-requests`, { phone: 'not a number 5551234' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).not.toMatch(/5551234/);
+    const list = await admin.get(`${base}/deletion-requests?range=[0,9]`);
+    expect(list.status).toBe(200);
+    expect(list.headers.get('content-range')).toBe('deletion-requests 0-0/1');
+    expect(list.body[0].id).toBe(created.body.id);
+    const one = await admin.get(`${base}/deletion-requests/${created.body.id}`);
+    expect(one.body.id).toBe(created.body.id);
+    expect((await admin.get(`${base}/deletion-alerts`)).body).toMatchObject({ overdue: 0 });
+    // The request is queued for the worker (pg-boss), by id only.
+    const job = await broker.platform.pools.region('eu').query(`SELECT data FROM pgboss.job WHERE name = 'lifecycle.deletion' AND data->>'requestId' = $1`, [created.body.id]);
+    expect(job.rows[0].data).toEqual({ workspaceId: ws.id, requestId: created.body.id });
+    expect((await admin.post(`${base}/wipe`, { confirm: ws.name })).status).toBe(403); // owners only
+  });
+
+  it('wipe: owner only, typed confirmation, TOTP step-up when enrolled', async () => {
+    const ws = await broker.createWorkspace();
+    await broker.platform.pools.control.query('INSERT INTO wact.workspace_settings (workspace_id, require_totp) VALUES ($1, true)', [ws.id]);
+    const { identity } = await broker.createCustomer(ws.id, 'owner');
+    const owner = await broker.loginAs(identity); // enrolls TOTP (the workspace requires it)
+    const base = `/api/workspaces/${ws.id}`;
+
+    expect((await owner.post(`${base}/wipe`, {})).status).toBe(400);
+    const mismatch = await owner.post(`${base}/wipe`, { confirm: `${ws.name} ` });
+    expect(mismatch.body.error.code).toBe('confirmation_mismatch');
+    const noCode = await owner.post(`${base}/wipe`, { confirm: ws.name });
+    expect(noCode.status).toBe(403);
+    expect(noCode.body.error.code).toBe('step_up_required');
+    const wrong = await owner.post(`${base}/wipe`, { confirm: ws.name, totp: '000000' });
+    expect(wrong.body.error.code).toBe('step_up_failed');
+    expect((await broker.platform.workspaces.get(ws.id)).id).toBe(ws.id); // still there
+
+    const ok = await owner.post(`${base}/wipe`, { confirm: ws.name, totp: await broker.totpCode(identity), reason: 'closing the shop' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ workspaceId: ws.id, keysDestroyed: 2 });
+    expect(await rowsMentioning(broker.platform.pools.region('eu'), ws.id)).toEqual({});
+    const events = (await auditEvents(broker.platform.pools.control, PLATFORM_STREAM_ID, 'workspace.wipe')).filter((e) => e.targetId === ws.id);
+    expect(events.map((e) => e.metadata.region ?? e.metadata.stepUp)).toEqual(['eu', 'invalid']);
+    expect((await owner.get(`${base}/retention`)).status).toBeGreaterThanOrEqual(403);
+  });
+});
