@@ -170,6 +170,8 @@ export function mountApiRoutes(router: express.Router, routes: readonly ApiRoute
               metadata: extra.metadata,
             });
           } catch (err) {
+            // A refused event (e.g. an employee read without a reason) is the caller's 4xx.
+            if (err instanceof WactError && err.status < 500) throw err;
             services.platform.logger.error({ err }, 'audit append failed: refusing to send data');
             throw new ServiceUnavailableError('the audit log is unavailable, so this data cannot be shown', 'audit_unavailable');
           }

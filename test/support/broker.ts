@@ -137,6 +137,8 @@ export interface TestBroker {
   /** Drives the flow up to and including the callback; returns the jar and the callback response. */
   signIn(who: DevIdentity | string, opts?: { tamper?: (callbackUrl: URL) => URL }): Promise<{ client: ApiClient; callback: HttpResult }>;
   totpCode(who: DevIdentity | string): Promise<string>;
+  /** The TOTP secret learnt at enrollment and the last step the helper spent. */
+  totpState(who: DevIdentity | string): TotpMemory | undefined;
   createWorkspace(name?: string, region?: 'eu' | 'us'): Promise<Workspace>;
   createCustomer(workspaceId: string, role: CustomerRole, opts?: { email?: string; name?: string }): Promise<{ identity: DevIdentity; userId: string }>;
   createEmployee(role: EmployeeRole): DevIdentity;
@@ -145,7 +147,7 @@ export interface TestBroker {
 }
 
 /** TOTP secrets learnt at enrollment, per identity subject, and the last step used. */
-interface TotpMemory {
+export interface TotpMemory {
   secret: string;
   lastStep: number;
 }
@@ -296,6 +298,7 @@ export async function startTestBroker(opts: { env?: Record<string, string> } = {
     loginAs,
     signIn,
     totpCode,
+    totpState: (who) => totp.get(identity(who).subject),
     client: () => makeClient(),
     async createWorkspace(name = `Test ${crypto.randomBytes(3).toString('hex')}`, region: 'eu' | 'us' = 'eu') {
       return platform.workspaces.create({ name, region }, { id: 'test', kind: 'operator' });
