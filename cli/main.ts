@@ -3,6 +3,7 @@ import { printFailure } from './output.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerWorkspaceCommands } from './commands/workspace.ts';
+import { registerIngestCommands } from './commands/ingest.ts';
 
 const program = new Command('wact').description('WAct data-protection platform').showHelpAfterError();
 
@@ -10,6 +11,7 @@ const program = new Command('wact').description('WAct data-protection platform')
 registerStartCommand(program);
 registerMigrateCommand(program);
 registerWorkspaceCommands(program);
+registerIngestCommands(program);
 
 try {
   await program.parseAsync(process.argv);

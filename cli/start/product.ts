@@ -11,12 +11,15 @@ type Starter = (ctx: ServiceContext) => Promise<RunningService>;
 const starters: { name: string; enabled: (c: Config) => boolean; start: () => Promise<Starter> }[] = [
   { name: 'dev-oidc', enabled: (c) => c.devOidc, start: async () => (await import('../../broker/dev-oidc/dev-oidc-service.ts')).startDevOidcService },
   { name: 'broker', enabled: () => true, start: async () => (await import('../../broker/server.ts')).startBroker },
+  { name: 'lifecycle', enabled: (c) => c.raw.LIFECYCLE_WORKER, start: async () => (await import('../../shared/lifecycle/lifecycle-jobs.ts')).startLifecycleWorker },
+  { name: 'ingest', enabled: () => true, start: async () => (await import('../../ingest/server.ts')).startIngest },
 ];
 
 /** Demo data for a first start: each feature seeds its own part, idempotently. */
 type Seeder = (ctx: ServiceContext) => Promise<string[]>;
 const seeders: { name: string; load: () => Promise<Seeder> }[] = [
   { name: 'identity', load: async () => (await import('../../broker/members/demo-seed.ts')).seedDemoIdentities },
+  { name: 'lifecycle', load: async () => (await import('../../shared/synthetic/demo-seeder.ts')).seedDemoConversations },
 ];
 
 /** The demo workspace the identity seeder creates ("Demo Shop", eu); other seeders fill it. */
