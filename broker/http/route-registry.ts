@@ -3,6 +3,8 @@ import type { ConditionChecks } from './mount-routes.ts';
 import { identityRoutes } from '../auth/identity-routes.ts';
 import { memberRoutes } from '../members/members-routes.ts';
 import { lifecycleRoutes } from '../lifecycle/lifecycle-routes.ts';
+import { accessRoutes } from '../access/access-routes.ts';
+import { supportRoutes, supportSessionActive } from '../support/support-routes.ts';
 
 /**
  * Every /api route array the broker mounts. ONE line per feature: import your
@@ -12,6 +14,8 @@ export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
   { feature: 'identity', routes: identityRoutes },
   { feature: 'members', routes: memberRoutes },
   { feature: 'lifecycle', routes: lifecycleRoutes },
+  { feature: 'access', routes: accessRoutes },
+  { feature: 'support', routes: supportRoutes },
 ];
 
 export function allRoutes(): ApiRoute[] {
@@ -23,4 +27,4 @@ export function allRoutes(): ApiRoute[] {
  * `supportSessionActive` here (one line) once support sessions exist; until
  * then `support.browse` is refused for everyone.
  */
-export const conditionChecks: ConditionChecks = {};
+export const conditionChecks: ConditionChecks = { supportSessionActive };

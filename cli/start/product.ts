@@ -13,6 +13,7 @@ const starters: { name: string; enabled: (c: Config) => boolean; start: () => Pr
   { name: 'broker', enabled: () => true, start: async () => (await import('../../broker/server.ts')).startBroker },
   { name: 'lifecycle', enabled: (c) => c.raw.LIFECYCLE_WORKER, start: async () => (await import('../../shared/lifecycle/lifecycle-jobs.ts')).startLifecycleWorker },
   { name: 'ingest', enabled: () => true, start: async () => (await import('../../ingest/server.ts')).startIngest },
+  { name: 'gateway', enabled: () => true, start: async () => (await import('../../broker/gateway/gateway-start.ts')).startGateway },
 ];
 
 /** Demo data for a first start: each feature seeds its own part, idempotently. */
