@@ -164,9 +164,10 @@ export function createAccessService(deps: AccessServiceDeps) {
         await dal.notify(actor.userId, row.id, 'requested', `Full-scope request for workspace ${ws.name} is waiting for approval by security.`);
         return { session: toView(row) };
       }
-      const granted = await grant(row, { issueToken: true });
+      // Support sessions browse through the broker API: no gateway token unless asked for later.
+      const granted = await grant(row, { issueToken: row.purpose === 'db' });
       await audit.append(event(granted.row, 'db.session.granted', actorOf(actor), 'success', { approval: 'not required (redacted)' }));
-      return { session: toView(granted.row), connection: connectionInfo(granted.row.id, granted.token!) };
+      return { session: toView(granted.row), connection: granted.token ? connectionInfo(granted.row.id, granted.token) : undefined };
     },
 
     /** Four eyes: a security employee other than the requester approves a full-scope request. */
@@ -263,6 +264,10 @@ export function createAccessService(deps: AccessServiceDeps) {
     },
     activeSupportSession(userId: string, workspaceId: string) {
       return dal.activeSupportSession(userId, workspaceId);
+    },
+    /** Statements run for a session outside the gateway (support browsing through the API). */
+    countStatements(sessionId: string, n: number) {
+      return dal.addStatements(new Map([[sessionId, n]]));
     },
 
     /** Expires due sessions (and stale pending requests), drops their roles, audits and notifies. */
