@@ -1,0 +1,60 @@
+import crypto from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import type { KeyObject } from 'node:crypto';
+import { createAuditLog } from '../../shared/audit/audit-service.ts';
+import { createAuditSigner, publicKeyFromJwk } from '../../shared/audit/audit-signing.ts';
+import { exportAuditStream, type ExportOptions } from '../../shared/audit/audit-export.ts';
+import { verifyExport } from '../../shared/audit/audit-verify.ts';
+import type { AuditDatabase, AuditEventInput } from '../../shared/audit/audit-types.ts';
+import { keyProviders } from '../../shared/runtime/platform.ts';
+import { operatorPools, servicePools, testConfig } from '../support/db.ts';
+
+/** Broker-role pools, a signer with a throw-away local KEK, and export/verify helpers. */
+export function auditKit() {
+  const config = testConfig();
+  const broker = servicePools('broker');
+  const op = operatorPools();
+  const poolFor = (db: AuditDatabase) => (db === 'control' ? broker.control : broker.region(db));
+  const signer = createAuditSigner({ poolFor, providerFor: keyProviders(config) });
+  const audit = createAuditLog({ pools: broker });
+
+  const event = (ws: string, i: number, extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
+    action: i % 2 ? 'data.read' : 'db.query',
+    actor: { id: `emp-${i % 3}`, kind: 'employee', role: 'engineer', displayName: `Engineer ${i % 3}` },
+    workspaceId: ws,
+    region: 'eu',
+    target: { type: 'conversation', id: crypto.randomUUID() },
+    reason: i === 2 ? '=HYPERLINK("http://evil.example","x")' : `ticket T-${i}, "quoted", multi\nline`,
+    sessionId: 'sess-1',
+    outcome: 'success',
+    metadata: { i, note: i === 3 ? '-2+3' : 'ok' },
+    ...extra,
+  });
+
+  /** A fresh workspace stream with `n` events, head signed. */
+  async function stream(n: number): Promise<string> {
+    const ws = crypto.randomUUID();
+    for (let i = 1; i <= n; i++) await audit.append(event(ws, i));
+    await signer.signStreamHead('eu', ws, 'periodic');
+    return ws;
+  }
+
+  async function exportText(ws: string, opts: Partial<ExportOptions> = {}): Promise<string> {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await exportAuditStream({ poolFor, signer }, { database: 'eu', streamId: ws, format: 'jsonl', ...opts }, out);
+    out.end();
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async function keys(): Promise<Map<string, KeyObject>> {
+    return new Map((await signer.publicKeys(['control', 'eu', 'us'])).map((k) => [k.kid, publicKeyFromJwk(k)]));
+  }
+
+  async function verifyText(text: string) {
+    return verifyExport(Readable.from([text]), await keys());
+  }
+
+  return { config, broker, op, poolFor, signer, audit, event, stream, exportText, keys, verifyText, end: () => Promise.all([broker.end(), op.end()]) };
+}
