@@ -3,6 +3,7 @@ import { printFailure } from './output.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerWorkspaceCommands } from './commands/workspace.ts';
+import { registerIdentityCommands } from './commands/identity.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
 
 const program = new Command('wact').description('WAct data-protection platform').showHelpAfterError();
@@ -11,6 +12,7 @@ const program = new Command('wact').description('WAct data-protection platform')
 registerStartCommand(program);
 registerMigrateCommand(program);
 registerWorkspaceCommands(program);
+registerIdentityCommands(program);
 registerIngestCommands(program);
 
 try {

@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import type { Command } from 'commander';
+import { Agent, fetch } from 'undici';
+import { loadConfig, type Config } from '../../shared/config/config.ts';
+import { devCertificatePaths } from '../../shared/http/tls.ts';
+import { printResult } from '../output.ts';
+
+/**
+ * User commands act through the broker with the user's own SSO session:
+ * `wact login` runs the device-code flow (approve in the browser where you
+ * signed in with SSO + TOTP) and keeps the bearer token with mode 0600.
+ */
+export interface CliToken {
+  broker: string;
+  token: string;
+  sessionId: string;
+  expiresAt: string;
+  user: { id: string; displayName: string; kind: string; employeeRole?: string };
+}
+
+export function cliTokenPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.WACT_HOME) return path.join(path.resolve(env.WACT_HOME), 'cli-token.json');
+  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'wact', 'token.json');
+}
+
+export function saveCliToken(token: CliToken, file = cliTokenPath()): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(token, null, 2) + '\n', { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+}
+
+export function readCliToken(file = cliTokenPath()): CliToken | undefined {
+  try {
+    const st = fs.statSync(file);
+    if ((st.mode & 0o077) !== 0) throw new Error(`${file} is readable by others: run wact login again`);
+    const token = JSON.parse(fs.readFileSync(file, 'utf8')) as CliToken;
+    return Date.parse(token.expiresAt) > Date.now() ? token : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export function brokerUrl(config: Config): string {
+  return (config.raw.BROKER_PUBLIC_URL ?? `https://${config.publicHost}:${config.ports.broker}`).replace(/\/+$/, '');
+}
+
+/** HTTPS to the broker, trusting TLS_CA_FILE or the development CA in addition to the system store. */
+export function brokerAgent(config: Config): Agent {
+  const caFile = config.tls.caFile ?? (config.env !== 'production' ? devCertificatePaths(config.home).caFile : undefined);
+  const ca = caFile && fs.existsSync(caFile) ? fs.readFileSync(caFile, 'utf8') : undefined;
+  return new Agent({ connect: ca ? { ca: [...tls.rootCertificates, ca] } : {} });
+}
+
+/** A JSON request to the broker with the stored CLI session (for `db connect`, `db sessions` …). */
+export async function brokerRequest<T = unknown>(method: string, apiPath: string, body?: unknown, opts: { reason?: string } = {}): Promise<T> {
+  const config = loadConfig();
+  const token = readCliToken();
+  if (!token) throw new Error('not signed in: run wact login');
+  const agent = brokerAgent(config);
+  try {
+    const res = await fetch(`${token.broker}${apiPath}`, {
+      method,
+      dispatcher: agent,
+      headers: {
+        authorization: `Bearer ${token.token}`,
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(opts.reason ? { 'x-wact-reason': opts.reason } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+    if (!res.ok) throw new Error(`${json.error?.message ?? `broker answered ${res.status}`}${json.error?.code ? ` (${json.error.code})` : ''}`);
+    return json as T;
+  } finally {
+    await agent.close();
+  }
+}
+
+async function deviceLogin(config: Config, broker: string, log: (line: string) => void, timeoutMs = 10 * 60_000): Promise<CliToken> {
+  const agent = brokerAgent(config);
+  try {
+    const post = async (p: string, body: unknown) => {
+      const res = await fetch(`${broker}${p}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, any> };
+    };
+    const start = await post('/auth/cli/device', {});
+    if (start.status !== 200) throw new Error(start.json.error?.message ?? `broker answered ${start.status}`);
+    log(`Open ${start.json.verificationUriComplete}`);
+    log(`and confirm the code ${start.json.userCode} (sign in with SSO and TOTP if asked).`);
+    const deadline = Date.now() + Math.min(timeoutMs, start.json.expiresIn * 1000);
+    const interval = Math.max(1, Number(start.json.interval) || 2) * 1000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, interval));
+      const res = await post('/auth/cli/token', { deviceCode: start.json.deviceCode });
+      if (res.status === 200) {
+        return {
+          broker,
+          token: res.json.token,
+          sessionId: res.json.sessionId,
+          expiresAt: new Date(Date.now() + res.json.expiresInSeconds * 1000).toISOString(),
+          user: res.json.user,
+        };
+      }
+      if (res.json.error?.code !== 'authorization_pending') throw new Error(res.json.error?.message ?? `broker answered ${res.status}`);
+    }
+    throw new Error('timed out waiting for approval: run wact login again');
+  } finally {
+    await agent.close();
+  }
+}
+
+export function registerIdentityCommands(program: Command): void {
+  program
+    .command('login')
+    .description('sign the CLI in through the broker (SSO + TOTP in your browser, device code)')
+    .option('--broker <url>', 'broker URL (default BROKER_PUBLIC_URL or https://<WACT_PUBLIC_HOST>:<BROKER_PORT>)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { broker?: string; json?: boolean }) => {
+      const config = loadConfig();
+      const broker = (opts.broker ?? brokerUrl(config)).replace(/\/+$/, '');
+      const token = await deviceLogin(config, broker, (line) => process.stderr.write(line + '\n'));
+      saveCliToken(token);
+      printResult(!!opts.json, { broker, user: token.user, expiresAt: token.expiresAt, tokenFile: cliTokenPath() }, () => `signed in as ${token.user.displayName} until ${token.expiresAt} (token in ${cliTokenPath()}, mode 0600)`);
+    });
+
+  program
+    .command('logout')
+    .description('end the CLI session at the broker and forget its token')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const token = readCliToken();
+      if (token) await brokerRequest('POST', '/auth/logout').catch(() => undefined);
+      fs.rmSync(cliTokenPath(), { force: true });
+      printResult(!!opts.json, { signedOut: true }, () => 'signed out');
+    });
+
+  program
+    .command('whoami')
+    .description('show the signed-in CLI user')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const me = await brokerRequest<{ displayName: string; kind: string; employeeRole?: string }>('GET', '/api/me');
+      printResult(!!opts.json, me, () => `${me.displayName} (${me.employeeRole ?? me.kind})`);
+    });
+}
