@@ -101,6 +101,10 @@ export const configSchema = z.object({
   WACT_DELETION_ENDPOINT_MICROSOFT: z.string().optional().describe('Microsoft Advertising ApplyOfflineConversionAdjustments endpoint for end-user deletions. Default: campaign.api.bingads.microsoft.com.'),
   LIFECYCLE_WORKER: boolish.default(true).describe('Run the data-lifecycle jobs (retention, deletion requests and their propagation) inside the broker process.'),
   LIFECYCLE_RETENTION_CRON: z.string().default('17 3 * * *').describe('When the retention job runs (cron, UTC).'),
+  WACT_AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(12).max(120).default(12).describe('Months of audit log kept; whole months older than this are dropped (never less than 12).'),
+  WACT_AUDIT_SIGN_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(3600).describe('How often the broker signs the audit chain heads that moved (also signed at every export).'),
+  WACT_AUDIT_CONTROL_KEK_REGION: z.enum(['eu', 'us']).default('eu').describe("Which region's KEK wraps the control database's audit signing key."),
+  WACT_AUDIT_SIEM_ALLOW_PRIVATE: boolish.default(false).describe('Allow SIEM push destinations on private or loopback addresses (tests, on-premises SIEMs).'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
