@@ -133,9 +133,9 @@ export function createConversionService(deps: {
   }
 
   async function findConversation(client: pg.PoolClient, workspaceId: string, senderHash: string | undefined, conversationId: string | undefined, occurredAt: Date) {
-    type Row = { id: string; matched_click_id: string | null; matched_click_at: Date | null };
+    type Row = { id: string; matched_click_id: string | null; matched_click_at: string | null };
     if (conversationId) {
-      const { rows } = await client.query<Row>('SELECT id, matched_click_id, matched_click_at FROM wact.conversations WHERE workspace_id = $1 AND id = $2 LIMIT 1', [
+      const { rows } = await client.query<Row>('SELECT id, matched_click_id, matched_click_at::text FROM wact.conversations WHERE workspace_id = $1 AND id = $2 LIMIT 1', [
         workspaceId,
         conversationId,
       ]);
@@ -143,7 +143,7 @@ export function createConversionService(deps: {
     }
     // The sender's latest conversation that started before the conversion (else their latest at all).
     const { rows } = await client.query<Row>(
-      `SELECT id, matched_click_id, matched_click_at FROM wact.conversations
+      `SELECT id, matched_click_id, matched_click_at::text FROM wact.conversations
         WHERE workspace_id = $1 AND sender_hash = $2
         ORDER BY (started_at <= $3::timestamptz + interval '10 minutes') DESC, started_at DESC LIMIT 1`,
       [workspaceId, senderHash, occurredAt.toISOString()],
@@ -151,11 +151,11 @@ export function createConversionService(deps: {
     return rows[0];
   }
 
-  async function clickKinds(client: pg.PoolClient, workspaceId: string, clickId: string, clickAt: Date): Promise<Set<string>> {
+  async function clickKinds(client: pg.PoolClient, workspaceId: string, clickId: string, clickAt: string): Promise<Set<string>> {
     const cols = Object.entries(CLICK_COLUMNS)
       .map(([k, c]) => `(${c} IS NOT NULL) AS ${k}`)
       .join(', ');
-    const { rows } = await client.query<Record<string, boolean>>(`SELECT ${cols} FROM wact.clicks WHERE workspace_id = $1 AND id = $2 AND created_at = $3`, [
+    const { rows } = await client.query<Record<string, boolean>>(`SELECT ${cols} FROM wact.clicks WHERE workspace_id = $1 AND id = $2 AND created_at = $3::timestamptz`, [
       workspaceId,
       clickId,
       clickAt,

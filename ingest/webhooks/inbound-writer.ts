@@ -141,16 +141,21 @@ export function createInboundWriter(opts: InboundWriterOptions) {
 
     const withRef = todo.filter((i) => records[i].refHash && !conversationOf.has(senderKey(records[i])));
     const refClicks = new Map<string, { id: string; createdAt: Date }>();
+    // click time as PostgreSQL's text (µs): a JS Date would truncate it to ms
+    const clickAtText = new Map<string, string>();
     if (withRef.length) {
-      const { rows } = await client.query<{ ws: string; rh: string; id: string; created_at: Date }>(
-        `SELECT s.ws, s.rh, c.id, c.created_at
+      const { rows } = await client.query<{ ws: string; rh: string; id: string; created_at: Date; created_at_text: string }>(
+        `SELECT s.ws, s.rh, c.id, c.created_at, c.created_at::text AS created_at_text
            FROM unnest($1::uuid[], $2::text[]) AS s(ws, rh)
            CROSS JOIN LATERAL (SELECT id, created_at FROM wact.clicks c
                                 WHERE c.workspace_id = s.ws AND c.ref_hash = s.rh
                                 ORDER BY c.created_at DESC LIMIT 1) c`,
         [withRef.map((i) => records[i].workspaceId), withRef.map((i) => records[i].refHash!)],
       );
-      for (const r of rows) refClicks.set(`${r.ws}|${r.rh}`, { id: r.id, createdAt: r.created_at });
+      for (const r of rows) {
+        refClicks.set(`${r.ws}|${r.rh}`, { id: r.id, createdAt: r.created_at });
+        clickAtText.set(r.id, r.created_at_text);
+      }
     }
 
     const now = new Date();
@@ -215,7 +220,7 @@ export function createInboundWriter(opts: InboundWriterOptions) {
           conversations.map((c) => c.r.referral?.sourceId ?? null),
           conversations.map((c) => c.r.referral?.sourceType ?? null),
           conversations.map((c) => c.att?.clickId ?? null),
-          conversations.map((c) => c.att?.clickAt.toISOString() ?? null),
+          conversations.map((c) => (c.att ? (clickAtText.get(c.att.clickId) ?? c.att.clickAt.toISOString()) : null)),
           conversations.map((c) => c.att?.method ?? null),
           conversations.map((c) => (c.att ? String(c.att.latencyMs) : null)),
         ],
