@@ -42,24 +42,8 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
     );
     if (!rows[0]) throw new NotFoundError('unknown workspace', 'workspace_not_found');
     const region = rows[0].region;
-    const regional = pools.region(region);
-
-    const keysDestroyed = await keyring.destroy(workspaceId, region);
-
-    const deleted: Record<string, number> = {};
-    const tables = await workspaceTables(regional);
-    for (const t of tables) {
-      const res = await regional.query(`DELETE FROM ${t} WHERE workspace_id = $1`, [workspaceId]);
-      if (res.rowCount) deleted[t] = res.rowCount;
-    }
-    const queuedJobsDeleted = await deleteQueuedJobs(workspaceId, region);
-    const anchor = await regional.query('DELETE FROM wact.workspaces WHERE id = $1', [workspaceId]);
-    if (anchor.rowCount) deleted['wact.workspaces'] = anchor.rowCount;
-
-    const stream = await regional.query<{ events: string; last_seq: string | null; last_hash: string | null }>(
-      'SELECT events, last_seq, last_hash FROM wact_private.erase_wiped_audit_stream($1)',
-      [workspaceId],
-    );
+    const purged = await purgeRegion(workspaceId, region);
+    const { keysDestroyed, deleted, queuedJobsDeleted, auditStream } = purged;
     for (const t of CONTROL_WORKSPACE_TABLES) {
       const exists = await pools.control.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [t]);
       if (!exists.rows[0].t) continue;
@@ -67,17 +51,6 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
       if (res.rowCount) deleted[`control:${t}`] = res.rowCount;
     }
 
-    const left = await remainingRows(regional, workspaceId, tables);
-    if (Object.keys(left).length) {
-      // Something wrote while we deleted (a worker with keys still cached): fail loudly; a re-run finishes.
-      throw new Error(`wipe incomplete: rows remain in ${Object.keys(left).join(', ')}; run the wipe again`);
-    }
-
-    const auditStream = {
-      events: Number(stream.rows[0]?.events ?? 0),
-      lastSeq: stream.rows[0]?.last_seq ? Number(stream.rows[0].last_seq) : null,
-      lastHash: stream.rows[0]?.last_hash ?? null,
-    };
     const wipedAt = new Date().toISOString();
     const totalRows = Object.values(deleted).reduce((a, b) => a + b, 0);
     await audit.append({
@@ -102,6 +75,44 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
     return { workspaceId, region, keysDestroyed, deleted, queuedJobsDeleted, auditStream, wipedAt };
   }
 
+  /**
+   * Everything of the workspace in one region: keys first (crypto-shredding),
+   * then every row, its queued jobs, its anchor and its own audit stream, then
+   * a check that nothing is left. Used by the wipe and by a move (for the source).
+   */
+  async function purgeRegion(workspaceId: string, region: Region): Promise<Omit<WipeReport, 'workspaceId' | 'region' | 'wipedAt'>> {
+    const regional = pools.region(region);
+    const keysDestroyed = await keyring.destroy(workspaceId, region);
+    const deleted: Record<string, number> = {};
+    const tables = await workspaceTables(regional);
+    for (const t of tables) {
+      const res = await regional.query(`DELETE FROM ${t} WHERE workspace_id = $1`, [workspaceId]);
+      if (res.rowCount) deleted[t] = res.rowCount;
+    }
+    const queuedJobsDeleted = await deleteQueuedJobs(workspaceId, region);
+    const anchor = await regional.query('DELETE FROM wact.workspaces WHERE id = $1', [workspaceId]);
+    if (anchor.rowCount) deleted['wact.workspaces'] = anchor.rowCount;
+    const stream = await regional.query<{ events: string; last_seq: string | null; last_hash: string | null }>(
+      'SELECT events, last_seq, last_hash FROM wact_private.erase_wiped_audit_stream($1)',
+      [workspaceId],
+    );
+    const left = await remainingRows(regional, workspaceId, tables);
+    if (Object.keys(left).length) {
+      // Something wrote while we deleted (a worker with keys still cached): fail loudly; a re-run finishes.
+      throw new Error(`purge incomplete: rows remain in ${Object.keys(left).join(', ')}; run it again`);
+    }
+    return {
+      keysDestroyed,
+      deleted,
+      queuedJobsDeleted,
+      auditStream: {
+        events: Number(stream.rows[0]?.events ?? 0),
+        lastSeq: stream.rows[0]?.last_seq ? Number(stream.rows[0].last_seq) : null,
+        lastHash: stream.rows[0]?.last_hash ?? null,
+      },
+    };
+  }
+
   /** pg-boss jobs (pending or archived) whose data names the workspace. */
   async function deleteQueuedJobs(workspaceId: string, region: Region): Promise<number> {
     let n = 0;
@@ -114,7 +125,7 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
     return n;
   }
 
-  return { wipe };
+  return { wipe, purgeRegion };
 }
 
 export type WipeService = ReturnType<typeof createWipeService>;
