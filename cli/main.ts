@@ -5,6 +5,7 @@ import { registerStartCommand } from './commands/start.ts';
 import { registerWorkspaceCommands } from './commands/workspace.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
+import { registerLifecycleCommands } from './commands/lifecycle.ts';
 
 const program = new Command('wact').description('WAct data-protection platform').showHelpAfterError();
 
@@ -14,6 +15,7 @@ registerMigrateCommand(program);
 registerWorkspaceCommands(program);
 registerIdentityCommands(program);
 registerIngestCommands(program);
+registerLifecycleCommands(program);
 
 try {
   await program.parseAsync(process.argv);
