@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { requireMediaType } from '../http-guards.ts';
 import { z } from 'zod';
 import { prefillWithRef } from '../attribution/ref-code.ts';
 import type { ApiKeyService } from '../apikeys/apikey-service.ts';
@@ -34,9 +35,8 @@ export function clickRoutes(deps: { directory: WorkspaceDirectory; links: LinkSe
     res.redirect(302, waLink(link.waNumber, prefillWithRef(link.prefillText, click.refCode)));
   });
 
-  router.post('/v1/clicks', express.json({ limit: deps.bodyLimitBytes, type: () => true }), async (req, res) => {
+  router.post('/v1/clicks', requireMediaType('application/json'), express.json({ limit: deps.bodyLimitBytes, type: 'application/json' }), async (req, res) => {
     const ws = await deps.apiKeys.authenticate(presentedKey(req.headers));
-    if (!req.is('application/json')) throw new WactError(415, 'unsupported_media_type', 'this endpoint expects application/json');
     const input = snippetInput.parse(req.body ?? {});
     let query: Record<string, unknown> = { ...(input.params ?? {}) };
     if (input.url) {
