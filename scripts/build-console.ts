@@ -81,6 +81,10 @@ export function sizeReport(dist: string = DIST_DIR): SizeReport {
 export async function buildConsole(options: { quiet?: boolean } = {}): Promise<SizeReport> {
   const { build } = await import('vite');
   const tmp = `${DIST_DIR}.tmp-${process.pid}-${Date.now()}`;
+  // Always a production build, even from a test run (vitest sets NODE_ENV=test, which would
+  // make vite and the React plugin emit development code paths).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
   try {
     await build({ configFile: path.join(CONSOLE_DIR, 'vite.config.ts'), logLevel: options.quiet ? 'error' : 'info', build: { outDir: tmp, emptyOutDir: true } });
     const report = sizeReport(tmp);
@@ -90,6 +94,8 @@ export async function buildConsole(options: { quiet?: boolean } = {}): Promise<S
     fs.rmSync(old, { recursive: true, force: true });
     return report;
   } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -5,6 +5,7 @@ import { memberRoutes } from '../members/members-routes.ts';
 import { lifecycleRoutes } from '../lifecycle/lifecycle-routes.ts';
 import { accessRoutes } from '../access/access-routes.ts';
 import { supportRoutes, supportSessionActive } from '../support/support-routes.ts';
+import { consoleRoutes } from '../console/console-routes.ts';
 
 /**
  * Every /api route array the broker mounts. ONE line per feature: import your
@@ -16,6 +17,7 @@ export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
   { feature: 'lifecycle', routes: lifecycleRoutes },
   { feature: 'access', routes: accessRoutes },
   { feature: 'support', routes: supportRoutes },
+  { feature: 'console', routes: consoleRoutes },
 ];
 
 export function allRoutes(): ApiRoute[] {

@@ -6,6 +6,7 @@ import { dataProvider } from './dataProvider/index.ts';
 import { Layout } from './layout/Layout.tsx';
 import { LoginPage } from './login/LoginPage.tsx';
 import { theme } from './layout/theme.ts';
+import { guarded } from './common/guard.tsx';
 import conversations from './conversations/index.ts';
 import clicks from './clicks/index.ts';
 import conversions from './conversions/index.ts';
@@ -23,9 +24,9 @@ import employees from './security/employees.ts';
 // Every screen is its own chunk: the first load carries only the shell and the sign-in.
 const Home = lazy(() => import('./dashboard/Home.tsx'));
 const TotpPage = lazy(() => import('./login/TotpPage.tsx'));
-const SetupWizard = lazy(() => import('./setup/SetupWizard.tsx'));
+const SetupWizard = guarded('create', () => import('./setup/SetupWizard.tsx'), 'setup');
 const DataSettings = lazy(() => import('./settings/DataSettings.tsx'));
-const SupportBrowse = lazy(() => import('./support/SupportBrowse.tsx'));
+const SupportBrowse = guarded('list', () => import('./support/SupportBrowse.tsx'), 'support-conversations');
 
 // Preferences (column choices, sidebar) only; nothing secret goes to the store.
 const store = typeof localStorage === 'undefined' ? memoryStore() : localStorageStore(undefined, 'wact');

@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import KeyIcon from '@mui/icons-material/Key';
 
 export default {
-  list: lazy(() => import('./ApiKeyList.tsx')),
+  list: guarded('list', () => import('./ApiKeyList.tsx')),
   icon: KeyIcon,
   recordRepresentation: 'label',
 };

@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import HistoryIcon from '@mui/icons-material/History';
 
 export default {
-  list: lazy(() => import('./AuditList.tsx')),
+  list: guarded('list', () => import('./AuditList.tsx')),
   icon: HistoryIcon,
   recordRepresentation: 'action',
 };

@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import AdsClickIcon from '@mui/icons-material/AdsClick';
 
 export default {
-  list: lazy(() => import('./ClickList.tsx')),
+  list: guarded('list', () => import('./ClickList.tsx')),
   icon: AdsClickIcon,
   recordRepresentation: 'id',
 };

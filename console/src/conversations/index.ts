@@ -1,9 +1,9 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import ChatIcon from '@mui/icons-material/Chat';
 
 export default {
-  list: lazy(() => import('./ConversationList.tsx')),
-  show: lazy(() => import('./ConversationShow.tsx')),
+  list: guarded('list', () => import('./ConversationList.tsx')),
+  show: guarded('show', () => import('./ConversationShow.tsx')),
   icon: ChatIcon,
   recordRepresentation: 'id',
 };

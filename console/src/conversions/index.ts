@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import PaidIcon from '@mui/icons-material/Paid';
 
 export default {
-  list: lazy(() => import('./ConversionList.tsx')),
+  list: guarded('list', () => import('./ConversionList.tsx')),
   icon: PaidIcon,
   recordRepresentation: 'event',
 };

@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import VpnKeyIcon from '@mui/icons-material/VpnKey';
 
 export default {
-  list: lazy(() => import('./CredentialList.tsx')),
+  list: guarded('list', () => import('./CredentialList.tsx')),
   icon: VpnKeyIcon,
   recordRepresentation: 'provider',
 };

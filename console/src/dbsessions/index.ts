@@ -1,10 +1,10 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import StorageIcon from '@mui/icons-material/Storage';
 
 export default {
-  list: lazy(() => import('./DbSessionList.tsx')),
-  create: lazy(() => import('./DbSessionCreate.tsx')),
-  show: lazy(() => import('./DbSessionShow.tsx')),
+  list: guarded('list', () => import('./DbSessionList.tsx')),
+  create: guarded('create', () => import('./DbSessionCreate.tsx')),
+  show: guarded('show', () => import('./DbSessionShow.tsx')),
   icon: StorageIcon,
   recordRepresentation: 'reason',
 };

@@ -1,9 +1,9 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import LinkIcon from '@mui/icons-material/Link';
 
 export default {
-  list: lazy(() => import('./LinkList.tsx')),
-  create: lazy(() => import('./LinkCreate.tsx')),
+  list: guarded('list', () => import('./LinkList.tsx')),
+  create: guarded('create', () => import('./LinkCreate.tsx')),
   icon: LinkIcon,
   recordRepresentation: 'id',
 };

@@ -1,9 +1,9 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import GroupIcon from '@mui/icons-material/Group';
 
 export default {
-  list: lazy(() => import('./MemberList.tsx')),
-  create: lazy(() => import('./MemberInvite.tsx')),
+  list: guarded('list', () => import('./MemberList.tsx')),
+  create: guarded('create', () => import('./MemberInvite.tsx')),
   icon: GroupIcon,
   recordRepresentation: 'email',
 };

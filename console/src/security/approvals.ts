@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import GppGoodIcon from '@mui/icons-material/GppGood';
 
 export default {
-  list: lazy(() => import('./ApprovalList.tsx')),
+  list: guarded('list', () => import('./ApprovalList.tsx')),
   icon: GppGoodIcon,
   recordRepresentation: 'reason',
 };

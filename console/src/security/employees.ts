@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import BadgeIcon from '@mui/icons-material/Badge';
 
 export default {
-  list: lazy(() => import('./EmployeeList.tsx')),
+  list: guarded('list', () => import('./EmployeeList.tsx')),
   icon: BadgeIcon,
   recordRepresentation: 'displayName',
 };

@@ -1,8 +1,8 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import PolicyIcon from '@mui/icons-material/Policy';
 
 export default {
-  list: lazy(() => import('./PlatformAuditList.tsx')),
+  list: guarded('list', () => import('./PlatformAuditList.tsx')),
   icon: PolicyIcon,
   recordRepresentation: 'action',
 };

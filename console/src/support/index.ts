@@ -1,9 +1,9 @@
-import { lazy } from 'react';
+import { guarded } from '../common/guard.tsx';
 import SupportAgentIcon from '@mui/icons-material/SupportAgent';
 
 export default {
-  list: lazy(() => import('./SupportSessionList.tsx')),
-  create: lazy(() => import('./SupportSessionCreate.tsx')),
+  list: guarded('list', () => import('./SupportSessionList.tsx')),
+  create: guarded('create', () => import('./SupportSessionCreate.tsx')),
   icon: SupportAgentIcon,
   recordRepresentation: 'reason',
 };

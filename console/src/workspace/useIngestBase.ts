@@ -5,10 +5,10 @@ let cached: Promise<string> | undefined;
 
 /**
  * The public base URL of ingest (webhooks, tracking links). The broker tells it in
- * `/api/config` when it can; otherwise the same host on ingest's default port.
+ * `/api/console/config`; otherwise the same host on ingest's default port.
  */
 export function ingestBase(): Promise<string> {
-  cached ??= httpClient('/api/config')
+  cached ??= httpClient('/api/console/config')
     .then(({ json }) => String(json?.ingestUrl ?? json?.ingestPublicUrl ?? fallback()))
     .catch(() => fallback());
   return cached;
