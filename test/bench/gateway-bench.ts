@@ -1,0 +1,198 @@
+/**
+ * npm run bench:gateway — pgbench select-only (-S, 8 clients, 20 s each) against
+ * the regional database directly and through the auditing gateway, in the same
+ * run, on the same server, as the same session role. Prints both TPS, the
+ * ratio, and checks that every statement run through the gateway has its
+ * audit record (statements run = audit rows).
+ *
+ * Env: BENCH_SECONDS (default 20), BENCH_CLIENTS (8), BENCH_JOBS (2),
+ * WACT_BENCH_DATABASE_URL (a superuser URL; default: a throw-away embedded server).
+ */
+import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import { accessServiceFor } from '../../broker/access/access-wiring.ts';
+import { createGateway } from '../../broker/gateway/gateway-server.ts';
+import { migrateDatabase } from '../../db/migrator.ts';
+import { loadConfig } from '../../shared/config/config.ts';
+import { databaseNames, DATABASE_TARGETS, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
+import { startEmbeddedServer, type EmbeddedServer } from '../../shared/db/embedded-server.ts';
+import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
+import { ensureDatabase, setServicePasswords, type Databases } from '../../shared/runtime/databases.ts';
+import { createPlatform } from '../../shared/runtime/platform.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const JOBS = Number(process.env.BENCH_JOBS ?? 2);
+const PGBENCH = ['/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench'].find((p) => fs.existsSync(p)) ?? 'pgbench';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: (SECONDS + 120) * 1000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${path.basename(cmd)} failed: ${stderr || err.message}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
+
+interface BenchResult {
+  tps: number;
+  transactions: number;
+  latencyMs: number;
+}
+
+async function pgbench(label: string, conn: { host: string; port: number; user: string; password: string; db: string; ssl: boolean }): Promise<BenchResult> {
+  process.stdout.write(`running pgbench -S -c ${CLIENTS} -j ${JOBS} -T ${SECONDS} ${label} …\n`);
+  const { stdout } = await run(PGBENCH, ['-n', '-S', '-c', String(CLIENTS), '-j', String(JOBS), '-T', String(SECONDS), '-h', conn.host, '-p', String(conn.port), '-U', conn.user, conn.db], {
+    PGPASSWORD: conn.password,
+    PGSSLMODE: conn.ssl ? 'require' : 'disable',
+  });
+  const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? /tps = ([\d.]+)/.exec(stdout)?.[1]);
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
+  const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
+  if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`could not read pgbench output:\n${stdout}`);
+  return { tps, transactions, latencyMs };
+}
+
+async function main(): Promise<void> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-bench-gw-'));
+  fs.chmodSync(home, 0o755);
+  let server: EmbeddedServer | undefined;
+  let serverUrl = process.env.WACT_BENCH_DATABASE_URL;
+  if (!serverUrl) {
+    server = await startEmbeddedServer({ home, port: await freePort(), persistent: false });
+    serverUrl = server.urlFor('postgres');
+  }
+  const prefix = `wact_b${crypto.randomBytes(4).toString('hex')}`;
+  const names = databaseNames(prefix);
+  const urls = Object.fromEntries(DATABASE_TARGETS.map((t) => [t, withDatabase(serverUrl!, names[t])])) as DatabaseUrls;
+  const cleanup: (() => Promise<unknown>)[] = [];
+  try {
+    for (const t of DATABASE_TARGETS) {
+      await ensureDatabase(serverUrl, names[t]);
+      await migrateDatabase(urls[t], t, { env: 'test' });
+    }
+    const servicePasswords = { ingest: crypto.randomBytes(18).toString('base64url'), broker: crypto.randomBytes(18).toString('base64url') };
+    await setServicePasswords(urls.control, servicePasswords);
+
+    // pgbench's tables in the regional database, readable by engineer sessions.
+    const eu = new URL(urls.eu);
+    await run(PGBENCH, ['-i', '-s', '1', '-q', '-h', eu.hostname, '-p', eu.port || '5432', '-U', decodeURIComponent(eu.username), names.eu], {
+      PGPASSWORD: decodeURIComponent(eu.password),
+      PGSSLMODE: 'disable',
+    });
+    const admin = new pg.Client({ connectionString: urls.eu });
+    await admin.connect();
+    await admin.query('GRANT USAGE ON SCHEMA public TO wact_engineer; GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO wact_engineer');
+
+    const config = loadConfig({
+      WACT_ENV: 'test',
+      WACT_HOME: home,
+      LOG_LEVEL: 'silent',
+      DATABASE_URL_CONTROL: urls.control,
+      DATABASE_URL_EU: urls.eu,
+      DATABASE_URL_US: urls.us,
+      WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
+      WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
+      GATEWAY_PUBLIC_HOST: '127.0.0.1',
+    });
+    const databases: Databases = { urls, servicePasswords, close: async () => undefined };
+    const platform = createPlatform(config, databases, 'broker', { poolMax: 10 });
+    const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
+    cleanup.push(() => platform.close(), () => operator.close());
+    await ensureDevCertificates(home, []);
+    const tls = loadTlsMaterial(config);
+    const access = accessServiceFor(platform, { settings: { maxTtlSeconds: 900 } });
+
+    const ws = await operator.workspaces.create({ name: 'Bench', region: 'eu' }, { id: 'operator:bench', kind: 'operator' });
+    const person = async (role: 'engineer' | 'security', name: string) => {
+      const id = crypto.randomUUID();
+      await operator.pools.control.query(`INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', $2, $3)`, [id, name, role]);
+      return { userId: id, displayName: name, employeeRole: role };
+    };
+    const engineer = await person('engineer', 'Bench Engineer');
+    const security = await person('security', 'Bench Security');
+    const req = await access.request(engineer, { workspaceId: ws.id, reason: 'Gateway benchmark BENCH-1', scope: 'full', ttl: '15m' });
+    await access.approve(security, req.session.id);
+    const { connection } = await access.issueToken(engineer, req.session.id);
+
+    const gateway = createGateway({ tls, sessions: access.gatewaySource(), audit: platform.audit, logger: pino({ level: 'silent' }) });
+    cleanup.push(() => gateway.close());
+    const { port } = await gateway.listen(0, '127.0.0.1');
+
+    // The direct baseline logs in as the same session role with its upstream password.
+    const row = (await operator.pools.control.query('SELECT * FROM wact.access_sessions WHERE id = $1', [req.session.id])).rows[0];
+    const upstream = access.upstreamLogin(row);
+    const rolePassword = await upstream.login.password();
+
+    const direct = await pgbench('directly', { host: eu.hostname, port: Number(eu.port || 5432), user: row.role_name, password: rolePassword, db: names.eu, ssl: false });
+    const viaGateway = await pgbench('through the gateway', { host: '127.0.0.1', port, user: connection.user, password: connection.password, db: 'wact', ssl: true });
+
+    // Diagnosis only (BENCH_DIAGNOSE=1): the same relay with an audit that does not write, to
+    // separate the relay's own cost from the audit log's group-commit latency. Not the product.
+    let relayOnly: BenchResult | undefined;
+    if (process.env.BENCH_DIAGNOSE === '1') {
+      const bare = createGateway({ tls, sessions: access.gatewaySource(), audit: { append: async () => undefined }, logger: pino({ level: 'silent' }) });
+      const bp = (await bare.listen(0, '127.0.0.1')).port;
+      relayOnly = await pgbench('through the gateway WITHOUT audit writes (diagnosis)', { host: '127.0.0.1', port: bp, user: connection.user, password: connection.password, db: 'wact', ssl: true });
+      await bare.close();
+    }
+
+    const { rows } = await operator.pools.region('eu').query<{ n: string; all: string }>(
+      `SELECT count(*) FILTER (WHERE (metadata::jsonb)->>'statement' LIKE 'SELECT abalance FROM pgbench_accounts%') AS n, count(*) AS all
+         FROM audit.events WHERE stream_id = $1 AND session_id = $2 AND action = 'db.statement'`,
+      [ws.id, req.session.id],
+    );
+    const audited = Number(rows[0].n);
+    const ratio = viaGateway.tps / direct.tps;
+    const cores = os.cpus().length;
+    const load = os.loadavg()[0].toFixed(2);
+    process.stdout.write(
+      [
+        '',
+        `pgbench -S, ${CLIENTS} clients, ${JOBS} threads, ${SECONDS} s each (scale 1, ${cores} cores, load ${load})`,
+        `  direct          ${direct.tps.toFixed(0).padStart(8)} tps   ${direct.latencyMs.toFixed(3)} ms avg   ${direct.transactions} transactions`,
+        `  through gateway ${viaGateway.tps.toFixed(0).padStart(8)} tps   ${viaGateway.latencyMs.toFixed(3)} ms avg   ${viaGateway.transactions} transactions (TLS, audited)`,
+        `  ratio gateway/direct: ${ratio.toFixed(2)} (target ≥ 0.50)`,
+        ...(relayOnly ? [`  diagnosis: relay + TLS without audit writes ${relayOnly.tps.toFixed(0)} tps (ratio ${(relayOnly.tps / direct.tps).toFixed(2)}): the rest is the audit log's durable group commit`] : []),
+        `  statements run through the gateway: ${viaGateway.transactions}; audit rows for them: ${audited} (${Number(rows[0].all)} db.statement rows in all, incl. pgbench's own setup queries)`,
+        '',
+      ].join('\n'),
+    );
+    await admin.end();
+    if (audited !== viaGateway.transactions) {
+      process.stdout.write('FAIL: statements run and audit rows differ\n');
+      process.exitCode = 1;
+    }
+    if (ratio < 0.5) {
+      process.stdout.write('below target: gateway is under half the direct throughput on this machine\n');
+      process.exitCode = 1;
+    }
+  } finally {
+    for (const f of cleanup.reverse()) await f().catch(() => undefined);
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect().catch(() => undefined);
+    for (const t of DATABASE_TARGETS) await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+    if (server) await server.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+await main();
