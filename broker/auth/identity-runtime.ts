@@ -30,7 +30,7 @@ export function createIdentityRuntime(platform: Platform, settings: IdentitySett
     }),
     totp: createTotpService({ pool, box, maxFailures: settings.totpMaxFailures, lockMs: settings.totpLockMs }),
     members: createMembersDal(pool),
-    limiter: createRateLimiter({ pool, windowMs: settings.rateWindowMs }),
+    limiter: createRateLimiter({ pool, windowMs: settings.rateWindowMs, namespace: settings.clientId }),
     oidc: createOidcClient({
       issuerUrl: settings.issuerUrl,
       clientId: settings.clientId,

@@ -154,7 +154,10 @@ export interface TotpMemory {
 
 export async function startTestBroker(opts: { env?: Record<string, string> } = {}): Promise<TestBroker> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-broker-'));
-  const base = testConfig({ WACT_HOME: home, ...(opts.env ?? {}) });
+  // Every test process signs in from 127.0.0.1 against one shared control database: give each
+  // test broker its own client id (rate-limit buckets are per client) and a generous per-IP limit.
+  const env = { OIDC_CLIENT_ID: `wact-test-${crypto.randomBytes(4).toString('hex')}`, LOGIN_RATE_PER_IP: '100000', ...(opts.env ?? {}) };
+  const base = testConfig({ WACT_HOME: home, ...env });
   await ensureDevCertificates(home, ['localhost']);
   const tls = loadTlsMaterial(base);
   const identities = createDevIdentityStore(loadDevIdentities(home));
@@ -168,7 +171,7 @@ export async function startTestBroker(opts: { env?: Record<string, string> } = {
     redirectUris: ['https://localhost/auth/callback'],
     identities,
   });
-  const config = testConfig({ WACT_HOME: home, OIDC_ISSUER_URL: oidc.issuer, ...(opts.env ?? {}) });
+  const config = testConfig({ WACT_HOME: home, OIDC_ISSUER_URL: oidc.issuer, ...env });
   const { urls, servicePasswords } = testDb();
   const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
   const broker = await startBroker({ config, databases, tls }, { port: 0 });
