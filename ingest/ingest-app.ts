@@ -36,7 +36,7 @@ export function createIngestApp(deps: IngestAppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(webhookRoutes({ service: deps.webhooks, providers: deps.providers, bodyLimitBytes: deps.settings.bodyLimitBytes, publicUrl: deps.settings.publicUrl }));
+  app.use(webhookRoutes({ service: deps.webhooks, providers: deps.providers, bodyLimitBytes: deps.settings.bodyLimitBytes, publicUrl: deps.settings.publicUrl, logger: deps.logger }));
   app.use(clickRoutes({ directory: deps.directory, links: deps.links, clicks: deps.clicks, apiKeys: deps.apiKeys, bodyLimitBytes: deps.settings.bodyLimitBytes }));
   app.use(conversionRoutes({ apiKeys: deps.apiKeys, conversions: deps.conversions, bodyLimitBytes: deps.settings.bodyLimitBytes }));
   app.use(notFoundHandler);

@@ -1,4 +1,5 @@
 import express, { type Request, type Router } from 'express';
+import type { Logger } from 'pino';
 import { WactError } from '../../shared/errors/errors.ts';
 import type { ProviderAdapter, ProviderName } from '../providers/provider-types.ts';
 import { isProviderName } from '../providers/provider-types.ts';
@@ -22,6 +23,7 @@ export function webhookRoutes(deps: {
   providers: Record<ProviderName, ProviderAdapter>;
   bodyLimitBytes: number;
   publicUrl?: string;
+  logger?: Pick<Logger, 'debug'>;
 }): Router {
   const router = express.Router();
   // Raw bytes, whatever the declared type: signatures are over exactly what was sent.
@@ -44,6 +46,8 @@ export function webhookRoutes(deps: {
       url: signedUrl(req, deps.publicUrl),
       receivedAt: Date.now(),
     });
+    // counts and ids of our own only: never the URL's query, headers or body
+    deps.logger?.debug({ provider, workspaceId: String(req.params.workspaceId), ...result }, 'webhook received');
     if (provider === 'twilio') res.status(200).type('text/xml').send(TWIML_EMPTY);
     else res.status(200).json({ status: 'ok', ...result });
   });
