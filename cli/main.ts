@@ -6,6 +6,7 @@ import { registerWorkspaceCommands } from './commands/workspace.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
 import { registerLifecycleCommands } from './commands/lifecycle.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerDbCommands } from './commands/db.ts';
 
 const program = new Command('wact').description('WAct data-protection platform').showHelpAfterError();
@@ -17,6 +18,7 @@ registerWorkspaceCommands(program);
 registerIdentityCommands(program);
 registerIngestCommands(program);
 registerLifecycleCommands(program);
+registerAuditCommands(program);
 registerDbCommands(program);
 
 try {

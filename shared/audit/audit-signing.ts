@@ -177,7 +177,9 @@ export function createAuditSigner(deps: AuditSignerDeps) {
     } else {
       if (below) {
         const [b] = await readEvents(pool, streamId, fromSeq, fromSeq);
-        if (!b || b.hash !== below.hash) throw new ChainBrokenError(streamId, fromSeq, 'the event under a signed head changed');
+        // Gone by retention (nothing at or before it is left): the signed head itself is the anchor.
+        const retainedAway = !b && (await pool.query('SELECT 1 FROM audit.events WHERE stream_id = $1 AND seq <= $2 LIMIT 1', [streamId, String(fromSeq)])).rowCount === 0;
+        if (!retainedAway && (!b || b.hash !== below.hash)) throw new ChainBrokenError(streamId, fromSeq, 'the event under a signed head changed');
       }
       hash = await recompute(pool, streamId, fromSeq, below ? below.hash : GENESIS_HASH, seq);
     }

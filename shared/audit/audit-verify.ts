@@ -204,7 +204,7 @@ function inOrder(a: number[]): Set<number> {
   return keep;
 }
 
-export async function verifyExport(input: Readable, keys: Map<string, KeyObject>): Promise<VerifyReport> {
+export async function verifyExport(input: Readable, keys: { get(keyId: string): KeyObject | undefined }): Promise<VerifyReport> {
   const problems: Problem[] = [];
   const warnings: string[] = [];
   let format: 'jsonl' | 'csv' = 'jsonl';

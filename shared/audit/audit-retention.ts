@@ -1,0 +1,62 @@
+import type pg from 'pg';
+import type { AuditSigner } from './audit-signing.ts';
+import { PLATFORM_STREAM, type AuditDatabase, type AuditEventInput, type AuditLog } from './audit-types.ts';
+
+export const MIN_RETENTION_MONTHS = 12;
+
+export interface RetentionResult {
+  database: AuditDatabase;
+  dropped: { partition: string; events: number; streams: number }[];
+}
+
+/**
+ * Drops whole months older than the retention period. Before a month goes,
+ * each stream's last event in it gets a signed head (a checkpoint verified
+ * against the chain), so the first remaining event still verifies: its
+ * prev_hash is that signed hash. audit.drop_partition re-checks both rules
+ * in the database. Each affected stream then records what was dropped.
+ */
+export async function runAuditRetention(
+  deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigner; audit: AuditLog },
+  db: AuditDatabase,
+  opts: { keepMonths: number; actor: AuditEventInput['actor']; now?: Date },
+): Promise<RetentionResult> {
+  if (!Number.isInteger(opts.keepMonths) || opts.keepMonths < MIN_RETENTION_MONTHS) {
+    throw new Error(`audit retention is at least ${MIN_RETENTION_MONTHS} months`);
+  }
+  const pool = deps.poolFor(db);
+  const { rows: parts } = await pool.query<{ name: string; lower: Date; upper: Date }>(
+    `SELECT c.relname AS name,
+            to_date(substr(c.relname, 8), 'YYYY_MM')::timestamp AT TIME ZONE 'UTC' AS lower,
+            (to_date(substr(c.relname, 8), 'YYYY_MM')::timestamp AT TIME ZONE 'UTC') + interval '1 month' AS upper
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'audit.events'::regclass AND c.relname ~ '^events_\\d{4}_\\d{2}$'
+        AND (to_date(substr(c.relname, 8), 'YYYY_MM')::timestamp AT TIME ZONE 'UTC') + interval '1 month'
+            <= (date_trunc('month', coalesce($1::timestamptz, now()) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - make_interval(months => $2)
+      ORDER BY 1`,
+    [opts.now ?? null, opts.keepMonths],
+  );
+  const result: RetentionResult = { database: db, dropped: [] };
+  for (const p of parts) {
+    const { rows: streams } = await pool.query<{ stream_id: string; last: string; n: string }>(
+      `SELECT stream_id::text, max(seq)::text AS last, count(*)::text AS n FROM audit.events
+        WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY stream_id`,
+      [p.lower, p.upper],
+    );
+    for (const s of streams) await deps.signer.checkpoint(db, s.stream_id, BigInt(s.last), 'retention');
+    const { rows } = await pool.query<{ n: string }>('SELECT audit.drop_partition($1, $2)::text AS n', [p.name, opts.keepMonths]);
+    result.dropped.push({ partition: p.name, events: Number(rows[0].n), streams: streams.length });
+    for (const s of streams) {
+      await deps.audit.append({
+        action: 'audit.retention.drop',
+        actor: opts.actor,
+        workspaceId: s.stream_id === PLATFORM_STREAM ? null : s.stream_id,
+        region: db === 'control' ? undefined : db,
+        target: { type: 'audit_partition', id: p.name },
+        outcome: 'success',
+        metadata: { events: Number(s.n), lastDroppedSeq: s.last, keepMonths: opts.keepMonths },
+      });
+    }
+  }
+  return result;
+}

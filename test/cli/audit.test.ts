@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { testDb } from '../support/db.ts';
+
+const run = promisify(execFile);
+// The KEK shared by the audit tests (the signing key in the run's databases is wrapped by it).
+const home = path.join(os.tmpdir(), `wact-audit-${testDb().prefix}`);
+fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-audit-cli-'));
+
+async function wact(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const { urls, servicePasswords } = testDb();
+  const env = {
+    ...process.env,
+    WACT_ENV: 'test',
+    WACT_HOME: home,
+    LOG_LEVEL: 'silent',
+    DATABASE_URL_CONTROL: urls.control,
+    DATABASE_URL_EU: urls.eu,
+    DATABASE_URL_US: urls.us,
+    WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
+    WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
+  };
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/wact.mjs', ...args], { env });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('wact audit', () => {
+  it('export → verify round-trips offline with the published keys; a tampered file names the event', async () => {
+    const ws = JSON.parse((await wact('workspace', 'create', '--name', 'Audit CLI', '--region', 'eu', '--json')).stdout);
+    await wact('workspace', 'rotate-keys', '--workspace', ws.id);
+    const file = path.join(dir, 'audit.jsonl');
+    const exp = await wact('audit', 'export', '--workspace', ws.id, '--format', 'jsonl', '--out', file, '--reason', 'quarterly review', '--json');
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(JSON.parse(exp.stdout)).toMatchObject({ events: 3, firstSeq: '1', lastSeq: '3' }); // create, rotate, the export itself
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+
+    const keysFile = path.join(dir, 'keys.json');
+    fs.writeFileSync(keysFile, (await wact('audit', 'keys')).stdout);
+    const ok = await wact('audit', 'verify', file, '--keys', keysFile);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^OK: 3 events \(seq 1…3\)/);
+
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.includes('"action":"workspace.keys.rotate"'));
+    const tampered = path.join(dir, 'tampered.jsonl');
+    fs.writeFileSync(tampered, lines.filter((_, k) => k !== i).join('\n'));
+    const bad = await wact('audit', 'verify', tampered, '--public-key', keysFile, '--json');
+    expect(bad.code).toBe(1);
+    const report = JSON.parse(bad.stdout);
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'missing', seq: '2' }));
+    expect(bad.stdout).toContain('trailer says 3 events');
+
+    const csv = path.join(dir, 'audit.csv');
+    expect((await wact('audit', 'export', '--workspace', ws.id, '--format', 'csv', '--out', csv)).code).toBe(0);
+    const csvOk = await wact('audit', 'verify', csv, '--keys', keysFile, '--json');
+    expect(JSON.parse(csvOk.stdout)).toMatchObject({ ok: true, format: 'csv', events: 4 });
+
+    expect((await wact('audit', 'verify', file)).stderr).toMatch(/--public-key/);
+    const signed = await wact('audit', 'sign-heads', '--json');
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(signed.stdout))).toEqual(['control', 'eu', 'us']);
+  }, 120_000);
+});
