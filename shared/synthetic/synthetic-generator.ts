@@ -28,10 +28,15 @@ export function createRng(seed: number) {
       return items[items.length - 1][0];
     },
     chance: (p: number) => next() < p,
+    /** Five characters per draw (6 bits each) for alphabets of up to 64 characters: long ids are cheap. */
     token: (len: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') => {
-      let s = '';
-      for (let i = 0; i < len; i++) s += alphabet[Math.floor(next() * alphabet.length)];
-      return s;
+      const out: string[] = [];
+      const n = alphabet.length;
+      while (out.length < len) {
+        let bits = Math.floor(next() * 2 ** 30);
+        for (let k = 0; k < 5 && out.length < len; k++, bits >>>= 6) out.push(alphabet[(bits & 63) % n]);
+      }
+      return out.join('');
     },
   };
 }

@@ -28,7 +28,12 @@ export interface SeedCounts {
 type Column = readonly [name: string, type: string];
 
 /** One INSERT … SELECT FROM unnest(arrays) per batch: a round trip per table, not per row. */
-async function bulkInsert(client: Pick<pg.ClientBase, 'query'>, table: string, columns: readonly Column[], rows: unknown[][]): Promise<void> {
+async function bulkInsert(
+  client: Pick<pg.ClientBase, 'query'>,
+  table: string,
+  columns: readonly Column[],
+  rows: unknown[][],
+): Promise<void> {
   if (rows.length === 0) return;
   const arrays = columns.map((_, i) => rows.map((r) => r[i]));
   const names = columns.map(([n]) => n).join(', ');
@@ -37,28 +42,90 @@ async function bulkInsert(client: Pick<pg.ClientBase, 'query'>, table: string, c
 }
 
 const CLICK_COLUMNS = [
-  ['id', 'uuid'], ['workspace_id', 'uuid'], ['source', 'text'], ['link_id', 'text'], ['ref_hash', 'text'],
-  ['fbclid_enc', 'bytea'], ['gclid_enc', 'bytea'], ['msclkid_enc', 'bytea'], ['ttclid_enc', 'bytea'], ['li_fat_id_enc', 'bytea'], ['ctwa_clid_enc', 'bytea'],
-  ['click_id_prefixes', 'jsonb'], ['ad_source_id', 'text'], ['ad_source_type', 'text'],
-  ['utm_source', 'text'], ['utm_medium', 'text'], ['utm_campaign', 'text'], ['utm_term', 'text'], ['utm_content', 'text'], ['created_at', 'timestamptz'],
+  ['id', 'uuid'],
+  ['workspace_id', 'uuid'],
+  ['source', 'text'],
+  ['link_id', 'text'],
+  ['ref_hash', 'text'],
+  ['fbclid_enc', 'bytea'],
+  ['gclid_enc', 'bytea'],
+  ['msclkid_enc', 'bytea'],
+  ['ttclid_enc', 'bytea'],
+  ['li_fat_id_enc', 'bytea'],
+  ['ctwa_clid_enc', 'bytea'],
+  ['click_id_prefixes', 'jsonb'],
+  ['ad_source_id', 'text'],
+  ['ad_source_type', 'text'],
+  ['utm_source', 'text'],
+  ['utm_medium', 'text'],
+  ['utm_campaign', 'text'],
+  ['utm_term', 'text'],
+  ['utm_content', 'text'],
+  ['created_at', 'timestamptz'],
 ] as const;
 const ENC_COLUMN_ORDER = ['fbclid', 'gclid', 'msclkid', 'ttclid', 'li_fat_id', 'ctwa_clid'] as const;
 const CONVERSATION_COLUMNS = [
-  ['id', 'uuid'], ['workspace_id', 'uuid'], ['provider', 'text'], ['sender_hash', 'text'], ['sender_kind', 'text'], ['started_at', 'timestamptz'],
-  ['ctwa_clid_enc', 'bytea'], ['ctwa_clid_prefix', 'text'], ['ad_source_id', 'text'], ['ad_source_type', 'text'],
-  ['matched_click_id', 'uuid'], ['matched_click_at', 'timestamptz'], ['attribution_method', 'text'], ['attribution_latency_ms', 'int8'], ['created_at', 'timestamptz'],
+  ['id', 'uuid'],
+  ['workspace_id', 'uuid'],
+  ['provider', 'text'],
+  ['sender_hash', 'text'],
+  ['sender_kind', 'text'],
+  ['started_at', 'timestamptz'],
+  ['ctwa_clid_enc', 'bytea'],
+  ['ctwa_clid_prefix', 'text'],
+  ['ad_source_id', 'text'],
+  ['ad_source_type', 'text'],
+  ['matched_click_id', 'uuid'],
+  ['matched_click_at', 'timestamptz'],
+  ['attribution_method', 'text'],
+  ['attribution_latency_ms', 'int8'],
+  ['created_at', 'timestamptz'],
 ] as const;
 const RAW_COLUMNS = [
-  ['id', 'uuid'], ['workspace_id', 'uuid'], ['provider', 'text'], ['message_hash', 'text'], ['conversation_id', 'uuid'], ['payload_enc', 'bytea'], ['received_at', 'timestamptz'],
+  ['id', 'uuid'],
+  ['workspace_id', 'uuid'],
+  ['provider', 'text'],
+  ['message_hash', 'text'],
+  ['conversation_id', 'uuid'],
+  ['payload_enc', 'bytea'],
+  ['received_at', 'timestamptz'],
 ] as const;
-const RECEIPT_COLUMNS = [['workspace_id', 'uuid'], ['provider', 'text'], ['message_hash', 'text'], ['received_at', 'timestamptz']] as const;
+const RECEIPT_COLUMNS = [
+  ['workspace_id', 'uuid'],
+  ['provider', 'text'],
+  ['message_hash', 'text'],
+  ['received_at', 'timestamptz'],
+] as const;
 const CONVERSION_COLUMNS = [
-  ['id', 'uuid'], ['workspace_id', 'uuid'], ['event', 'text'], ['value', 'numeric'], ['currency', 'text'], ['occurred_at', 'timestamptz'],
-  ['conversation_id', 'uuid'], ['click_id', 'uuid'], ['click_created_at', 'timestamptz'], ['match_method', 'text'], ['attributed', 'bool'], ['created_at', 'timestamptz'],
+  ['id', 'uuid'],
+  ['workspace_id', 'uuid'],
+  ['event', 'text'],
+  ['value', 'numeric'],
+  ['currency', 'text'],
+  ['occurred_at', 'timestamptz'],
+  ['conversation_id', 'uuid'],
+  ['click_id', 'uuid'],
+  ['click_created_at', 'timestamptz'],
+  ['match_method', 'text'],
+  ['attributed', 'bool'],
+  ['created_at', 'timestamptz'],
 ] as const;
-const EXPORT_COLUMNS = [['id', 'uuid'], ['workspace_id', 'uuid'], ['conversion_id', 'uuid'], ['platform', 'text'], ['click_kind', 'text'], ['created_at', 'timestamptz']] as const;
+const EXPORT_COLUMNS = [
+  ['id', 'uuid'],
+  ['workspace_id', 'uuid'],
+  ['conversion_id', 'uuid'],
+  ['platform', 'text'],
+  ['click_kind', 'text'],
+  ['created_at', 'timestamptz'],
+] as const;
 const ATTEMPT_COLUMNS = [
-  ['id', 'uuid'], ['workspace_id', 'uuid'], ['export_job_id', 'uuid'], ['attempt', 'int4'], ['outcome', 'text'], ['http_status', 'int4'], ['created_at', 'timestamptz'],
+  ['id', 'uuid'],
+  ['workspace_id', 'uuid'],
+  ['export_job_id', 'uuid'],
+  ['attempt', 'int4'],
+  ['outcome', 'text'],
+  ['http_status', 'int4'],
+  ['created_at', 'timestamptz'],
 ] as const;
 
 /** Hashes and ciphertext exactly as the ingest write path stores them. */
@@ -72,8 +139,15 @@ export interface SyntheticCrypto {
 export async function syntheticCrypto(keyring: Pick<Keyring, 'currentKey'>, workspaceId: string, region: Region): Promise<SyntheticCrypto> {
   const dek: VersionedKey = await keyring.currentKey(workspaceId, region, 'dek');
   const hmac = (await keyring.currentKey(workspaceId, region, 'hmac')).key;
+  // A few thousand fictional numbers recur across many conversations: hash each once.
+  const phoneHashes = new Map<string, string>();
+  const phoneHash = (e164: string) => {
+    let h = phoneHashes.get(e164);
+    if (!h) phoneHashes.set(e164, (h = hashPhone(hmac, normalisePhone(e164))));
+    return h;
+  };
   return {
-    senderHash: (s) => (s.kind === 'phone' ? hashPhone(hmac, normalisePhone(s.e164)) : hashIdentifier(hmac, 'bsuid', s.id)),
+    senderHash: (s) => (s.kind === 'phone' ? phoneHash(s.e164) : hashIdentifier(hmac, 'bsuid', s.id)),
     messageHash: (provider, id) => hashIdentifier(hmac, `message.${provider}`, id),
     refHash: (code) => hashIdentifier(hmac, 'ref', code),
     encrypt: (table, column, value) => encryptField(dek, fieldContext(workspaceId, table, column), value),
@@ -105,10 +179,12 @@ export async function seedSynthetic(
   const now = Date.now();
   const from = new Date(now - days * 86_400_000);
   const spanMs = days * 86_400_000 - 3_600_000;
-  await deps.pool.query('SELECT wact_private.ensure_ingest_partitions(($1::date), $2)', [from.toISOString().slice(0, 10), Math.min(400, days + 15)]);
+  await deps.pool.query('SELECT wact_private.ensure_ingest_partitions(($1::date), $2)', [
+    from.toISOString().slice(0, 10),
+    Math.min(400, days + 15),
+  ]);
 
-  for (let done = 0; done < opts.conversations; ) {
-    const n = Math.min(batchSize, opts.conversations - done);
+  function buildBatch(n: number) {
     const clicks: unknown[][] = [];
     const convs: unknown[][] = [];
     const raws: unknown[][] = [];
@@ -123,28 +199,78 @@ export async function seedSynthetic(
       if (k) {
         const enc = ENC_COLUMN_ORDER.map((kind) => (kind === k.kind ? crypto.encrypt('clicks', `${kind}_enc`, k.clickId) : null));
         clicks.push([
-          k.id, ws, k.source, null, k.refCode ? crypto.refHash(k.refCode) : null, ...enc,
-          JSON.stringify({ [k.kind]: k.clickId.slice(0, 4) }), k.adSourceId, k.adSourceId ? 'ad' : null,
-          k.utm.source, k.utm.medium, k.utm.campaign, k.utm.term, k.utm.content, k.createdAt,
+          k.id,
+          ws,
+          k.source,
+          null,
+          k.refCode ? crypto.refHash(k.refCode) : null,
+          ...enc,
+          JSON.stringify({ [k.kind]: k.clickId.slice(0, 4) }),
+          k.adSourceId,
+          k.adSourceId ? 'ad' : null,
+          k.utm.source,
+          k.utm.medium,
+          k.utm.campaign,
+          k.utm.term,
+          k.utm.content,
+          k.createdAt,
         ]);
       }
       const ctwa = k?.kind === 'ctwa_clid';
       convs.push([
-        c.id, ws, c.provider, senderHash, c.sender.kind, c.startedAt,
-        ctwa ? crypto.encrypt('conversations', 'ctwa_clid_enc', k.clickId) : null, ctwa ? k.clickId.slice(0, 4) : null,
-        ctwa ? k.adSourceId : null, ctwa ? 'ad' : null,
-        k?.id ?? null, k?.createdAt ?? null, k ? (ctwa ? 'ctwa_clid' : 'ref_code') : null,
-        k ? c.startedAt.getTime() - k.createdAt.getTime() : null, c.startedAt,
+        c.id,
+        ws,
+        c.provider,
+        senderHash,
+        c.sender.kind,
+        c.startedAt,
+        ctwa ? crypto.encrypt('conversations', 'ctwa_clid_enc', k.clickId) : null,
+        ctwa ? k.clickId.slice(0, 4) : null,
+        ctwa ? k.adSourceId : null,
+        ctwa ? 'ad' : null,
+        k?.id ?? null,
+        k?.createdAt ?? null,
+        k ? (ctwa ? 'ctwa_clid' : 'ref_code') : null,
+        k ? c.startedAt.getTime() - k.createdAt.getTime() : null,
+        c.startedAt,
       ]);
       for (const m of c.messages) {
         const messageHash = crypto.messageHash(c.provider, m.messageId);
-        const minimised = JSON.stringify({ provider: c.provider, messageHash, senderHash, timestamp: Math.floor(m.receivedAt.getTime() / 1000), type: 'text', referral: ctwa ? { source_id: k.adSourceId, source_type: 'ad' } : undefined });
-        raws.push([uuidFrom(`${c.id}/${m.messageId}`), ws, c.provider, messageHash, c.id, crypto.encrypt('raw_webhook_payloads', 'payload_enc', minimised), m.receivedAt]);
+        const minimised = JSON.stringify({
+          provider: c.provider,
+          messageHash,
+          senderHash,
+          timestamp: Math.floor(m.receivedAt.getTime() / 1000),
+          type: 'text',
+          referral: ctwa ? { source_id: k.adSourceId, source_type: 'ad' } : undefined,
+        });
+        raws.push([
+          uuidFrom(`${c.id}/${m.messageId}`),
+          ws,
+          c.provider,
+          messageHash,
+          c.id,
+          crypto.encrypt('raw_webhook_payloads', 'payload_enc', minimised),
+          m.receivedAt,
+        ]);
         receipts.push([ws, c.provider, messageHash, m.receivedAt]);
       }
       for (const v of c.conversions) {
         if (v.occurredAt.getTime() > now) continue;
-        conversions.push([v.id, ws, v.event, v.value, v.currency, v.occurredAt, c.id, k?.id ?? null, k?.createdAt ?? null, 'phone', !!k, v.occurredAt]);
+        conversions.push([
+          v.id,
+          ws,
+          v.event,
+          v.value,
+          v.currency,
+          v.occurredAt,
+          c.id,
+          k?.id ?? null,
+          k?.createdAt ?? null,
+          'phone',
+          !!k,
+          v.occurredAt,
+        ]);
         if (k) {
           const exportId = uuidFrom(`export/${v.id}`);
           const at = new Date(v.occurredAt.getTime() + 30_000);
@@ -153,6 +279,11 @@ export async function seedSynthetic(
         }
       }
     }
+    return { clicks, convs, raws, receipts, conversions, exportsRows, attempts };
+  }
+
+  async function writeBatch(b: ReturnType<typeof buildBatch>): Promise<void> {
+    const { clicks, convs, raws, receipts, conversions, exportsRows, attempts } = b;
     const client = await deps.pool.connect();
     try {
       await client.query('BEGIN');
@@ -170,14 +301,25 @@ export async function seedSynthetic(
     } finally {
       client.release();
     }
-    counts.clicks += clicks.length;
-    counts.conversations += convs.length;
-    counts.rawPayloads += raws.length;
-    counts.receipts += receipts.length;
-    counts.conversions += conversions.length;
-    counts.exports += exportsRows.length;
-    done += n;
-    onProgress?.(done);
   }
+
+  // Building a batch (hashing, encrypting) overlaps the database writing the previous one.
+  let writing: Promise<void> | null = null;
+  for (let done = 0; done < opts.conversations;) {
+    const n = Math.min(batchSize, opts.conversations - done);
+    const batch = buildBatch(n);
+    if (writing) await writing;
+    writing = writeBatch(batch);
+    counts.clicks += batch.clicks.length;
+    counts.conversations += batch.convs.length;
+    counts.rawPayloads += batch.raws.length;
+    counts.receipts += batch.receipts.length;
+    counts.conversions += batch.conversions.length;
+    counts.exports += batch.exportsRows.length;
+    done += n;
+    const reached = done;
+    writing = writing.then(() => onProgress?.(reached));
+  }
+  if (writing) await writing;
   return counts;
 }
