@@ -18,6 +18,8 @@ export interface DevOidcOptions {
   /** Exact redirect URIs; any https://localhost|127.0.0.1:<port>/auth/callback is also accepted (dev only). */
   redirectUris: string[];
   identities: DevIdentityStore;
+  /** More registered clients (tests: a code or token for another client must be refused). */
+  extraClients?: { client_id: string; client_secret: string }[];
 }
 
 export interface DevOidc {
@@ -77,6 +79,13 @@ export async function startDevOidc(opts: DevOidcOptions): Promise<DevOidc> {
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_post',
       },
+      ...(opts.extraClients ?? []).map((c) => ({
+        ...c,
+        redirect_uris: opts.redirectUris,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      })),
     ],
     jwks: { keys: [jwk] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },

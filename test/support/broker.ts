@@ -135,7 +135,7 @@ export interface TestBroker {
   identity(emailOrRole: string): DevIdentity;
   loginAs(who: DevIdentity | string, opts?: { totp?: boolean; via?: 'browser' }): Promise<ApiClient>;
   /** Drives the flow up to and including the callback; returns the jar and the callback response. */
-  signIn(who: DevIdentity | string, opts?: { tamper?: (callbackUrl: URL) => URL }): Promise<{ client: ApiClient; callback: HttpResult }>;
+  signIn(who: DevIdentity | string, opts?: { tamper?: (callbackUrl: URL) => URL; tamperAuthorize?: (authorizeUrl: URL) => URL }): Promise<{ client: ApiClient; callback: HttpResult }>;
   totpCode(who: DevIdentity | string): Promise<string>;
   /** The TOTP secret learnt at enrollment and the last step the helper spent. */
   totpState(who: DevIdentity | string): TotpMemory | undefined;
@@ -152,7 +152,7 @@ export interface TotpMemory {
   lastStep: number;
 }
 
-export async function startTestBroker(opts: { env?: Record<string, string> } = {}): Promise<TestBroker> {
+export async function startTestBroker(opts: { env?: Record<string, string>; extraClients?: { client_id: string; client_secret: string }[] } = {}): Promise<TestBroker> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-broker-'));
   // Every test process signs in from 127.0.0.1 against one shared control database: give each
   // test broker its own client id (rate-limit buckets are per client) and a generous per-IP limit.
@@ -170,6 +170,7 @@ export async function startTestBroker(opts: { env?: Record<string, string> } = {
     clientSecret: devClientSecret(base),
     redirectUris: ['https://localhost/auth/callback'],
     identities,
+    extraClients: opts.extraClients,
   });
   const config = testConfig({ WACT_HOME: home, OIDC_ISSUER_URL: oidc.issuer, ...env });
   const { urls, servicePasswords } = testDb();
@@ -218,13 +219,13 @@ export async function startTestBroker(opts: { env?: Record<string, string> } = {
     return client;
   }
 
-  async function signIn(who: DevIdentity | string, o: { tamper?: (u: URL) => URL } = {}) {
+  async function signIn(who: DevIdentity | string, o: { tamper?: (u: URL) => URL; tamperAuthorize?: (u: URL) => URL } = {}) {
     const id = identity(who);
     const client = makeClient();
     const jar = client.jar;
     let res = await rawRequest(agent, jar, `${url}/auth/login`, { headers: { accept: 'text/html' } });
     if (res.status !== 302 || !res.location) throw new Error(`/auth/login answered ${res.status}: ${res.text.slice(0, 200)}`);
-    let next = res.location;
+    let next = o.tamperAuthorize ? o.tamperAuthorize(new URL(res.location)).href : res.location;
     // Walk the provider until it sends us back to the broker.
     for (let hops = 0; hops < 10 && new URL(next).origin === new URL(oidc.issuer).origin; hops++) {
       res = await rawRequest(agent, jar, next, { headers: { accept: 'text/html' } });

@@ -79,6 +79,22 @@ describe('sign-in refusals', () => {
     expect(callback.status).toBe(403);
   });
 
+  it('a code issued to another client is refused at the callback', async () => {
+    const other = await startTestBroker({ extraClients: [{ client_id: 'someone-else', client_secret: 'someone-else-secret-0123456789' }] });
+    try {
+      const { callback } = await other.signIn('engineer', {
+        tamperAuthorize: (u) => {
+          u.searchParams.set('client_id', 'someone-else');
+          return u;
+        },
+      });
+      expect(callback.status).toBe(400);
+      expect(callback.body.error.code).toBe('login_failed');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('an issuer that is down: 503 with a clear message, nothing created', async () => {
     const down = await startTestBroker({ env: {} });
     await down.oidc.close();
