@@ -17,7 +17,7 @@ export function testDb() {
 /** Configuration of a test process pointing at the run's databases. */
 export function testConfig(env: Record<string, string> = {}): Config {
   const { urls, servicePasswords } = testDb();
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-home-'));
+  const home = env.WACT_HOME ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wact-home-'));
   return loadConfig({
     WACT_ENV: 'test',
     WACT_HOME: home,
