@@ -16,6 +16,7 @@ export const MASKED_EMAIL = "'[masked email]'";
 export const MASKED_SECRET = "'[masked secret]'";
 
 const SECRET_WORD = /^(password|passwd|pwd|pass|secret|token|api_?key|apikey|credentials?|private_?key|client_secret|auth_?token)$/i;
+const SECRET_NAME = /(^|[._])(password|passwd|pwd|secret|token|api_?key|apikey|credentials?|private_?key|client_secret)$/i;
 const VERIFIER = /^(SCRAM-SHA-256\$|md5[0-9a-f]{32}$)/;
 const DATE_LIKE = /^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*([+-]\d{2}(:?\d{2})?|Z)?\s*$/i;
 const EMAIL = /[^\s@'"]+@[^\s@'"]+\.[^\s@.'"]{2,}/;
@@ -123,7 +124,8 @@ export function maskStatement(sql: string): string {
       }
       const tok = sql.slice(start, Math.min(j + 1, n));
       out += classifyString(tok, secretContext());
-      remember("'");
+      // A literal naming a secret (set_config('app.api_key', …)) makes the next one secret.
+      remember(SECRET_NAME.test(stringContent(tok)) ? 'secret' : "'");
       i = j + 1;
       continue;
     }
