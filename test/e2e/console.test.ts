@@ -75,7 +75,7 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await context.close();
   });
 
-  it('support agent enrols TOTP on first login (QR code and recovery codes) and lands on the employee home', async () => {
+  it('support agent enrols TOTP (QR + recovery codes), opens a workspace for a ticket and sees only masked identifiers with a countdown', async () => {
     const agent = broker.createEmployee('support');
     const { page, context, errors } = await newPerson(browser);
     await signInThroughConsole(page, broker.url, agent);
@@ -87,7 +87,62 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     expect(await menu.getByText('Conversations').count()).toBe(0);
     expect(await menu.getByText('Approvals').count()).toBe(0);
     await screenshot(page, 'support-home');
+
+    await page.getByText('Open a workspace for a ticket').first().click();
+    await page.getByLabel('Workspace id').fill(ws.id);
+    await page.getByLabel(/Reason/).fill('TICKET-4711 customer asks why a chat is unattributed');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('support-countdown').waitFor();
+    await page.getByTestId('browse-countdown').waitFor();
+    expect(await page.getByTestId('support-countdown').textContent()).toMatch(/\d+:\d\d left/);
+    // Rows come from the redacted views: masked senders, no unmask action.
+    const sender = page.locator('[data-masked="true"]').first();
+    await sender.waitFor();
+    const senders = await page.locator('[aria-label="masked sender"]').allTextContents();
+    expect(senders).toHaveLength(3);
+    for (const s of senders) expect(s).not.toMatch(/^[0-9a-f]{64}$/);
+    const raw = await broker.platform.pools.region('eu').query<{ sender_hash: string }>('SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1', [ws.id]);
+    const html = await page.content();
+    for (const r of raw.rows) expect(html).not.toContain(r.sender_hash);
+    expect(await page.getByRole('button', { name: /unmask/i }).count()).toBe(0);
+    await screenshot(page, 'support-browse-redacted');
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  it('engineer requests full scope, security approves in a second context, engineer gets the connection command', async () => {
+    const engineerId = broker.createEmployee('engineer');
+    const securityId = broker.createEmployee('security');
+    const engineer = await newPerson(browser);
+    const security = await newPerson(browser);
+    await signInThroughConsole(engineer.page, broker.url, engineerId);
+    await enrolTotpInConsole(engineer.page);
+    await engineer.page.goto(`${broker.url}/#/db-sessions/create`);
+    await engineer.page.getByLabel('Workspace id').fill(ws.id);
+    await engineer.page.getByLabel(/Full \(unmasked identifiers/).check();
+    await engineer.page.getByLabel('Reason').fill('INC0012345 attribution latency investigation');
+    await engineer.page.getByRole('button', { name: 'Save' }).click();
+    await engineer.page.getByText('Waiting for approval by a security officer').waitFor();
+    await screenshot(engineer.page, 'engineer-request-pending');
+
+    await signInThroughConsole(security.page, broker.url, securityId);
+    await enrolTotpInConsole(security.page);
+    await security.page.goto(`${broker.url}/#/approvals`);
+    const row = security.page.locator('tr', { hasText: 'INC0012345 attribution latency investigation' });
+    await row.waitFor();
+    await screenshot(security.page, 'security-approvals');
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await security.page.getByLabel('Comment').fill('ok for one incident');
+    await security.page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+    await security.page.getByText('Nothing waiting for approval').waitFor();
+
+    // The engineer's page polls while pending, then offers the command.
+    await engineer.page.getByRole('button', { name: 'Get connection command' }).click({ timeout: 20_000 });
+    const command = await engineer.page.getByTestId('connection-command').locator('textarea').first().inputValue();
+    expect(command).toMatch(/^psql "postgres(ql)?:\/\/.+sslmode=require/);
+    await screenshot(engineer.page, 'engineer-connection-command');
+    expect(engineer.errors).toEqual([]);
+    expect(security.errors).toEqual([]);
+    await Promise.all([engineer.context.close(), security.context.close()]);
   });
 });

@@ -39,6 +39,8 @@ export const RESOURCE_PERMISSIONS: Record<string, Partial<Record<string, Permiss
   links: { list: 'links.manage', show: 'links.manage', create: 'links.manage', edit: 'links.manage', delete: 'links.manage' },
   'api-keys': { list: 'apikeys.manage', create: 'apikeys.manage', delete: 'apikeys.manage' },
   credentials: { list: 'credentials.manage', create: 'credentials.manage', edit: 'credentials.manage', delete: 'credentials.manage' },
+  invitations: { list: 'members.read', create: 'members.manage', delete: 'members.manage' },
+  workspaces: { list: 'account.self' },
   members: { list: 'members.read', show: 'members.read', create: 'members.manage', edit: 'members.manage', delete: 'members.manage' },
   settings: { list: 'settings.manage', edit: 'settings.manage', deletion: 'deletion.manage', wipe: 'workspace.wipe' },
   'deletion-requests': { list: 'deletion.manage', show: 'deletion.manage', create: 'deletion.manage' },

@@ -57,7 +57,29 @@ describe('dataProvider', () => {
     await dp.getList('db-sessions', { pagination: { page: 1, perPage: 10 }, sort: { field: 'createdAt', order: 'DESC' }, filter: {} });
     await dp.getList('approvals', { pagination: { page: 1, perPage: 10 }, sort: { field: 'createdAt', order: 'ASC' }, filter: { status: 'pending' } });
     expect(new URL(calls[0].url, 'https://x').pathname).toBe('/api/db/sessions');
-    expect(new URL(calls[1].url, 'https://x').pathname).toBe('/api/db/requests');
+    expect(new URL(calls[1].url, 'https://x').pathname).toBe('/api/db/sessions');
+    expect(JSON.parse(new URL(calls[1].url, 'https://x').searchParams.get('filter')!)).toEqual({ status: 'pending' });
+  });
+
+  it('creates access requests and support sessions at their own routes and keeps the gateway password out of the record', async () => {
+    const calls = fakeFetch((c) =>
+      c.url === '/api/db/requests'
+        ? { status: 201, body: { session: { id: 's1', status: 'active', scope: 'redacted' }, connection: { psql: 'psql "postgresql://s1:secret-token@gw:6432/wact_eu?sslmode=require"', password: 'secret-token' } } }
+        : { status: 201, body: { id: 's2', status: 'active', purpose: 'support', workspaceId: WS, expiresAt: '2030-01-01T00:00:00Z' } },
+    );
+    const dp = createDataProvider({ getWorkspaceId: () => undefined });
+    const created = await dp.create('db-sessions', { data: { workspaceId: WS, reason: 'INC0012345 slow query', scope: 'redacted', ttlMinutes: 5 } });
+    expect(calls[0].url).toBe('/api/db/requests');
+    expect(JSON.parse(calls[0].body!)).toEqual({ workspaceId: WS, reason: 'INC0012345 slow query', scope: 'redacted', ttl: '5m' });
+    expect(created.data).toEqual({ id: 's1', status: 'active', scope: 'redacted' });
+    expect(JSON.stringify(created)).not.toContain('secret-token');
+    const { takeConnection } = await import('./connections.ts');
+    expect(takeConnection('s1')?.psql).toContain('secret-token');
+    expect(takeConnection('s1')).toBeUndefined();
+    const support = await dp.create('support-sessions', { data: { workspaceId: WS, reason: 'TICKET-5 cannot see clicks', ttlMinutes: 15 } });
+    expect(calls[1].url).toBe(`/api/workspaces/${WS}/support/sessions`);
+    expect(JSON.parse(calls[1].body!)).toEqual({ reason: 'TICKET-5 cannot see clicks', ttl: '15m' });
+    expect(support.data.id).toBe('s2');
   });
 
   it('refuses a workspace resource when no workspace is chosen, without calling the API', async () => {

@@ -3,7 +3,8 @@ import type { DataProvider } from 'react-admin';
 import { downloadFile, httpClient as defaultHttpClient, type RequestOptions } from '../http/httpClient.ts';
 import { getWorkspaceId } from '../workspace/currentWorkspace.ts';
 import { getAccessReason } from '../workspace/accessReason.ts';
-import { baseFor, expandPath, routeOf } from './resources.ts';
+import { baseFor, CREATE_ROUTES, expandPath, routeOf } from './resources.ts';
+import { rememberConnection } from './connections.ts';
 
 type HttpClient = typeof defaultHttpClient;
 
@@ -46,7 +47,14 @@ export function createDataProvider(options: DataProviderOptions = {}): WactDataP
     getOne: delegate('getOne'),
     getMany: delegate('getMany'),
     getManyReference: delegate('getManyReference'),
-    create: delegate('create'),
+    async create(resource: string, params: any) {
+      const special = CREATE_ROUTES[resource];
+      if (!special) return delegate('create')(resource, params);
+      const { json } = await withReason(special.path(params.data), { method: 'POST', body: JSON.stringify(special.body(params.data)) });
+      const record = special.unwrap(json);
+      if (json?.connection && record?.id) rememberConnection(String(record.id), json.connection);
+      return { data: record };
+    },
     update: delegate('update'),
     updateMany: delegate('updateMany'),
     delete: delegate('delete'),

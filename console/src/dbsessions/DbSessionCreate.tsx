@@ -1,4 +1,5 @@
 import { Create, RadioButtonGroupInput, SelectInput, SimpleForm, TextInput, minLength, required, useGetIdentity } from 'react-admin';
+import { WorkspaceInput } from './WorkspaceInput.tsx';
 
 const TTLS = [
   { id: 5, name: '5 minutes' },
@@ -13,7 +14,7 @@ export default function DbSessionCreate() {
   return (
     <Create title="Request a database session" redirect="show">
       <SimpleForm>
-        <TextInput source="workspaceId" label="Workspace id" validate={required()} />
+        <WorkspaceInput />
         <RadioButtonGroupInput
           source="scope"
           defaultValue="redacted"

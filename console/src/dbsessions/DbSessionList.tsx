@@ -1,5 +1,5 @@
 import { Chip } from '@mui/material';
-import { CreateButton, DataTable, FunctionField, List, NumberField, SelectInput, TopToolbar, useCanAccess, type RaRecord } from 'react-admin';
+import { CreateButton, DataTable, FunctionField, List, NumberField, SelectInput, TextField, TopToolbar, useCanAccess, type RaRecord } from 'react-admin';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { STATUS_COLORS } from './paths.ts';
@@ -9,7 +9,7 @@ const filters = [
   <SelectInput
     key="status"
     source="status"
-    choices={['pending', 'active', 'denied', 'revoked', 'expired'].map((s) => ({ id: s, name: s }))}
+    choices={['pending', 'active', 'denied', 'revoked', 'expired', 'ended'].map((s) => ({ id: s, name: s }))}
     alwaysOn
   />,
 ];
@@ -23,31 +23,30 @@ export default function DbSessionList() {
   return (
     <List
       exporter={false}
-      sort={{ field: 'createdAt', order: 'DESC' }}
+      sort={{ field: 'requestedAt', order: 'DESC' }}
       filters={filters}
       actions={<TopToolbar>{canRequest && <CreateButton label="Request a session" />}</TopToolbar>}
       empty={<EmptyState title="No database sessions" action={canRequest ? <CreateButton label="Request a session" /> : undefined} />}
     >
       <DataTable rowClick="show" bulkActionButtons={false}>
-        <DataTable.Col source="requesterName" label="Who">
-          <FunctionField render={(r: RaRecord) => r.requesterName ?? r.requester?.displayName ?? r.requesterId ?? '—'} />
-        </DataTable.Col>
+        <DataTable.Col source="requesterName" label="Who" disableSort />
         <DataTable.Col source="workspaceId" label="Workspace">
-          <FunctionField render={(r: RaRecord) => r.workspaceName ?? r.workspaceId} />
+          <TextField source="workspaceId" />
         </DataTable.Col>
-        <DataTable.Col source="scope" />
-        <DataTable.Col source="reason" />
+        <DataTable.Col source="scope" disableSort />
+        <DataTable.Col source="purpose" disableSort />
+        <DataTable.Col source="reason" disableSort />
         <DataTable.Col source="status">
           <FunctionField render={(r: RaRecord) => <StatusChip record={r} />} />
         </DataTable.Col>
-        <DataTable.Col source="createdAt" label="Requested">
-          <LocalDate source="createdAt" />
+        <DataTable.Col source="requestedAt" label="Requested">
+          <LocalDate source="requestedAt" />
         </DataTable.Col>
         <DataTable.Col source="expiresAt" label="Expires">
           <LocalDate source="expiresAt" emptyText="—" />
         </DataTable.Col>
-        <DataTable.NumberCol source="statementCount" label="Statements">
-          <NumberField source="statementCount" emptyText="0" />
+        <DataTable.NumberCol source="statements" label="Statements">
+          <NumberField source="statements" emptyText="0" />
         </DataTable.NumberCol>
         <DataTable.Col label="" disableSort>
           <FunctionField render={(r: RaRecord) => <RevokeButton record={r} />} />

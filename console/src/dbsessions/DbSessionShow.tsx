@@ -1,31 +1,38 @@
 import { useState } from 'react';
 import { Alert, Box, Button, Typography } from '@mui/material';
 import TerminalIcon from '@mui/icons-material/Terminal';
-import { FunctionField, Show, SimpleShowLayout, TextField, useDataProvider, useGetIdentity, useNotify, useRecordContext, type RaRecord } from 'react-admin';
+import { FunctionField, NumberField, Show, SimpleShowLayout, TextField, useDataProvider, useGetIdentity, useNotify, useRecordContext, type RaRecord } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
+import { commandOf, takeConnection } from '../dataProvider/connections.ts';
 import { LocalDate } from '../common/Dates.tsx';
 import { CopyField } from '../common/SecretOnce.tsx';
-import { DB_PATHS } from './paths.ts';
+import { DB_PATHS, minutes } from './paths.ts';
 import { StatusChip } from './DbSessionList.tsx';
 import { RevokeButton } from './RevokeButton.tsx';
 
 /**
- * The requester fetches the connection command once the session is granted. The token in
- * it is shown once, kept only in this component, and expires with the session.
+ * The requester's connection command. Shown once when the session is granted; later a new
+ * token can be issued (the previous one stops working). Kept only in this component.
  */
 function ConnectionCommand() {
   const record = useRecordContext();
   const { identity } = useGetIdentity();
   const dataProvider = useDataProvider<WactDataProvider>();
   const notify = useNotify();
-  const [command, setCommand] = useState<string | undefined>(record?.connectionCommand);
+  const [command, setCommand] = useState<string | undefined>(() => (record ? commandOf(takeConnection(String(record.id))) : undefined));
   const [busy, setBusy] = useState(false);
   if (!record) return null;
-  const mine = !record.requesterId || record.requesterId === identity?.id;
+  const mine = record.requesterId === identity?.id;
   if (record.status === 'pending') return <Alert severity="info">Waiting for approval by a security officer. This page refreshes by itself.</Alert>;
-  if (record.status === 'denied') return <Alert severity="error">Denied{record.decisionComment ? `: ${record.decisionComment}` : ''}.</Alert>;
-  if (!['active', 'granted', 'approved'].includes(record.status) || !mine) return null;
-  if (command) return <CopyField label="Connection command" value={command} multiline />;
+  if (record.status === 'denied') return <Alert severity="error">Denied by {record.decidedByName ?? 'security'}{record.decisionNote ? `: ${record.decisionNote}` : ''}.</Alert>;
+  if (record.status !== 'active' || !mine) return null;
+  if (command)
+    return (
+      <Box data-testid="connection-command">
+        <CopyField label="Connection command" value={command} multiline />
+        <Typography variant="caption">Contains a one-session token that stops working when the session ends. It is not shown again.</Typography>
+      </Box>
+    );
   return (
     <Box>
       <Button
@@ -35,8 +42,8 @@ function ConnectionCommand() {
         onClick={async () => {
           setBusy(true);
           try {
-            const json = await dataProvider.call(DB_PATHS.connect(record.id), { method: 'POST', json: {} });
-            setCommand(json?.command ?? json?.psql ?? json?.connectionCommand ?? (json?.connectionString ? `psql "${json.connectionString}"` : undefined));
+            const json = await dataProvider.call(DB_PATHS.token(record.id), { method: 'POST', json: {} });
+            setCommand(commandOf(json?.connection ?? json));
           } catch (err: any) {
             notify(err?.message ?? 'Could not get the connection command', { type: 'error' });
           } finally {
@@ -46,8 +53,8 @@ function ConnectionCommand() {
       >
         Get connection command
       </Button>
-      <Typography variant="caption" sx={{ display: "block", mt: 1 }}>
-        The command contains a one-session token; it stops working when the session expires.
+      <Typography variant="caption" sx={{ display: 'block', mt: 1 }}>
+        Issues a new gateway token for this session; any earlier one stops working.
       </Typography>
     </Box>
   );
@@ -61,10 +68,14 @@ export default function DbSessionShow() {
         <TextField source="workspaceId" label="Workspace" />
         <TextField source="scope" />
         <TextField source="reason" />
-        <TextField source="ticket" emptyText="—" />
-        <FunctionField label="Approved by" render={(r: RaRecord) => r.approverName ?? r.approvedBy ?? '—'} />
-        <LocalDate source="createdAt" label="Requested" />
+        <TextField source="ticketRef" label="Ticket" emptyText="—" />
+        <FunctionField label="Duration" render={(r: RaRecord) => minutes(r.ttlSeconds)} />
+        <TextField source="requesterName" label="Requested by" />
+        <LocalDate source="requestedAt" label="Requested" />
+        <TextField source="decidedByName" label="Decided by" emptyText="—" />
+        <TextField source="decisionNote" label="Decision note" emptyText="—" />
         <LocalDate source="expiresAt" label="Expires" emptyText="—" />
+        <NumberField source="statements" label="Statements run" />
         <ConnectionCommand />
         <FunctionField label="" render={(r: RaRecord) => <RevokeButton record={r} />} />
       </SimpleShowLayout>

@@ -11,7 +11,7 @@ export function RevokeButton({ record }: { record: RaRecord }) {
   const notify = useNotify();
   const refresh = useRefresh();
   const [open, setOpen] = useState(false);
-  if (!canAccess || !['active', 'granted', 'approved'].includes(record.status)) return null;
+  if (!canAccess || record.status !== 'active') return null;
   return (
     <>
       <Button size="small" color="error" startIcon={<BlockIcon />} onClick={(e) => (e.stopPropagation(), setOpen(true))}>

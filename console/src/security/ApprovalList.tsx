@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import { Button, Dialog, DialogActions, DialogContent, DialogContentText, DialogTitle, Stack, TextField as MuiTextField } from '@mui/material';
-import { DataTable, FunctionField, List, useDataProvider, useGetIdentity, useNotify, useRefresh, type RaRecord } from 'react-admin';
+import { DataTable, FunctionField, List, TextField, useDataProvider, useGetIdentity, useNotify, useRefresh, type RaRecord } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
-import { DB_PATHS } from '../dbsessions/paths.ts';
+import { DB_PATHS, minutes } from '../dbsessions/paths.ts';
 
 /** Four eyes: a security officer approves or denies a full-scope request, with a comment the requester sees. */
 function Decide({ record }: { record: RaRecord }) {
@@ -20,7 +20,7 @@ function Decide({ record }: { record: RaRecord }) {
     const d = decision!;
     setDecision(undefined);
     try {
-      await dataProvider.call(d === 'approve' ? DB_PATHS.approve(record.id) : DB_PATHS.deny(record.id), { method: 'POST', json: { comment } });
+      await dataProvider.call(d === 'approve' ? DB_PATHS.approve(record.id) : DB_PATHS.deny(record.id), { method: 'POST', json: { note: comment } });
       notify(d === 'approve' ? 'Approved' : 'Denied', { type: 'success' });
     } catch (err: any) {
       notify(err?.message ?? 'Could not record the decision', { type: 'error' });
@@ -42,7 +42,7 @@ function Decide({ record }: { record: RaRecord }) {
         <DialogTitle>{decision === 'approve' ? 'Approve full access' : 'Deny the request'}</DialogTitle>
         <DialogContent>
           <DialogContentText>
-            {record.requesterName ?? record.requesterId} asks for <strong>{record.scope}</strong> access to {record.workspaceName ?? record.workspaceId} for {record.ttlMinutes ?? '?'} minutes: “{record.reason}”
+            {record.requesterName ?? record.requesterId} asks for <strong>{record.scope}</strong> access to workspace {record.workspaceId} for {minutes(record.ttlSeconds)}: “{record.reason}”
           </DialogContentText>
           <MuiTextField autoFocus fullWidth margin="normal" label="Comment" value={comment} onChange={(e) => setComment(e.target.value)} required={decision === 'deny'} />
         </DialogContent>
@@ -59,19 +59,20 @@ function Decide({ record }: { record: RaRecord }) {
 
 export default function ApprovalList() {
   return (
-    <List title="Pending access requests" exporter={false} filter={{ status: 'pending' }} sort={{ field: 'createdAt', order: 'ASC' }} queryOptions={{ refetchInterval: 5000 }} empty={<EmptyState title="Nothing waiting for approval" />}>
+    <List title="Pending access requests" exporter={false} filter={{ status: 'pending' }} sort={{ field: 'requestedAt', order: 'ASC' }} queryOptions={{ refetchInterval: 5000 }} empty={<EmptyState title="Nothing waiting for approval" />}>
       <DataTable bulkActionButtons={false} rowClick={false}>
-        <DataTable.Col source="requesterName" label="Requester">
-          <FunctionField render={(r: RaRecord) => r.requesterName ?? r.requester?.displayName ?? r.requesterId} />
-        </DataTable.Col>
+        <DataTable.Col source="requesterName" label="Requester" disableSort />
         <DataTable.Col source="workspaceId" label="Workspace">
-          <FunctionField render={(r: RaRecord) => r.workspaceName ?? r.workspaceId} />
+          <TextField source="workspaceId" />
         </DataTable.Col>
-        <DataTable.Col source="scope" />
-        <DataTable.Col source="ttlMinutes" label="Minutes" />
-        <DataTable.Col source="reason" />
-        <DataTable.Col source="createdAt" label="Requested">
-          <LocalDate source="createdAt" />
+        <DataTable.Col source="scope" disableSort />
+        <DataTable.Col label="Duration" disableSort>
+          <FunctionField render={(r: RaRecord) => minutes(r.ttlSeconds)} />
+        </DataTable.Col>
+        <DataTable.Col source="reason" disableSort />
+        <DataTable.Col source="ticketRef" label="Ticket" disableSort />
+        <DataTable.Col source="requestedAt" label="Requested">
+          <LocalDate source="requestedAt" />
         </DataTable.Col>
         <DataTable.Col label="Decision" disableSort>
           <FunctionField render={(r: RaRecord) => <Decide record={r} />} />

@@ -4,7 +4,7 @@ import { DataTable, FunctionField, ListBase, ListView, useCreate, useNotify, use
 import { LocalDate } from '../common/Dates.tsx';
 import { EmptyState } from '../common/ListStates.tsx';
 
-const STATUS: Record<string, 'default' | 'success' | 'warning' | 'error'> = { pending: 'warning', in_progress: 'warning', done: 'success', completed: 'success', failed: 'error', overdue: 'error' };
+const STATUS: Record<string, 'default' | 'success' | 'warning' | 'error'> = { pending: 'warning', propagating: 'warning', completed: 'success', overdue: 'error' };
 
 /** End-user deletion requests: the phone number is sent once, hashed by the broker in memory, never stored. */
 function NewDeletion() {
@@ -52,13 +52,13 @@ export function DeletionCard() {
       <CardHeader title="End-user deletion requests" subheader="GDPR / CCPA: deletes every record linked to the person here and at synced ad platforms." />
       <CardContent>
         <NewDeletion />
-        <ListBase resource="deletion-requests" disableSyncWithLocation sort={{ field: 'createdAt', order: 'DESC' }} perPage={10}>
+        <ListBase resource="deletion-requests" disableSyncWithLocation sort={{ field: 'requestedAt', order: 'DESC' }} perPage={10}>
           <ListView title={false} actions={false} empty={<EmptyState title="No deletion requests" />}>
             <DataTable bulkActionButtons={false} rowClick={false}>
-              <DataTable.Col source="createdAt" label="Requested">
-                <LocalDate source="createdAt" />
+              <DataTable.Col source="requestedAt" label="Requested">
+                <LocalDate source="requestedAt" />
               </DataTable.Col>
-              <DataTable.Col source="kind" label="By" />
+              <DataTable.Col source="subjectKind" label="By" disableSort />
               <DataTable.Col source="dueAt" label="Due">
                 <LocalDate source="dueAt" />
               </DataTable.Col>
@@ -66,7 +66,7 @@ export function DeletionCard() {
                 <FunctionField render={(r: RaRecord) => <Chip size="small" label={r.overdue ? 'overdue' : r.status} color={r.overdue ? 'error' : (STATUS[r.status] ?? 'default')} />} />
               </DataTable.Col>
               <DataTable.Col label="Targets" disableSort>
-                <FunctionField render={(r: RaRecord) => (Array.isArray(r.targets) ? r.targets.map((t: any) => `${t.target ?? t.platform}: ${t.status}`).join(', ') : '—')} />
+                <FunctionField render={(r: RaRecord) => (Array.isArray(r.targets) ? (r.targets.length ? r.targets.map((t: any) => `${t.platform}: ${t.status}`).join(', ') : 'no synced platforms') : '—')} />
               </DataTable.Col>
             </DataTable>
           </ListView>

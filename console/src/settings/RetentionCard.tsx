@@ -13,6 +13,7 @@ export function RetentionCard() {
   const qc = useQueryClient();
   const { data, isPending, error } = useQuery({ queryKey: ['retention', ws], queryFn: () => dataProvider.call(LIFECYCLE_PATHS.retention), enabled: !!ws });
   const current = { eventsDays: Number(data?.eventsDays ?? RETENTION_DEFAULTS.eventsDays), rawDays: Number(data?.rawDays ?? RETENTION_DEFAULTS.rawDays) };
+  const max = { eventsDays: Number(data?.defaults?.eventsDays ?? RETENTION_DEFAULTS.eventsDays), rawDays: Number(data?.defaults?.rawDays ?? RETENTION_DEFAULTS.rawDays) };
   const [events, setEvents] = useState('');
   const [raw, setRaw] = useState('');
   useEffect(() => {
@@ -22,14 +23,14 @@ export function RetentionCard() {
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [data]);
-  const eventsError = events ? validateShorten(Number(events), current.eventsDays) : undefined;
-  const rawError = raw ? validateShorten(Number(raw), current.rawDays) : undefined;
+  const eventsError = events ? validateShorten(Number(events), max.eventsDays) : undefined;
+  const rawError = raw ? validateShorten(Number(raw), max.rawDays) : undefined;
   const changed = Number(events) !== current.eventsDays || Number(raw) !== current.rawDays;
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     try {
       await dataProvider.call(LIFECYCLE_PATHS.retention, { method: 'PUT', json: { eventsDays: Number(events), rawDays: Number(raw) } });
-      notify('Retention shortened. Older data is removed by the next retention run.', { type: 'success' });
+      notify('Retention saved. Data older than this is removed by the next retention run.', { type: 'success' });
       await qc.invalidateQueries({ queryKey: ['retention', ws] });
     } catch (err: any) {
       notify(err?.message ?? 'Could not save', { type: 'error' });
@@ -37,17 +38,17 @@ export function RetentionCard() {
   };
   return (
     <Card>
-      <CardHeader title="Retention" subheader="How long WAct keeps this workspace's data. Periods can only be shortened." />
+      <CardHeader title="Retention" subheader="How long WAct keeps this workspace's data. Periods can be shortened, never extended beyond the defaults." />
       <CardContent>
         {error ? <Alert severity="error">{(error as Error).message}</Alert> : null}
         {isPending ? (
           <Skeleton height={80} />
         ) : (
           <Box component="form" onSubmit={save} sx={{ display: 'flex', gap: 2, flexWrap: 'wrap', alignItems: 'flex-start' }}>
-            <TextField type="number" label="Attributed events (days)" value={events} onChange={(e) => setEvents(e.target.value)} error={!!eventsError} helperText={eventsError ?? `Now ${current.eventsDays} days (default ${RETENTION_DEFAULTS.eventsDays})`} slotProps={{ htmlInput: { min: 1, max: current.eventsDays } }} />
-            <TextField type="number" label="Raw webhook payloads (days)" value={raw} onChange={(e) => setRaw(e.target.value)} error={!!rawError} helperText={rawError ?? `Now ${current.rawDays} days (default ${RETENTION_DEFAULTS.rawDays})`} slotProps={{ htmlInput: { min: 1, max: current.rawDays } }} />
+            <TextField type="number" label="Attributed events (days)" value={events} onChange={(e) => setEvents(e.target.value)} error={!!eventsError} helperText={eventsError ?? `Now ${current.eventsDays} days (default and maximum ${max.eventsDays})`} slotProps={{ htmlInput: { min: 1, max: max.eventsDays } }} />
+            <TextField type="number" label="Raw webhook payloads (days)" value={raw} onChange={(e) => setRaw(e.target.value)} error={!!rawError} helperText={rawError ?? `Now ${current.rawDays} days (default and maximum ${max.rawDays})`} slotProps={{ htmlInput: { min: 1, max: max.rawDays } }} />
             <Button type="submit" variant="contained" disabled={!changed || !!eventsError || !!rawError} sx={{ mt: 1 }}>
-              Shorten
+              Save retention
             </Button>
           </Box>
         )}

@@ -24,7 +24,7 @@ export function WipeCard() {
     setBusy(true);
     setError(undefined);
     try {
-      await dataProvider.call(LIFECYCLE_PATHS.wipe, { method: 'POST', json: { confirm: typed, ...(code ? { totpCode: code } : {}) } });
+      await dataProvider.call(LIFECYCLE_PATHS.wipe, { method: 'POST', json: { confirm: typed, ...(code ? { totp: code.replace(/\s/g, '') } : {}) } });
       notify('Workspace wiped.', { type: 'success' });
       setWorkspaceId(undefined);
       window.location.assign('/#/');

@@ -6,10 +6,13 @@ export const LIFECYCLE_PATHS = {
 
 export const RETENTION_DEFAULTS = { eventsDays: 730, rawDays: 90 };
 
-/** A retention change may only shorten: the new value must be ≥ 1 and ≤ the current one. */
-export function validateShorten(value: number, current: number): string | undefined {
+/**
+ * Retention can be shortened, never set beyond the default (the broker enforces the same
+ * bound): a whole number of days from 1 to the default.
+ */
+export function validateShorten(value: number, max: number): string | undefined {
   if (!Number.isInteger(value) || value < 1) return 'Enter a whole number of days (at least 1).';
-  if (value > current) return `Retention can only be shortened (currently ${current} days).`;
+  if (value > max) return `Retention can only be shortened: at most ${max} days.`;
   return undefined;
 }
 

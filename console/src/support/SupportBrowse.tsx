@@ -1,6 +1,6 @@
 import { Alert, Box, Button, Tab, Tabs, Typography } from '@mui/material';
 import { useState } from 'react';
-import { DataTable, List, TextField, Title, useRedirect } from 'react-admin';
+import { DataTable, FunctionField, List, TextField, Title, useRedirect, type RaRecord } from 'react-admin';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { MaskedField } from '../masking/MaskedField.tsx';
@@ -37,34 +37,35 @@ export default function SupportBrowse() {
         <Tab label="Clicks" />
       </Tabs>
       {tab === 0 ? (
-        <List resource="support-conversations" disableSyncWithLocation sort={{ field: 'startedAt', order: 'DESC' }} exporter={false} title=" " empty={<EmptyState title="No conversations" />} actions={false}>
+        <List resource="support-conversations" disableSyncWithLocation sort={{ field: 'started_at', order: 'DESC' }} exporter={false} title=" " empty={<EmptyState title="No conversations" />} actions={false}>
           <DataTable bulkActionButtons={false} rowClick={false}>
-            <DataTable.Col source="startedAt" label="Started">
-              <LocalDate source="startedAt" />
+            <DataTable.Col source="started_at" label="Started">
+              <LocalDate source="started_at" />
             </DataTable.Col>
             <DataTable.Col source="provider" />
-            <DataTable.Col source="sender" label="Sender" disableSort>
+            <DataTable.Col source="sender" label="Sender (masked)" disableSort>
               <MaskedField source="sender" unmaskable={false} />
             </DataTable.Col>
-            <DataTable.Col source="attributionMethod" label="Attribution">
-              <TextField source="attributionMethod" emptyText="not attributed" />
+            <DataTable.Col source="attribution_method" label="Attribution">
+              <TextField source="attribution_method" emptyText="not attributed" />
             </DataTable.Col>
-            <DataTable.Col source="clickId" label="Click id" disableSort>
-              <MaskedField source="clickId" unmaskable={false} />
+            <DataTable.Col source="ctwa_clid" label="CTWA click id" disableSort>
+              <MaskedField source="ctwa_clid" unmaskable={false} />
             </DataTable.Col>
           </DataTable>
         </List>
       ) : (
-        <List resource="support-clicks" disableSyncWithLocation sort={{ field: 'createdAt', order: 'DESC' }} exporter={false} title=" " empty={<EmptyState title="No clicks" />} actions={false}>
+        <List resource="support-clicks" disableSyncWithLocation sort={{ field: 'created_at', order: 'DESC' }} exporter={false} title=" " empty={<EmptyState title="No clicks" />} actions={false}>
           <DataTable bulkActionButtons={false} rowClick={false}>
-            <DataTable.Col source="createdAt" label="Clicked">
-              <LocalDate source="createdAt" />
+            <DataTable.Col source="created_at" label="Clicked">
+              <LocalDate source="created_at" />
             </DataTable.Col>
             <DataTable.Col source="source" />
-            <DataTable.Col source="clickId" label="Click id" disableSort>
-              <MaskedField source="clickId" unmaskable={false} />
+            <DataTable.Col source="click_ids" label="Click ids (masked)" disableSort>
+              <FunctionField render={(r: RaRecord) => (r.click_ids ? Object.entries(r.click_ids).map(([k, v]) => `${k}: ${v}`).join(', ') : '—')} />
             </DataTable.Col>
-            <DataTable.Col source="utmSource" label="utm_source" />
+            <DataTable.Col source="utm_source" label="utm_source" disableSort />
+            <DataTable.Col source="utm_campaign" label="utm_campaign" />
           </DataTable>
         </List>
       )}

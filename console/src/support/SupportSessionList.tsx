@@ -7,13 +7,13 @@ import { setSupportSession } from './supportSession.ts';
 function ResumeButton({ record }: { record: RaRecord }) {
   const redirect = useRedirect();
   const expiresAt = record.expiresAt;
-  if (!expiresAt || Date.parse(expiresAt) <= Date.now() || record.status === 'revoked' || record.status === 'ended') return null;
+  if (record.purpose !== 'support' || record.status !== 'active' || !expiresAt || Date.parse(expiresAt) <= Date.now()) return null;
   return (
     <Button
       size="small"
       onClick={(e) => {
         e.stopPropagation();
-        setSupportSession({ id: String(record.id), workspaceId: record.workspaceId, workspaceName: record.workspaceName, reason: record.reason, expiresAt });
+        setSupportSession({ id: String(record.id), workspaceId: record.workspaceId, reason: record.reason, expiresAt });
         redirect('/support/browse');
       }}
     >
@@ -26,7 +26,7 @@ export default function SupportSessionList() {
   return (
     <List
       exporter={false}
-      sort={{ field: 'startedAt', order: 'DESC' }}
+      sort={{ field: 'requestedAt', order: 'DESC' }}
       actions={
         <TopToolbar>
           <CreateButton label="Open a workspace for a ticket" />
@@ -35,13 +35,12 @@ export default function SupportSessionList() {
       empty={<EmptyState title="No support sessions" action={<CreateButton label="Open a workspace for a ticket" />} />}
     >
       <DataTable bulkActionButtons={false}>
-        <DataTable.Col source="workspaceName" label="Workspace">
-          <FunctionField render={(r: RaRecord) => r.workspaceName ?? r.workspaceId} />
-        </DataTable.Col>
-        <DataTable.Col source="ticket" />
-        <DataTable.Col source="reason" />
-        <DataTable.Col source="startedAt" label="Opened">
-          <LocalDate source="startedAt" />
+        <DataTable.Col source="workspaceId" label="Workspace" />
+        <DataTable.Col source="purpose" disableSort />
+        <DataTable.Col source="ticketRef" label="Ticket" disableSort />
+        <DataTable.Col source="reason" disableSort />
+        <DataTable.Col source="requestedAt" label="Opened">
+          <LocalDate source="requestedAt" />
         </DataTable.Col>
         <DataTable.Col source="expiresAt" label="Expires">
           <LocalDate source="expiresAt" />

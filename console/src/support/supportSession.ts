@@ -36,18 +36,20 @@ export function useSupportSession(): ActiveSupportSession | undefined {
   return s;
 }
 
-/** Seconds left until `expiresAt`, ticking every second; 0 once expired. */
+/**
+ * Seconds left until `expiresAt`, re-rendering every second; 0 once expired. Computed from
+ * the clock at render time (not kept in state), so a new session never shows a stale 0.
+ */
 export function useSecondsLeft(expiresAt: string | undefined): number {
-  const compute = () => (expiresAt ? Math.max(0, Math.floor((Date.parse(expiresAt) - Date.now()) / 1000)) : 0);
-  const [left, setLeft] = useState(compute);
+  const [, setTick] = useState(0);
   useEffect(() => {
-    setLeft(compute());
     if (!expiresAt) return;
-    const t = setInterval(() => setLeft(compute()), 1000);
+    const t = setInterval(() => setTick((n) => n + 1), 1000);
     return () => clearInterval(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [expiresAt]);
-  return left;
+  if (!expiresAt) return 0;
+  const ms = Date.parse(expiresAt);
+  return Number.isNaN(ms) ? 0 : Math.max(0, Math.floor((ms - Date.now()) / 1000));
 }
 
 export function formatCountdown(seconds: number): string {
