@@ -33,12 +33,12 @@ export interface Harness {
   wsA: string;
   wsB: string;
   client(user: string, password: string, opts?: { ssl?: boolean }): Promise<pg.Client>;
-  psql(user: string, password: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  psql(user: string, password: string, args: string[], input?: string, onSpawn?: (pid: number) => void): Promise<{ code: number; stdout: string; stderr: string }>;
   auditRows(sessionId: string, action?: string): Promise<{ action: string; outcome: string; reason: string; metadata: Record<string, unknown>; event: Record<string, unknown> }[]>;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog; subscribeEnded?: boolean; watchIntervalMs?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog; subscribeEnded?: boolean; watchIntervalMs?: number; holdLimitBytes?: number } = {}): Promise<Harness> {
   const config = testConfig({ GATEWAY_PUBLIC_HOST: '127.0.0.1' });
   const { urls, servicePasswords } = testDb();
   const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
@@ -55,6 +55,7 @@ export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog;
     logger: pino({ level: 'silent' }),
     watchIntervalMs: opts.watchIntervalMs ?? 300,
     sweepIntervalMs: 1000,
+    holdLimitBytes: opts.holdLimitBytes,
   });
   const unsubscribe = opts.subscribeEnded ? access.onSessionEnded((id, st) => void gateway.endSession(id, st)) : () => undefined;
   const { port } = await gateway.listen(0, '127.0.0.1');
@@ -106,7 +107,7 @@ export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog;
       await c.connect();
       return c;
     },
-    psql(user, password, args, input) {
+    psql(user, password, args, input, onSpawn?: (pid: number) => void) {
       return new Promise((resolve) => {
         const child = execFile(
           'psql',
@@ -115,6 +116,7 @@ export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog;
           (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
         if (input !== undefined) child.stdin!.end(input);
+        if (onSpawn && child.pid) onSpawn(child.pid);
       });
     },
     async auditRows(sessionId, action) {

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fullSession, startHarness, type Harness } from './harness.ts';
+
+describe('gateway: large results, cancel requests', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ holdLimitBytes: 4096 });
+  });
+  afterAll(async () => h?.close());
+
+  it('a reply larger than the hold limit streams only after a durable provisional record; the final record has the row count', async () => {
+    const { session, connection } = await fullSession(h);
+    const c = await h.client(connection.user, connection.password);
+    const { rowCount } = await c.query('SELECT g, repeat($1, 50) AS pad FROM generate_series(1, 5000) g', ['x']);
+    expect(rowCount).toBe(5000);
+    await c.end();
+    const rows = await h.auditRows(session.id);
+    const started = rows.findIndex((r) => r.action === 'db.statement.started');
+    const done = rows.findIndex((r) => r.action === 'db.statement' && r.metadata.rows === 5000);
+    expect(started).toBeGreaterThanOrEqual(0);
+    expect(done).toBeGreaterThan(started);
+  });
+
+  it('psql Ctrl-C (CancelRequest) reaches the upstream backend through the gateway', async () => {
+    const { session, connection } = await fullSession(h);
+    let pid = 0;
+    const run = h.psql(connection.user, connection.password, ['-c', 'SELECT pg_sleep(20)'], undefined, (p) => (pid = p));
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(pid, 'SIGINT');
+    const out = await run;
+    expect(out.stderr).toContain('canceling statement due to user request');
+    const rows = await h.auditRows(session.id, 'db.statement');
+    expect(rows.at(-1)).toMatchObject({ outcome: 'failure', metadata: { sqlstate: '57014' } });
+  });
+});
