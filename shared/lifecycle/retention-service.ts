@@ -202,28 +202,29 @@ export async function trimTable(
       'SELECT partition::text, lower_bound, upper_bound FROM wact_private.time_partitions($1::regclass) WHERE upper_bound <= $2',
       [t.table_name, cutoff],
     );
-    for (const p of parts.rows) {
+    if (parts.rows.length) {
+      // Counted first, in one pass through the parent (pruned to the expired partitions): exact, per workspace.
+      // Nothing writes there any more (rows are stamped with the server's clock), so the counts stay true.
+      const upper = parts.rows[parts.rows.length - 1].upper_bound;
+      const counts = await client.query<{ workspace_id: string; n: string }>(
+        `SELECT workspace_id, count(*) AS n FROM ${table} WHERE ${time} < $1 GROUP BY workspace_id`,
+        [upper],
+      );
+      // One transaction, one commit; the parent's lock is held only for the drops themselves.
       await client.query('BEGIN');
       try {
-        // Counted through the parent (pruned to this partition) so the counts are exact and per workspace.
-        const counts = await client.query<{ workspace_id: string; n: string }>(
-          `SELECT workspace_id, count(*) AS n FROM ${table} WHERE ${time} >= $1 AND ${time} < $2 GROUP BY workspace_id`,
-          [p.lower_bound, p.upper_bound],
-        );
-        const dropped = await client.query<{ ok: boolean }>('SELECT wact_private.drop_expired_partition($1::regclass, $2::regclass, $3) AS ok', [
+        await client.query('SELECT wact_private.drop_expired_partitions($1::regclass, $2::regclass[], $3)', [
           t.table_name,
-          p.partition,
+          parts.rows.map((p) => p.partition),
           cutoff,
         ]);
         await client.query('COMMIT');
-        if (dropped.rows[0].ok) {
-          addCounts(removed, counts.rows);
-          droppedPartitions.push(p.partition);
-        }
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
+      addCounts(removed, counts.rows);
+      droppedPartitions.push(...parts.rows.map((p) => p.partition));
     }
   }
 
