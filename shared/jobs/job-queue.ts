@@ -52,7 +52,13 @@ export function createJobQueue(opts: { connectionString: string; pool: pg.Pool; 
     supervise: true,
     schedule: true,
   });
-  boss.on('error', (err: Error) => opts.onError?.(err));
+  // Ctrl-C reaches the embedded PostgreSQL server too (same process group), so
+  // at shutdown the server may close pg-boss's connections first: an
+  // administrator shutdown (SQLSTATE 57P01..57P03) is expected, not an error.
+  boss.on('error', (err: Error) => {
+    if (/^57P0[123]$/.test((err as { code?: string }).code ?? '')) return;
+    opts.onError?.(err);
+  });
   let started = false;
 
   return {
