@@ -159,6 +159,10 @@ export function createGateway(opts: GatewayOptions) {
         pg.socket.end();
         return;
       }
+      if (pg.socket.destroyed) {
+        upstream.socket.destroy(); // the client gave up while we logged in
+        return;
+      }
       const c: LiveConnection = { session, socket: pg.socket, statements: 0, ending: false, clientIp: ip };
       holder.live = c;
       try {
@@ -172,6 +176,10 @@ export function createGateway(opts: GatewayOptions) {
       }
       if (upstream.backendKey) cancelKeys.set(`${upstream.backendKey.processId}:${upstream.backendKey.secretKey}`, target);
       const clientSocket = pg.detach();
+      if (clientSocket.destroyed) {
+        upstream.socket.destroy();
+        return;
+      }
       live.add(c);
       clientSocket.cork();
       clientSocket.write(authenticationOk());

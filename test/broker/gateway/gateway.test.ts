@@ -36,6 +36,13 @@ describe('gateway: sessions through the PostgreSQL wire protocol', () => {
     }
     await expect(c.query('SELECT * FROM wact.conversations')).rejects.toMatchObject({ code: '42501' });
     await expect(c.query('SELECT * FROM wact_private.session_grants')).rejects.toMatchObject({ code: '42501' });
+    // everything it can read outside the system catalogs is a redacted view
+    const readable = await c.query(`
+      SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+         AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')`);
+    expect(readable.rows.length).toBeGreaterThan(3);
+    expect(readable.rows.filter((r) => !r.name.startsWith('redacted.'))).toEqual([]);
     await c.end();
   });
 
