@@ -20,11 +20,14 @@ export interface SyncedConversion {
   occurredAt: string; // ISO
 }
 
+/** The fields of the ingest feature's credential schemas (ingest/export/export-types.ts) that a retraction needs. */
 export interface PlatformCredentials {
   accessToken?: string;
   developerToken?: string;
   customerId?: string;
-  conversionAction?: string;
+  loginCustomerId?: string;
+  conversionActionId?: string;
+  customerAccountId?: string;
   conversionName?: string;
 }
 
@@ -64,6 +67,7 @@ export function buildDeletionCall(platform: 'google' | 'microsoft', endpoint: st
   if (creds.accessToken) headers.authorization = `Bearer ${creds.accessToken}`;
   if (platform === 'google') {
     if (creds.developerToken) headers['developer-token'] = creds.developerToken;
+    if (creds.loginCustomerId) headers['login-customer-id'] = creds.loginCustomerId;
     const customerId = creds.customerId ?? 'unknown';
     return {
       url: endpoint.replace('{customerId}', encodeURIComponent(customerId)),
@@ -72,13 +76,16 @@ export function buildDeletionCall(platform: 'google' | 'microsoft', endpoint: st
         partialFailure: true,
         conversionAdjustments: conversions.map((c) => ({
           adjustmentType: 'RETRACTION',
-          conversionAction: creds.conversionAction ?? `customers/${customerId}/conversionActions/${c.event}`,
+          conversionAction: `customers/${customerId}/conversionActions/${creds.conversionActionId ?? 'unknown'}`,
           adjustmentDateTime: googleTime(now.toISOString()),
           gclidDateTimePair: { gclid: c.clickId, conversionDateTime: googleTime(c.occurredAt) },
         })),
       },
     };
   }
+  if (creds.developerToken) headers.DeveloperToken = creds.developerToken;
+  if (creds.customerId) headers.CustomerId = creds.customerId;
+  if (creds.customerAccountId) headers.CustomerAccountId = creds.customerAccountId;
   return {
     url: endpoint,
     headers,

@@ -333,14 +333,17 @@ export function createDeletionService(deps: DeletionDeps) {
     const { rows } = await pool.query<{ credentials_enc: Buffer }>('SELECT credentials_enc FROM wact.ad_platform_credentials WHERE workspace_id = $1 AND platform = $2', [ws, platform]);
     if (!rows[0]) return {};
     try {
-      const json = JSON.parse(await fields.decryptString(ws, region, { table: 'ad_platform_credentials', column: 'credentials_enc' }, rows[0].credentials_enc)) as Record<string, unknown>;
-      const str = (...keys: string[]) => keys.map((k) => json[k]).find((v): v is string => typeof v === 'string');
+      // Bound to its row's platform, as the ingest feature stores it (ingest/export/platform-credentials-service.ts).
+      const json = JSON.parse(await fields.decryptString(ws, region, { table: 'ad_platform_credentials', column: `credentials_enc:${platform}` }, rows[0].credentials_enc)) as Record<string, unknown>;
+      const str = (k: string) => (typeof json[k] === 'string' ? (json[k] as string) : undefined);
       return {
-        accessToken: str('accessToken', 'access_token'),
-        developerToken: str('developerToken', 'developer_token'),
-        customerId: str('customerId', 'customer_id'),
-        conversionAction: str('conversionAction', 'conversion_action'),
-        conversionName: str('conversionName', 'conversion_name'),
+        accessToken: str('accessToken'),
+        developerToken: str('developerToken'),
+        customerId: str('customerId'),
+        loginCustomerId: str('loginCustomerId'),
+        conversionActionId: str('conversionActionId'),
+        customerAccountId: str('customerAccountId'),
+        conversionName: str('conversionName'),
       };
     } catch {
       return {}; // unreadable credentials: the call goes without them and the platform's refusal is recorded

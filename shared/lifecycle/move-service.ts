@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { AuditEventInput, AuditLog } from '../audit/audit-types.ts';
 import type { Region } from '../config/config.ts';
-import { decryptField, encryptField, fieldContext, readKeyVersion } from '../crypto/field-cipher.ts';
+import { decryptField, encryptField, fieldContext, readKeyVersion, type FieldContext } from '../crypto/field-cipher.ts';
 import type { KeyProvider } from '../crypto/key-provider-types.ts';
 import type { Keyring, KeyStore } from '../crypto/keyring-types.ts';
 import type { Pools } from '../db/pools.ts';
@@ -90,9 +90,9 @@ export function createMoveService(deps: {
             for (const col of byteaCols) {
               const blob = fromHex(row[col]);
               if (!blob || !isFieldCiphertext(blob)) continue;
-              const ctx = fieldContext(ws.id, bare, col);
               const key = await sourceKey(readKeyVersion(blob));
-              const clear = decryptField(() => key, ctx, blob); // throws on anything not ours: the move stops
+              // Throws on anything that is not ours under any known binding: the move stops.
+              const { ctx, clear } = decryptAny(ws.id, bare, col, row, key, blob);
               row[col] = toHex(encryptField(targetDek, ctx, clear));
               reencrypted++;
             }
@@ -110,10 +110,10 @@ export function createMoveService(deps: {
         if ((rows[table] ?? 0) !== n.rows[0].n) throw new Error(`move verification failed: ${table} has ${n.rows[0].n} rows in ${to}, expected ${rows[table] ?? 0}`);
         const bare = table.split('.').pop()!;
         for (const col of await byteaColumns(dst, table)) {
-          const sample = await dst.query(`SELECT ${col} AS b FROM ${table} WHERE workspace_id = $1 AND ${col} IS NOT NULL LIMIT 200`, [ws.id]);
-          for (const r of sample.rows as { b: Buffer }[]) {
-            if (!isFieldCiphertext(r.b)) continue;
-            decryptField(() => plaintext, fieldContext(ws.id, bare, col), r.b);
+          const sample = await readRows(dst, table, 'workspace_id', ws.id, 0);
+          for (const r of sample) {
+            const blob = fromHex(r[col]);
+            if (blob && isFieldCiphertext(blob)) decryptAny(ws.id, bare, col, r, plaintext, blob);
           }
         }
       }
@@ -146,6 +146,24 @@ export function createMoveService(deps: {
   }
 
   return { move };
+}
+
+/**
+ * Field ciphertext is bound to workspace/table/column; some features bind a
+ * row too by suffixing the column with the row's provider or platform
+ * (ingest: 'secret_enc:twilio', 'credentials_enc:google'). Try each binding.
+ */
+function decryptAny(workspaceId: string, table: string, col: string, row: Record<string, unknown>, key: Buffer, blob: Buffer): { ctx: FieldContext; clear: Buffer } {
+  const columns = [col, ...['provider', 'platform'].filter((f) => typeof row[f] === 'string').map((f) => `${col}:${row[f] as string}`)];
+  for (const [i, c] of columns.entries()) {
+    const ctx = fieldContext(workspaceId, table, c);
+    try {
+      return { ctx, clear: decryptField(() => key, ctx, blob) };
+    } catch (err) {
+      if (i === columns.length - 1) throw err;
+    }
+  }
+  throw new Error('unreachable');
 }
 
 function isFieldCiphertext(blob: Buffer): boolean {

@@ -148,7 +148,7 @@ export async function syntheticCrypto(keyring: Pick<Keyring, 'currentKey'>, work
   };
   return {
     senderHash: (s) => (s.kind === 'phone' ? phoneHash(s.e164) : hashIdentifier(hmac, 'bsuid', s.id)),
-    messageHash: (provider, id) => hashIdentifier(hmac, `message.${provider}`, id),
+    messageHash: (provider, id) => hashIdentifier(hmac, `msg.${provider}`, id),
     refHash: (code) => hashIdentifier(hmac, 'ref', code),
     encrypt: (table, column, value) => encryptField(dek, fieldContext(workspaceId, table, column), value),
   };
@@ -236,13 +236,17 @@ export async function seedSynthetic(
       ]);
       for (const m of c.messages) {
         const messageHash = crypto.messageHash(c.provider, m.messageId);
+        // The minimised record exactly as ingest writes it (ingest/webhooks/webhook-service.ts toRecord), then encrypted.
         const minimised = JSON.stringify({
+          v: 1,
           provider: c.provider,
-          messageHash,
-          senderHash,
-          timestamp: Math.floor(m.receivedAt.getTime() / 1000),
+          message_hash: messageHash,
+          sender_hash: senderHash,
+          sender_kind: c.sender.kind,
+          timestamp: m.receivedAt.toISOString(),
           type: 'text',
-          referral: ctwa ? { source_id: k.adSourceId, source_type: 'ad' } : undefined,
+          ...(k?.refCode && m === c.messages[0] ? { ref_code: k.refCode } : {}),
+          ...(ctwa && m === c.messages[0] ? { referral: { ctwa_clid: k.clickId, source_id: k.adSourceId, source_type: 'ad' } } : {}),
         });
         raws.push([
           uuidFrom(`${c.id}/${m.messageId}`),

@@ -96,7 +96,7 @@ describe('end-user deletion requests', () => {
     const fc = createFieldCrypto(ctx.operator.keyring);
     await pool.query(`INSERT INTO wact.ad_platform_credentials (workspace_id, platform, credentials_enc) VALUES ($1, 'google', $2)`, [
       ws.id,
-      await fc.encrypt(ws.id, 'eu', { table: 'ad_platform_credentials', column: 'credentials_enc' }, JSON.stringify({ customerId: '1234567890', accessToken: 'tok-abc', developerToken: 'dev-1' })),
+      await fc.encrypt(ws.id, 'eu', { table: 'ad_platform_credentials', column: 'credentials_enc:google' }, JSON.stringify({ customerId: '1234567890', accessToken: 'tok-abc', developerToken: 'dev-1', conversionActionId: '987' })),
     ]);
     const alice = await insertPerson(ctx, ws, '+447700900123');
     const bob = await insertPerson(ctx, ws, '+12025550142', { sharedClickId: alice.clickId });
@@ -126,8 +126,13 @@ describe('end-user deletion requests', () => {
     const call = platform.calls[0];
     expect(call.url).toBe('/v21/customers/1234567890:uploadConversionAdjustments');
     expect(call.headers.authorization).toBe('Bearer tok-abc');
+    expect(call.headers['developer-token']).toBe('dev-1');
     expect(call.body.conversionAdjustments).toHaveLength(2);
-    expect(call.body.conversionAdjustments[0]).toMatchObject({ adjustmentType: 'RETRACTION', gclidDateTimePair: { gclid: alice.gclid } });
+    expect(call.body.conversionAdjustments[0]).toMatchObject({
+      adjustmentType: 'RETRACTION',
+      conversionAction: 'customers/1234567890/conversionActions/987',
+      gclidDateTimePair: { gclid: alice.gclid },
+    });
     expect(done.status).toBe('completed');
     const google = done.targets.find((t) => t.platform === 'google')!;
     expect(google).toMatchObject({ status: 'done', responseStatus: 200, attempts: 1, identifierCount: 2 });

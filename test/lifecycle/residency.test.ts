@@ -46,6 +46,11 @@ describe('residency', () => {
     const euCrypto = await syntheticCrypto(ctx.operator.keyring, ws.id, 'eu');
     const knownHash = euCrypto.senderHash({ kind: 'phone', e164: '+447700900555' });
     await eu.query(`INSERT INTO wact.conversations (id, workspace_id, provider, sender_hash, sender_kind, started_at) VALUES (gen_random_uuid(), $1, 'meta', $2, 'phone', now())`, [ws.id, knownHash]);
+    const fc = createFieldCrypto(ctx.operator.keyring);
+    await eu.query(`INSERT INTO wact.bsp_credentials (workspace_id, provider, secret_enc) VALUES ($1, 'meta', $2)`, [
+      ws.id,
+      await fc.encrypt(ws.id, 'eu', { table: 'bsp_credentials', column: 'secret_enc:meta' }, 'app-secret-1'),
+    ]);
     const before = (await eu.query<{ c: Buffer }>('SELECT payload_enc AS c FROM wact.raw_webhook_payloads WHERE workspace_id = $1 LIMIT 1', [ws.id])).rows[0].c;
     const clear = await createFieldCrypto(ctx.operator.keyring).decryptString(ws.id, 'eu', { table: 'raw_webhook_payloads', column: 'payload_enc' }, before);
 
@@ -68,6 +73,8 @@ describe('residency', () => {
     const fresh = createFieldCrypto(ctx.broker.keyring);
     const texts = await Promise.all(after.rows.map((r) => fresh.decryptString(ws.id, 'us', { table: 'raw_webhook_payloads', column: 'payload_enc' }, r.c)));
     expect(texts).toContain(clear);
+    const secret = (await us.query<{ c: Buffer }>('SELECT secret_enc AS c FROM wact.bsp_credentials WHERE workspace_id = $1', [ws.id])).rows[0].c;
+    expect(await fresh.decryptString(ws.id, 'us', { table: 'bsp_credentials', column: 'secret_enc:meta' }, secret)).toBe('app-secret-1');
     // Same hashing key: a number hashed before the move still matches.
     const usCrypto = await syntheticCrypto(ctx.broker.keyring, ws.id, 'us');
     expect(usCrypto.senderHash({ kind: 'phone', e164: '+447700900555' })).toBe(knownHash);

@@ -24,11 +24,11 @@ describe('workspace wipe', () => {
     await eu.query(`INSERT INTO wact.api_keys (id, workspace_id, key_hash) VALUES ($1, $2, $3)`, [crypto.randomUUID(), ws.id, crypto.randomBytes(32).toString('hex')]);
     await eu.query(`INSERT INTO wact.bsp_credentials (workspace_id, provider, secret_enc) VALUES ($1, 'twilio', $2)`, [
       ws.id,
-      await fc.encrypt(ws.id, 'eu', { table: 'bsp_credentials', column: 'secret_enc' }, 'auth-token-secret'),
+      await fc.encrypt(ws.id, 'eu', { table: 'bsp_credentials', column: 'secret_enc:twilio' }, 'auth-token-secret'),
     ]);
     await eu.query(`INSERT INTO wact.ad_platform_credentials (workspace_id, platform, credentials_enc) VALUES ($1, 'google', $2)`, [
       ws.id,
-      await fc.encrypt(ws.id, 'eu', { table: 'ad_platform_credentials', column: 'credentials_enc' }, '{"token":"x"}'),
+      await fc.encrypt(ws.id, 'eu', { table: 'ad_platform_credentials', column: 'credentials_enc:google' }, '{"token":"x"}'),
     ]);
     await eu.query(`SELECT wact_private.ensure_job_queue('lifecycle.test', '{"policy":"standard"}'::json)`);
     await eu.query(`INSERT INTO pgboss.job (name, data) VALUES ('lifecycle.test', $1)`, [JSON.stringify({ workspaceId: ws.id, exportJobId: crypto.randomUUID() })]);
