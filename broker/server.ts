@@ -11,6 +11,7 @@ import { identitySettings } from './auth/identity-settings.ts';
 import { createBrokerApp } from './http/app.ts';
 import { allRoutes, conditionChecks } from './http/route-registry.ts';
 import type { BrokerServices } from './http/route-types.ts';
+import { startAuditJobs } from './audit/audit-jobs.ts';
 
 export interface StartBrokerOptions {
   /** Overrides config.ports.broker (tests: 0). */
@@ -47,12 +48,14 @@ export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions 
   const consoleDir = path.join(REPO_ROOT, 'console', 'dist');
   const app = createBrokerApp({ services, identity, routes: allRoutes(), conditions: conditionChecks, consoleDir });
   server.on('request', app);
+  const auditJobs = startAuditJobs(services); // hourly head signing, SIEM pushes
 
   return {
     name: 'broker',
     urls: { broker: settings.publicUrl, console: `${settings.publicUrl}/`, api: `${settings.publicUrl}/api` },
     notes: fs.existsSync(path.join(consoleDir, 'index.html')) ? [] : ['console not built (npm run build:console): the broker serves /api and /auth only'],
     async close() {
+      await auditJobs.stop();
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await identity.oidc.close().catch(() => undefined);

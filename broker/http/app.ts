@@ -7,6 +7,7 @@ import { createAuthRouter } from '../auth/auth-routes.ts';
 import type { IdentityRuntime } from '../auth/identity-runtime.ts';
 import { mountApiRoutes, type ConditionChecks } from './mount-routes.ts';
 import type { ApiRoute, BrokerServices } from './route-types.ts';
+import { auditWellKnownRouter } from '../audit/well-known-routes.ts';
 
 export interface BrokerAppOptions {
   services: BrokerServices;
@@ -36,6 +37,7 @@ export function createBrokerApp(opts: BrokerAppOptions): express.Express {
 
   const auth = createAuthRouter(identity);
   app.use('/auth', auth);
+  app.use(auditWellKnownRouter(services)); // GET /.well-known/wact-audit-keys (public)
 
   const api = express.Router();
   api.use(express.json({ limit: '256kb' }));

@@ -23,6 +23,8 @@ export interface ExportHeader {
   exportedAt: string;
   firstSeq: string | null;
   lastSeq: string | null;
+  /** True when the export runs to the chain head as it was at export time (no `to`, no cap). */
+  complete: boolean;
   /** The hash the first event must link to: genesis (seq 0) or a signed head in this file. */
   anchor: { seq: string; hash: string } | null;
 }
@@ -63,6 +65,10 @@ export interface ExportOptions {
   format: ExportFormat;
   from?: Date;
   to?: Date;
+  /** Only events after this seq (incremental delivery, e.g. SIEM pushes). */
+  afterSeq?: bigint;
+  /** At most this many events (the rest is for the next delivery). */
+  maxEvents?: number;
   /** Called after each batch with rows written and the total expected. */
   onProgress?: (done: number, total: number) => void;
   /** Rows per FETCH. */
@@ -112,14 +118,15 @@ export async function exportAuditStream(
   // A consistent snapshot: nothing beyond the head as it is now (appends go on meanwhile).
   const head = await chainHead(pool, streamId);
   const headSeq = head ? head.seq : 0n;
-  const bounds = `stream_id = $1 AND seq <= $4 AND ($2::timestamptz IS NULL OR occurred_at >= $2) AND ($3::timestamptz IS NULL OR occurred_at < $3)`;
+  const bounds = `stream_id = $1 AND seq <= $4 AND seq > $5 AND ($2::timestamptz IS NULL OR occurred_at >= $2) AND ($3::timestamptz IS NULL OR occurred_at < $3)`;
   const range = await pool.query<{ first: string | null; last: string | null }>(
     `SELECT (SELECT e.seq::text FROM audit.events e WHERE ${bounds} ORDER BY e.seq LIMIT 1) AS first,
             (SELECT e.seq::text FROM audit.events e WHERE ${bounds} ORDER BY e.seq DESC LIMIT 1) AS last`,
-    [streamId, opts.from ?? null, opts.to ?? null, String(headSeq)],
+    [streamId, opts.from ?? null, opts.to ?? null, String(headSeq), String(opts.afterSeq ?? 0n)],
   );
   const first = range.rows[0].first === null ? null : BigInt(range.rows[0].first);
-  const last = range.rows[0].last === null ? null : BigInt(range.rows[0].last);
+  let last = range.rows[0].last === null ? null : BigInt(range.rows[0].last);
+  if (first !== null && last !== null && opts.maxEvents && last - first + 1n > BigInt(opts.maxEvents)) last = first + BigInt(opts.maxEvents) - 1n;
 
   // Anchor both ends with signed heads so a range verifies on its own.
   let anchor: ExportHeader['anchor'] = null;
@@ -153,6 +160,7 @@ export async function exportAuditStream(
     exportedAt: isoMicros(new Date()),
     firstSeq: first === null ? null : String(first),
     lastSeq: last === null ? null : String(last),
+    complete: !opts.to && (last === null || last === headSeq),
     anchor,
   };
 

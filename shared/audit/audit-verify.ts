@@ -352,7 +352,7 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     const s = BigInt(h.seq);
     if (first === undefined || last === undefined || s < first) continue;
     if (s > last) {
-      if (header.to === null) problems.push({ kind: 'missing', seq: String(last + 1n), message: `event(s) seq ${last + 1n}–${h.seq} missing at the end: a head signed at ${h.signedAt} covers seq ${h.seq}` });
+      if (header.complete === true) problems.push({ kind: 'missing', seq: String(last + 1n), message: `event(s) seq ${last + 1n}–${h.seq} missing at the end: a head signed at ${h.signedAt} covers seq ${h.seq}` });
       continue;
     }
     const at = byHash.get(h.hash);

@@ -1,0 +1,40 @@
+import { AUDIT_DATABASES } from '../../shared/audit/audit-platform.ts';
+import type { BrokerServices } from '../http/route-types.ts';
+import { auditFeature } from './audit-feature.ts';
+
+/**
+ * Background work of the audit feature inside the broker: sign moved chain
+ * heads every WACT_AUDIT_SIGN_INTERVAL_SECONDS and push due SIEM deliveries
+ * every 30 s. Failures are logged (a broken chain loudly) and retried next tick.
+ */
+export function startAuditJobs(services: BrokerServices): { stop(): Promise<void> } {
+  const { logger } = services.platform;
+  const feature = auditFeature(services);
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const guard = (fn: () => Promise<void>) => () => {
+    if (stopped) return;
+    running = running.then(fn).catch((err: unknown) => logger.error({ err }, 'audit job failed'));
+  };
+  const sign = guard(async () => {
+    for (const db of AUDIT_DATABASES) {
+      const r = await feature.parts.signer.signHeads(db, 'periodic');
+      for (const b of r.broken) logger.error({ streamId: b.streamId, seq: b.seq }, `AUDIT CHAIN BROKEN: ${b.message}`);
+    }
+  });
+  const push = guard(async () => {
+    for (const region of ['eu', 'us'] as const) await feature.siem.pushDue(region);
+  });
+  const signTimer = setInterval(sign, services.config.raw.WACT_AUDIT_SIGN_INTERVAL_SECONDS * 1000);
+  const pushTimer = setInterval(push, 30_000);
+  signTimer.unref();
+  pushTimer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(signTimer);
+      clearInterval(pushTimer);
+      await running;
+    },
+  };
+}
