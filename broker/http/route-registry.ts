@@ -6,6 +6,7 @@ import { lifecycleRoutes } from '../lifecycle/lifecycle-routes.ts';
 import { accessRoutes } from '../access/access-routes.ts';
 import { supportRoutes, supportSessionActive } from '../support/support-routes.ts';
 import { consoleRoutes } from '../console/console-routes.ts';
+import { attributionRoutes } from '../attribution/attribution-routes.ts';
 import { auditRoutes } from '../audit/audit-routes.ts';
 
 /**
@@ -19,6 +20,7 @@ export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
   { feature: 'access', routes: accessRoutes },
   { feature: 'support', routes: supportRoutes },
   { feature: 'console', routes: consoleRoutes },
+  { feature: 'attribution', routes: attributionRoutes },
   { feature: 'audit', routes: auditRoutes },
 ];
 
