@@ -52,7 +52,8 @@ export function toView(r: AccessSessionRow): AccessSessionView {
     reason: r.reason,
     ticketRef: r.ticket_ref,
     ttlSeconds: r.ttl_seconds,
-    status: r.status,
+    // A session past its expiry reads as expired even before the sweeper has marked it.
+    status: r.status === 'active' && r.expires_at && r.expires_at.getTime() <= Date.now() ? 'expired' : r.status,
     requestedAt: r.requested_at.toISOString(),
     decidedByName: r.decided_by_name,
     decidedAt: iso(r.decided_at),
@@ -93,7 +94,19 @@ export function createAccessDal(control: pg.Pool) {
       const { rows } = await control.query<AccessSessionRow>(
         `INSERT INTO wact.access_sessions (id, requester_id, requester_name, requester_role, workspace_id, region, scope, purpose, reason, ticket_ref, ttl_seconds, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending') RETURNING *`,
-        [row.id, row.requesterId, row.requesterName, row.requesterRole, row.workspaceId, row.region, row.scope, row.purpose, row.reason, row.ticketRef, row.ttlSeconds],
+        [
+          row.id,
+          row.requesterId,
+          row.requesterName,
+          row.requesterRole,
+          row.workspaceId,
+          row.region,
+          row.scope,
+          row.purpose,
+          row.reason,
+          row.ticketRef,
+          row.ttlSeconds,
+        ],
       );
       return rows[0];
     },
@@ -127,7 +140,17 @@ export function createAccessDal(control: pg.Pool) {
                 decided_by = COALESCE($7::uuid, decided_by), decided_by_name = COALESCE($8, decided_by_name),
                 decided_at = CASE WHEN $7::uuid IS NULL THEN decided_at ELSE now() END, decision_note = COALESCE($9, decision_note)
           WHERE id = $1 AND status = 'pending' RETURNING *`,
-        [id, grant.roleName, grant.authMode, grant.expiresAt, grant.upstreamSecret, grant.tokenHash, decision?.by ?? null, decision?.byName ?? null, decision?.note ?? null],
+        [
+          id,
+          grant.roleName,
+          grant.authMode,
+          grant.expiresAt,
+          grant.upstreamSecret,
+          grant.tokenHash,
+          decision?.by ?? null,
+          decision?.byName ?? null,
+          decision?.note ?? null,
+        ],
       );
       return rows[0];
     },
@@ -178,8 +201,13 @@ export function createAccessDal(control: pg.Pool) {
       await control.query('UPDATE wact.access_sessions SET role_dropped_at = now(), upstream_secret = NULL WHERE id = $1', [id]);
     },
 
-    async statuses(ids: string[]): Promise<{ id: string; status: SessionStatusName; expires_at: Date | null; revoked_by_name: string | null }[]> {
-      const { rows } = await control.query('SELECT id, status, expires_at, revoked_by_name FROM wact.access_sessions WHERE id = ANY($1::uuid[])', [ids]);
+    async statuses(
+      ids: string[],
+    ): Promise<{ id: string; status: SessionStatusName; expires_at: Date | null; revoked_by_name: string | null }[]> {
+      const { rows } = await control.query(
+        'SELECT id, status, expires_at, revoked_by_name FROM wact.access_sessions WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
       return rows;
     },
 
@@ -193,7 +221,15 @@ export function createAccessDal(control: pg.Pool) {
       );
     },
 
-    async list(q: { requesterId?: string; status?: string; workspaceId?: string; sort: string; order: 'ASC' | 'DESC'; offset: number; limit: number }): Promise<{ rows: AccessSessionRow[]; total: number }> {
+    async list(q: {
+      requesterId?: string;
+      status?: string;
+      workspaceId?: string;
+      sort: string;
+      order: 'ASC' | 'DESC';
+      offset: number;
+      limit: number;
+    }): Promise<{ rows: AccessSessionRow[]; total: number }> {
       const where: string[] = [];
       const args: unknown[] = [];
       if (q.requesterId) where.push(`requester_id = $${args.push(q.requesterId)}`);
@@ -223,20 +259,42 @@ export function createAccessDal(control: pg.Pool) {
     },
 
     async notify(userId: string, sessionId: string, kind: string, message: string): Promise<void> {
-      await control.query('INSERT INTO wact.access_notifications (user_id, session_id, kind, message) VALUES ($1, $2, $3, $4)', [userId, sessionId, kind, message.slice(0, 500)]);
+      await control.query('INSERT INTO wact.access_notifications (user_id, session_id, kind, message) VALUES ($1, $2, $3, $4)', [
+        userId,
+        sessionId,
+        kind,
+        message.slice(0, 500),
+      ]);
     },
 
     async notifications(userId: string, opts: { unreadOnly?: boolean; limit?: number } = {}) {
-      const { rows } = await control.query<{ id: string; session_id: string; kind: string; message: string; created_at: Date; read_at: Date | null }>(
+      const { rows } = await control.query<{
+        id: string;
+        session_id: string;
+        kind: string;
+        message: string;
+        created_at: Date;
+        read_at: Date | null;
+      }>(
         `SELECT id, session_id, kind, message, created_at, read_at FROM wact.access_notifications
           WHERE user_id = $1 ${opts.unreadOnly ? 'AND read_at IS NULL' : ''} ORDER BY id DESC LIMIT $2`,
         [userId, opts.limit ?? 50],
       );
-      return rows.map((r) => ({ id: Number(r.id), sessionId: r.session_id, kind: r.kind, message: r.message, createdAt: r.created_at.toISOString(), read: r.read_at !== null }));
+      return rows.map((r) => ({
+        id: Number(r.id),
+        sessionId: r.session_id,
+        kind: r.kind,
+        message: r.message,
+        createdAt: r.created_at.toISOString(),
+        read: r.read_at !== null,
+      }));
     },
 
     async markRead(userId: string, ids: number[]): Promise<void> {
-      await control.query('UPDATE wact.access_notifications SET read_at = now() WHERE user_id = $1 AND id = ANY($2::bigint[]) AND read_at IS NULL', [userId, ids]);
+      await control.query(
+        'UPDATE wact.access_notifications SET read_at = now() WHERE user_id = $1 AND id = ANY($2::bigint[]) AND read_at IS NULL',
+        [userId, ids],
+      );
     },
   };
 }

@@ -46,18 +46,20 @@ export const accessRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: SORTABLE, defaultSort: ['requestedAt', 'DESC'], maxPage: 200 });
       const f = q.filter as { status?: unknown; workspaceId?: unknown; mine?: unknown };
-      const { rows, total } = await accessFor(req.services).list(accessActor(req), {
-        status: typeof f.status === 'string' ? (f.status as never) : undefined,
-        workspaceId: typeof f.workspaceId === 'string' ? f.workspaceId : undefined,
-        mine: f.mine === true,
-        sort: q.sort.field,
-        order: q.sort.order,
-        offset: q.offset,
-        limit: q.limit,
-      }).catch((err: Error) => {
-        if (err.name === 'ZodError') throw new BadRequestError('invalid filter', 'invalid_query');
-        throw err;
-      });
+      const { rows, total } = await accessFor(req.services)
+        .list(accessActor(req), {
+          status: typeof f.status === 'string' ? (f.status as never) : undefined,
+          workspaceId: typeof f.workspaceId === 'string' ? f.workspaceId : undefined,
+          mine: f.mine === true,
+          sort: q.sort.field,
+          order: q.sort.order,
+          offset: q.offset,
+          limit: q.limit,
+        })
+        .catch((err: Error) => {
+          if (err.name === 'ZodError') throw new BadRequestError('invalid filter', 'invalid_query');
+          throw err;
+        });
       return listResponse(res, 'sessions', rows, q.offset, total);
     },
   },

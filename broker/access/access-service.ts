@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import type pg from 'pg';
 import type { AuditEventInput, AuditLog } from '../../shared/audit/audit-types.ts';
 import { looksLikeIdentifier } from '../../shared/audit/audit-validation.ts';
 import type { Region } from '../../shared/config/config.ts';
@@ -67,7 +66,13 @@ export function createAccessService(deps: AccessServiceDeps) {
   function requesterOf(r: AccessSessionRow): AuditEventInput['actor'] {
     return { id: r.requester_id, kind: 'employee', role: r.requester_role, displayName: r.requester_name };
   }
-  function event(r: AccessSessionRow, action: string, actor: AuditEventInput['actor'], outcome: AuditEventInput['outcome'] = 'success', extra: Record<string, string | number | boolean | null> = {}): AuditEventInput {
+  function event(
+    r: AccessSessionRow,
+    action: string,
+    actor: AuditEventInput['actor'],
+    outcome: AuditEventInput['outcome'] = 'success',
+    extra: Record<string, string | number | boolean | null> = {},
+  ): AuditEventInput {
     return {
       action,
       actor,
@@ -106,13 +111,26 @@ export function createAccessService(deps: AccessServiceDeps) {
   }
 
   /** Mints the role and flips the request to active; undoes the role if the request changed meanwhile. */
-  async function grant(row: AccessSessionRow, opts: { issueToken: boolean; decision?: { by: string; byName: string; note: string | null } }) {
+  async function grant(
+    row: AccessSessionRow,
+    opts: { issueToken: boolean; decision?: { by: string; byName: string; note: string | null } },
+  ) {
     const expiresAt = new Date(Date.now() + row.ttl_seconds * 1000);
     const minted = await roles.mint({ sessionId: row.id, region: row.region, workspaceId: row.workspace_id, scope: row.scope, expiresAt });
     try {
       const secret = minted.password ? await deps.fieldCrypto.encrypt(row.workspace_id, row.region, SECRET_CONTEXT, minted.password) : null;
       const token = opts.issueToken ? crypto.randomBytes(32).toString('base64url') : null;
-      const active = await dal.activate(row.id, { roleName: minted.roleName, authMode: settings.authMode, expiresAt, upstreamSecret: secret, tokenHash: token ? hashToken(token) : null }, opts.decision);
+      const active = await dal.activate(
+        row.id,
+        {
+          roleName: minted.roleName,
+          authMode: settings.authMode,
+          expiresAt,
+          upstreamSecret: secret,
+          tokenHash: token ? hashToken(token) : null,
+        },
+        opts.decision,
+      );
       if (!active) throw new ConflictError('the request was decided or withdrawn meanwhile', 'request_not_pending');
       return { row: active, token };
     } catch (err) {
@@ -136,15 +154,22 @@ export function createAccessService(deps: AccessServiceDeps) {
     settings,
 
     /** An employee asks for a session on one workspace. */
-    async request(actor: AccessActor, input: RequestInput, opts: { purpose?: 'db' | 'support' } = {}): Promise<{ session: AccessSessionView; connection?: ConnectionInfo }> {
+    async request(
+      actor: AccessActor,
+      input: RequestInput,
+      opts: { purpose?: 'db' | 'support' } = {},
+    ): Promise<{ session: AccessSessionView; connection?: ConnectionInfo }> {
       const parsed = requestInput.safeParse(input);
       if (!parsed.success) throw new BadRequestError(parsed.error.issues[0].message, 'invalid_request');
       const { workspaceId, reason, scope } = parsed.data;
       // The reason goes into every audit record of the session, which refuses raw identifiers.
-      if (looksLikeIdentifier(reason)) throw new BadRequestError('the reason must not contain phone numbers or e-mail addresses', 'reason_has_identifier');
+      if (looksLikeIdentifier(reason))
+        throw new BadRequestError('the reason must not contain phone numbers or e-mail addresses', 'reason_has_identifier');
       const ttlSeconds = parseTtl(parsed.data.ttl, { defaultSeconds: settings.defaultTtlSeconds, maxSeconds: settings.maxTtlSeconds });
-      if (actor.employeeRole === 'security') throw new ForbiddenError('security reviews access; it does not request database sessions', 'role_cannot_request');
-      if (actor.employeeRole === 'support' && scope !== 'redacted') throw new ForbiddenError('support may request redacted sessions only', 'scope_not_allowed');
+      if (actor.employeeRole === 'security')
+        throw new ForbiddenError('security reviews access; it does not request database sessions', 'role_cannot_request');
+      if (actor.employeeRole === 'support' && scope !== 'redacted')
+        throw new ForbiddenError('support may request redacted sessions only', 'scope_not_allowed');
       const ws = await deps.workspaces.get(workspaceId);
       const row = await dal.insert({
         id: crypto.randomUUID(),
@@ -161,7 +186,12 @@ export function createAccessService(deps: AccessServiceDeps) {
       });
       await audit.append(event(row, 'db.access.requested', actorOf(actor)));
       if (scope === 'full') {
-        await dal.notify(actor.userId, row.id, 'requested', `Full-scope request for workspace ${ws.name} is waiting for approval by security.`);
+        await dal.notify(
+          actor.userId,
+          row.id,
+          'requested',
+          `Full-scope request for workspace ${ws.name} is waiting for approval by security.`,
+        );
         return { session: toView(row) };
       }
       // Support sessions browse through the broker API: no gateway token unless asked for later.
@@ -180,9 +210,17 @@ export function createAccessService(deps: AccessServiceDeps) {
         throw new ForbiddenError('the requester cannot approve their own request (four eyes)', 'four_eyes');
       }
       if (row.status !== 'pending') throw new ConflictError(`the request is ${row.status}, not pending`, 'request_not_pending');
-      const granted = await grant(row, { issueToken: false, decision: { by: actor.userId, byName: actor.displayName, note: note ?? null } });
+      const granted = await grant(row, {
+        issueToken: false,
+        decision: { by: actor.userId, byName: actor.displayName, note: note ?? null },
+      });
       await audit.append(event(granted.row, 'db.access.approved', actorOf(actor), 'success', { approver: actor.displayName }));
-      await dal.notify(row.requester_id, row.id, 'approved', `Approved by ${actor.displayName}: run \`wact db connect --session ${row.id}\` to get your connection.`);
+      await dal.notify(
+        row.requester_id,
+        row.id,
+        'approved',
+        `Approved by ${actor.displayName}: run \`wact db connect --session ${row.id}\` to get your connection.`,
+      );
       return toView(granted.row);
     },
 
@@ -190,7 +228,8 @@ export function createAccessService(deps: AccessServiceDeps) {
       const { note } = decisionInput.parse(input ?? {});
       const row = await load(id);
       if (actor.employeeRole !== 'security') throw new ForbiddenError('only security may deny access requests', 'not_security');
-      if (row.requester_id === actor.userId) throw new ForbiddenError('the requester cannot decide their own request (four eyes)', 'four_eyes');
+      if (row.requester_id === actor.userId)
+        throw new ForbiddenError('the requester cannot decide their own request (four eyes)', 'four_eyes');
       const denied = await dal.deny(row.id, { by: actor.userId, byName: actor.displayName, note: note ?? null });
       if (!denied) throw new ConflictError(`the request is ${row.status}, not pending`, 'request_not_pending');
       await audit.append(event(denied, 'db.access.denied', actorOf(actor), 'success', { note: note ? 'given' : null }));
@@ -228,7 +267,8 @@ export function createAccessService(deps: AccessServiceDeps) {
       const row = await load(id);
       if (row.requester_id !== actor.userId) throw new ForbiddenError('only the requester receives the session token', 'not_requester');
       if (row.status === 'pending') throw new ConflictError('the request is waiting for approval by security', 'request_pending');
-      if (row.status !== 'active' || !row.expires_at || row.expires_at.getTime() <= Date.now()) throw new ConflictError(`the session is ${row.status === 'active' ? 'expired' : row.status}`, 'session_not_active');
+      if (row.status !== 'active' || !row.expires_at || row.expires_at.getTime() <= Date.now())
+        throw new ConflictError(`the session is ${row.status === 'active' ? 'expired' : row.status}`, 'session_not_active');
       const token = crypto.randomBytes(32).toString('base64url');
       const updated = await dal.setToken(row.id, actor.userId, hashToken(token));
       if (!updated) throw new ConflictError('the session is no longer active', 'session_not_active');
@@ -238,7 +278,8 @@ export function createAccessService(deps: AccessServiceDeps) {
 
     async get(actor: AccessActor, id: string): Promise<AccessSessionView> {
       const row = await load(id);
-      if (actor.employeeRole !== 'security' && row.requester_id !== actor.userId) throw new NotFoundError('unknown access session', 'session_not_found');
+      if (actor.employeeRole !== 'security' && row.requester_id !== actor.userId)
+        throw new NotFoundError('unknown access session', 'session_not_found');
       return toView(row);
     },
 
@@ -278,15 +319,28 @@ export function createAccessService(deps: AccessServiceDeps) {
         await endRole(row).catch(() => undefined); // retried below on the next sweep
         const system = { id: 'service:access-broker', kind: 'service' as const, role: 'broker', displayName: 'access broker' };
         await audit.append(event(row, row.role_name ? 'db.session.expired' : 'db.access.expired', system)).catch(() => undefined);
-        await dal.notify(row.requester_id, row.id, 'expired', row.role_name ? 'Your database session expired.' : 'Your access request expired without a decision.').catch(() => undefined);
+        await dal
+          .notify(
+            row.requester_id,
+            row.id,
+            'expired',
+            row.role_name ? 'Your database session expired.' : 'Your access request expired without a decision.',
+          )
+          .catch(() => undefined);
       }
       let dropped = 0;
       for (const row of await dal.undropped()) {
-        await endRole(row).then(() => dropped++, () => undefined);
+        await endRole(row).then(
+          () => dropped++,
+          () => undefined,
+        );
       }
       for (const region of Object.keys(deps.regionalUrls) as Region[]) {
         for (const role of await roles.stale(region).catch(() => [] as string[])) {
-          await roles.end(region, role).then(() => dropped++, () => undefined);
+          await roles.end(region, role).then(
+            () => dropped++,
+            () => undefined,
+          );
         }
       }
       return { expired: due.length, dropped };
@@ -299,14 +353,23 @@ export function createAccessService(deps: AccessServiceDeps) {
     },
 
     /** Upstream login of the session role: decrypted password, or a fresh RDS IAM token. */
-    upstreamLogin(row: Pick<AccessSessionRow, 'id' | 'workspace_id' | 'region' | 'role_name' | 'auth_mode' | 'upstream_secret'>): { target: ReturnType<typeof targetFromUrl>; login: UpstreamLogin } {
+    upstreamLogin(row: Pick<AccessSessionRow, 'id' | 'workspace_id' | 'region' | 'role_name' | 'auth_mode' | 'upstream_secret'>): {
+      target: ReturnType<typeof targetFromUrl>;
+      login: UpstreamLogin;
+    } {
       const target = targetFromUrl(deps.regionalUrls[row.region], { ca: deps.upstreamCa });
       if (!row.role_name) throw new Error('session has no role');
       const login: UpstreamLogin = {
         user: row.role_name,
         password: async () => {
           if (row.auth_mode === 'rds-iam') {
-            return rdsIamToken({ hostname: target.host, port: target.port, username: row.role_name!, region: settings.rdsRegions[row.region], credentials: deps.rdsCredentials });
+            return rdsIamToken({
+              hostname: target.host,
+              port: target.port,
+              username: row.role_name!,
+              region: settings.rdsRegions[row.region],
+              credentials: deps.rdsCredentials,
+            });
           }
           if (!row.upstream_secret) throw new Error('session credential is gone');
           return deps.fieldCrypto.decryptString(row.workspace_id, row.region, SECRET_CONTEXT, row.upstream_secret);
@@ -325,12 +388,15 @@ export function createAccessService(deps: AccessServiceDeps) {
           if (!row || !row.token_hash) throw refused();
           const given = hashToken(token);
           if (!crypto.timingSafeEqual(given, row.token_hash)) {
-            await audit.append(event(row, 'db.session.login', requesterOf(row), 'denied', { refusal: 'wrong token' })).catch(() => undefined);
+            await audit
+              .append(event(row, 'db.session.login', requesterOf(row), 'denied', { refusal: 'wrong token' }))
+              .catch(() => undefined);
             throw refused();
           }
           // The token is right: say plainly why the session cannot be used.
           if (row.status === 'revoked') throw new GatewayAuthError('28000', `session revoked by ${row.revoked_by_name ?? 'security'}`);
-          if (row.status === 'expired' || (row.expires_at && row.expires_at.getTime() <= Date.now())) throw new GatewayAuthError('28000', 'session expired');
+          if (row.status === 'expired' || (row.expires_at && row.expires_at.getTime() <= Date.now()))
+            throw new GatewayAuthError('28000', 'session expired');
           if (row.status !== 'active') throw new GatewayAuthError('28000', `session ${row.status}`);
           return {
             id: row.id,

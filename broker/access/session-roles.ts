@@ -20,7 +20,13 @@ export function roleNameFor(sessionId: string): string {
 }
 
 export interface SessionRoles {
-  mint(input: { sessionId: string; region: Region; workspaceId: string; scope: Scope; expiresAt: Date }): Promise<{ roleName: string; password: string | null }>;
+  mint(input: {
+    sessionId: string;
+    region: Region;
+    workspaceId: string;
+    scope: Scope;
+    expiresAt: Date;
+  }): Promise<{ roleName: string; password: string | null }>;
   /** Terminates the role's backends and drops it; returns how many backends were terminated. */
   end(region: Region, roleName: string): Promise<number>;
   stale(region: Region): Promise<string[]>;
@@ -32,7 +38,16 @@ export function createSessionRoles(deps: { regionPool: (r: Region) => pg.Pool; a
       const roleName = roleNameFor(sessionId);
       const password = deps.authMode === 'password' ? crypto.randomBytes(32).toString('base64url') : null;
       const verifier = password ? scramVerifier(password) : null;
-      await deps.regionPool(region).query('SELECT wact_private.mint_session_role($1, $2, $3, $4, $5, $6)', [roleName, workspaceId, scope, expiresAt, deps.authMode, verifier]);
+      await deps
+        .regionPool(region)
+        .query('SELECT wact_private.mint_session_role($1, $2, $3, $4, $5, $6)', [
+          roleName,
+          workspaceId,
+          scope,
+          expiresAt,
+          deps.authMode,
+          verifier,
+        ]);
       return { roleName, password };
     },
     async end(region, roleName) {
@@ -54,5 +69,11 @@ export function rdsIamToken(opts: {
   region: string;
   credentials?: ConstructorParameters<typeof Signer>[0]['credentials'];
 }): Promise<string> {
-  return new Signer({ hostname: opts.hostname, port: opts.port, username: opts.username, region: opts.region, credentials: opts.credentials }).getAuthToken();
+  return new Signer({
+    hostname: opts.hostname,
+    port: opts.port,
+    username: opts.username,
+    region: opts.region,
+    credentials: opts.credentials,
+  }).getAuthToken();
 }

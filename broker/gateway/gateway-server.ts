@@ -41,7 +41,15 @@ interface LiveConnection {
   clientIp?: string;
 }
 
-const STARTUP_PASSTHROUGH = new Set(['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits', 'search_path']);
+const STARTUP_PASSTHROUGH = new Set([
+  'application_name',
+  'client_encoding',
+  'DateStyle',
+  'TimeZone',
+  'IntervalStyle',
+  'extra_float_digits',
+  'search_path',
+]);
 const CANCEL_CODE = 80877102;
 
 function actorOf(s: GatewaySession): AuditEventInput['actor'] {
@@ -99,7 +107,11 @@ export function createGateway(opts: GatewayOptions) {
       tls: { key: Buffer.from(opts.tls.key), cert: Buffer.from(opts.tls.cert) },
       onStartup: async (state: State) => {
         if (!state.tlsInfo) {
-          pg.sendError({ severity: 'FATAL', code: '28000', message: 'the WAct gateway accepts TLS connections only (use sslmode=require or verify-full)' });
+          pg.sendError({
+            severity: 'FATAL',
+            code: '28000',
+            message: 'the WAct gateway accepts TLS connections only (use sslmode=require or verify-full)',
+          });
           pg.socket.end();
           return true;
         }
@@ -148,14 +160,19 @@ export function createGateway(opts: GatewayOptions) {
       }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(state.clientInfo?.parameters ?? {})) if (STARTUP_PASSTHROUGH.has(k)) params[k] = v;
-      params.application_name = `wact-gateway ${session.id}${params.application_name ? ` (${params.application_name})`.slice(0, 40) : ''}`.slice(0, 63);
+      params.application_name =
+        `wact-gateway ${session.id}${params.application_name ? ` (${params.application_name})`.slice(0, 40) : ''}`.slice(0, 63);
       const { target, login: upstreamLogin } = await sessions.upstream(session);
       const upstream = await connectUpstream(target, { ...upstreamLogin, parameters: params }).catch((err: Error & { code?: string }) => {
         logger.warn({ err: { name: err.name, message: err.message, code: err.code }, sessionId: session.id }, 'upstream login failed');
         return undefined;
       });
       if (!upstream) {
-        pg.sendError({ severity: 'FATAL', code: '08004', message: 'the database refused the session (it may have just expired or been revoked)' });
+        pg.sendError({
+          severity: 'FATAL',
+          code: '08004',
+          message: 'the database refused the session (it may have just expired or been revoked)',
+        });
         pg.socket.end();
         return;
       }
@@ -167,7 +184,10 @@ export function createGateway(opts: GatewayOptions) {
       holder.live = c;
       try {
         // The connection itself is an access event: durable before anything is relayed.
-        await audit.append({ ...baseEvent(session, 'db.session.connect', 'success', c), metadata: { scope: session.scope, ticket: session.ticketRef, expiresAt: session.expiresAt.toISOString() } });
+        await audit.append({
+          ...baseEvent(session, 'db.session.connect', 'success', c),
+          metadata: { scope: session.scope, ticket: session.ticketRef, expiresAt: session.expiresAt.toISOString() },
+        });
       } catch {
         upstream.socket.destroy();
         pg.sendError({ severity: 'FATAL', code: '58000', message: 'the audit log is unavailable; no session can be opened' });
@@ -198,7 +218,11 @@ export function createGateway(opts: GatewayOptions) {
         recordStarted: (st) =>
           audit.append({
             ...baseEvent(session, 'db.statement.started', 'success', c),
-            metadata: { ...auditStatementFields(st.text), protocol: st.protocol, note: 'large result: streamed after this record; the final record follows' },
+            metadata: {
+              ...auditStatementFields(st.text),
+              protocol: st.protocol,
+              note: 'large result: streamed after this record; the final record follows',
+            },
           }),
         onUpstreamEnd: (fatal, fatalFrame) => void upstreamEnded(c, fatal, fatalFrame),
         onClientEnd: () => undefined,
@@ -222,7 +246,9 @@ export function createGateway(opts: GatewayOptions) {
     if (c.ending || !c.relay) return;
     c.ending = true;
     const message = endMessage(status);
-    await c.relay.terminate(errorMessage({ severity: 'FATAL', code: '57P01', message, hint: 'request a new session with `wact db connect`' }));
+    await c.relay.terminate(
+      errorMessage({ severity: 'FATAL', code: '57P01', message, hint: 'request a new session with `wact db connect`' }),
+    );
   }
 
   async function upstreamEnded(c: LiveConnection, fatal: Record<string, string> | undefined, frame: Buffer | undefined): Promise<void> {
@@ -236,7 +262,9 @@ export function createGateway(opts: GatewayOptions) {
       return;
     }
     c.ending = true;
-    await c.relay.terminate(frame ?? errorMessage({ severity: 'FATAL', code: fatal?.C ?? '08006', message: 'the database closed the connection' }));
+    await c.relay.terminate(
+      frame ?? errorMessage({ severity: 'FATAL', code: fatal?.C ?? '08006', message: 'the database closed the connection' }),
+    );
   }
 
   async function closed(c: LiveConnection, key?: { processId: number; secretKey: number }): Promise<void> {
@@ -245,8 +273,13 @@ export function createGateway(opts: GatewayOptions) {
     if (key) cancelKeys.delete(`${key.processId}:${key.secretKey}`);
     c.relay?.close();
     await audit
-      .append({ ...baseEvent(c.session, 'db.session.disconnect', 'success', c), metadata: { statements: c.statements, scope: c.session.scope } })
-      .catch((err: Error) => logger.error({ err: { name: err.name, message: err.message }, sessionId: c.session.id }, 'could not audit disconnect'));
+      .append({
+        ...baseEvent(c.session, 'db.session.disconnect', 'success', c),
+        metadata: { statements: c.statements, scope: c.session.scope },
+      })
+      .catch((err: Error) =>
+        logger.error({ err: { name: err.name, message: err.message }, sessionId: c.session.id }, 'could not audit disconnect'),
+      );
   }
 
   async function flushCounts(): Promise<void> {
@@ -319,7 +352,9 @@ export function createGateway(opts: GatewayOptions) {
       if (watchTimer) clearInterval(watchTimer);
       if (sweepTimer) clearInterval(sweepTimer);
       await Promise.all(
-        [...live].map((c) => c.relay?.terminate(errorMessage({ severity: 'FATAL', code: '57P01', message: 'the gateway is shutting down' }), 200)),
+        [...live].map((c) =>
+          c.relay?.terminate(errorMessage({ severity: 'FATAL', code: '57P01', message: 'the gateway is shutting down' }), 200),
+        ),
       );
       await flushCounts();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -150,7 +150,12 @@ export class Relay {
     }
     this.pendingGates++;
     // Rejections are handled here so the chain itself never rejects.
-    const guarded: Promise<true | Error> = gate ? gate.then(() => true as const, (err: Error) => err) : Promise.resolve(true as const);
+    const guarded: Promise<true | Error> = gate
+      ? gate.then(
+          () => true as const,
+          (err: Error) => err,
+        )
+      : Promise.resolve(true as const);
     this.chain = this.chain.then(async () => {
       const ok = await guarded;
       this.pendingGates--;

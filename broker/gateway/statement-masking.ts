@@ -18,7 +18,8 @@ export const MASKED_SECRET = "'[masked secret]'";
 const SECRET_WORD = /^(password|passwd|pwd|pass|secret|token|api_?key|apikey|credentials?|private_?key|client_secret|auth_?token)$/i;
 const SECRET_NAME = /(^|[._])(password|passwd|pwd|secret|token|api_?key|apikey|credentials?|private_?key|client_secret)$/i;
 const VERIFIER = /^(SCRAM-SHA-256\$|md5[0-9a-f]{32}$)/;
-const DATE_LIKE = /^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*([+-]\d{2}(:?\d{2})?|Z)?\s*$/i;
+const DATE_LIKE =
+  /^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*([+-]\d{2}(:?\d{2})?|Z)?\s*$/i;
 const EMAIL = /[^\s@'"]+@[^\s@'"]+\.[^\s@.'"]{2,}/;
 const UUID_LIKE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
@@ -43,7 +44,9 @@ function isPhoneLike(value: string): boolean {
 /** A phone number written inside longer text (e.g. 'call +49 151 1234 5678'). */
 function containsPhone(value: string): boolean {
   if (UUID_LIKE.test(value)) value = value.replace(new RegExp(UUID_LIKE.source, 'gi'), ' ');
-  return /(^|[^\w])\+\d[\d\s().-]{6,20}\d/.test(value) || /(^|\D)\d{10,15}(\D|$)/.test(value.replace(/[\s().-]/g, (c) => (c === ' ' ? ' ' : '')));
+  return (
+    /(^|[^\w])\+\d[\d\s().-]{6,20}\d/.test(value) || /(^|\D)\d{10,15}(\D|$)/.test(value.replace(/[\s().-]/g, (c) => (c === ' ' ? ' ' : '')))
+  );
 }
 
 function stringContent(token: string): string {
@@ -191,7 +194,9 @@ function maskComment(text: string): string {
 
 /** Error messages quote input values ("invalid input syntax …: \"+4915…\""): same rules. */
 export function maskMessage(text: string): string {
-  return text.replace(/"([^"]*)"/g, (all, inner: string) => (isPhoneLike(inner) || containsPhone(inner) ? '"[masked phone]"' : all)).replace(/\+\d[\d\s().-]{6,20}\d/g, (m) => (isPhoneLike(m) ? '[masked phone]' : m));
+  return text
+    .replace(/"([^"]*)"/g, (all, inner: string) => (isPhoneLike(inner) || containsPhone(inner) ? '"[masked phone]"' : all))
+    .replace(/\+\d[\d\s().-]{6,20}\d/g, (m) => (isPhoneLike(m) ? '[masked phone]' : m));
 }
 
 /**
@@ -203,7 +208,7 @@ export function auditSafe(text: string): string {
   if (!looksLikeIdentifier(text)) return text;
   const blanked = text
     .replace(/[^\s@'"]+@[^\s@'"]+\.[^\s@.'"]{2,}/g, '[masked email]')
-    .replace(/\+?\d(?:[\s().\/-]{0,2}\d){6,}/g, '[masked number]');
+    .replace(/\+?\d(?:[\s()./-]{0,2}\d){6,}/g, '[masked number]');
   return looksLikeIdentifier(blanked) ? '[statement withheld: looks like it holds an identifier]' : blanked;
 }
 

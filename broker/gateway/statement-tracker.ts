@@ -98,7 +98,14 @@ export class StatementTracker {
       case 'E': {
         const [portal] = cstring(frame, HEADER);
         const p = this.portals.get(portal);
-        this.queue.push({ kind: 'execute', text: p?.text ?? `(unknown portal "${portal}")`, parameters: p?.parameters ?? 0, startedAt: this.now(), tags: [], rows: null });
+        this.queue.push({
+          kind: 'execute',
+          text: p?.text ?? `(unknown portal "${portal}")`,
+          parameters: p?.parameters ?? 0,
+          startedAt: this.now(),
+          tags: [],
+          rows: null,
+        });
         return { ok: true };
       }
       case 'C': {
@@ -160,7 +167,14 @@ export class StatementTracker {
           this.queue.shift();
           return {
             data: false,
-            complete: { text: front.text, protocol: 'extended', startedAt: front.startedAt, tags: [tag], rows: addRows(null, tag), parameters: front.parameters },
+            complete: {
+              text: front.text,
+              protocol: 'extended',
+              startedAt: front.startedAt,
+              tags: [tag],
+              rows: addRows(null, tag),
+              parameters: front.parameters,
+            },
           };
         }
         return { data: false };
@@ -175,14 +189,28 @@ export class StatementTracker {
         }
         if (!front || front.kind === 'sync') {
           // An error at Sync (e.g. a deferred constraint at the implicit commit).
-          return { data: false, complete: { text: '(implicit commit at Sync)', protocol: 'extended', startedAt: this.now(), tags: [], rows: null, error } };
+          return {
+            data: false,
+            complete: { text: '(implicit commit at Sync)', protocol: 'extended', startedAt: this.now(), tags: [], rows: null, error },
+          };
         }
         this.queue.shift();
         const text = 'text' in front && front.text ? front.text : undefined;
         if (!text) return { data: false };
         const startedAt = front.kind === 'execute' ? front.startedAt : this.now();
         const parameters = front.kind === 'execute' || front.kind === 'bind' ? front.parameters : undefined;
-        return { data: false, complete: { text, protocol: 'extended', startedAt, tags: front.kind === 'execute' ? front.tags : [], rows: null, parameters, error } };
+        return {
+          data: false,
+          complete: {
+            text,
+            protocol: 'extended',
+            startedAt,
+            tags: front.kind === 'execute' ? front.tags : [],
+            rows: null,
+            parameters,
+            error,
+          },
+        };
       }
       case 'Z': {
         // Everything before the next Sync / Query was skipped by the server after an error.
@@ -193,7 +221,14 @@ export class StatementTracker {
             return {
               data: false,
               release: true,
-              complete: { text: item.text, protocol: 'simple', startedAt: item.startedAt, tags: item.tags, rows: item.rows, error: item.error },
+              complete: {
+                text: item.text,
+                protocol: 'simple',
+                startedAt: item.startedAt,
+                tags: item.tags,
+                rows: item.rows,
+                error: item.error,
+              },
             };
           }
         }

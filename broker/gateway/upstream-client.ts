@@ -57,11 +57,20 @@ export function targetFromUrl(url: string, tlsOptions: { ca?: string } = {}): Up
   const ssl: UpstreamTarget['ssl'] =
     mode === 'disable' || mode === 'allow' || mode === 'prefer'
       ? false
-      : { servername: net.isIP(host) ? undefined : host, rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full', ca: tlsOptions.ca, minVersion: 'TLSv1.2' };
+      : {
+          servername: net.isIP(host) ? undefined : host,
+          rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full',
+          ca: tlsOptions.ca,
+          minVersion: 'TLSv1.2',
+        };
   return { host, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)) || 'postgres', ssl };
 }
 
-function once<T>(socket: net.Socket, timeoutMs: number, onData: (chunk: Buffer, done: (v: T) => void, fail: (e: Error) => void) => void): Promise<T> {
+function once<T>(
+  socket: net.Socket,
+  timeoutMs: number,
+  onData: (chunk: Buffer, done: (v: T) => void, fail: (e: Error) => void) => void,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => finish(new UpstreamError('upstream login timed out')), timeoutMs);
     const cleanup = () => {
@@ -77,10 +86,14 @@ function once<T>(socket: net.Socket, timeoutMs: number, onData: (chunk: Buffer, 
     const closed = () => finish(new UpstreamError('upstream closed the connection during login'));
     const data = (chunk: Buffer) => {
       try {
-        onData(chunk, (v) => {
-          cleanup();
-          resolve(v);
-        }, finish);
+        onData(
+          chunk,
+          (v) => {
+            cleanup();
+            resolve(v);
+          },
+          finish,
+        );
       } catch (err) {
         finish(err as Error);
       }
@@ -125,8 +138,17 @@ async function openSocket(target: UpstreamTarget, timeoutMs: number): Promise<ne
 }
 
 function md5Password(user: string, password: string, salt: Buffer): string {
-  const inner = crypto.createHash('md5').update(password + user).digest('hex');
-  return 'md5' + crypto.createHash('md5').update(Buffer.concat([Buffer.from(inner), salt])).digest('hex');
+  const inner = crypto
+    .createHash('md5')
+    .update(password + user)
+    .digest('hex');
+  return (
+    'md5' +
+    crypto
+      .createHash('md5')
+      .update(Buffer.concat([Buffer.from(inner), salt]))
+      .digest('hex')
+  );
 }
 
 /** Opens and authenticates one upstream connection. */
@@ -164,7 +186,9 @@ export async function connectUpstream(target: UpstreamTarget, login: UpstreamLog
             busy.catch(fail);
             break;
           case 'authenticationMD5Password':
-            busy = busy.then(async () => void socket.write(serialize.password(md5Password(login.user, await login.password(), msg.salt as Buffer))));
+            busy = busy.then(
+              async () => void socket.write(serialize.password(md5Password(login.user, await login.password(), msg.salt as Buffer))),
+            );
             busy.catch(fail);
             break;
           case 'authenticationSASL': {

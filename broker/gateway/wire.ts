@@ -70,8 +70,20 @@ function cstr(s: string): Buffer {
 }
 
 /** ErrorResponse ('E'), or NoticeResponse ('N') with `notice`. */
-export function errorMessage(fields: { severity: 'ERROR' | 'FATAL' | 'NOTICE' | 'WARNING'; code: string; message: string; detail?: string; hint?: string }, notice = false): Buffer {
-  const parts = [Buffer.from('S'), cstr(fields.severity), Buffer.from('V'), cstr(fields.severity), Buffer.from('C'), cstr(fields.code), Buffer.from('M'), cstr(fields.message)];
+export function errorMessage(
+  fields: { severity: 'ERROR' | 'FATAL' | 'NOTICE' | 'WARNING'; code: string; message: string; detail?: string; hint?: string },
+  notice = false,
+): Buffer {
+  const parts = [
+    Buffer.from('S'),
+    cstr(fields.severity),
+    Buffer.from('V'),
+    cstr(fields.severity),
+    Buffer.from('C'),
+    cstr(fields.code),
+    Buffer.from('M'),
+    cstr(fields.message),
+  ];
   if (fields.detail) parts.push(Buffer.from('D'), cstr(fields.detail));
   if (fields.hint) parts.push(Buffer.from('H'), cstr(fields.hint));
   parts.push(Buffer.from([0]));

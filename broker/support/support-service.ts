@@ -64,7 +64,11 @@ export function createSupportService(deps: { access: AccessService }) {
     /** Opens (or returns the still-active) redacted support session of this agent on the workspace. */
     async open(actor: AccessActor, workspaceId: string, input: { reason: string; ttl?: string | number }): Promise<AccessSessionView> {
       if (actor.employeeRole !== 'support') throw new ForbiddenError('support sessions are for the support role', 'not_support');
-      const { session } = await access.request(actor, { workspaceId, reason: input.reason, ttl: input.ttl, scope: 'redacted' }, { purpose: 'support' });
+      const { session } = await access.request(
+        actor,
+        { workspaceId, reason: input.reason, ttl: input.ttl, scope: 'redacted' },
+        { purpose: 'support' },
+      );
       return session;
     },
 
@@ -83,7 +87,10 @@ export function createSupportService(deps: { access: AccessService }) {
       const pool = await poolFor(row);
       // View and column come from the allow-list above; values are parameters.
       const [page, count] = await Promise.all([
-        pool.query(`SELECT * FROM redacted.${view} WHERE workspace_id = $1 ORDER BY ${sort} ${q.order === 'ASC' ? 'ASC' : 'DESC'} NULLS LAST LIMIT $2 OFFSET $3`, [workspaceId, q.limit, q.offset]),
+        pool.query(
+          `SELECT * FROM redacted.${view} WHERE workspace_id = $1 ORDER BY ${sort} ${q.order === 'ASC' ? 'ASC' : 'DESC'} NULLS LAST LIMIT $2 OFFSET $3`,
+          [workspaceId, q.limit, q.offset],
+        ),
         pool.query<{ n: string }>(`SELECT count(*) AS n FROM redacted.${view} WHERE workspace_id = $1`, [workspaceId]),
       ]);
       await access.countStatements(row.id, 2).catch(() => undefined);

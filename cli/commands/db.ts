@@ -17,14 +17,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Requests a session; for full scope waits for security's decision, then fetches the token. */
 export async function connect(
   call: BrokerCall,
-  input: { workspaceId?: string; reason?: string; ttl?: string; scope?: string; sessionId?: string; wait: boolean; pollMs?: number; timeoutMs?: number },
+  input: {
+    workspaceId?: string;
+    reason?: string;
+    ttl?: string;
+    scope?: string;
+    sessionId?: string;
+    wait: boolean;
+    pollMs?: number;
+    timeoutMs?: number;
+  },
   log: (line: string) => void,
 ): Promise<{ session: AccessSessionView; connection?: ConnectionInfo }> {
   let session: AccessSessionView;
   if (input.sessionId) {
     session = await call<AccessSessionView>('GET', `/api/db/sessions/${encodeURIComponent(input.sessionId)}`);
   } else {
-    if (!input.workspaceId || !input.reason) throw new Error('--workspace and --reason are required (or --session for an approved request)');
+    if (!input.workspaceId || !input.reason)
+      throw new Error('--workspace and --reason are required (or --session for an approved request)');
     const created = await call<{ session: AccessSessionView; connection?: ConnectionInfo }>('POST', '/api/db/requests', {
       workspaceId: input.workspaceId,
       reason: input.reason,
@@ -36,7 +46,9 @@ export async function connect(
   }
   if (session.status === 'pending') {
     if (!input.wait) return { session };
-    log(`request ${session.id} waits for approval by a security employee (four eyes); waiting… (Ctrl-C to stop; later: wact db connect --session ${session.id})`);
+    log(
+      `request ${session.id} waits for approval by a security employee (four eyes); waiting… (Ctrl-C to stop; later: wact db connect --session ${session.id})`,
+    );
     const deadline = Date.now() + (input.timeoutMs ?? 15 * 60_000);
     while (session.status === 'pending') {
       if (Date.now() > deadline) throw new Error(`still pending: run wact db connect --session ${session.id} once it is approved`);
@@ -44,7 +56,8 @@ export async function connect(
       session = await call<AccessSessionView>('GET', `/api/db/sessions/${session.id}`);
     }
   }
-  if (session.status === 'denied') throw new Error(`request denied by ${session.decidedByName ?? 'security'}${session.decisionNote ? `: ${session.decisionNote}` : ''}`);
+  if (session.status === 'denied')
+    throw new Error(`request denied by ${session.decidedByName ?? 'security'}${session.decisionNote ? `: ${session.decisionNote}` : ''}`);
   if (session.status !== 'active') throw new Error(`the session is ${session.status}`);
   return call<{ session: AccessSessionView; connection: ConnectionInfo }>('POST', `/api/db/sessions/${session.id}/token`);
 }
@@ -66,22 +79,32 @@ export function registerDbCommands(program: Command, call: BrokerCall = (m, p, b
     .option('--session <id>', 'fetch the connection for an already approved request')
     .option('--no-wait', 'do not wait for approval of a full-scope request')
     .option('--json', 'print JSON')
-    .action(async (opts: { workspace?: string; reason?: string; ttl?: string; scope?: string; session?: string; wait: boolean; json?: boolean }) => {
-      const result = await connect(
-        call,
-        { workspaceId: opts.workspace, reason: opts.reason, ttl: opts.ttl, scope: opts.scope, sessionId: opts.session, wait: opts.wait },
-        (line) => process.stderr.write(line + '\n'),
-      );
-      printResult(!!opts.json, result, () =>
-        result.connection
-          ? [
-              `session ${result.session.id} (${result.session.scope}, workspace ${result.session.workspaceId}) active until ${result.session.expiresAt}`,
-              'every statement is audited with your reason; the password below is a session token that expires with the session',
-              result.connection.psql,
-            ].join('\n')
-          : `request ${result.session.id} is ${result.session.status}: run wact db connect --session ${result.session.id} once security approved it`,
-      );
-    });
+    .action(
+      async (opts: {
+        workspace?: string;
+        reason?: string;
+        ttl?: string;
+        scope?: string;
+        session?: string;
+        wait: boolean;
+        json?: boolean;
+      }) => {
+        const result = await connect(
+          call,
+          { workspaceId: opts.workspace, reason: opts.reason, ttl: opts.ttl, scope: opts.scope, sessionId: opts.session, wait: opts.wait },
+          (line) => process.stderr.write(line + '\n'),
+        );
+        printResult(!!opts.json, result, () =>
+          result.connection
+            ? [
+                `session ${result.session.id} (${result.session.scope}, workspace ${result.session.workspaceId}) active until ${result.session.expiresAt}`,
+                'every statement is audited with your reason; the password below is a session token that expires with the session',
+                result.connection.psql,
+              ].join('\n')
+            : `request ${result.session.id} is ${result.session.status}: run wact db connect --session ${result.session.id} once security approved it`,
+        );
+      },
+    );
 
   db.command('sessions')
     .description('active and recent sessions (yours; security sees everyone’s)')
@@ -110,7 +133,11 @@ export function registerDbCommands(program: Command, call: BrokerCall = (m, p, b
       .option('--note <text>', 'a note for the requester (approve/deny)')
       .option('--json', 'print JSON')
       .action(async (sessionId: string, opts: { note?: string; json?: boolean }) => {
-        const s = await call<AccessSessionView>('POST', `/api/db/sessions/${encodeURIComponent(sessionId)}/${name}`, opts.note ? { note: opts.note } : {});
+        const s = await call<AccessSessionView>(
+          'POST',
+          `/api/db/sessions/${encodeURIComponent(sessionId)}/${name}`,
+          opts.note ? { note: opts.note } : {},
+        );
         printResult(!!opts.json, s, () => describeSession(s));
       });
   }
@@ -119,7 +146,14 @@ export function registerDbCommands(program: Command, call: BrokerCall = (m, p, b
     .description('decisions on your requests')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const list = await call<{ id: number; kind: string; message: string; createdAt: string; read: boolean }[]>('GET', '/api/db/notifications');
-      printResult(!!opts.json, list, () => list.map((n) => `${n.createdAt}  ${n.read ? ' ' : '*'} ${n.kind.padEnd(9)} ${n.message}`).join('\n') || '(none)');
+      const list = await call<{ id: number; kind: string; message: string; createdAt: string; read: boolean }[]>(
+        'GET',
+        '/api/db/notifications',
+      );
+      printResult(
+        !!opts.json,
+        list,
+        () => list.map((n) => `${n.createdAt}  ${n.read ? ' ' : '*'} ${n.kind.padEnd(9)} ${n.message}`).join('\n') || '(none)',
+      );
     });
 }

@@ -44,10 +44,15 @@ function freePort(): Promise<number> {
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: (SECONDS + 120) * 1000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} failed: ${stderr || err.message}`));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: (SECONDS + 120) * 1000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${path.basename(cmd)} failed: ${stderr || err.message}`));
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -57,12 +62,35 @@ interface BenchResult {
   latencyMs: number;
 }
 
-async function pgbench(label: string, conn: { host: string; port: number; user: string; password: string; db: string; ssl: boolean }): Promise<BenchResult> {
+async function pgbench(
+  label: string,
+  conn: { host: string; port: number; user: string; password: string; db: string; ssl: boolean },
+): Promise<BenchResult> {
   process.stdout.write(`running pgbench -S -c ${CLIENTS} -j ${JOBS} -T ${SECONDS} ${label} …\n`);
-  const { stdout } = await run(PGBENCH, ['-n', '-S', '-c', String(CLIENTS), '-j', String(JOBS), '-T', String(SECONDS), '-h', conn.host, '-p', String(conn.port), '-U', conn.user, conn.db], {
-    PGPASSWORD: conn.password,
-    PGSSLMODE: conn.ssl ? 'require' : 'disable',
-  });
+  const { stdout } = await run(
+    PGBENCH,
+    [
+      '-n',
+      '-S',
+      '-c',
+      String(CLIENTS),
+      '-j',
+      String(JOBS),
+      '-T',
+      String(SECONDS),
+      '-h',
+      conn.host,
+      '-p',
+      String(conn.port),
+      '-U',
+      conn.user,
+      conn.db,
+    ],
+    {
+      PGPASSWORD: conn.password,
+      PGSSLMODE: conn.ssl ? 'require' : 'disable',
+    },
+  );
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? /tps = ([\d.]+)/.exec(stdout)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
@@ -93,13 +121,19 @@ async function main(): Promise<void> {
 
     // pgbench's tables in the regional database, readable by engineer sessions.
     const eu = new URL(urls.eu);
-    await run(PGBENCH, ['-i', '-s', '1', '-q', '-h', eu.hostname, '-p', eu.port || '5432', '-U', decodeURIComponent(eu.username), names.eu], {
-      PGPASSWORD: decodeURIComponent(eu.password),
-      PGSSLMODE: 'disable',
-    });
+    await run(
+      PGBENCH,
+      ['-i', '-s', '1', '-q', '-h', eu.hostname, '-p', eu.port || '5432', '-U', decodeURIComponent(eu.username), names.eu],
+      {
+        PGPASSWORD: decodeURIComponent(eu.password),
+        PGSSLMODE: 'disable',
+      },
+    );
     const admin = new pg.Client({ connectionString: urls.eu });
     await admin.connect();
-    await admin.query('GRANT USAGE ON SCHEMA public TO wact_engineer; GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO wact_engineer');
+    await admin.query(
+      'GRANT USAGE ON SCHEMA public TO wact_engineer; GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO wact_engineer',
+    );
 
     const config = loadConfig({
       WACT_ENV: 'test',
@@ -115,7 +149,10 @@ async function main(): Promise<void> {
     const databases: Databases = { urls, servicePasswords, close: async () => undefined };
     const platform = createPlatform(config, databases, 'broker', { poolMax: 10 });
     const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
-    cleanup.push(() => platform.close(), () => operator.close());
+    cleanup.push(
+      () => platform.close(),
+      () => operator.close(),
+    );
     await ensureDevCertificates(home, []);
     const tls = loadTlsMaterial(config);
     const access = accessServiceFor(platform, { settings: { maxTtlSeconds: 900 } });
@@ -123,7 +160,11 @@ async function main(): Promise<void> {
     const ws = await operator.workspaces.create({ name: 'Bench', region: 'eu' }, { id: 'operator:bench', kind: 'operator' });
     const person = async (role: 'engineer' | 'security', name: string) => {
       const id = crypto.randomUUID();
-      await operator.pools.control.query(`INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', $2, $3)`, [id, name, role]);
+      await operator.pools.control.query(`INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', $2, $3)`, [
+        id,
+        name,
+        role,
+      ]);
       return { userId: id, displayName: name, employeeRole: role };
     };
     const engineer = await person('engineer', 'Bench Engineer');
@@ -141,16 +182,42 @@ async function main(): Promise<void> {
     const upstream = access.upstreamLogin(row);
     const rolePassword = await upstream.login.password();
 
-    const direct = await pgbench('directly', { host: eu.hostname, port: Number(eu.port || 5432), user: row.role_name, password: rolePassword, db: names.eu, ssl: false });
-    const viaGateway = await pgbench('through the gateway', { host: '127.0.0.1', port, user: connection.user, password: connection.password, db: 'wact', ssl: true });
+    const direct = await pgbench('directly', {
+      host: eu.hostname,
+      port: Number(eu.port || 5432),
+      user: row.role_name,
+      password: rolePassword,
+      db: names.eu,
+      ssl: false,
+    });
+    const viaGateway = await pgbench('through the gateway', {
+      host: '127.0.0.1',
+      port,
+      user: connection.user,
+      password: connection.password,
+      db: 'wact',
+      ssl: true,
+    });
 
     // Diagnosis only (BENCH_DIAGNOSE=1): the same relay with an audit that does not write, to
     // separate the relay's own cost from the audit log's group-commit latency. Not the product.
     let relayOnly: BenchResult | undefined;
     if (process.env.BENCH_DIAGNOSE === '1') {
-      const bare = createGateway({ tls, sessions: access.gatewaySource(), audit: { append: async () => undefined }, logger: pino({ level: 'silent' }) });
+      const bare = createGateway({
+        tls,
+        sessions: access.gatewaySource(),
+        audit: { append: async () => undefined },
+        logger: pino({ level: 'silent' }),
+      });
       const bp = (await bare.listen(0, '127.0.0.1')).port;
-      relayOnly = await pgbench('through the gateway WITHOUT audit writes (diagnosis)', { host: '127.0.0.1', port: bp, user: connection.user, password: connection.password, db: 'wact', ssl: true });
+      relayOnly = await pgbench('through the gateway WITHOUT audit writes (diagnosis)', {
+        host: '127.0.0.1',
+        port: bp,
+        user: connection.user,
+        password: connection.password,
+        db: 'wact',
+        ssl: true,
+      });
       await bare.close();
     }
 
@@ -170,7 +237,11 @@ async function main(): Promise<void> {
         `  direct          ${direct.tps.toFixed(0).padStart(8)} tps   ${direct.latencyMs.toFixed(3)} ms avg   ${direct.transactions} transactions`,
         `  through gateway ${viaGateway.tps.toFixed(0).padStart(8)} tps   ${viaGateway.latencyMs.toFixed(3)} ms avg   ${viaGateway.transactions} transactions (TLS, audited)`,
         `  ratio gateway/direct: ${ratio.toFixed(2)} (target ≥ 0.50)`,
-        ...(relayOnly ? [`  diagnosis: relay + TLS without audit writes ${relayOnly.tps.toFixed(0)} tps (ratio ${(relayOnly.tps / direct.tps).toFixed(2)}): the rest is the audit log's durable group commit`] : []),
+        ...(relayOnly
+          ? [
+              `  diagnosis: relay + TLS without audit writes ${relayOnly.tps.toFixed(0)} tps (ratio ${(relayOnly.tps / direct.tps).toFixed(2)}): the rest is the audit log's durable group commit`,
+            ]
+          : []),
         `  statements run through the gateway: ${viaGateway.transactions}; audit rows for them: ${audited} (${Number(rows[0].all)} db.statement rows in all, incl. pgbench's own setup queries)`,
         '',
       ].join('\n'),
@@ -188,7 +259,8 @@ async function main(): Promise<void> {
     for (const f of cleanup.reverse()) await f().catch(() => undefined);
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect().catch(() => undefined);
-    for (const t of DATABASE_TARGETS) await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
+    for (const t of DATABASE_TARGETS)
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
     if (server) await server.stop();
     fs.rmSync(home, { recursive: true, force: true });

@@ -59,7 +59,9 @@ describe('access API: requests, four eyes, sessions view, support browsing throu
     const token = await engineer.post(`/api/db/sessions/${id}/token`);
     expect(token.status).toBe(200);
     expect(token.body.connection.user).toBe(id);
-    expect((await support.post('/api/db/requests', { workspaceId: wsA, reason: 'Support wants full data', scope: 'full' })).status).toBe(403);
+    expect((await support.post('/api/db/requests', { workspaceId: wsA, reason: 'Support wants full data', scope: 'full' })).status).toBe(
+      403,
+    );
   });
 
   it('sessions list: own for engineers, all for security, with Content-Range; security revokes', async () => {
@@ -92,7 +94,9 @@ describe('access API: requests, four eyes, sessions view, support browsing throu
     // another workspace: no session there
     expect((await support.get(`/api/workspaces/${wsB}/support/conversations`, { reason: 'ZD-1234 check' })).status).toBe(403);
     // the read is in the workspace's audit log, with the session's count of statements
-    const { rows } = await broker.platform.pools.region('eu').query(`SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1 AND action = 'support.browse'`, [wsA]);
+    const { rows } = await broker.platform.pools
+      .region('eu')
+      .query(`SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1 AND action = 'support.browse'`, [wsA]);
     expect(rows[0].n).toBe(1);
     const sessions = await support.get('/api/db/sessions');
     expect(sessions.body.find((s: { id: string }) => s.id === open.body.id).statements).toBe(2);

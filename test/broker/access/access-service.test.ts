@@ -47,11 +47,21 @@ describe('access requests: session roles in the regional database', () => {
          FROM pg_roles r WHERE r.rolname = $1`,
       [roleOf(red.session.id)],
     );
-    expect(rows[0]).toMatchObject({ rolcanlogin: true, rolcreaterole: false, rolsuper: false, rolbypassrls: false, support: true, engineer: false, ws: h.wsA });
+    expect(rows[0]).toMatchObject({
+      rolcanlogin: true,
+      rolcreaterole: false,
+      rolsuper: false,
+      rolbypassrls: false,
+      support: true,
+      engineer: false,
+      ws: h.wsA,
+    });
     expect(Math.abs(new Date(rows[0].rolvaliduntil).getTime() - Date.parse(red.session.expiresAt!))).toBeLessThan(1000);
     expect(red.session.ttlSeconds).toBe(420);
     // the upstream password is stored only as ciphertext, the token only as its digest
-    const stored = await h.ops.control.query('SELECT upstream_secret, token_hash FROM wact.access_sessions WHERE id = $1', [red.session.id]);
+    const stored = await h.ops.control.query('SELECT upstream_secret, token_hash FROM wact.access_sessions WHERE id = $1', [
+      red.session.id,
+    ]);
     expect(stored.rows[0].upstream_secret.toString('latin1')).not.toContain(red.connection!.password);
     expect(stored.rows[0].token_hash).toHaveLength(32);
   });
@@ -62,10 +72,17 @@ describe('access requests: session roles in the regional database', () => {
       const eu = broker.region('eu');
       await expect(eu.query('CREATE ROLE wact_sess_00000000000000000000000000000000 LOGIN')).rejects.toMatchObject({ code: '42501' });
       const mint = (name: string, expires: string, verifier: string | null) =>
-        eu.query(`SELECT wact_private.mint_session_role($1, $2, 'full', now() + $3::interval, 'password', $4)`, [name, h.wsA, expires, verifier]);
+        eu.query(`SELECT wact_private.mint_session_role($1, $2, 'full', now() + $3::interval, 'password', $4)`, [
+          name,
+          h.wsA,
+          expires,
+          verifier,
+        ]);
       await expect(mint('postgres', '5 minutes', scramVerifier('x'))).rejects.toThrow(/invalid session role name/);
       await expect(mint('wact_sess_11111111111111111111111111111111', '1 hour', scramVerifier('x'))).rejects.toThrow(/expiry out of range/);
-      await expect(mint('wact_sess_11111111111111111111111111111111', '5 minutes', 'plain-password')).rejects.toThrow(/SCRAM-SHA-256 verifier is required/);
+      await expect(mint('wact_sess_11111111111111111111111111111111', '5 minutes', 'plain-password')).rejects.toThrow(
+        /SCRAM-SHA-256 verifier is required/,
+      );
       await expect(eu.query(`SELECT wact_private.end_session_role('wact_owner')`)).rejects.toThrow(/invalid session role name/);
     } finally {
       await broker.end();
@@ -119,7 +136,11 @@ describe('access requests: AWS mode (RDS IAM token instead of a password)', () =
     const row = (await h.ops.control.query('SELECT * FROM wact.access_sessions WHERE id = $1', [red.session.id])).rows[0];
     expect(row.auth_mode).toBe('rds-iam');
     expect(row.upstream_secret).toBeNull();
-    const member = await h.ops.region('eu').query(`SELECT pg_has_role($1, 'rds_iam', 'MEMBER') AS m, rolpassword IS NULL AS nopw FROM pg_authid WHERE rolname = $1`, [row.role_name]);
+    const member = await h.ops
+      .region('eu')
+      .query(`SELECT pg_has_role($1, 'rds_iam', 'MEMBER') AS m, rolpassword IS NULL AS nopw FROM pg_authid WHERE rolname = $1`, [
+        row.role_name,
+      ]);
     expect(member.rows[0]).toEqual({ m: true, nopw: true });
 
     // A fake upstream (pg-gateway, cleartext password, as RDS asks for IAM users) records what it is given.

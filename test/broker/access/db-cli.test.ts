@@ -25,13 +25,21 @@ describe('wact db connect', () => {
   afterAll(async () => broker?.close());
 
   it('redacted: prints a psql connection string at once', async () => {
-    const out = await connect(callerFor(engineer), { workspaceId: wsId, reason: 'Looking into CLI-1 report', ttl: '5m', scope: 'redacted', wait: true }, () => undefined);
+    const out = await connect(
+      callerFor(engineer),
+      { workspaceId: wsId, reason: 'Looking into CLI-1 report', ttl: '5m', scope: 'redacted', wait: true },
+      () => undefined,
+    );
     expect(out.connection?.psql).toMatch(/^psql "postgresql:\/\/.+sslmode=require"$/);
   });
 
   it('full: waits for a security approval, tells the requester, then prints the connection', async () => {
     const lines: string[] = [];
-    const pending = connect(callerFor(engineer), { workspaceId: wsId, reason: 'Unmasked look for CLI-2', scope: 'full', wait: true, pollMs: 100 }, (l) => lines.push(l));
+    const pending = connect(
+      callerFor(engineer),
+      { workspaceId: wsId, reason: 'Unmasked look for CLI-2', scope: 'full', wait: true, pollMs: 100 },
+      (l) => lines.push(l),
+    );
     await expect.poll(() => lines.length).toBe(1);
     expect(lines[0]).toMatch(/waits for approval by a security employee/);
     const list = await security.get(`/api/db/sessions?filter=${encodeURIComponent(JSON.stringify({ status: 'pending' }))}`);
@@ -43,7 +51,11 @@ describe('wact db connect', () => {
   });
 
   it('full: a denial ends the wait with the note', async () => {
-    const pending = connect(callerFor(engineer), { workspaceId: wsId, reason: 'Unmasked look for CLI-3', scope: 'full', wait: true, pollMs: 100 }, () => undefined);
+    const pending = connect(
+      callerFor(engineer),
+      { workspaceId: wsId, reason: 'Unmasked look for CLI-3', scope: 'full', wait: true, pollMs: 100 },
+      () => undefined,
+    );
     let id: string | undefined;
     await expect
       .poll(async () => {

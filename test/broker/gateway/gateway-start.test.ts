@@ -10,7 +10,11 @@ describe('wact start: gateway starter', () => {
     const config = testConfig({ GATEWAY_PORT: '0' });
     await ensureDevCertificates(config.home, []);
     const { urls, servicePasswords } = testDb();
-    const svc = await startGateway({ config, databases: { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined }, tls: loadTlsMaterial(config) });
+    const svc = await startGateway({
+      config,
+      databases: { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined },
+      tls: loadTlsMaterial(config),
+    });
     expect(svc.name).toBe('gateway');
     const port = Number(/:(\d+)\//.exec(svc.urls.gateway)?.[1]);
     expect(port).toBeGreaterThan(0);

@@ -76,7 +76,11 @@ describe('gateway: sessions through the PostgreSQL wire protocol', () => {
     const byText = (t: string) => rows.filter((r) => joinStatementFields(r.metadata).startsWith(t));
     expect(rows.every((r) => r.reason === 'Checking INC0012345 duplicate conversions')).toBe(true);
     expect(rows.every((r) => r.metadata.ticket === 'INC0012345')).toBe(true);
-    expect(byText('SELECT id FROM wact.conversations WHERE workspace_id = $1')[0].metadata).toMatchObject({ protocol: 'extended', rows: 2, parameters: 2 });
+    expect(byText('SELECT id FROM wact.conversations WHERE workspace_id = $1')[0].metadata).toMatchObject({
+      protocol: 'extended',
+      rows: 2,
+      parameters: 2,
+    });
     const simple = rows.find((r) => r.metadata.statement === 'SELECT id FROM wact.conversations')!;
     expect(simple.metadata).toMatchObject({ protocol: 'simple', rows: 3, command: 'SELECT 3' });
     expect(byText('SELECT * FROM no_such_table')[0]).toMatchObject({ outcome: 'failure', metadata: { sqlstate: '42P01' } });
@@ -117,7 +121,9 @@ describe('gateway: sessions through the PostgreSQL wire protocol', () => {
     // a security employee who requested… cannot request at all; an engineer cannot approve
     await expect(h.access.approve(h.engineer2, roleReq.session.id)).rejects.toMatchObject({ code: 'not_security' });
     // nothing minted upstream for a pending request
-    const { rows } = await h.ops.region('eu').query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`wact_sess_${req.session.id.replace(/-/g, '')}`]);
+    const { rows } = await h.ops
+      .region('eu')
+      .query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`wact_sess_${req.session.id.replace(/-/g, '')}`]);
     expect(rows).toEqual([]);
   });
 
@@ -132,7 +138,9 @@ describe('gateway: sessions through the PostgreSQL wire protocol', () => {
     await expect(h.client(connection.user, connection.password)).rejects.toThrow(/session expired/);
     // the sweeper marks it expired, drops the role, and audits the expiry with the statement count
     await expect.poll(async () => (await h.auditRows(session.id, 'db.session.expired')).length, { timeout: 8000 }).toBe(1);
-    const { rows } = await h.ops.region('eu').query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`wact_sess_${session.id.replace(/-/g, '')}`]);
+    const { rows } = await h.ops
+      .region('eu')
+      .query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`wact_sess_${session.id.replace(/-/g, '')}`]);
     expect(rows).toEqual([]);
   });
 
@@ -148,7 +156,12 @@ describe('gateway: sessions through the PostgreSQL wire protocol', () => {
     expect(e.message).toContain('session revoked by Sid Security');
     // no backend of the role is left and the role is gone
     const role = `wact_sess_${session.id.replace(/-/g, '')}`;
-    const left = await h.ops.region('eu').query('SELECT (SELECT count(*) FROM pg_stat_activity WHERE usename = $1)::int AS backends, (SELECT count(*) FROM pg_roles WHERE rolname = $1)::int AS roles', [role]);
+    const left = await h.ops
+      .region('eu')
+      .query(
+        'SELECT (SELECT count(*) FROM pg_stat_activity WHERE usename = $1)::int AS backends, (SELECT count(*) FROM pg_roles WHERE rolname = $1)::int AS roles',
+        [role],
+      );
     expect(left.rows[0]).toEqual({ backends: 0, roles: 0 });
     await expect(h.client(connection.user, connection.password)).rejects.toThrow(/session revoked by Sid Security/);
   });

@@ -33,12 +33,23 @@ export interface Harness {
   wsA: string;
   wsB: string;
   client(user: string, password: string, opts?: { ssl?: boolean }): Promise<pg.Client>;
-  psql(user: string, password: string, args: string[], input?: string, onSpawn?: (pid: number) => void): Promise<{ code: number; stdout: string; stderr: string }>;
-  auditRows(sessionId: string, action?: string): Promise<{ action: string; outcome: string; reason: string; metadata: Record<string, unknown>; event: Record<string, unknown> }[]>;
+  psql(
+    user: string,
+    password: string,
+    args: string[],
+    input?: string,
+    onSpawn?: (pid: number) => void,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
+  auditRows(
+    sessionId: string,
+    action?: string,
+  ): Promise<{ action: string; outcome: string; reason: string; metadata: Record<string, unknown>; event: Record<string, unknown> }[]>;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog; subscribeEnded?: boolean; watchIntervalMs?: number; holdLimitBytes?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { audit?: (base: AuditLog) => AuditLog; subscribeEnded?: boolean; watchIntervalMs?: number; holdLimitBytes?: number } = {},
+): Promise<Harness> {
   const config = testConfig({ GATEWAY_PUBLIC_HOST: '127.0.0.1' });
   const { urls, servicePasswords } = testDb();
   const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
@@ -63,13 +74,20 @@ export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog;
 
   const person = async (role: AccessActor['employeeRole'], name: string): Promise<AccessActor> => {
     const id = crypto.randomUUID();
-    await ops.control.query(`INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', $2, $3)`, [id, name, role]);
+    await ops.control.query(`INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', $2, $3)`, [
+      id,
+      name,
+      role,
+    ]);
     return { userId: id, displayName: name, employeeRole: role };
   };
   const actor = { id: 'operator:test', kind: 'operator' as const };
   const wsA = (await operator.workspaces.create({ name: 'Gateway A', region: 'eu' }, actor)).id;
   const wsB = (await operator.workspaces.create({ name: 'Gateway B', region: 'eu' }, actor)).id;
-  for (const [ws, n] of [[wsA, 3], [wsB, 2]] as const) {
+  for (const [ws, n] of [
+    [wsA, 3],
+    [wsB, 2],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       await ops.region('eu').query(
         `INSERT INTO wact.conversations (id, workspace_id, provider, sender_hash, sender_kind, started_at, ctwa_clid_prefix)
@@ -120,10 +138,12 @@ export async function startHarness(opts: { audit?: (base: AuditLog) => AuditLog;
       });
     },
     async auditRows(sessionId, action) {
-      const { rows } = await ops.region('eu').query(
-        `SELECT * FROM audit.events WHERE session_id = $1 ${action ? 'AND action = $2' : ''} ORDER BY occurred_at, seq`,
-        action ? [sessionId, action] : [sessionId],
-      );
+      const { rows } = await ops
+        .region('eu')
+        .query(
+          `SELECT * FROM audit.events WHERE session_id = $1 ${action ? 'AND action = $2' : ''} ORDER BY occurred_at, seq`,
+          action ? [sessionId, action] : [sessionId],
+        );
       return rows.map((r: { action: string; outcome: string; reason: string; metadata: string }) => ({
         action: r.action,
         outcome: r.outcome,
@@ -151,7 +171,9 @@ export async function fullSession(h: Harness, reason = 'Investigating TICKET-123
 }
 
 export function redactedSession(h: Harness, actor = h.support, workspaceId = h.wsA) {
-  return h.access.request(actor, { workspaceId, reason: 'Customer asks about ZD-4711 missing conversions', scope: 'redacted' }).then((r) => ({ session: r.session, connection: r.connection! }));
+  return h.access
+    .request(actor, { workspaceId, reason: 'Customer asks about ZD-4711 missing conversions', scope: 'redacted' })
+    .then((r) => ({ session: r.session, connection: r.connection! }));
 }
 
 /** Resolves with the error the client sees when the server ends the connection. */

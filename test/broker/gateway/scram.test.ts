@@ -24,23 +24,27 @@ describe('SCRAM-SHA-256 client', () => {
 
   it('the verifier the broker sends is what a SCRAM server derives: client and verifier agree for any password (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40 }).filter((s) => /^[\x21-\x7e]+$/.test(s)), fc.uint8Array({ minLength: 16, maxLength: 16 }), (password, saltBytes) => {
-        const salt = Buffer.from(saltBytes);
-        const verifier = scramVerifier(password, { iterations: 64, salt });
-        const [, rest] = verifier.split('$', 2);
-        const [storedB64, serverB64] = verifier.split('$')[2].split(':');
-        expect(rest.startsWith('64:')).toBe(true);
-        // Play the server with the stored keys only.
-        const c = createScramClient(password, 'clientnonce');
-        const serverFirst = `r=clientnonceSERVER,s=${salt.toString('base64')},i=64`;
-        const final = c.respond(serverFirst);
-        const proof = Buffer.from(/,p=(.+)$/.exec(final)![1], 'base64');
-        const auth = `n=,r=clientnonce,${serverFirst},${final.replace(/,p=.+$/, '')}`;
-        const clientSig = crypto.createHmac('sha256', Buffer.from(storedB64, 'base64')).update(auth).digest();
-        const clientKey = Buffer.from(proof.map((b, i) => b ^ clientSig[i]));
-        expect(crypto.createHash('sha256').update(clientKey).digest().toString('base64')).toBe(storedB64);
-        c.verify(`v=${crypto.createHmac('sha256', Buffer.from(serverB64, 'base64')).update(auth).digest().toString('base64')}`);
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }).filter((s) => /^[\x21-\x7e]+$/.test(s)),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (password, saltBytes) => {
+          const salt = Buffer.from(saltBytes);
+          const verifier = scramVerifier(password, { iterations: 64, salt });
+          const [, rest] = verifier.split('$', 2);
+          const [storedB64, serverB64] = verifier.split('$')[2].split(':');
+          expect(rest.startsWith('64:')).toBe(true);
+          // Play the server with the stored keys only.
+          const c = createScramClient(password, 'clientnonce');
+          const serverFirst = `r=clientnonceSERVER,s=${salt.toString('base64')},i=64`;
+          const final = c.respond(serverFirst);
+          const proof = Buffer.from(/,p=(.+)$/.exec(final)![1], 'base64');
+          const auth = `n=,r=clientnonce,${serverFirst},${final.replace(/,p=.+$/, '')}`;
+          const clientSig = crypto.createHmac('sha256', Buffer.from(storedB64, 'base64')).update(auth).digest();
+          const clientKey = Buffer.from(proof.map((b, i) => b ^ clientSig[i]));
+          expect(crypto.createHash('sha256').update(clientKey).digest().toString('base64')).toBe(storedB64);
+          c.verify(`v=${crypto.createHmac('sha256', Buffer.from(serverB64, 'base64')).update(auth).digest().toString('base64')}`);
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { auditSafe, auditStatementFields, joinStatementFields, maskStatement } from '../../../broker/gateway/statement-masking.ts';
 import { looksLikeIdentifier } from '../../../shared/audit/audit-validation.ts';
 
-const digits = (min: number, max: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((a) => a.join(''));
+const digits = (min: number, max: number) =>
+  fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((a) => a.join(''));
 const phone = fc.tuple(fc.integer({ min: 1, max: 9 }), digits(7, 13)).map(([a, rest]) => `+${a}${rest}`);
 const formatted = phone.map((p) => `${p.slice(0, 3)} ${p.slice(3, 6)} ${p.slice(6)}`);
 const secret = fc.string({ minLength: 1, maxLength: 30 }).map((s) => s.replace(/'/g, 'q'));
@@ -32,7 +33,12 @@ describe('statement masking for the audit log', () => {
   it('masks literals next to password / secret / token keywords, and password verifiers anywhere (property)', () => {
     fc.assert(
       fc.property(secret, (s) => {
-        for (const sql of [`ALTER ROLE bob PASSWORD '${s}'`, `UPDATE t SET password = '${s}'`, `SELECT set_config('app.api_key', '${s}', false)`, `INSERT INTO t (token) VALUES ('${s}')`]) {
+        for (const sql of [
+          `ALTER ROLE bob PASSWORD '${s}'`,
+          `UPDATE t SET password = '${s}'`,
+          `SELECT set_config('app.api_key', '${s}', false)`,
+          `INSERT INTO t (token) VALUES ('${s}')`,
+        ]) {
           const out = maskStatement(sql);
           if (sql.includes('INSERT')) continue; // column list context is not tracked (values list is far)
           expect(out).toContain("'[masked secret]'");
