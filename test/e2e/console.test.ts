@@ -3,10 +3,22 @@
  * broker and the development OpenID provider on free ports and the test databases.
  * One browser for the file; each person gets a fresh context (own cookies).
  */
+import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ensureConsoleBuilt } from '../../scripts/build-console.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
+import { testDb } from '../support/db.ts';
+import { ensureIdentityUser } from '../../broker/members/demo-seed.ts';
+import type { RunningService } from '../../shared/runtime/service-types.ts';
+import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { insertConversations } from '../support/console-fixtures.ts';
 import { chromiumAvailable, launchBrowser, newPerson, screenshot } from './support/browser.ts';
 import { enrolTotpInConsole, signInThroughConsole } from './support/console-flows.ts';
@@ -14,12 +26,20 @@ import { enrolTotpInConsole, signInThroughConsole } from './support/console-flow
 describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
   let broker: TestBroker;
   let browser: Browser;
+  let ingest: RunningService;
+  let ingestUrl: string;
   let ws: { id: string; name: string };
 
   beforeAll(async () => {
     // The broker serves console/dist as it finds it at start: build first (no-op when fresh).
     await ensureConsoleBuilt();
-    [broker, browser] = await Promise.all([startTestBroker(), launchBrowser()]);
+    // Ingest on a free port the broker knows in advance: the wizard shows its exact webhook URL.
+    const port = await freePort();
+    ingestUrl = `https://localhost:${port}`;
+    [broker, browser] = await Promise.all([startTestBroker({ env: { INGEST_PORT: String(port), INGEST_PUBLIC_URL: ingestUrl } }), launchBrowser()]);
+    const { urls, servicePasswords } = testDb();
+    const { startIngest } = await import('../../ingest/server.ts');
+    ingest = await startIngest({ config: broker.config, databases: { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined }, tls: broker.tls });
     ws = await broker.createWorkspace();
     await insertConversations(broker.platform.pools.region('eu'), ws.id, [
       { daysAgo: 0, provider: 'meta', method: 'ctwa_clid' },
@@ -30,6 +50,7 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
 
   afterAll(async () => {
     await browser?.close();
+    await ingest?.close();
     await broker?.close();
   });
 
@@ -49,6 +70,24 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name.includes('wact_session'))).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
     await screenshot(page, 'owner-dashboard');
+
+    // Audit log: filters, verification instructions with the public keys, export downloaded and verified offline.
+    await page.locator('.RaSidebar-fixed').getByText('Audit log').click();
+    await page.locator('tr', { hasText: 'data.read' }).first().waitFor();
+    await page.getByText('Verify an export offline').click();
+    const keysJson = await page.getByRole('textbox', { name: 'Public keys (JSON)', exact: true }).inputValue();
+    expect(JSON.parse(keysJson).keys.length).toBeGreaterThan(0);
+    await screenshot(page, 'owner-audit-log');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSONL' }).click()]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-e2e-'));
+    const file = path.join(dir, download.suggestedFilename());
+    await download.saveAs(file);
+    fs.writeFileSync(path.join(dir, 'keys.json'), keysJson);
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/wact.mjs', 'audit', 'verify', file, '--keys', path.join(dir, 'keys.json'), '--json'], {
+      env: { ...process.env, WACT_HOME: dir, LOG_LEVEL: 'silent' },
+    });
+    const report = JSON.parse(stdout);
+    expect(report.ok).toBe(true);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -69,7 +108,7 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await page.goto(`${broker.url}/#/settings/data`);
     await page.getByText('Only owners and admins manage data settings.').waitFor();
     // The API refuses too, whatever the UI shows.
-    const status = await page.evaluate(async (id) => (await fetch(`/api/workspaces/${id}/members`)).status, ws.id);
+    const status = await page.evaluate(async (id) => (await window.fetch(`/api/workspaces/${id}/members`)).status, ws.id);
     expect(status).toBe(403);
     expect(errors).toEqual([]);
     await context.close();
@@ -145,4 +184,69 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     expect(security.errors).toEqual([]);
     await Promise.all([engineer.context.close(), security.context.close()]);
   });
+
+  it('a new owner walks the setup wizard: workspace, BSP webhook URL and secret, tracking link and snippet, first conversation turns it green', async () => {
+    const founder = broker.oidc.identities.add({ email: `founder-${Date.now()}@new-shop.example`, name: 'Nina Newowner' });
+    await ensureIdentityUser(broker.platform, broker.issuer, founder);
+    const { page, context, errors } = await newPerson(browser);
+    await signInThroughConsole(page, broker.url, founder);
+    await page.getByText('Name and region').waitFor();
+    await page.getByLabel('Workspace name').fill('Nina Shoes');
+    await page.getByRole('button', { name: 'Create workspace' }).click();
+
+    await page.getByLabel('Your WhatsApp provider (BSP)').click();
+    await page.getByRole('option', { name: '360dialog' }).click();
+    const webhookUrl = await page.getByRole('textbox', { name: 'Webhook URL to paste at your provider', exact: true }).inputValue();
+    expect(webhookUrl).toMatch(new RegExp(`^${ingestUrl}/v1/webhooks/360dialog/[0-9a-f-]{36}$`));
+    const workspaceId = webhookUrl.split('/').at(-1)!;
+    const secret = 'e2e-360dialog-signing-secret';
+    await page.getByLabel('Webhook signing secret').fill(secret);
+    await screenshot(page, 'wizard-bsp');
+    await page.getByRole('button', { name: 'Save and continue' }).click();
+
+    await page.getByLabel('Business WhatsApp number').fill('4915123456789');
+    await page.getByRole('button', { name: 'Create tracking link' }).click();
+    const trackingUrl = await page.getByRole('textbox', { name: 'Tracking link (use it in your ads)', exact: true }).inputValue();
+    expect(trackingUrl).toMatch(new RegExp(`^${ingestUrl}/r/${workspaceId}/[A-Za-z0-9]{8,32}$`));
+    expect(await page.getByRole('textbox', { name: 'Site snippet (paste into your landing page)', exact: true }).inputValue()).toContain(trackingUrl);
+    await screenshot(page, 'wizard-link');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('Waiting for the first conversation').waitFor();
+
+    // A visitor clicks the tracking link (ref code in the prefilled text), then writes on WhatsApp:
+    // the BSP posts a signed webhook carrying that text.
+    const click = await undiciFetch(`${trackingUrl}?gclid=e2e-gclid-123456&utm_source=google`, { redirect: 'manual', dispatcher: broker.agent });
+    expect(click.status).toBe(302);
+    const prefilled = new URL(click.headers.get('location')!).searchParams.get('text') ?? '';
+    const body = Buffer.from(
+      JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '4915123456789', phone_number_id: '1' }, contacts: [{ profile: { name: 'Test Person' }, wa_id: '447700900123' }], messages: [{ from: '447700900123', id: `wamid.e2e${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: prefilled } }] } }] }],
+      }),
+    );
+    const hook = await undiciFetch(webhookUrl, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-360dialog-signature': createHmac('sha256', secret).update(body).digest('hex') }, dispatcher: broker.agent });
+    expect(hook.status).toBe(200);
+    await page.getByTestId('first-conversation').waitFor({ timeout: 20_000 });
+    await screenshot(page, 'wizard-first-conversation');
+    await page.getByRole('button', { name: 'Go to the dashboard' }).click();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.locator('.RaSidebar-fixed').getByText('Conversations').click();
+    const row = page.locator('tbody tr').first();
+    await row.waitFor();
+    expect(await row.textContent()).toContain('ref_code');
+    expect(await page.content()).not.toContain('447700900123');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}

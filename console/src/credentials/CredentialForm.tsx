@@ -41,7 +41,7 @@ export function CredentialForm({ path, fields, onSaved, submitLabel = 'Save' }: 
       {fields.map((f) => (
         <TextField
           key={f.name}
-          type="password"
+          type={/token|secret/i.test(f.name) ? 'password' : 'text'}
           label={f.label}
           helperText={f.help}
           value={values[f.name] ?? ''}

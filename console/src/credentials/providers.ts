@@ -24,7 +24,7 @@ export const BSPS: BspInfo[] = [
     where: 'Meta App Dashboard → WhatsApp → Configuration → Webhook: callback URL and verify token; subscribe to “messages”.',
     fields: [
       { name: 'secret', label: 'App secret', help: 'App Dashboard → App settings → Basic → App secret (signs X-Hub-Signature-256).' },
-      { name: 'verifyToken', label: 'Verify token', help: 'Any random string; paste the same value into Meta’s webhook form.' },
+      { name: 'verifyToken', label: 'Verify token', help: 'Any random string of 8+ characters; paste the same value into Meta’s webhook form.' },
     ],
   },
   {
@@ -53,12 +53,55 @@ export const BSPS: BspInfo[] = [
   },
 ];
 
+/** Field names as ingest's exporter validates them (ingest/export/export-types.ts). */
 export const AD_PLATFORMS = [
-  { id: 'meta', name: 'Meta Conversions API', fields: [{ name: 'accessToken', label: 'Access token' }, { name: 'pixelId', label: 'Pixel / dataset id' }] },
-  { id: 'google', name: 'Google Ads offline conversions', fields: [{ name: 'accessToken', label: 'OAuth access token' }, { name: 'customerId', label: 'Customer id' }, { name: 'conversionAction', label: 'Conversion action resource name' }] },
-  { id: 'microsoft', name: 'Microsoft Advertising offline conversions', fields: [{ name: 'accessToken', label: 'Access token' }, { name: 'customerAccountId', label: 'Account id' }, { name: 'conversionName', label: 'Conversion goal name' }] },
-  { id: 'tiktok', name: 'TikTok Events API', fields: [{ name: 'accessToken', label: 'Access token' }, { name: 'pixelCode', label: 'Pixel code' }] },
-  { id: 'linkedin', name: 'LinkedIn Conversions API', fields: [{ name: 'accessToken', label: 'Access token' }, { name: 'conversionRuleId', label: 'Conversion rule id' }] },
+  {
+    id: 'meta',
+    name: 'Meta Conversions API',
+    fields: [
+      { name: 'accessToken', label: 'Access token' },
+      { name: 'datasetId', label: 'Dataset (pixel) id', help: 'Digits only' },
+      { name: 'wabaId', label: 'WhatsApp Business Account id', optional: true },
+    ],
+  },
+  {
+    id: 'google',
+    name: 'Google Ads offline click conversions',
+    fields: [
+      { name: 'accessToken', label: 'OAuth access token' },
+      { name: 'developerToken', label: 'Developer token' },
+      { name: 'customerId', label: 'Customer id', help: '10 digits, no dashes' },
+      { name: 'conversionActionId', label: 'Conversion action id' },
+      { name: 'loginCustomerId', label: 'Manager (login) customer id', optional: true },
+    ],
+  },
+  {
+    id: 'microsoft',
+    name: 'Microsoft Advertising offline conversions',
+    fields: [
+      { name: 'accessToken', label: 'Access token' },
+      { name: 'developerToken', label: 'Developer token' },
+      { name: 'customerId', label: 'Customer id' },
+      { name: 'customerAccountId', label: 'Account id' },
+      { name: 'conversionName', label: 'Offline conversion goal name' },
+    ],
+  },
+  {
+    id: 'tiktok',
+    name: 'TikTok Events API',
+    fields: [
+      { name: 'accessToken', label: 'Access token' },
+      { name: 'eventSourceId', label: 'Event source (pixel) id' },
+    ],
+  },
+  {
+    id: 'linkedin',
+    name: 'LinkedIn Conversions API',
+    fields: [
+      { name: 'accessToken', label: 'Access token' },
+      { name: 'conversionRuleId', label: 'Conversion rule id' },
+    ],
+  },
 ] as const;
 
 export function webhookUrl(ingestBase: string, provider: string, workspaceId: string): string {
