@@ -29,6 +29,8 @@ export interface GatewayOptions {
   /** How often due sessions are expired and their roles dropped (ms). */
   sweepIntervalMs?: number;
   holdLimitBytes?: number;
+  /** Time allowed from TCP connect to a completed login. */
+  loginTimeoutMs?: number;
 }
 
 interface LiveConnection {
@@ -102,6 +104,12 @@ export function createGateway(opts: GatewayOptions) {
     socket.on('error', () => undefined);
     const conn: { live?: LiveConnection } = {};
     const clientIp = socket.remoteAddress;
+    // A client that does not finish TLS and login in time is dropped (no idle half-open slots).
+    const loginTimer = setTimeout(() => {
+      if (!conn.live) socket.destroy();
+    }, opts.loginTimeoutMs ?? 30_000);
+    loginTimer.unref();
+    socket.once('close', () => clearTimeout(loginTimer));
     const pg = new PostgresConnection(socket, {
       authMode: 'cleartextPassword',
       tls: { key: Buffer.from(opts.tls.key), cert: Buffer.from(opts.tls.cert) },

@@ -1,10 +1,11 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fullSession, startHarness, type Harness } from './harness.ts';
 
 describe('gateway: large results, cancel requests', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ holdLimitBytes: 4096 });
+    h = await startHarness({ holdLimitBytes: 4096, loginTimeoutMs: 500 });
   });
   afterAll(async () => h?.close());
 
@@ -19,6 +20,14 @@ describe('gateway: large results, cancel requests', () => {
     const done = rows.findIndex((r) => r.action === 'db.statement' && r.metadata.rows === 5000);
     expect(started).toBeGreaterThanOrEqual(0);
     expect(done).toBeGreaterThan(started);
+  });
+
+  it('drops a client that never logs in', async () => {
+    const sock = net.connect(h.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const t0 = Date.now();
+    await new Promise((r) => sock.once('close', r));
+    expect(Date.now() - t0).toBeLessThan(3000);
   });
 
   it('psql Ctrl-C (CancelRequest) reaches the upstream backend through the gateway', async () => {

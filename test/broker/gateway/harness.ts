@@ -48,7 +48,13 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { audit?: (base: AuditLog) => AuditLog; subscribeEnded?: boolean; watchIntervalMs?: number; holdLimitBytes?: number } = {},
+  opts: {
+    audit?: (base: AuditLog) => AuditLog;
+    subscribeEnded?: boolean;
+    watchIntervalMs?: number;
+    holdLimitBytes?: number;
+    loginTimeoutMs?: number;
+  } = {},
 ): Promise<Harness> {
   const config = testConfig({ GATEWAY_PUBLIC_HOST: '127.0.0.1' });
   const { urls, servicePasswords } = testDb();
@@ -67,6 +73,7 @@ export async function startHarness(
     watchIntervalMs: opts.watchIntervalMs ?? 300,
     sweepIntervalMs: 1000,
     holdLimitBytes: opts.holdLimitBytes,
+    loginTimeoutMs: opts.loginTimeoutMs,
   });
   const unsubscribe = opts.subscribeEnded ? access.onSessionEnded((id, st) => void gateway.endSession(id, st)) : () => undefined;
   const { port } = await gateway.listen(0, '127.0.0.1');
