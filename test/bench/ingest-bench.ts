@@ -176,7 +176,8 @@ async function main() {
     // a fixed request count sized to last ≥ SECONDS, so the run ends only when every response is in
     const amount = Math.max(CONNECTIONS * 10, Math.ceil(warm.rps * SECONDS * 1.15));
     let prod = await drive(productUrl, { amount, ca: tls.ca, prefix: 'run', onAck: (id) => acked.push(id) });
-    if (prod.seconds < SECONDS) {
+    console.log(`  product run 1: ${prod.requests} requests in ${prod.seconds.toFixed(1)} s (warm-up ${warm.rps.toFixed(0)}/s, asked ${amount})`);
+    while (prod.seconds < SECONDS) {
       const more = await drive(productUrl, { amount: Math.ceil(prod.rps * (SECONDS - prod.seconds) * 1.2) + CONNECTIONS, ca: tls.ca, prefix: 'run2', onAck: (id) => acked.push(id) });
       prod = { requests: prod.requests + more.requests, seconds: prod.seconds + more.seconds, rps: (prod.requests + more.requests) / (prod.seconds + more.seconds), p50: Math.max(prod.p50, more.p50), p99: Math.max(prod.p99, more.p99), non2xx: prod.non2xx + more.non2xx, errors: prod.errors + more.errors };
     }

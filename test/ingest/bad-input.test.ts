@@ -124,3 +124,15 @@ describe('bad input: a JSON 4xx, nothing stored, nothing echoed, the process kee
     expect(await stored()).toBe(1);
   });
 });
+
+describe('response headers', () => {
+  it('every ingest response carries the shared security headers', async () => {
+    for (const res of [await h.http('GET', '/healthz'), await h.http('POST', '/v1/conversions', { body: '{}', headers: { 'content-type': 'application/json' } })]) {
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+; includeSubDomains/);
+      expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+});
