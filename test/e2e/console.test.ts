@@ -185,6 +185,65 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await Promise.all([engineer.context.close(), security.context.close()]);
   });
 
+  it('admin tours every customer screen (loading, data or empty state, no console errors) and security sees platform audit and TOTP status', async () => {
+    const { identity } = await broker.createCustomer(ws.id, 'admin');
+    const { page, context, errors } = await newPerson(browser);
+    // Keyboard only: the sign-in button has focus; Enter starts SSO.
+    await page.goto(`${broker.url}/`);
+    await page.getByRole('button', { name: 'Sign in with SSO' }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('input[name=email]').fill(identity.email);
+    await page.locator('input[name=password]').fill(identity.password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    const menu = page.locator('.RaSidebar-fixed');
+    const visit = async (label: string, ready: () => Promise<unknown>, shot: string) => {
+      await menu.getByText(label, { exact: true }).click();
+      await ready();
+      await screenshot(page, shot);
+    };
+    await visit('Conversations', () => page.locator('[aria-label="masked sender"]').first().waitFor(), 'admin-conversations');
+    // Admins may unmask, with a reason; the clear value is the full keyed hash of the sender.
+    await page.getByRole('button', { name: 'Unmask sender' }).first().click();
+    await page.getByLabel(/Reason/).fill('TICKET-77 customer dispute check');
+    await page.getByRole('button', { name: 'Unmask', exact: true }).click();
+    await page.locator('[aria-label="revealed sender"]').waitFor();
+    expect(await page.locator('[aria-label="revealed sender"]').textContent()).toMatch(/^[0-9a-f]{64}$/);
+    await visit('Clicks', () => page.locator('tbody tr').first().waitFor(), 'admin-clicks');
+    await visit('Conversions', () => page.getByText('No conversions yet').waitFor(), 'admin-conversions-empty');
+    await visit('Links', () => page.getByText('No tracking links yet').waitFor(), 'admin-links-empty');
+    await visit('API keys', () => page.getByText('No API keys').waitFor(), 'admin-apikeys-empty');
+    await page.getByRole('button', { name: 'New API key' }).first().click();
+    await page.getByLabel('Label').fill('CRM');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const key = await page.getByRole('textbox', { name: 'Secret', exact: true }).inputValue();
+    expect(key).toMatch(/^wact_/);
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('tbody tr', { hasText: 'CRM' }).waitFor();
+    expect(await page.content()).not.toContain(key);
+    await visit('Credentials', () => page.getByText('BSP webhooks').waitFor(), 'admin-credentials');
+    await visit('Members', () => page.locator('tbody tr').first().waitFor(), 'admin-members');
+    await visit('Settings → Data', () => page.getByText('End-user deletion requests').waitFor(), 'admin-settings-data');
+    expect(await page.getByText('Wipe workspace').count()).toBe(0); // owner only
+    expect(errors).toEqual([]);
+    await context.close();
+
+    const officer = broker.createEmployee('security');
+    const sec = await newPerson(browser);
+    await signInThroughConsole(sec.page, broker.url, officer);
+    await enrolTotpInConsole(sec.page);
+    await sec.page.locator('.RaSidebar-fixed').getByText('Platform audit').click();
+    await sec.page.getByLabel('Reason for this access').fill('SEC-42 weekly access review');
+    await sec.page.getByRole('button', { name: 'Continue' }).click();
+    await sec.page.locator('tr', { hasText: 'auth.login' }).first().waitFor();
+    await screenshot(sec.page, 'security-platform-audit');
+    await sec.page.locator('.RaSidebar-fixed').getByText('Employees').click();
+    await sec.page.locator('tr', { hasText: officer.email }).getByText('enrolled').waitFor();
+    await screenshot(sec.page, 'security-employees');
+    expect(sec.errors).toEqual([]);
+    await sec.context.close();
+  });
+
   it('a new owner walks the setup wizard: workspace, BSP webhook URL and secret, tracking link and snippet, first conversation turns it green', async () => {
     const founder = broker.oidc.identities.add({ email: `founder-${Date.now()}@new-shop.example`, name: 'Nina Newowner' });
     await ensureIdentityUser(broker.platform, broker.issuer, founder);

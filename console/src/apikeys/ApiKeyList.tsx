@@ -6,11 +6,13 @@ import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { SecretOnceDialog } from '../common/SecretOnce.tsx';
 
-/** Creates a key; the broker returns the key itself once, and only its hash is stored. */
-function NewKeyButton() {
+/**
+ * Creates a key; the broker returns the key itself once, and only its hash is stored. The
+ * key is handed up to the page so its dialog survives the list switching from empty to filled.
+ */
+function NewKeyButton({ onCreated }: { onCreated: (key: string) => void }) {
   const [open, setOpen] = useState(false);
   const [label, setLabel] = useState('');
-  const [secret, setSecret] = useState<string | undefined>();
   const [create, { isPending }] = useCreate();
   const notify = useNotify();
   const refresh = useRefresh();
@@ -23,7 +25,7 @@ function NewKeyButton() {
         onSuccess: (data: any) => {
           setOpen(false);
           setLabel('');
-          setSecret(data.key ?? data.apiKey ?? data.secret);
+          onCreated(data.key);
           refresh();
         },
         onError: (err: any) => notify(err?.message ?? 'Could not create the key', { type: 'error' }),
@@ -49,22 +51,23 @@ function NewKeyButton() {
           </DialogActions>
         </form>
       </Dialog>
-      {secret && <SecretOnceDialog title="Your new API key" secret={secret} onClose={() => setSecret(undefined)} />}
     </>
   );
 }
 
 export default function ApiKeyList() {
+  const [secret, setSecret] = useState<string | undefined>();
   return (
+    <>
     <List
       exporter={false}
       sort={{ field: 'createdAt', order: 'DESC' }}
       actions={
         <TopToolbar>
-          <NewKeyButton />
+          <NewKeyButton onCreated={setSecret} />
         </TopToolbar>
       }
-      empty={<EmptyState title="No API keys" hint="API keys let your site and CRM post clicks and conversions." action={<NewKeyButton />} />}
+      empty={<EmptyState title="No API keys" hint="API keys let your site and CRM post clicks and conversions." action={<NewKeyButton onCreated={setSecret} />} />}
     >
       <DataTable bulkActionButtons={false}>
         <DataTable.Col source="label" />
@@ -80,5 +83,7 @@ export default function ApiKeyList() {
         </DataTable.Col>
       </DataTable>
     </List>
+    {secret && <SecretOnceDialog title="Your new API key" secret={secret} onClose={() => setSecret(undefined)} />}
+    </>
   );
 }

@@ -1,9 +1,11 @@
 import { FilterButton, List, TopToolbar } from 'react-admin';
 import { EmptyState } from '../common/ListStates.tsx';
 import { AuditEventsTable, auditFilters } from '../audit/AuditEventsTable.tsx';
+import { ReasonGate } from '../common/ReasonGate.tsx';
 
 export default function PlatformAuditList() {
   return (
+    <ReasonGate what="the platform audit log">
     <List
       title="Platform audit log"
       sort={{ field: 'occurredAt', order: 'DESC' }}
@@ -19,5 +21,6 @@ export default function PlatformAuditList() {
     >
       <AuditEventsTable withWorkspace />
     </List>
+    </ReasonGate>
   );
 }
