@@ -172,6 +172,7 @@ async function main(): Promise<void> {
     const req = await access.request(engineer, { workspaceId: ws.id, reason: 'Gateway benchmark BENCH-1', scope: 'full', ttl: '15m' });
     await access.approve(security, req.session.id);
     const { connection } = await access.issueToken(engineer, req.session.id);
+    cleanup.push(() => access.end(engineer, req.session.id)); // roles are cluster-wide: drop it
 
     const gateway = createGateway({ tls, sessions: access.gatewaySource(), audit: platform.audit, logger: pino({ level: 'silent' }) });
     cleanup.push(() => gateway.close());

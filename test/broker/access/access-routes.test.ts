@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operatorPools } from '../../support/db.ts';
+import { endSessionRolesOf } from '../gateway/harness.ts';
 import { startTestBroker, type ApiClient, type TestBroker } from '../../support/broker.ts';
 
 describe('access API: requests, four eyes, sessions view, support browsing through redacted views', () => {
@@ -24,7 +26,11 @@ describe('access API: requests, four eyes, sessions view, support browsing throu
     support = await broker.loginAs('support');
     security = await broker.loginAs('security');
   });
-  afterAll(async () => broker?.close());
+  afterAll(async () => {
+    const ops = operatorPools();
+    await endSessionRolesOf(ops, [], [wsA, wsB].filter(Boolean)).finally(() => ops.end());
+    await broker?.close();
+  });
 
   it('an engineer requests a redacted session and gets a connection string at once', async () => {
     const res = await engineer.post('/api/db/requests', { workspaceId: wsA, reason: 'Debugging PROJ-42 missing clicks', ttl: '10m' });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import net from 'node:net';
 import { PostgresConnection } from 'pg-gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,20 @@ describe('access requests: session roles in the regional database', () => {
     const events = await h.auditRows(req.session.id);
     expect(events.map((e) => e.action)).toEqual(['db.access.requested', 'db.access.denied']);
     expect(events.every((e) => e.reason === 'Needs full scope DB-55')).toBe(true);
+  });
+
+  it('the sweeper drops orphaned session roles (their database is gone) but not live ones', async () => {
+    const orphan = `wact_sess_${crypto.randomBytes(16).toString('hex')}`;
+    // Minted the way the definer function does it (by wact_owner), then its database "vanished" (no settings).
+    const c = await h.ops.region('eu').connect();
+    await c.query(`SET ROLE wact_owner; CREATE ROLE ${orphan} NOLOGIN; RESET ROLE`);
+    c.release();
+    const live = await h.access.request(h.engineer, { workspaceId: h.wsA, reason: 'Still working on SWEEP-1' });
+    await h.access.sweep();
+    const { rows } = await h.ops
+      .region('eu')
+      .query('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[orphan, roleOf(live.session.id)]]);
+    expect(rows.map((r) => r.rolname)).toEqual([roleOf(live.session.id)]);
   });
 
   it('the session role really logs in with the SCRAM verifier the broker set (embedded server) and sees only its workspace', async () => {

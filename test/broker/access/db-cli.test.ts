@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type BrokerCall } from '../../../cli/commands/db.ts';
+import { operatorPools } from '../../support/db.ts';
+import { endSessionRolesOf } from '../gateway/harness.ts';
 import { startTestBroker, type ApiClient, type TestBroker } from '../../support/broker.ts';
 
 /** The CLI's flows against the real broker API (the bearer transport is identity's brokerRequest). */
@@ -22,7 +24,11 @@ describe('wact db connect', () => {
     engineer = await broker.loginAs('engineer');
     security = await broker.loginAs('security');
   });
-  afterAll(async () => broker?.close());
+  afterAll(async () => {
+    const ops = operatorPools();
+    await endSessionRolesOf(ops, [], [wsId].filter(Boolean)).finally(() => ops.end());
+    await broker?.close();
+  });
 
   it('redacted: prints a psql connection string at once', async () => {
     const out = await connect(

@@ -160,6 +160,11 @@ export async function startHarness(
       }));
     },
     async close() {
+      // Roles are cluster-wide and outlive the test databases: drop this harness's ones.
+      await endSessionRolesOf(
+        ops,
+        [h.engineer, h.engineer2, h.support, h.security, h.security2].map((a) => a.userId),
+      );
       unsubscribe();
       await gateway.close();
       await platform.close();
@@ -189,4 +194,22 @@ export function nextError(c: pg.Client): Promise<Error> {
     c.once('error', resolve);
     c.once('end', () => resolve(new Error('connection ended without an error')));
   });
+}
+
+/** Ends (terminates and drops) the session roles of the given requesters or workspaces. */
+export async function endSessionRolesOf(
+  ops: ReturnType<typeof operatorPools>,
+  userIds: string[],
+  workspaceIds: string[] = [],
+): Promise<void> {
+  const { rows } = await ops.control.query<{ region: 'eu' | 'us'; role_name: string }>(
+    `SELECT region, role_name FROM wact.access_sessions WHERE role_name IS NOT NULL AND role_dropped_at IS NULL
+        AND (requester_id = ANY($1::uuid[]) OR workspace_id = ANY($2::uuid[]))`,
+    [userIds, workspaceIds],
+  );
+  for (const r of rows)
+    await ops
+      .region(r.region)
+      .query('SELECT wact_private.end_session_role($1)', [r.role_name])
+      .catch(() => undefined);
 }
