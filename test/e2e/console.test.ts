@@ -223,8 +223,20 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     expect(await page.content()).not.toContain(key);
     await visit('Credentials', () => page.getByText('BSP webhooks').waitFor(), 'admin-credentials');
     await visit('Members', () => page.locator('tbody tr').first().waitFor(), 'admin-members');
-    await visit('Settings → Data', () => page.getByText('End-user deletion requests').waitFor(), 'admin-settings-data');
+    await visit('Settings → Data', () => page.getByLabel('Attributed events (days)').waitFor(), 'admin-settings-data');
     expect(await page.getByText('Wipe workspace').count()).toBe(0); // owner only
+    // Retention can be shortened, never set beyond the default.
+    await page.getByLabel('Attributed events (days)').fill('9999');
+    await page.getByText(/can only be shortened/).waitFor();
+    await page.getByLabel('Attributed events (days)').fill('365');
+    await page.getByRole('button', { name: 'Save retention' }).click();
+    await page.getByText('Now 365 days').waitFor();
+    // An end-user deletion request by phone number: recorded, due in 30 days; the number is not kept.
+    await page.getByLabel('Phone number (international)').fill('+44 7700 900123');
+    await page.getByRole('button', { name: 'Request deletion' }).click();
+    await page.locator('tbody tr', { hasText: 'phone' }).waitFor();
+    expect(await page.content()).not.toContain('7700 900123');
+    await screenshot(page, 'admin-settings-data');
     expect(errors).toEqual([]);
     await context.close();
 
@@ -294,6 +306,19 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('ref_code');
     expect(await page.content()).not.toContain('447700900123');
+
+    // The owner can wipe the workspace after typing its name.
+    await page.locator('.RaSidebar-fixed').getByText('Settings → Data').click();
+    await page.getByRole('button', { name: 'Wipe workspace…' }).click();
+    const wipe = page.getByRole('button', { name: 'Wipe for good' });
+    await page.getByLabel('Type the workspace name to confirm').fill('Nina Shoe');
+    expect(await wipe.isDisabled()).toBe(true);
+    await page.getByLabel('Type the workspace name to confirm').fill('Nina Shoes');
+    await screenshot(page, 'owner-wipe-confirmation');
+    await wipe.click();
+    await page.getByText('Name and region').waitFor({ timeout: 30_000 });
+    const left = await broker.platform.pools.region('eu').query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [workspaceId]);
+    expect(left.rows[0].n).toBe(0);
     expect(errors).toEqual([]);
     await context.close();
   });
