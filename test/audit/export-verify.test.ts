@@ -35,6 +35,18 @@ describe('audit export and offline verification', () => {
     expect(report).toMatchObject({ ok: true, format: 'csv', events: 5 });
   });
 
+  it('the reference engine (cursor + csv-stringify / JSON.stringify) writes files that verify the same way', async () => {
+    const ws = await kit.stream(5);
+    for (const format of ['csv', 'jsonl'] as const) {
+      const node = await kit.exportText(ws, { format, engine: 'node' });
+      const report = await kit.verifyText(node);
+      expect(report.problems).toEqual([]);
+      expect(report.events).toBe(5);
+    }
+    const csv = await kit.exportText(ws, { format: 'csv', engine: 'node' });
+    expect(csv).toContain(`"'=HYPERLINK(""http://evil.example"",""x"")"`);
+  });
+
   it('a time range exports on its own and round-trips through verify (both ends anchored)', async () => {
     const ws = await kit.stream(6);
     const rows = await readEvents(eu(), ws, 1, 100);

@@ -118,23 +118,32 @@ $$;
 CREATE FUNCTION audit.append_at(p_events jsonb, p_at timestamptz) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, audit AS $$
 DECLARE
+  v_n       integer;
   v_streams uuid[];
   v_stream  uuid := NULL;
   v_seq     bigint;
   v_hash    bytea;
-  v_prev    bytea;
   v_ts      timestamptz;
   v_tstext  text;
   v_id      uuid;
-  v_n       bigint := 0;
-  v_part    text := NULL;
-  e         jsonb;
-  s         uuid;
+  v_meta    text;
+  v_month   text := NULL;
+  i         integer := 0;
+  r         record;
+  -- Everything is computed in the loop and inserted by one statement at the
+  -- end: a per-row INSERT into a partitioned table costs more than the hashing.
+  a_stream uuid[]; a_seq bigint[]; a_id uuid[]; a_ts timestamptz[]; a_action text[]; a_kind text[];
+  a_actor text[]; a_role text[]; a_name text[]; a_ttype text[]; a_tid text[]; a_reason text[];
+  a_session text[]; a_ip text[]; a_ua text[]; a_outcome text[]; a_meta text[]; a_prev bytea[]; a_hash bytea[];
 BEGIN
   IF jsonb_typeof(p_events) = 'object' THEN
     p_events := jsonb_build_array(p_events);
   END IF;
-  IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' OR jsonb_array_length(p_events) NOT BETWEEN 1 AND 10000 THEN
+  IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
+    RAISE EXCEPTION 'audit.append expects an event or an array of events' USING ERRCODE = '22023';
+  END IF;
+  v_n := jsonb_array_length(p_events);
+  IF v_n NOT BETWEEN 1 AND 10000 THEN
     RAISE EXCEPTION 'audit.append expects 1 to 10000 events' USING ERRCODE = '22023';
   END IF;
 
@@ -150,60 +159,66 @@ BEGIN
     ON CONFLICT (stream_id) DO NOTHING;
   PERFORM 1 FROM audit.chain_heads WHERE stream_id = ANY (v_streams) ORDER BY stream_id FOR UPDATE;
 
-  FOR e IN
-    SELECT x.value FROM jsonb_array_elements(p_events) WITH ORDINALITY x
-     ORDER BY (x.value->>'streamId')::uuid, x.ordinality
+  FOR r IN
+    SELECT * FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
+      "streamId" uuid, action text, "actorKind" text, "actorId" text, "actorRole" text, "actorName" text,
+      "targetType" text, "targetId" text, reason text, "sessionId" text, "clientIp" text, "userAgent" text,
+      outcome text, metadata text)) WITH ORDINALITY AS x
+    ORDER BY x."streamId", x.ordinality
   LOOP
-    s := (e->>'streamId')::uuid;
-    IF v_stream IS DISTINCT FROM s THEN
+    IF r."actorKind" IN ('employee', 'service') AND coalesce(r.reason, '') = '' AND audit.is_read_action(r.action) THEN
+      RAISE EXCEPTION 'audit event % by an % needs a reason', r.action, r."actorKind" USING ERRCODE = '23514';
+    END IF;
+    IF v_stream IS DISTINCT FROM r."streamId" THEN
       IF v_stream IS NOT NULL THEN
         UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
       END IF;
-      v_stream := s;
-      SELECT h.seq, h.hash INTO v_seq, v_hash FROM audit.chain_heads h WHERE h.stream_id = s;
+      v_stream := r."streamId";
+      SELECT h.seq, h.hash INTO v_seq, v_hash FROM audit.chain_heads h WHERE h.stream_id = v_stream;
     END IF;
-
-    IF coalesce(e->>'actorKind', '') IN ('employee', 'service') AND audit.is_read_action(e->>'action')
-       AND coalesce(e->>'reason', '') = '' THEN
-      RAISE EXCEPTION 'audit event % by an % needs a reason', e->>'action', e->>'actorKind' USING ERRCODE = '23514';
-    END IF;
-
-    v_ts := CASE WHEN p_at IS NULL THEN clock_timestamp() ELSE p_at + make_interval(secs => v_n / 1000000.0) END;
-    IF v_part IS NULL OR v_part <> 'events_' || to_char(v_ts AT TIME ZONE 'UTC', 'YYYY_MM') THEN
-      v_part := audit.ensure_partition(v_ts);
-    END IF;
+    i := i + 1;
+    v_ts := CASE WHEN p_at IS NULL THEN clock_timestamp() ELSE p_at + make_interval(secs => i / 1000000.0) END;
     v_tstext := to_char(v_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    IF v_month IS DISTINCT FROM left(v_tstext, 7) THEN
+      v_month := left(v_tstext, 7);
+      PERFORM audit.ensure_partition(v_ts);
+    END IF;
     v_id := gen_random_uuid();
-    v_prev := v_hash;
-    v_hash := sha256(v_prev || convert_to(
+    v_meta := coalesce(r.metadata, '{}');
+    a_prev[i] := v_hash;
+    v_hash := sha256(v_hash || convert_to(
         'wact.audit.v1|'
-        || coalesce(octet_length(s::text)::text || ':' || s::text, '~')
-        || coalesce(octet_length(v_id::text)::text || ':' || v_id::text, '~')
-        || coalesce(octet_length(v_tstext)::text || ':' || v_tstext, '~')
-        || coalesce(octet_length(e->>'action')::text || ':' || (e->>'action'), '~')
-        || coalesce(octet_length(e->>'actorKind')::text || ':' || (e->>'actorKind'), '~')
-        || coalesce(octet_length(e->>'actorId')::text || ':' || (e->>'actorId'), '~')
-        || coalesce(octet_length(e->>'actorRole')::text || ':' || (e->>'actorRole'), '~')
-        || coalesce(octet_length(e->>'actorName')::text || ':' || (e->>'actorName'), '~')
-        || coalesce(octet_length(e->>'targetType')::text || ':' || (e->>'targetType'), '~')
-        || coalesce(octet_length(e->>'targetId')::text || ':' || (e->>'targetId'), '~')
-        || coalesce(octet_length(e->>'reason')::text || ':' || (e->>'reason'), '~')
-        || coalesce(octet_length(e->>'sessionId')::text || ':' || (e->>'sessionId'), '~')
-        || coalesce(octet_length(e->>'clientIp')::text || ':' || (e->>'clientIp'), '~')
-        || coalesce(octet_length(e->>'userAgent')::text || ':' || (e->>'userAgent'), '~')
-        || coalesce(octet_length(e->>'outcome')::text || ':' || (e->>'outcome'), '~')
-        || coalesce(octet_length(coalesce(e->>'metadata', '{}'))::text || ':' || coalesce(e->>'metadata', '{}'), '~'),
+        || octet_length(v_stream::text)::text || ':' || v_stream::text
+        || octet_length(v_id::text)::text || ':' || v_id::text
+        || octet_length(v_tstext)::text || ':' || v_tstext
+        || coalesce(octet_length(r.action)::text || ':' || r.action, '~')
+        || coalesce(octet_length(r."actorKind")::text || ':' || r."actorKind", '~')
+        || coalesce(octet_length(r."actorId")::text || ':' || r."actorId", '~')
+        || coalesce(octet_length(r."actorRole")::text || ':' || r."actorRole", '~')
+        || coalesce(octet_length(r."actorName")::text || ':' || r."actorName", '~')
+        || coalesce(octet_length(r."targetType")::text || ':' || r."targetType", '~')
+        || coalesce(octet_length(r."targetId")::text || ':' || r."targetId", '~')
+        || coalesce(octet_length(r.reason)::text || ':' || r.reason, '~')
+        || coalesce(octet_length(r."sessionId")::text || ':' || r."sessionId", '~')
+        || coalesce(octet_length(r."clientIp")::text || ':' || r."clientIp", '~')
+        || coalesce(octet_length(r."userAgent")::text || ':' || r."userAgent", '~')
+        || coalesce(octet_length(r.outcome)::text || ':' || r.outcome, '~')
+        || octet_length(v_meta)::text || ':' || v_meta,
       'UTF8'));
     v_seq := v_seq + 1;
-    INSERT INTO audit.events (stream_id, seq, id, occurred_at, action, actor_kind, actor_id, actor_role, actor_name,
-                              target_type, target_id, reason, session_id, client_ip, user_agent, outcome, metadata,
-                              prev_hash, hash)
-    VALUES (s, v_seq, v_id, v_ts, e->>'action', e->>'actorKind', e->>'actorId', e->>'actorRole', e->>'actorName',
-            e->>'targetType', e->>'targetId', e->>'reason', e->>'sessionId', e->>'clientIp', e->>'userAgent',
-            e->>'outcome', coalesce(e->>'metadata', '{}'), v_prev, v_hash);
-    v_n := v_n + 1;
+    a_stream[i] := v_stream; a_seq[i] := v_seq; a_id[i] := v_id; a_ts[i] := v_ts;
+    a_action[i] := r.action; a_kind[i] := r."actorKind"; a_actor[i] := r."actorId"; a_role[i] := r."actorRole";
+    a_name[i] := r."actorName"; a_ttype[i] := r."targetType"; a_tid[i] := r."targetId"; a_reason[i] := r.reason;
+    a_session[i] := r."sessionId"; a_ip[i] := r."clientIp"; a_ua[i] := r."userAgent"; a_outcome[i] := r.outcome;
+    a_meta[i] := v_meta; a_hash[i] := v_hash;
   END LOOP;
   UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
+
+  INSERT INTO audit.events (stream_id, seq, id, occurred_at, action, actor_kind, actor_id, actor_role, actor_name,
+                            target_type, target_id, reason, session_id, client_ip, user_agent, outcome, metadata,
+                            prev_hash, hash)
+  SELECT * FROM unnest(a_stream, a_seq, a_id, a_ts, a_action, a_kind, a_actor, a_role, a_name, a_ttype, a_tid,
+                       a_reason, a_session, a_ip, a_ua, a_outcome, a_meta, a_prev, a_hash);
   RETURN v_n;
 END $$;
 REVOKE ALL ON FUNCTION audit.append_at(jsonb, timestamptz) FROM PUBLIC;
