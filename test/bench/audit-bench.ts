@@ -174,7 +174,7 @@ class CopyOut {
 }
 
 /** The export phase runs in a child process so its peak RSS is the exporter's alone. */
-async function exportChild(args: { urls: DatabaseUrls; brokerPassword: string; home: string; streamId: string; format: 'csv' | 'jsonl' }) {
+async function exportChild(args: { urls: DatabaseUrls; brokerPassword: string; home: string; streamId: string; format: 'csv' | 'jsonl'; engine: 'copy' | 'node' }) {
   const pools = createPools(args.urls, { user: 'wact_broker', password: args.brokerPassword, max: 4 });
   const poolFor = (db: AuditDatabase) => (db === 'control' ? pools.control : pools.region(db));
   const signer = createAuditSigner({ poolFor, providerFor: (region) => createLocalKeyProvider({ home: args.home, region }) });
@@ -187,7 +187,7 @@ async function exportChild(args: { urls: DatabaseUrls; brokerPassword: string; h
     },
   });
   const t0 = process.hrtime.bigint();
-  const r = await exportAuditStream({ poolFor, signer }, { database: 'eu', streamId: args.streamId, format: args.format, batchSize: 5000 }, sink);
+  const r = await exportAuditStream({ poolFor, signer }, { database: 'eu', streamId: args.streamId, format: args.format, batchSize: 5000, engine: args.engine }, sink);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   await pools.end();
   return { events: r.events, seconds: secs, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024 };
@@ -272,17 +272,18 @@ async function main(): Promise<void> {
     const copySeconds = Number(process.hrtime.bigint() - c0) / 1e9;
     await copyClient.end();
 
-    const child = (format: 'csv' | 'jsonl') =>
+    const child = (format: 'csv' | 'jsonl', engine: 'copy' | 'node' = 'copy') =>
       new Promise<{ events: number; seconds: number; bytes: number; peakRssMb: number }>((resolve, reject) => {
         execFile(
           process.execPath,
-          ['--import', 'tsx', fileURLToPath(import.meta.url), '--export-child', JSON.stringify({ urls, brokerPassword: servicePasswords.broker, home, streamId: big, format })],
+          ['--import', 'tsx', fileURLToPath(import.meta.url), '--export-child', JSON.stringify({ urls, brokerPassword: servicePasswords.broker, home, streamId: big, format, engine })],
           { maxBuffer: 1 << 20, timeout: 600_000 },
           (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(stdout.trim().split('\n').at(-1)!))),
         );
       });
     const csv = await child('csv');
     const jsonl = await child('jsonl');
+    const nodeCsv = await child('csv', 'node');
 
     // (c) search: first page (25) of filtered searches, newest first.
     const pool = brokerPools.region('eu');
@@ -332,6 +333,7 @@ async function main(): Promise<void> {
     console.log(`    export JSON Lines     : ${fmt(jsonlRate)} rows/s (${(jsonl.bytes / 1e6).toFixed(0)} MB in ${jsonl.seconds.toFixed(2)} s), peak RSS ${jsonl.peakRssMb.toFixed(0)} MB`);
     console.log(`    ratio CSV/COPY        : ${(csvRate / copyRate).toFixed(2)}   target ≥ 0.5: ${csvRate / copyRate >= 0.5 ? 'MET' : 'MISSED'};  peak RSS ≤ 200 MB: ${Math.max(csv.peakRssMb, jsonl.peakRssMb) <= 200 ? 'MET' : 'MISSED'}`);
     console.log(`    ratio JSONL/COPY      : ${(jsonlRate / copyRate).toFixed(2)}`);
+    console.log(`    reference engine (cursor + csv-stringify): ${fmt(nodeCsv.events / nodeCsv.seconds)} rows/s, ratio ${(nodeCsv.events / nodeCsv.seconds / copyRate).toFixed(2)}, peak RSS ${nodeCsv.peakRssMb.toFixed(0)} MB`);
     console.log('');
     console.log(`(c) first page (25 rows) of filtered searches over ${fmt(EVENTS)} events, 40 rounds`);
     for (const [name, xs] of Object.entries(timings)) console.log(`    ${name.padEnd(24)}: p50 ${pct(xs, 50).toFixed(2)} ms, p95 ${pct(xs, 95).toFixed(2)} ms`);
