@@ -180,6 +180,9 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     const command = await engineer.page.getByTestId('connection-command').locator('textarea').first().inputValue();
     expect(command).toMatch(/^psql "postgres(ql)?:\/\/.+sslmode=require/);
     await screenshot(engineer.page, 'engineer-connection-command');
+    // The approval also reached the engineer as a notification.
+    await engineer.page.reload();
+    await engineer.page.getByLabel(/^[1-9]\d* unread access notifications$/).waitFor();
     expect(engineer.errors).toEqual([]);
     expect(security.errors).toEqual([]);
     await Promise.all([engineer.context.close(), security.context.close()]);

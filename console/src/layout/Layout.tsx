@@ -4,6 +4,7 @@ import { Box } from '@mui/material';
 import { Menu } from './Menu.tsx';
 import { WorkspaceSwitcher } from './WorkspaceSwitcher.tsx';
 import { SupportCountdown } from '../support/SupportCountdown.tsx';
+import { AccessNotifications } from './AccessNotifications.tsx';
 
 function WactAppBar() {
   return (
@@ -11,6 +12,7 @@ function WactAppBar() {
       <TitlePortal />
       <Box sx={{ display: 'flex', alignItems: 'center', gap: 2, mr: 1 }}>
         <SupportCountdown />
+        <AccessNotifications />
         <WorkspaceSwitcher />
       </Box>
     </AppBar>

@@ -1,4 +1,4 @@
-import { CreateButton, DataTable, FunctionField, List, TopToolbar, type RaRecord } from 'react-admin';
+import { CreateButton, DataTable, DeleteButton, FunctionField, List, TopToolbar, type RaRecord } from 'react-admin';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { CopyField } from '../common/SecretOnce.tsx';
@@ -33,6 +33,9 @@ export default function LinkList() {
         </DataTable.Col>
         <DataTable.Col source="createdAt" label="Created">
           <LocalDate source="createdAt" />
+        </DataTable.Col>
+        <DataTable.Col label="" disableSort>
+          <DeleteButton label="Disable" mutationMode="pessimistic" confirmTitle="Disable this tracking link?" confirmContent="Visitors following it get an error instead of WhatsApp." />
         </DataTable.Col>
       </DataTable>
     </List>

@@ -1,5 +1,8 @@
 import { Chip } from '@mui/material';
-import { DataTable, FunctionField, List, type RaRecord } from 'react-admin';
+import { useState } from 'react';
+import { Button } from '@mui/material';
+import { Confirm, DataTable, FunctionField, List, useCanAccess, useDataProvider, useNotify, useRefresh, type RaRecord } from 'react-admin';
+import type { WactDataProvider } from '../dataProvider/index.ts';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 
@@ -9,6 +12,39 @@ function TotpChip({ record }: { record: RaRecord }) {
   const locked = record.totpLocked ?? t.locked ?? (t.lockedUntil && Date.parse(t.lockedUntil) > Date.now());
   if (locked) return <Chip size="small" color="error" label="locked" />;
   return enrolled ? <Chip size="small" color="success" label="enrolled" /> : <Chip size="small" color="warning" label="not enrolled" />;
+}
+
+/** Security ends all of an employee's broker sessions (e.g. a lost laptop). */
+function RevokeSessions({ record }: { record: RaRecord }) {
+  const { canAccess } = useCanAccess({ resource: 'employees', action: 'revoke' });
+  const dataProvider = useDataProvider<WactDataProvider>();
+  const notify = useNotify();
+  const refresh = useRefresh();
+  const [open, setOpen] = useState(false);
+  if (!canAccess || !record.activeSessions) return null;
+  return (
+    <>
+      <Button size="small" color="error" onClick={() => setOpen(true)}>
+        Revoke {record.activeSessions} session{record.activeSessions === 1 ? '' : 's'}
+      </Button>
+      <Confirm
+        isOpen={open}
+        title={`Sign ${record.displayName} out everywhere?`}
+        content="Every browser and CLI session of this employee ends now."
+        onClose={() => setOpen(false)}
+        onConfirm={async () => {
+          setOpen(false);
+          try {
+            const r = await dataProvider.call(`/api/employees/${encodeURIComponent(String(record.id))}/sessions/revoke`, { method: 'POST', json: { reason: 'revoked by security from the console' } });
+            notify(`${r?.ended ?? 0} session(s) ended`, { type: 'success' });
+          } catch (err: any) {
+            notify(err?.message ?? 'Could not revoke', { type: 'error' });
+          }
+          refresh();
+        }}
+      />
+    </>
+  );
 }
 
 export default function EmployeeList() {
@@ -25,6 +61,10 @@ export default function EmployeeList() {
         </DataTable.Col>
         <DataTable.Col source="lastLoginAt" label="Last sign-in">
           <LocalDate source="lastLoginAt" emptyText="never" />
+        </DataTable.Col>
+        <DataTable.Col source="activeSessions" label="Sessions" disableSort />
+        <DataTable.Col label="" disableSort>
+          <FunctionField render={(r: RaRecord) => <RevokeSessions record={r} />} />
         </DataTable.Col>
       </DataTable>
     </List>

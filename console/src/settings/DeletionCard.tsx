@@ -1,7 +1,10 @@
 import { useState } from 'react';
 import { Alert, Box, Button, Card, CardContent, CardHeader, Chip, MenuItem, TextField } from '@mui/material';
-import { DataTable, FunctionField, ListBase, ListView, useCreate, useNotify, useRefresh, type RaRecord } from 'react-admin';
-import { LocalDate } from '../common/Dates.tsx';
+import { DataTable, FunctionField, ListBase, ListView, useCreate, useDataProvider, useNotify, useRefresh, type RaRecord } from 'react-admin';
+import { useQuery } from '@tanstack/react-query';
+import type { WactDataProvider } from '../dataProvider/index.ts';
+import { useWorkspaceId } from '../layout/WorkspaceSwitcher.tsx';
+import { LocalDate, formatLocal } from '../common/Dates.tsx';
 import { EmptyState } from '../common/ListStates.tsx';
 
 const STATUS: Record<string, 'default' | 'success' | 'warning' | 'error'> = { pending: 'warning', propagating: 'warning', completed: 'success', overdue: 'error' };
@@ -46,11 +49,25 @@ function NewDeletion() {
   );
 }
 
+/** Overdue requests (past their 30-day due date) raise an alert. */
+function OverdueAlert() {
+  const dataProvider = useDataProvider<WactDataProvider>();
+  const ws = useWorkspaceId();
+  const { data } = useQuery({ queryKey: ['deletion-alerts', ws], queryFn: () => dataProvider.call('/api/workspaces/{ws}/deletion-alerts'), enabled: !!ws, refetchInterval: 60_000 });
+  if (!data?.overdue) return null;
+  return (
+    <Alert severity="error" sx={{ mb: 2 }} role="alert">
+      {data.overdue} deletion request{data.overdue === 1 ? ' is' : 's are'} overdue (oldest due {formatLocal(data.oldestDueAt)}).
+    </Alert>
+  );
+}
+
 export function DeletionCard() {
   return (
     <Card>
       <CardHeader title="End-user deletion requests" subheader="GDPR / CCPA: deletes every record linked to the person here and at synced ad platforms." />
       <CardContent>
+        <OverdueAlert />
         <NewDeletion />
         <ListBase resource="deletion-requests" disableSyncWithLocation sort={{ field: 'requestedAt', order: 'DESC' }} perPage={10}>
           <ListView title={false} actions={false} empty={<EmptyState title="No deletion requests" />}>
