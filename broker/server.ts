@@ -53,7 +53,7 @@ export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions 
   return {
     name: 'broker',
     urls: { broker: settings.publicUrl, console: `${settings.publicUrl}/`, api: `${settings.publicUrl}/api` },
-    notes: fs.existsSync(path.join(consoleDir, 'index.html')) ? [] : ['console not built (npm run build:console): the broker serves /api and /auth only'],
+    notes: fs.existsSync(path.join(consoleDir, 'index.html')) ? [] : ['console not built (npm run build): the broker serves /api and /auth only'],
     async close() {
       await auditJobs.stop();
       server.closeAllConnections?.();

@@ -126,6 +126,13 @@ describe('dataProvider', () => {
     expect(calls[0].headers.get('X-Wact-Reason')).toBe('TICKET-42 customer cannot see conversions');
   });
 
+  it('a reason with characters a header cannot carry does not break the request (header made Latin-1 safe)', async () => {
+    const calls = fakeFetch(() => ({ body: [], headers: { 'Content-Range': 'x 0-0/0' } }));
+    setAccessReason('Ticket für Kunde 🙂 #12');
+    await createDataProvider({ getWorkspaceId: () => WS }).getList('support-clicks', { pagination: { page: 1, perPage: 5 }, sort: { field: 'created_at', order: 'DESC' }, filter: {} });
+    expect(calls[0].headers.get('X-Wact-Reason')).toBe('Ticket für Kunde ?? #12');
+  });
+
   it('unmask requires a reason and posts it (header and body) to the record', async () => {
     const calls = fakeFetch(() => ({ body: { value: '+4915123456789' } }));
     const dp = createDataProvider({ getWorkspaceId: () => WS });

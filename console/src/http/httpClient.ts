@@ -51,7 +51,9 @@ export function buildHeaders(options: RequestOptions = {}): Headers {
     const token = readCsrfToken();
     if (token) headers.set(CSRF_HEADER, token);
   }
-  if (options.reason) headers.set(REASON_HEADER, options.reason);
+  // Header values are Latin-1 only: characters beyond it would make fetch throw, so they are
+  // replaced; requests with a body also carry the reason there verbatim.
+  if (options.reason) headers.set(REASON_HEADER, options.reason.replace(/[^\x20-\x7e\xa0-\xff]/g, '?'));
   return headers;
 }
 
