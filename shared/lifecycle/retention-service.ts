@@ -125,7 +125,7 @@ export function createRetentionService(deps: {
   }
 
   /** One retention pass over one regional database. */
-  async function run(region: Region, opts: { actor?: AuditEventInput['actor'] } = {}): Promise<RetentionRunReport & { skipped?: boolean }> {
+  async function run(region: Region, opts: { actor?: AuditEventInput['actor']; asOf?: Date } = {}): Promise<RetentionRunReport & { skipped?: boolean }> {
     const started = Date.now();
     const client = await pools.region(region).connect();
     const tables: RetentionTableReport[] = [];
@@ -136,6 +136,11 @@ export function createRetentionService(deps: {
       try {
         // The database's clock decides what is expired (the definer refuses a future cutoff).
         ranAt = (await client.query<{ now: Date }>('SELECT now() AS now')).rows[0].now;
+        // A run "as of" an earlier moment removes less, never more (catching up on a backlog in steps).
+        if (opts.asOf) {
+          if (opts.asOf.getTime() > ranAt.getTime()) throw new BadRequestError('a retention run cannot be dated in the future', 'invalid_retention_run');
+          ranAt = opts.asOf;
+        }
         const registered = await client.query<TableRow>(
           `SELECT t.table_name, t.time_column, t.class, c.relkind = 'p' AS partitioned
              FROM wact_private.retention_tables t JOIN pg_class c ON c.oid = to_regclass(t.table_name)

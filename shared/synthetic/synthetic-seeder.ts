@@ -14,6 +14,8 @@ export interface SeedOptions {
   days?: number;
   seed?: number;
   batchSize?: number;
+  /** Batches written concurrently (connections). */
+  writers?: number;
 }
 
 export interface SeedCounts {
@@ -307,13 +309,14 @@ export async function seedSynthetic(
     }
   }
 
-  // Building a batch (hashing, encrypting) overlaps the database writing the previous one.
-  let writing: Promise<void> | null = null;
-  for (let done = 0; done < opts.conversations;) {
+  // Building a batch (hashing, encrypting) overlaps the database writing earlier ones, on up to
+  // `writers` connections at once (each batch is its own transaction; order does not matter).
+  const writers = Math.max(1, opts.writers ?? 2);
+  const inflight: Promise<void>[] = [];
+  for (let done = 0; done < opts.conversations; ) {
     const n = Math.min(batchSize, opts.conversations - done);
     const batch = buildBatch(n);
-    if (writing) await writing;
-    writing = writeBatch(batch);
+    if (inflight.length >= writers) await inflight.shift();
     counts.clicks += batch.clicks.length;
     counts.conversations += batch.convs.length;
     counts.rawPayloads += batch.raws.length;
@@ -322,8 +325,8 @@ export async function seedSynthetic(
     counts.exports += batch.exportsRows.length;
     done += n;
     const reached = done;
-    writing = writing.then(() => onProgress?.(reached));
+    inflight.push(writeBatch(batch).then(() => onProgress?.(reached)));
   }
-  if (writing) await writing;
+  await Promise.all(inflight);
   return counts;
 }
