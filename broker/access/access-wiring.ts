@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createFieldCrypto, type FieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import type { Platform } from '../../shared/runtime/platform.ts';
 import { accessSettings } from './access-config.ts';
@@ -21,5 +22,7 @@ export function accessServiceFor(
     regionalUrls: { eu: platform.databases.urls.eu, us: platform.databases.urls.us },
     settings,
     rdsCredentials: opts.rdsCredentials,
+    // The database's certificate is verified against the system store plus TLS_CA_FILE (e.g. the RDS bundle).
+    upstreamCa: platform.config.tls.caFile ? fs.readFileSync(platform.config.tls.caFile, 'utf8') : undefined,
   });
 }

@@ -60,7 +60,10 @@ export function targetFromUrl(url: string, tlsOptions: { ca?: string } = {}): Up
       : {
           servername: net.isIP(host) ? undefined : host,
           rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full',
-          ca: tlsOptions.ca,
+          // verify-ca checks the chain only, like libpq; verify-full also the host name.
+          ...(mode === 'verify-full' ? {} : { checkServerIdentity: () => undefined }),
+          // An extra CA on top of the system store (not instead of it).
+          ca: tlsOptions.ca ? [...tls.rootCertificates, tlsOptions.ca] : undefined,
           minVersion: 'TLSv1.2',
         };
   return { host, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)) || 'postgres', ssl };
@@ -128,6 +131,7 @@ async function openSocket(target: UpstreamTarget, timeoutMs: number): Promise<ne
     raw.destroy();
     throw new UpstreamError('upstream server refused TLS');
   }
+  raw.pause(); // the one-byte answer was read in flowing mode: hand TLS a paused socket
   const secure = tls.connect({ ...target.ssl, socket: raw });
   await new Promise<void>((resolve, reject) => {
     secure.once('secureConnect', resolve);
