@@ -35,6 +35,18 @@ const IDENTIFIER_KEY = /phone|e-?mail|msisdn|wa_?id/i;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 export function looksLikeIdentifier(raw: string): boolean {
+  // Fast path (this runs for every audited statement): without an '@' and
+  // with fewer than 7 digits, none of the patterns below can match.
+  let digits = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 64) {
+      digits = 7;
+      break;
+    }
+    if (c >= 48 && c <= 57 && ++digits >= 7) break;
+  }
+  if (digits < 7) return false;
   // Our own ids (uuids) are not personal identifiers, whatever digits they hold.
   const value = raw.replace(UUID, ' ');
   return EMAIL.test(value) || PHONE_ONLY.test(value) || PLUS_PHONE.test(value) || LONG_DIGITS.test(value);

@@ -119,22 +119,18 @@ CREATE FUNCTION audit.append_at(p_events jsonb, p_at timestamptz) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, audit AS $$
 DECLARE
   v_n       integer;
-  v_streams uuid[];
   v_stream  uuid := NULL;
   v_seq     bigint;
   v_hash    bytea;
-  v_ts      timestamptz;
-  v_tstext  text;
-  v_id      uuid;
-  v_meta    text;
-  v_month   text := NULL;
-  i         integer := 0;
-  r         record;
-  -- Everything is computed in the loop and inserted by one statement at the
-  -- end: a per-row INSERT into a partitioned table costs more than the hashing.
+  v_bad     boolean;
+  s         uuid;
+  -- Set-based where possible: one statement computes every event's time, id
+  -- and canonical bytes; only the chaining itself is a loop (two statements
+  -- per event); one INSERT writes the batch.
   a_stream uuid[]; a_seq bigint[]; a_id uuid[]; a_ts timestamptz[]; a_action text[]; a_kind text[];
   a_actor text[]; a_role text[]; a_name text[]; a_ttype text[]; a_tid text[]; a_reason text[];
-  a_session text[]; a_ip text[]; a_ua text[]; a_outcome text[]; a_meta text[]; a_prev bytea[]; a_hash bytea[];
+  a_session text[]; a_ip text[]; a_ua text[]; a_outcome text[]; a_meta text[]; a_canon bytea[];
+  a_prev bytea[]; a_hash bytea[];
 BEGIN
   IF jsonb_typeof(p_events) = 'object' THEN
     p_events := jsonb_build_array(p_events);
@@ -147,73 +143,81 @@ BEGIN
     RAISE EXCEPTION 'audit.append expects 1 to 10000 events' USING ERRCODE = '22023';
   END IF;
 
-  SELECT array_agg(DISTINCT (x->>'streamId')::uuid ORDER BY (x->>'streamId')::uuid)
-    INTO v_streams FROM jsonb_array_elements(p_events) x;
-  IF array_position(v_streams, NULL) IS NOT NULL THEN
-    RAISE EXCEPTION 'audit event without streamId' USING ERRCODE = '22023';
-  END IF;
-  -- Heads in stream order, so concurrent batches never deadlock.
-  INSERT INTO audit.chain_heads (stream_id, seq, hash)
-    SELECT u, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
-      FROM unnest(v_streams) u ORDER BY u
-    ON CONFLICT (stream_id) DO NOTHING;
-  PERFORM 1 FROM audit.chain_heads WHERE stream_id = ANY (v_streams) ORDER BY stream_id FOR UPDATE;
-
-  FOR r IN
-    SELECT * FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
-      "streamId" uuid, action text, "actorKind" text, "actorId" text, "actorRole" text, "actorName" text,
-      "targetType" text, "targetId" text, reason text, "sessionId" text, "clientIp" text, "userAgent" text,
-      outcome text, metadata text)) WITH ORDINALITY AS x
-    ORDER BY x."streamId", x.ordinality
-  LOOP
-    IF r."actorKind" IN ('employee', 'service') AND coalesce(r.reason, '') = '' AND audit.is_read_action(r.action) THEN
-      RAISE EXCEPTION 'audit event % by an % needs a reason', r.action, r."actorKind" USING ERRCODE = '23514';
+  -- 1. Lock the heads first, in uuid order (so concurrent batches never
+  --    deadlock); times are taken after, so seq order is time order.
+  FOR s IN SELECT DISTINCT (x->>'streamId')::uuid FROM jsonb_array_elements(p_events) x ORDER BY 1 LOOP
+    IF s IS NULL THEN
+      RAISE EXCEPTION 'audit event without streamId' USING ERRCODE = '22023';
     END IF;
-    IF v_stream IS DISTINCT FROM r."streamId" THEN
+    INSERT INTO audit.chain_heads (stream_id, seq, hash)
+      VALUES (s, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+      ON CONFLICT (stream_id) DO NOTHING;
+    PERFORM 1 FROM audit.chain_heads h WHERE h.stream_id = s FOR UPDATE;
+  END LOOP;
+
+  -- 2. Every event's server time, id and canonical form (see README):
+  --    'wact.audit.v1|' then f(field) for each field, f(NULL) = '~', f(x) = byte length || ':' || x.
+  SELECT array_agg(t.sid), array_agg(t.id), array_agg(t.ts),
+         array_agg(t.action), array_agg(t.kind), array_agg(t.actor),
+         array_agg(t.role), array_agg(t.name), array_agg(t.ttype),
+         array_agg(t.tid), array_agg(t.reason), array_agg(t.session),
+         array_agg(t.ip), array_agg(t.ua), array_agg(t.outcome),
+         array_agg(t.meta),
+         array_agg(convert_to('wact.audit.v1|'
+           || octet_length(t.sid::text)::text || ':' || t.sid::text
+           || octet_length(t.id::text)::text || ':' || t.id::text
+           || octet_length(t.tstext)::text || ':' || t.tstext
+           || coalesce(octet_length(t.action)::text || ':' || t.action, '~')
+           || coalesce(octet_length(t.kind)::text || ':' || t.kind, '~')
+           || coalesce(octet_length(t.actor)::text || ':' || t.actor, '~')
+           || coalesce(octet_length(t.role)::text || ':' || t.role, '~')
+           || coalesce(octet_length(t.name)::text || ':' || t.name, '~')
+           || coalesce(octet_length(t.ttype)::text || ':' || t.ttype, '~')
+           || coalesce(octet_length(t.tid)::text || ':' || t.tid, '~')
+           || coalesce(octet_length(t.reason)::text || ':' || t.reason, '~')
+           || coalesce(octet_length(t.session)::text || ':' || t.session, '~')
+           || coalesce(octet_length(t.ip)::text || ':' || t.ip, '~')
+           || coalesce(octet_length(t.ua)::text || ':' || t.ua, '~')
+           || coalesce(octet_length(t.outcome)::text || ':' || t.outcome, '~')
+           || octet_length(t.meta)::text || ':' || t.meta, 'UTF8')),
+         bool_or(t.kind IN ('employee', 'service') AND coalesce(t.reason, '') = '' AND audit.is_read_action(t.action))
+    INTO a_stream, a_id, a_ts, a_action, a_kind, a_actor, a_role, a_name, a_ttype, a_tid, a_reason, a_session,
+         a_ip, a_ua, a_outcome, a_meta, a_canon, v_bad
+    FROM (SELECT x."streamId" AS sid, x.ordinality AS ord, g.id, g.ts,
+                 to_char(g.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS tstext,
+                 x.action, x."actorKind" AS kind, x."actorId" AS actor, x."actorRole" AS role, x."actorName" AS name,
+                 x."targetType" AS ttype, x."targetId" AS tid, x.reason, x."sessionId" AS session, x."clientIp" AS ip,
+                 x."userAgent" AS ua, x.outcome, coalesce(x.metadata, '{}') AS meta
+            FROM ROWS FROM (jsonb_to_recordset(p_events) AS (
+                   "streamId" uuid, action text, "actorKind" text, "actorId" text, "actorRole" text, "actorName" text,
+                   "targetType" text, "targetId" text, reason text, "sessionId" text, "clientIp" text, "userAgent" text,
+                   outcome text, metadata text)) WITH ORDINALITY AS x
+            CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id,
+                                       CASE WHEN p_at IS NULL THEN clock_timestamp()
+                                            ELSE p_at + make_interval(secs => x.ordinality / 1000000.0) END AS ts) g
+           ORDER BY x."streamId", x.ordinality) t; -- aggregated in this order (stream, then arrival)
+  IF v_bad THEN
+    RAISE EXCEPTION 'an audit event for a read by an employee or service needs a reason' USING ERRCODE = '23514';
+  END IF;
+
+  -- 3. The chain: each hash covers the previous one and the canonical bytes.
+  FOR i IN 1 .. v_n LOOP
+    IF a_stream[i] IS DISTINCT FROM v_stream THEN
       IF v_stream IS NOT NULL THEN
         UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
       END IF;
-      v_stream := r."streamId";
+      v_stream := a_stream[i];
       SELECT h.seq, h.hash INTO v_seq, v_hash FROM audit.chain_heads h WHERE h.stream_id = v_stream;
     END IF;
-    i := i + 1;
-    v_ts := CASE WHEN p_at IS NULL THEN clock_timestamp() ELSE p_at + make_interval(secs => i / 1000000.0) END;
-    v_tstext := to_char(v_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-    IF v_month IS DISTINCT FROM left(v_tstext, 7) THEN
-      v_month := left(v_tstext, 7);
-      PERFORM audit.ensure_partition(v_ts);
-    END IF;
-    v_id := gen_random_uuid();
-    v_meta := coalesce(r.metadata, '{}');
     a_prev[i] := v_hash;
-    v_hash := sha256(v_hash || convert_to(
-        'wact.audit.v1|'
-        || octet_length(v_stream::text)::text || ':' || v_stream::text
-        || octet_length(v_id::text)::text || ':' || v_id::text
-        || octet_length(v_tstext)::text || ':' || v_tstext
-        || coalesce(octet_length(r.action)::text || ':' || r.action, '~')
-        || coalesce(octet_length(r."actorKind")::text || ':' || r."actorKind", '~')
-        || coalesce(octet_length(r."actorId")::text || ':' || r."actorId", '~')
-        || coalesce(octet_length(r."actorRole")::text || ':' || r."actorRole", '~')
-        || coalesce(octet_length(r."actorName")::text || ':' || r."actorName", '~')
-        || coalesce(octet_length(r."targetType")::text || ':' || r."targetType", '~')
-        || coalesce(octet_length(r."targetId")::text || ':' || r."targetId", '~')
-        || coalesce(octet_length(r.reason)::text || ':' || r.reason, '~')
-        || coalesce(octet_length(r."sessionId")::text || ':' || r."sessionId", '~')
-        || coalesce(octet_length(r."clientIp")::text || ':' || r."clientIp", '~')
-        || coalesce(octet_length(r."userAgent")::text || ':' || r."userAgent", '~')
-        || coalesce(octet_length(r.outcome)::text || ':' || r.outcome, '~')
-        || octet_length(v_meta)::text || ':' || v_meta,
-      'UTF8'));
+    v_hash := sha256(v_hash || a_canon[i]);
+    a_hash[i] := v_hash;
     v_seq := v_seq + 1;
-    a_stream[i] := v_stream; a_seq[i] := v_seq; a_id[i] := v_id; a_ts[i] := v_ts;
-    a_action[i] := r.action; a_kind[i] := r."actorKind"; a_actor[i] := r."actorId"; a_role[i] := r."actorRole";
-    a_name[i] := r."actorName"; a_ttype[i] := r."targetType"; a_tid[i] := r."targetId"; a_reason[i] := r.reason;
-    a_session[i] := r."sessionId"; a_ip[i] := r."clientIp"; a_ua[i] := r."userAgent"; a_outcome[i] := r.outcome;
-    a_meta[i] := v_meta; a_hash[i] := v_hash;
+    a_seq[i] := v_seq;
   END LOOP;
   UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
 
+  PERFORM audit.ensure_partition(m) FROM (SELECT DISTINCT date_trunc('month', u AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m FROM unnest(a_ts) u) q;
   INSERT INTO audit.events (stream_id, seq, id, occurred_at, action, actor_kind, actor_id, actor_role, actor_name,
                             target_type, target_id, reason, session_id, client_ip, user_agent, outcome, metadata,
                             prev_hash, hash)
