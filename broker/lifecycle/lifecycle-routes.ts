@@ -10,7 +10,12 @@ import type { ApiRequest, ApiRoute } from '../http/route-types.ts';
 import { listResponse, parseListQuery } from '../http/simple-rest.ts';
 
 function actorOf(req: ApiRequest): AuditEventInput['actor'] {
-  return { id: req.auth.userId, kind: req.auth.kind, role: req.auth.workspaceRole ?? req.auth.employeeRole, displayName: req.auth.displayName };
+  return {
+    id: req.auth.userId,
+    kind: req.auth.kind,
+    role: req.auth.workspaceRole ?? req.auth.employeeRole,
+    displayName: req.auth.displayName,
+  };
 }
 
 const retention = (req: ApiRequest) => createRetentionService(req.services.platform);
@@ -18,7 +23,8 @@ const deletion = (req: ApiRequest) =>
   createDeletionService({
     ...req.services.platform,
     config: req.services.config,
-    enqueue: ({ workspaceId, requestId, region }) => enqueueDeletion(req.services.platform.pools.region(region), { workspaceId, requestId }),
+    enqueue: ({ workspaceId, requestId, region }) =>
+      enqueueDeletion(req.services.platform.pools.region(region), { workspaceId, requestId }),
   });
 
 const wipeBody = z
@@ -59,8 +65,15 @@ export const lifecycleRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['requestedAt', 'dueAt', 'status'] as const, defaultSort: ['requestedAt', 'DESC'] });
       const status = typeof q.filter.status === 'string' ? q.filter.status : undefined;
-      if (status && !['pending', 'propagating', 'completed', 'overdue'].includes(status)) throw new BadRequestError('unknown status filter', 'invalid_query');
-      const { rows, total } = await deletion(req).list(req.params.workspaceId as string, { offset: q.offset, limit: q.limit, sort: q.sort, status, overdue: q.filter.overdue === true });
+      if (status && !['pending', 'propagating', 'completed', 'overdue'].includes(status))
+        throw new BadRequestError('unknown status filter', 'invalid_query');
+      const { rows, total } = await deletion(req).list(req.params.workspaceId as string, {
+        offset: q.offset,
+        limit: q.limit,
+        sort: q.sort,
+        status,
+        overdue: q.filter.overdue === true,
+      });
       await req.recordAudit({ metadata: { rowCount: rows.length } });
       return listResponse(res, 'deletion-requests', rows, q.offset, total);
     },
@@ -82,7 +95,10 @@ export const lifecycleRoutes: ApiRoute[] = [
     permission: 'deletion.manage',
     handler: async (req, res) => {
       const { reason: _reason, ...body } = (req.body ?? {}) as Record<string, unknown>;
-      const view = await deletion(req).submit(req.params.workspaceId as string, body, actorOf(req), { reason: req.reason, sessionId: req.auth.sessionId });
+      const view = await deletion(req).submit(req.params.workspaceId as string, body, actorOf(req), {
+        reason: req.reason,
+        sessionId: req.auth.sessionId,
+      });
       res.status(201);
       return view;
     },
@@ -99,17 +115,24 @@ export const lifecycleRoutes: ApiRoute[] = [
     permission: 'workspace.wipe',
     handler: async (req) => {
       const parsed = wipeBody.safeParse(req.body ?? {});
-      if (!parsed.success) throw new BadRequestError('send {"confirm": "<the workspace name>"} (and "totp" if you use TOTP)', 'invalid_wipe_request');
+      if (!parsed.success)
+        throw new BadRequestError('send {"confirm": "<the workspace name>"} (and "totp" if you use TOTP)', 'invalid_wipe_request');
       const workspace = req.workspace ?? (await req.services.platform.workspaces.get(req.params.workspaceId as string));
       // Typed confirmation: the exact name, so a wipe never happens by a stray click.
-      if (parsed.data.confirm !== workspace.name) throw new BadRequestError('the confirmation does not match the workspace name', 'confirmation_mismatch');
+      if (parsed.data.confirm !== workspace.name)
+        throw new BadRequestError('the confirmation does not match the workspace name', 'confirmation_mismatch');
       // Step-up: whoever has TOTP proves it again now, whatever their session already showed.
       const identity = req.services.features.identity as IdentityRuntime | undefined;
       if (!identity) throw new ForbiddenError('TOTP step-up is unavailable', 'step_up_unavailable');
       const totp = await identity.totp.status(req.auth.userId);
       if (totp.enrolled) {
-        if (!parsed.data.totp && !parsed.data.recoveryCode) throw new ForbiddenError('enter a current TOTP code to wipe the workspace', 'step_up_required');
-        const check = await identity.totp.check(req.auth.userId, { code: parsed.data.totp, recoveryCode: parsed.data.recoveryCode }, 'verify');
+        if (!parsed.data.totp && !parsed.data.recoveryCode)
+          throw new ForbiddenError('enter a current TOTP code to wipe the workspace', 'step_up_required');
+        const check = await identity.totp.check(
+          req.auth.userId,
+          { code: parsed.data.totp, recoveryCode: parsed.data.recoveryCode },
+          'verify',
+        );
         if (!check.ok) {
           await req.services.platform.audit.append({
             action: 'workspace.wipe',
@@ -123,7 +146,10 @@ export const lifecycleRoutes: ApiRoute[] = [
           throw new ForbiddenError('the TOTP code was not accepted', 'step_up_failed');
         }
       }
-      const report = await createWipeService(req.services.platform).wipe(workspace.id, actorOf(req), { reason: parsed.data.reason ?? req.reason, sessionId: req.auth.sessionId });
+      const report = await createWipeService(req.services.platform).wipe(workspace.id, actorOf(req), {
+        reason: parsed.data.reason ?? req.reason,
+        sessionId: req.auth.sessionId,
+      });
       return {
         workspaceId: report.workspaceId,
         region: report.region,

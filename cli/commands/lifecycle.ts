@@ -27,7 +27,11 @@ async function readStdinLine(): Promise<string> {
 }
 
 function deletionService(p: Platform) {
-  return createDeletionService({ ...p, config: p.config, enqueue: ({ workspaceId, requestId, region: r }) => enqueueDeletion(p.pools.region(r), { workspaceId, requestId }) });
+  return createDeletionService({
+    ...p,
+    config: p.config,
+    enqueue: ({ workspaceId, requestId, region: r }) => enqueueDeletion(p.pools.region(r), { workspaceId, requestId }),
+  });
 }
 
 /**
@@ -45,7 +49,9 @@ export function registerLifecycleCommands(program: Command): void {
     .option('--raw-days <n>', 'days to keep raw webhook payloads (1–90)', int('--raw-days'))
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; eventsDays?: number; rawDays?: number; json?: boolean }) => {
-      const s = await withOperator((p) => createRetentionService(p).setSettings(o.workspace, { eventsDays: o.eventsDays, rawDays: o.rawDays }, operatorActor()));
+      const s = await withOperator((p) =>
+        createRetentionService(p).setSettings(o.workspace, { eventsDays: o.eventsDays, rawDays: o.rawDays }, operatorActor()),
+      );
       printResult(!!o.json, s, () => `retention of ${s.workspaceId}: events ${s.eventsDays} days, raw payloads ${s.rawDays} days`);
     });
   retention
@@ -68,7 +74,14 @@ export function registerLifecycleCommands(program: Command): void {
         for (const r of o.region ? [o.region] : (['eu', 'us'] as const)) out.push(await svc.run(r, { actor: operatorActor() }));
         return out;
       });
-      printResult(!!o.json, reports, () => reports.map((r) => `${r.region}: removed ${r.totalRemoved} rows, dropped ${r.tables.reduce((n, t) => n + t.droppedPartitions.length, 0)} partitions in ${r.durationMs} ms`).join('\n'));
+      printResult(!!o.json, reports, () =>
+        reports
+          .map(
+            (r) =>
+              `${r.region}: removed ${r.totalRemoved} rows, dropped ${r.tables.reduce((n, t) => n + t.droppedPartitions.length, 0)} partitions in ${r.durationMs} ms`,
+          )
+          .join('\n'),
+      );
     });
 
   const deletion = program.command('deletion').description('end-user deletion requests (GDPR / CCPA) (operator)');
@@ -97,8 +110,16 @@ export function registerLifecycleCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; overdue?: boolean; json?: boolean }) => {
       const { rows } = await withOperator((p) => deletionService(p).list(o.workspace, { offset: 0, limit: 500, overdue: o.overdue }));
-      printResult(!!o.json, rows, () =>
-        rows.map((r) => `${r.id}  ${r.status}${r.overdue ? ' (OVERDUE)' : ''}  due ${r.dueAt}  ${r.targets.map((t) => `${t.platform}:${t.status}`).join(' ')}`).join('\n') || '(no deletion requests)',
+      printResult(
+        !!o.json,
+        rows,
+        () =>
+          rows
+            .map(
+              (r) =>
+                `${r.id}  ${r.status}${r.overdue ? ' (OVERDUE)' : ''}  due ${r.dueAt}  ${r.targets.map((t) => `${t.platform}:${t.status}`).join(' ')}`,
+            )
+            .join('\n') || '(no deletion requests)',
       );
     });
 
@@ -113,7 +134,12 @@ export function registerLifecycleCommands(program: Command): void {
     .action(async (o: { workspace: string; yes?: boolean; reason?: string; json?: boolean }) => {
       if (!o.yes) throw new Error('refusing to wipe without --yes (this destroys the workspace’s keys and data for good)');
       const report = await withOperator((p) => createWipeService(p).wipe(o.workspace, operatorActor(), { reason: o.reason }));
-      printResult(!!o.json, report, () => `wiped ${report.workspaceId} (${report.region}): ${report.keysDestroyed} keys destroyed, ${Object.values(report.deleted).reduce((a, b) => a + b, 0)} rows deleted`);
+      printResult(
+        !!o.json,
+        report,
+        () =>
+          `wiped ${report.workspaceId} (${report.region}): ${report.keysDestroyed} keys destroyed, ${Object.values(report.deleted).reduce((a, b) => a + b, 0)} rows deleted`,
+      );
     });
   ws.command('move')
     .description('move a workspace to another region: re-encrypt under the target keys, verify, then wipe the source')
@@ -122,9 +148,18 @@ export function registerLifecycleCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; region: 'eu' | 'us'; json?: boolean }) => {
       const report = await withOperator((p) =>
-        createMoveService({ ...p, keyStore: createKeyStore({ poolFor: (r) => p.pools.region(r) }), providerFor: keyProviders(p.config) }).move(o.workspace, o.region, operatorActor()),
+        createMoveService({
+          ...p,
+          keyStore: createKeyStore({ poolFor: (r) => p.pools.region(r) }),
+          providerFor: keyProviders(p.config),
+        }).move(o.workspace, o.region, operatorActor()),
       );
-      printResult(!!o.json, report, () => `moved ${report.workspaceId} ${report.from} → ${report.to}: ${Object.values(report.rows).reduce((a, b) => a + b, 0)} rows, ${report.reencrypted} fields re-encrypted`);
+      printResult(
+        !!o.json,
+        report,
+        () =>
+          `moved ${report.workspaceId} ${report.from} → ${report.to}: ${Object.values(report.rows).reduce((a, b) => a + b, 0)} rows, ${report.reencrypted} fields re-encrypted`,
+      );
     });
 
   program
@@ -140,21 +175,45 @@ export function registerLifecycleCommands(program: Command): void {
       const out = await withOperator(async (p) => {
         // Refused twice: by configuration, and by what the database says it is.
         if (p.config.env === 'production') throw new Error('refusing: synthetic seeding never runs in production');
-        const { rows } = await p.pools.region(o.region).query<{ environment: string }>('SELECT environment FROM wact_meta.database_identity');
+        const { rows } = await p.pools
+          .region(o.region)
+          .query<{ environment: string }>('SELECT environment FROM wact_meta.database_identity');
         if (rows[0]?.environment === 'production') throw new Error('refusing: this is a production database');
         const results = [];
         for (let i = 0; i < o.workspaces; i++) {
-          const w = await p.workspaces.create({ name: `Synthetic ${new Date().toISOString().slice(0, 10)} #${i + 1}`, region: o.region }, operatorActor());
+          const w = await p.workspaces.create(
+            { name: `Synthetic ${new Date().toISOString().slice(0, 10)} #${i + 1}`, region: o.region },
+            operatorActor(),
+          );
           const started = Date.now();
-          const counts = await seedSynthetic({ pool: p.pools.region(o.region), keyring: p.keyring }, { workspaceId: w.id, region: o.region, conversations: o.conversations, days: o.days, seed: Date.now() % 2 ** 31 }, (done) => {
-            if (!o.json) process.stderr.write(`\r${w.name}: ${done}/${o.conversations} conversations`);
-          });
+          const counts = await seedSynthetic(
+            { pool: p.pools.region(o.region), keyring: p.keyring },
+            { workspaceId: w.id, region: o.region, conversations: o.conversations, days: o.days, seed: Date.now() % 2 ** 31 },
+            (done) => {
+              if (!o.json) process.stderr.write(`\r${w.name}: ${done}/${o.conversations} conversations`);
+            },
+          );
           if (!o.json) process.stderr.write('\n');
-          await p.audit.append({ action: 'workspace.seed', actor: operatorActor(), workspaceId: w.id, region: o.region, target: { type: 'workspace', id: w.id }, outcome: 'success', metadata: { ...counts } });
+          await p.audit.append({
+            action: 'workspace.seed',
+            actor: operatorActor(),
+            workspaceId: w.id,
+            region: o.region,
+            target: { type: 'workspace', id: w.id },
+            outcome: 'success',
+            metadata: { ...counts },
+          });
           results.push({ workspace: w, counts, ms: Date.now() - started });
         }
         return results;
       });
-      printResult(!!o.json, out, () => out.map((r) => `${r.workspace.id}  ${r.workspace.name}: ${r.counts.conversations} conversations, ${r.counts.clicks} clicks, ${r.counts.conversions} conversions (${r.ms} ms)`).join('\n'));
+      printResult(!!o.json, out, () =>
+        out
+          .map(
+            (r) =>
+              `${r.workspace.id}  ${r.workspace.name}: ${r.counts.conversations} conversations, ${r.counts.clicks} clicks, ${r.counts.conversions} conversions (${r.ms} ms)`,
+          )
+          .join('\n'),
+      );
     });
 }

@@ -62,7 +62,13 @@ function googleTime(iso: string): string {
   return `${iso.slice(0, 19).replace('T', ' ')}+00:00`;
 }
 
-export function buildDeletionCall(platform: 'google' | 'microsoft', endpoint: string, conversions: SyncedConversion[], creds: PlatformCredentials, now: Date): DeletionCall {
+export function buildDeletionCall(
+  platform: 'google' | 'microsoft',
+  endpoint: string,
+  conversions: SyncedConversion[],
+  creds: PlatformCredentials,
+  now: Date,
+): DeletionCall {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (creds.accessToken) headers.authorization = `Bearer ${creds.accessToken}`;
   if (platform === 'google') {

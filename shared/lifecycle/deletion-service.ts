@@ -26,7 +26,15 @@ const DAY_MS = 86_400_000;
 const MAX_BACKOFF_MS = 6 * 3_600_000;
 
 export const deletionInput = z.union([
-  z.object({ phone: z.string().min(1).max(64), defaultRegion: z.string().regex(/^[A-Z]{2}$/).optional() }).strict(),
+  z
+    .object({
+      phone: z.string().min(1).max(64),
+      defaultRegion: z
+        .string()
+        .regex(/^[A-Z]{2}$/)
+        .optional(),
+    })
+    .strict(),
   z.object({ conversationId: z.string().uuid() }).strict(),
 ]);
 
@@ -97,7 +105,10 @@ function toView(r: RequestRow, targets: TargetRow[], now: number): DeletionReque
   };
 }
 
-export type HttpSender = (url: string, init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
+export type HttpSender = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{ status: number }>;
 
 export interface DeletionDeps {
   config: Pick<Config, 'raw' | 'env'>;
@@ -135,10 +146,16 @@ export function createDeletionService(deps: DeletionDeps) {
     return hashes;
   }
 
-  async function submit(workspaceId: string, input: unknown, actor: AuditEventInput['actor'], meta: { reason?: string; sessionId?: string } = {}): Promise<DeletionRequestView> {
+  async function submit(
+    workspaceId: string,
+    input: unknown,
+    actor: AuditEventInput['actor'],
+    meta: { reason?: string; sessionId?: string } = {},
+  ): Promise<DeletionRequestView> {
     const parsed = deletionInput.safeParse(input);
     // The message never repeats what was sent: it may be a phone number.
-    if (!parsed.success) throw new BadRequestError('give either phone (a phone number) or conversationId (a uuid)', 'invalid_deletion_request');
+    if (!parsed.success)
+      throw new BadRequestError('give either phone (a phone number) or conversationId (a uuid)', 'invalid_deletion_request');
     const { workspace, pool } = await openRegionalWorkspace(deps, workspaceId);
     let kind: 'phone' | 'conversation';
     let hashes: string[];
@@ -150,10 +167,10 @@ export function createDeletionService(deps: DeletionDeps) {
     } else {
       kind = 'conversation';
       conversationId = parsed.data.conversationId;
-      const { rows } = await pool.query<{ sender_hash: string }>('SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1 AND id = $2 LIMIT 1', [
-        workspace.id,
-        conversationId,
-      ]);
+      const { rows } = await pool.query<{ sender_hash: string }>(
+        'SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1 AND id = $2 LIMIT 1',
+        [workspace.id, conversationId],
+      );
       if (!rows[0]) throw new NotFoundError('no such conversation in this workspace', 'conversation_not_found');
       // The person behind the conversation: everything of theirs goes, not only this thread.
       hashes = [rows[0].sender_hash];
@@ -182,9 +199,15 @@ export function createDeletionService(deps: DeletionDeps) {
 
   async function load(pool: pg.Pool, workspaceId: string, requestId: string): Promise<{ request: RequestRow; targets: TargetRow[] }> {
     if (!z.string().uuid().safeParse(requestId).success) throw new NotFoundError('no such deletion request', 'deletion_request_not_found');
-    const { rows } = await pool.query<RequestRow>(`SELECT ${REQUEST_COLUMNS} FROM wact.deletion_requests WHERE workspace_id = $1 AND id = $2`, [workspaceId, requestId]);
+    const { rows } = await pool.query<RequestRow>(
+      `SELECT ${REQUEST_COLUMNS} FROM wact.deletion_requests WHERE workspace_id = $1 AND id = $2`,
+      [workspaceId, requestId],
+    );
     if (!rows[0]) throw new NotFoundError('no such deletion request', 'deletion_request_not_found');
-    const targets = await pool.query<TargetRow>(`SELECT ${TARGET_COLUMNS} FROM wact.deletion_targets WHERE request_id = $1 ORDER BY platform`, [requestId]);
+    const targets = await pool.query<TargetRow>(
+      `SELECT ${TARGET_COLUMNS} FROM wact.deletion_targets WHERE request_id = $1 ORDER BY platform`,
+      [requestId],
+    );
     return { request: rows[0], targets: targets.rows };
   }
 
@@ -198,7 +221,13 @@ export function createDeletionService(deps: DeletionDeps) {
 
   async function list(
     workspaceId: string,
-    q: { offset: number; limit: number; sort?: { field: keyof typeof SORTABLE; order: 'ASC' | 'DESC' }; status?: string; overdue?: boolean },
+    q: {
+      offset: number;
+      limit: number;
+      sort?: { field: keyof typeof SORTABLE; order: 'ASC' | 'DESC' };
+      status?: string;
+      overdue?: boolean;
+    },
   ): Promise<{ rows: DeletionRequestView[]; total: number }> {
     const { workspace, pool } = await openRegionalWorkspace(deps, workspaceId);
     const where = ['workspace_id = $1'];
@@ -209,15 +238,31 @@ export function createDeletionService(deps: DeletionDeps) {
     }
     if (q.overdue) where.push(`(status = 'overdue' OR (status <> 'completed' AND due_at < now()))`);
     const order = q.sort ? `${SORTABLE[q.sort.field]} ${q.sort.order === 'ASC' ? 'ASC' : 'DESC'}` : 'requested_at DESC';
-    const total = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM wact.deletion_requests WHERE ${where.join(' AND ')}`, params);
+    const total = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM wact.deletion_requests WHERE ${where.join(' AND ')}`,
+      params,
+    );
     const { rows } = await pool.query<RequestRow>(
       `SELECT ${REQUEST_COLUMNS} FROM wact.deletion_requests WHERE ${where.join(' AND ')} ORDER BY ${order}, id LIMIT ${q.limit} OFFSET ${q.offset}`,
       params,
     );
     const targets = rows.length
-      ? (await pool.query<TargetRow>(`SELECT ${TARGET_COLUMNS} FROM wact.deletion_targets WHERE request_id = ANY($1) ORDER BY platform`, [rows.map((r) => r.id)])).rows
+      ? (
+          await pool.query<TargetRow>(`SELECT ${TARGET_COLUMNS} FROM wact.deletion_targets WHERE request_id = ANY($1) ORDER BY platform`, [
+            rows.map((r) => r.id),
+          ])
+        ).rows
       : [];
-    return { rows: rows.map((r) => toView(r, targets.filter((t) => t.request_id === r.id), now())), total: total.rows[0].n };
+    return {
+      rows: rows.map((r) =>
+        toView(
+          r,
+          targets.filter((t) => t.request_id === r.id),
+          now(),
+        ),
+      ),
+      total: total.rows[0].n,
+    };
   }
 
   /** Overdue requests of a workspace: what the console raises as an alert. */
@@ -252,7 +297,11 @@ export function createDeletionService(deps: DeletionDeps) {
            FROM wact.export_jobs e WHERE e.workspace_id = $1 AND e.conversion_id = ANY($2)`,
         [ws, conversionIds],
       );
-      const clickIds = [...new Set([...convs.rows.map((r) => r.matched_click_id), ...conversions.rows.map((r) => r.click_id)].filter((x): x is string => !!x))];
+      const clickIds = [
+        ...new Set(
+          [...convs.rows.map((r) => r.matched_click_id), ...conversions.rows.map((r) => r.click_id)].filter((x): x is string => !!x),
+        ),
+      ];
       const clicks = await c.query<Record<string, Buffer | string | null>>(
         'SELECT id, gclid_enc, gbraid_enc, wbraid_enc, msclkid_enc FROM wact.clicks WHERE workspace_id = $1 AND id = ANY($2)',
         [ws, clickIds],
@@ -280,11 +329,23 @@ export function createDeletionService(deps: DeletionDeps) {
         const endpoint = deletionEndpoint(deps.config, platform);
         const unsupported = UNSUPPORTED_REASON[platform] ?? (endpoint ? null : 'no deletion endpoint configured');
         const needed = !unsupported && list.length > 0;
-        const payload = needed ? await fields.encrypt(ws, region, { table: 'deletion_targets', column: 'payload' }, JSON.stringify(list)) : null;
+        const payload = needed
+          ? await fields.encrypt(ws, region, { table: 'deletion_targets', column: 'payload' }, JSON.stringify(list))
+          : null;
         await c.query(
           `INSERT INTO wact.deletion_targets (request_id, workspace_id, platform, endpoint, status, payload, identifier_count, response_summary, completed_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (request_id, platform) DO NOTHING`,
-          [request.id, ws, platform, endpoint ?? '-', needed ? 'pending' : 'not_needed', payload, list.length, needed ? null : (unsupported ?? 'no retractable conversion was synced'), needed ? null : new Date(now())],
+          [
+            request.id,
+            ws,
+            platform,
+            endpoint ?? '-',
+            needed ? 'pending' : 'not_needed',
+            payload,
+            list.length,
+            needed ? null : (unsupported ?? 'no retractable conversion was synced'),
+            needed ? null : new Date(now()),
+          ],
         );
       }
 
@@ -297,8 +358,14 @@ export function createDeletionService(deps: DeletionDeps) {
         'SELECT message_hash, provider FROM wact.raw_webhook_payloads WHERE workspace_id = $1 AND conversation_id = ANY($2)',
         [ws, convIds],
       );
-      await del('rawPayloads', 'DELETE FROM wact.raw_webhook_payloads WHERE workspace_id = $1 AND conversation_id = ANY($2)', [ws, convIds]);
-      await del('receipts', 'DELETE FROM wact.webhook_receipts WHERE workspace_id = $1 AND message_hash = ANY($2)', [ws, hashes.rows.map((h) => h.message_hash)]);
+      await del('rawPayloads', 'DELETE FROM wact.raw_webhook_payloads WHERE workspace_id = $1 AND conversation_id = ANY($2)', [
+        ws,
+        convIds,
+      ]);
+      await del('receipts', 'DELETE FROM wact.webhook_receipts WHERE workspace_id = $1 AND message_hash = ANY($2)', [
+        ws,
+        hashes.rows.map((h) => h.message_hash),
+      ]);
       const exportIds = exportsRows.rows.map((e) => e.id);
       await del(
         'queuedJobs',
@@ -306,7 +373,10 @@ export function createDeletionService(deps: DeletionDeps) {
         [exportIds, conversionIds],
       );
       await del('exports', 'DELETE FROM wact.export_jobs WHERE workspace_id = $1 AND id = ANY($2)', [ws, exportIds]);
-      await del('conversionKeys', 'DELETE FROM wact.conversion_keys WHERE workspace_id = $1 AND conversion_id = ANY($2)', [ws, conversionIds]);
+      await del('conversionKeys', 'DELETE FROM wact.conversion_keys WHERE workspace_id = $1 AND conversion_id = ANY($2)', [
+        ws,
+        conversionIds,
+      ]);
       await del('conversions', 'DELETE FROM wact.conversions WHERE workspace_id = $1 AND id = ANY($2)', [ws, conversionIds]);
       await del('conversations', 'DELETE FROM wact.conversations WHERE workspace_id = $1 AND id = ANY($2)', [ws, convIds]);
       // A click goes only if nothing that remains still points at it (someone else's conversation from the same ad link).
@@ -317,7 +387,10 @@ export function createDeletionService(deps: DeletionDeps) {
             AND NOT EXISTS (SELECT 1 FROM wact.conversions x WHERE x.workspace_id = $1 AND x.click_id = k.id)`,
         [ws, clickIds],
       );
-      const targets = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM wact.deletion_targets WHERE request_id = $1 AND status = 'pending'", [request.id]);
+      const targets = await c.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM wact.deletion_targets WHERE request_id = $1 AND status = 'pending'",
+        [request.id],
+      );
       await c.query(
         `UPDATE wact.deletion_requests SET local_done_at = now(), deleted_counts = $2, subject_hashes = '{}',
                 status = CASE WHEN $3 THEN 'propagating' ELSE 'completed' END,
@@ -330,11 +403,21 @@ export function createDeletionService(deps: DeletionDeps) {
   }
 
   async function credentialsFor(ws: string, region: Region, pool: pg.Pool, platform: string): Promise<PlatformCredentials> {
-    const { rows } = await pool.query<{ credentials_enc: Buffer }>('SELECT credentials_enc FROM wact.ad_platform_credentials WHERE workspace_id = $1 AND platform = $2', [ws, platform]);
+    const { rows } = await pool.query<{ credentials_enc: Buffer }>(
+      'SELECT credentials_enc FROM wact.ad_platform_credentials WHERE workspace_id = $1 AND platform = $2',
+      [ws, platform],
+    );
     if (!rows[0]) return {};
     try {
       // Bound to its row's platform, as the ingest feature stores it (ingest/export/platform-credentials-service.ts).
-      const json = JSON.parse(await fields.decryptString(ws, region, { table: 'ad_platform_credentials', column: `credentials_enc:${platform}` }, rows[0].credentials_enc)) as Record<string, unknown>;
+      const json = JSON.parse(
+        await fields.decryptString(
+          ws,
+          region,
+          { table: 'ad_platform_credentials', column: `credentials_enc:${platform}` },
+          rows[0].credentials_enc,
+        ),
+      ) as Record<string, unknown>;
       const str = (k: string) => (typeof json[k] === 'string' ? (json[k] as string) : undefined);
       return {
         accessToken: str('accessToken'),
@@ -359,16 +442,33 @@ export function createDeletionService(deps: DeletionDeps) {
     const t0 = now();
     for (const t of rows) {
       if (request.due_at.getTime() < t0) {
-        await pool.query(`UPDATE wact.deletion_targets SET status = 'overdue', payload = NULL WHERE request_id = $1 AND platform = $2`, [request.id, t.platform]);
+        await pool.query(`UPDATE wact.deletion_targets SET status = 'overdue', payload = NULL WHERE request_id = $1 AND platform = $2`, [
+          request.id,
+          t.platform,
+        ]);
         continue;
       }
       let status: number | null = null;
       let summary: string;
       try {
-        const list = JSON.parse(await fields.decryptString(ws, region, { table: 'deletion_targets', column: 'payload' }, t.payload!)) as SyncedConversion[];
-        const call = buildDeletionCall(t.platform as 'google' | 'microsoft', t.endpoint, list, await credentialsFor(ws, region, pool, t.platform), new Date(t0));
-        if (deps.config.env === 'production' && !call.url.startsWith('https://')) throw new Error('refusing a non-HTTPS endpoint in production');
-        const res = await send(call.url, { method: 'POST', headers: call.headers, body: JSON.stringify(call.body), signal: AbortSignal.timeout(15_000) });
+        const list = JSON.parse(
+          await fields.decryptString(ws, region, { table: 'deletion_targets', column: 'payload' }, t.payload!),
+        ) as SyncedConversion[];
+        const call = buildDeletionCall(
+          t.platform as 'google' | 'microsoft',
+          t.endpoint,
+          list,
+          await credentialsFor(ws, region, pool, t.platform),
+          new Date(t0),
+        );
+        if (deps.config.env === 'production' && !call.url.startsWith('https://'))
+          throw new Error('refusing a non-HTTPS endpoint in production');
+        const res = await send(call.url, {
+          method: 'POST',
+          headers: call.headers,
+          body: JSON.stringify(call.body),
+          signal: AbortSignal.timeout(15_000),
+        });
         status = res.status;
         // Only the status is kept: a platform's response body may echo the identifiers.
         summary = `HTTP ${res.status}`;
@@ -410,7 +510,10 @@ export function createDeletionService(deps: DeletionDeps) {
           metadata: counts,
         });
       } catch (err) {
-        await pool.query('UPDATE wact.deletion_requests SET last_error = $2 WHERE id = $1', [request.id, (err as Error).message.slice(0, 500)]);
+        await pool.query('UPDATE wact.deletion_requests SET last_error = $2 WHERE id = $1', [
+          request.id,
+          (err as Error).message.slice(0, 500),
+        ]);
         throw err;
       }
       ({ request } = await load(pool, workspace.id, requestId));
@@ -423,11 +526,29 @@ export function createDeletionService(deps: DeletionDeps) {
     const overdue = rows.some((r) => r.status === 'overdue') || (open > 0 && request.due_at.getTime() < now());
     if (request.status === 'propagating' && open === 0 && !overdue) {
       await pool.query(`UPDATE wact.deletion_requests SET status = 'completed', completed_at = now() WHERE id = $1`, [request.id]);
-      await audit.append({ action: 'deletion.complete', actor, workspaceId: workspace.id, region: workspace.region, target: { type: 'deletion_request', id: request.id }, outcome: 'success', metadata: { targets: rows.length } });
+      await audit.append({
+        action: 'deletion.complete',
+        actor,
+        workspaceId: workspace.id,
+        region: workspace.region,
+        target: { type: 'deletion_request', id: request.id },
+        outcome: 'success',
+        metadata: { targets: rows.length },
+      });
     } else if (overdue) {
-      await pool.query(`UPDATE wact.deletion_targets SET status = 'overdue', payload = NULL WHERE request_id = $1 AND status = 'pending'`, [request.id]);
+      await pool.query(`UPDATE wact.deletion_targets SET status = 'overdue', payload = NULL WHERE request_id = $1 AND status = 'pending'`, [
+        request.id,
+      ]);
       await pool.query(`UPDATE wact.deletion_requests SET status = 'overdue' WHERE id = $1`, [request.id]);
-      await audit.append({ action: 'deletion.overdue', actor, workspaceId: workspace.id, region: workspace.region, target: { type: 'deletion_request', id: request.id }, outcome: 'failure', metadata: { openTargets: open } });
+      await audit.append({
+        action: 'deletion.overdue',
+        actor,
+        workspaceId: workspace.id,
+        region: workspace.region,
+        target: { type: 'deletion_request', id: request.id },
+        outcome: 'failure',
+        metadata: { openTargets: open },
+      });
     }
     return get(workspaceId, requestId);
   }

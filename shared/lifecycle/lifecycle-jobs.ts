@@ -24,7 +24,14 @@ export async function enqueueDeletion(pool: Pick<pg.Pool, 'query'>, job: { works
   const q = QUEUES.deletion;
   await pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [
     q.name,
-    JSON.stringify({ policy: 'standard', retryLimit: q.retryLimit, retryDelay: q.retryDelaySeconds, retryBackoff: q.retryBackoff, expireInSeconds: 900, retentionMinutes: 14 * 24 * 60 }),
+    JSON.stringify({
+      policy: 'standard',
+      retryLimit: q.retryLimit,
+      retryDelay: q.retryDelaySeconds,
+      retryBackoff: q.retryBackoff,
+      expireInSeconds: 900,
+      retentionMinutes: 14 * 24 * 60,
+    }),
   ]);
   await pool.query('INSERT INTO pgboss.job (name, data, retry_limit, retry_delay, retry_backoff) VALUES ($1, $2, $3, $4, $5)', [
     q.name,

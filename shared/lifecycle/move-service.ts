@@ -53,16 +53,32 @@ export function createMoveService(deps: {
     const src = pools.region(from);
     const dst = pools.region(to);
     const already = await dst.query('SELECT 1 FROM wact.workspaces WHERE id = $1', [ws.id]);
-    if (already.rowCount) throw new BadRequestError('a copy of this workspace already exists in the target region: finish or clean up the earlier move first', 'move_in_progress');
+    if (already.rowCount)
+      throw new BadRequestError(
+        'a copy of this workspace already exists in the target region: finish or clean up the earlier move first',
+        'move_in_progress',
+      );
 
     // 1. Keys.
-    await dst.query('INSERT INTO wact.workspaces (id, name, region, created_at) VALUES ($1, $2, $3, $4)', [ws.id, ws.name, to, ws.createdAt]);
+    await dst.query('INSERT INTO wact.workspaces (id, name, region, created_at) VALUES ($1, $2, $3, $4)', [
+      ws.id,
+      ws.name,
+      to,
+      ws.createdAt,
+    ]);
     try {
       const hmacVersions = await keyStore.list(from, ws.id, 'hmac');
       for (const k of hmacVersions) {
         const clear = await keyring.keyVersion(ws.id, from, 'hmac', k.version);
         const { wrapped, kekId } = await providerFor(to).wrap(clear, { workspaceId: ws.id, purpose: 'hmac', region: to });
-        await keyStore.insert(to, { workspaceId: ws.id, purpose: 'hmac', version: k.version, wrapped, kekId, provider: providerFor(to).name });
+        await keyStore.insert(to, {
+          workspaceId: ws.id,
+          purpose: 'hmac',
+          version: k.version,
+          wrapped,
+          kekId,
+          provider: providerFor(to).name,
+        });
       }
       const { plaintext, wrapped, kekId } = await providerFor(to).generateDataKey({ workspaceId: ws.id, purpose: 'dek', region: to });
       await keyStore.insert(to, { workspaceId: ws.id, purpose: 'dek', version: 1, wrapped, kekId, provider: providerFor(to).name });
@@ -107,7 +123,8 @@ export function createMoveService(deps: {
       // 3. Verify.
       for (const table of tables) {
         const n = await dst.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE workspace_id = $1`, [ws.id]);
-        if ((rows[table] ?? 0) !== n.rows[0].n) throw new Error(`move verification failed: ${table} has ${n.rows[0].n} rows in ${to}, expected ${rows[table] ?? 0}`);
+        if ((rows[table] ?? 0) !== n.rows[0].n)
+          throw new Error(`move verification failed: ${table} has ${n.rows[0].n} rows in ${to}, expected ${rows[table] ?? 0}`);
         const bare = table.split('.').pop()!;
         for (const col of await byteaColumns(dst, table)) {
           const sample = await readRows(dst, table, 'workspace_id', ws.id, 0);
@@ -131,15 +148,39 @@ export function createMoveService(deps: {
         auditEventsCopied,
         sourcePurged: { keysDestroyed: purged.keysDestroyed, rowsDeleted: Object.values(purged.deleted).reduce((a, b) => a + b, 0) },
       };
-      const metadata = { from, to, rowsCopied: Object.values(rows).reduce((a, b) => a + b, 0), reencrypted, auditEventsCopied, sourceRowsDeleted: report.sourcePurged.rowsDeleted };
-      await audit.append({ action: 'workspace.move', actor, workspaceId: null, target: { type: 'workspace', id: ws.id }, outcome: 'success', metadata });
-      await audit.append({ action: 'workspace.move', actor, workspaceId: ws.id, region: to, target: { type: 'workspace', id: ws.id }, outcome: 'success', metadata });
+      const metadata = {
+        from,
+        to,
+        rowsCopied: Object.values(rows).reduce((a, b) => a + b, 0),
+        reencrypted,
+        auditEventsCopied,
+        sourceRowsDeleted: report.sourcePurged.rowsDeleted,
+      };
+      await audit.append({
+        action: 'workspace.move',
+        actor,
+        workspaceId: null,
+        target: { type: 'workspace', id: ws.id },
+        outcome: 'success',
+        metadata,
+      });
+      await audit.append({
+        action: 'workspace.move',
+        actor,
+        workspaceId: ws.id,
+        region: to,
+        target: { type: 'workspace', id: ws.id },
+        outcome: 'success',
+        metadata,
+      });
       return report;
     } catch (err) {
       // Nothing switched yet: drop the partial copy so the workspace stays whole in its source region.
       const dir = await pools.control.query<{ region: Region }>('SELECT region FROM wact.workspaces WHERE id = $1', [ws.id]);
       if (dir.rows[0]?.region === from) {
-        await createWipeService({ pools, keyring, audit }).purgeRegion(ws.id, to).catch(() => undefined);
+        await createWipeService({ pools, keyring, audit })
+          .purgeRegion(ws.id, to)
+          .catch(() => undefined);
       }
       throw err;
     }
@@ -153,7 +194,14 @@ export function createMoveService(deps: {
  * row too by suffixing the column with the row's provider or platform
  * (ingest: 'secret_enc:twilio', 'credentials_enc:google'). Try each binding.
  */
-function decryptAny(workspaceId: string, table: string, col: string, row: Record<string, unknown>, key: Buffer, blob: Buffer): { ctx: FieldContext; clear: Buffer } {
+function decryptAny(
+  workspaceId: string,
+  table: string,
+  col: string,
+  row: Record<string, unknown>,
+  key: Buffer,
+  blob: Buffer,
+): { ctx: FieldContext; clear: Buffer } {
   const columns = [col, ...['provider', 'platform'].filter((f) => typeof row[f] === 'string').map((f) => `${col}:${row[f] as string}`)];
   for (const [i, c] of columns.entries()) {
     const ctx = fieldContext(workspaceId, table, c);
@@ -191,7 +239,13 @@ const toHex = (b: Buffer) => `\\x${b.toString('hex')}`;
  * microseconds (the audit hash chain depends on them), bytea is '\\x…' hex.
  * Paged on (tableoid, ctid): unique even across partitions.
  */
-async function readRows(pool: Pick<pg.Pool, 'query'>, table: string, column: string, id: string, offset: number): Promise<Record<string, unknown>[]> {
+async function readRows(
+  pool: Pick<pg.Pool, 'query'>,
+  table: string,
+  column: string,
+  id: string,
+  offset: number,
+): Promise<Record<string, unknown>[]> {
   const { rows } = await pool.query<{ j: string }>(
     `SELECT row_to_json(t)::text AS j FROM ${table} t WHERE ${column} = $1 ORDER BY t.tableoid, t.ctid LIMIT ${BATCH} OFFSET ${offset}`,
     [id],
@@ -206,7 +260,12 @@ async function insertRows(pool: Pick<pg.Pool, 'query'>, table: string, rows: Rec
 }
 
 /** The target needs the time partitions the workspace's rows fall into. */
-async function ensurePartitionsFor(src: Pick<pg.Pool, 'query'>, dst: Pick<pg.Pool, 'query'>, table: string, workspaceId: string): Promise<void> {
+async function ensurePartitionsFor(
+  src: Pick<pg.Pool, 'query'>,
+  dst: Pick<pg.Pool, 'query'>,
+  table: string,
+  workspaceId: string,
+): Promise<void> {
   const t = await src.query<{ key: string | null }>(
     `SELECT a.attname AS key FROM pg_partitioned_table p JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
       WHERE p.partrelid = $1::regclass`,
@@ -214,7 +273,10 @@ async function ensurePartitionsFor(src: Pick<pg.Pool, 'query'>, dst: Pick<pg.Poo
   );
   const key = t.rows[0]?.key;
   if (!key) return;
-  const span = await src.query<{ lo: Date | null; hi: Date | null }>(`SELECT min(${key}) AS lo, max(${key}) AS hi FROM ${table} WHERE workspace_id = $1`, [workspaceId]);
+  const span = await src.query<{ lo: Date | null; hi: Date | null }>(
+    `SELECT min(${key}) AS lo, max(${key}) AS hi FROM ${table} WHERE workspace_id = $1`,
+    [workspaceId],
+  );
   const { lo, hi } = span.rows[0];
   if (!lo || !hi) return;
   for (let from = new Date(lo); from <= hi; from = new Date(from.getTime() + 400 * 86_400_000)) {
@@ -227,7 +289,10 @@ async function ensurePartitionsFor(src: Pick<pg.Pool, 'query'>, dst: Pick<pg.Poo
 async function copyAuditStream(src: Pick<pg.Pool, 'query'>, dst: Pick<pg.Pool, 'query'>, workspaceId: string): Promise<number> {
   const has = await src.query<{ ok: boolean }>(`SELECT to_regclass('audit.chain_heads') IS NOT NULL AS ok`);
   if (!has.rows[0].ok) return 0;
-  const months = await src.query<{ m: Date }>(`SELECT DISTINCT date_trunc('month', occurred_at) AS m FROM audit.events WHERE stream_id = $1`, [workspaceId]);
+  const months = await src.query<{ m: Date }>(
+    `SELECT DISTINCT date_trunc('month', occurred_at) AS m FROM audit.events WHERE stream_id = $1`,
+    [workspaceId],
+  );
   for (const { m } of months.rows) await dst.query('SELECT audit.ensure_partition($1)', [m]);
   let n = 0;
   for (let offset = 0; ; offset += BATCH) {

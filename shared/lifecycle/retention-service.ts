@@ -97,10 +97,16 @@ export function createRetentionService(deps: {
     if (!parsed.success) throw new BadRequestError(`invalid retention settings: ${parsed.error.issues[0].message}`, 'invalid_retention');
     const { eventsDays, rawDays } = parsed.data;
     if (eventsDays !== undefined && !days(DEFAULT_EVENTS_DAYS).safeParse(eventsDays).success) {
-      throw new BadRequestError(`attributed events can be kept at most ${DEFAULT_EVENTS_DAYS} days (24 months): retention can be shortened, not lengthened`, 'retention_too_long');
+      throw new BadRequestError(
+        `attributed events can be kept at most ${DEFAULT_EVENTS_DAYS} days (24 months): retention can be shortened, not lengthened`,
+        'retention_too_long',
+      );
     }
     if (rawDays !== undefined && !days(DEFAULT_RAW_DAYS).safeParse(rawDays).success) {
-      throw new BadRequestError(`raw webhook payloads can be kept at most ${DEFAULT_RAW_DAYS} days: retention can be shortened, not lengthened`, 'retention_too_long');
+      throw new BadRequestError(
+        `raw webhook payloads can be kept at most ${DEFAULT_RAW_DAYS} days: retention can be shortened, not lengthened`,
+        'retention_too_long',
+      );
     }
     const before = await getSettings(workspaceId);
     const { workspace, pool } = await openRegionalWorkspace(deps, workspaceId);
@@ -125,7 +131,10 @@ export function createRetentionService(deps: {
   }
 
   /** One retention pass over one regional database. */
-  async function run(region: Region, opts: { actor?: AuditEventInput['actor']; asOf?: Date } = {}): Promise<RetentionRunReport & { skipped?: boolean }> {
+  async function run(
+    region: Region,
+    opts: { actor?: AuditEventInput['actor']; asOf?: Date } = {},
+  ): Promise<RetentionRunReport & { skipped?: boolean }> {
     const started = Date.now();
     const client = await pools.region(region).connect();
     const tables: RetentionTableReport[] = [];
@@ -138,7 +147,8 @@ export function createRetentionService(deps: {
         ranAt = (await client.query<{ now: Date }>('SELECT now() AS now')).rows[0].now;
         // A run "as of" an earlier moment removes less, never more (catching up on a backlog in steps).
         if (opts.asOf) {
-          if (opts.asOf.getTime() > ranAt.getTime()) throw new BadRequestError('a retention run cannot be dated in the future', 'invalid_retention_run');
+          if (opts.asOf.getTime() > ranAt.getTime())
+            throw new BadRequestError('a retention run cannot be dated in the future', 'invalid_retention_run');
           ranAt = opts.asOf;
         }
         const registered = await client.query<TableRow>(
@@ -174,11 +184,30 @@ export function createRetentionService(deps: {
     const report: RetentionRunReport = { region, ranAt: ranAt.toISOString(), tables, totalRemoved, durationMs: Date.now() - started };
     // Each workspace's own stream says what left it; the platform log has the run as a whole.
     for (const [ws, counts] of byWorkspace) {
-      await audit.append({ action: 'retention.run', actor, workspaceId: ws, region, target: { type: 'workspace', id: ws }, outcome: 'success', metadata: counts });
+      await audit.append({
+        action: 'retention.run',
+        actor,
+        workspaceId: ws,
+        region,
+        target: { type: 'workspace', id: ws },
+        outcome: 'success',
+        metadata: counts,
+      });
     }
-    const metadata: Record<string, number | string> = { region, totalRemoved, partitionsDropped: tables.reduce((n, t) => n + t.droppedPartitions.length, 0) };
+    const metadata: Record<string, number | string> = {
+      region,
+      totalRemoved,
+      partitionsDropped: tables.reduce((n, t) => n + t.droppedPartitions.length, 0),
+    };
     for (const t of tables) metadata[t.table] = Object.values(t.removed).reduce((a, b) => a + b, 0);
-    await audit.append({ action: 'retention.run', actor, workspaceId: null, target: { type: 'region', id: region }, outcome: 'success', metadata });
+    await audit.append({
+      action: 'retention.run',
+      actor,
+      workspaceId: null,
+      target: { type: 'region', id: region },
+      outcome: 'success',
+      metadata,
+    });
     return report;
   }
 

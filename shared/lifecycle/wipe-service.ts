@@ -34,7 +34,11 @@ const CONTROL_WORKSPACE_TABLES = ['wact.invitations', 'wact.memberships', 'wact.
 export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region'>; keyring: Pick<Keyring, 'destroy'>; audit: AuditLog }) {
   const { pools, keyring, audit } = deps;
 
-  async function wipe(workspaceId: string, actor: AuditEventInput['actor'], opts: { reason?: string; sessionId?: string } = {}): Promise<WipeReport> {
+  async function wipe(
+    workspaceId: string,
+    actor: AuditEventInput['actor'],
+    opts: { reason?: string; sessionId?: string } = {},
+  ): Promise<WipeReport> {
     if (!z.string().uuid().safeParse(workspaceId).success) throw new NotFoundError('unknown workspace', 'workspace_not_found');
     const { rows } = await pools.control.query<{ id: string; region: Region }>(
       'UPDATE wact.workspaces SET wiped_at = coalesce(wiped_at, now()) WHERE id = $1 RETURNING id, region',
@@ -119,7 +123,9 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
     for (const table of ['pgboss.job', 'pgboss.archive']) {
       const exists = await pools.region(region).query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]);
       if (!exists.rows[0].t) continue;
-      const res = await pools.region(region).query(`DELETE FROM ${table} WHERE data->>'workspaceId' = $1 OR data->>'workspace_id' = $1`, [workspaceId]);
+      const res = await pools
+        .region(region)
+        .query(`DELETE FROM ${table} WHERE data->>'workspaceId' = $1 OR data->>'workspace_id' = $1`, [workspaceId]);
       n += res.rowCount ?? 0;
     }
     return n;

@@ -20,8 +20,13 @@ export async function seedDemoConversations(ctx: ServiceContext): Promise<string
     const pool = platform.pools.region(demo.region);
     const { rows } = await pool.query('SELECT 1 FROM wact.conversations WHERE workspace_id = $1 LIMIT 1', [demo.id]);
     if (rows.length) return [];
-    const counts = await seedSynthetic({ pool, keyring: platform.keyring }, { workspaceId: demo.id, region: demo.region, conversations: DEMO_CONVERSATIONS, days: 60, seed: 2026 });
-    return [`demo data: ${counts.conversations} synthetic conversations, ${counts.clicks} clicks, ${counts.conversions} conversions in "${demo.name}" (fictional numbers only)`];
+    const counts = await seedSynthetic(
+      { pool, keyring: platform.keyring },
+      { workspaceId: demo.id, region: demo.region, conversations: DEMO_CONVERSATIONS, days: 60, seed: 2026 },
+    );
+    return [
+      `demo data: ${counts.conversations} synthetic conversations, ${counts.clicks} clicks, ${counts.conversions} conversions in "${demo.name}" (fictional numbers only)`,
+    ];
   } finally {
     await platform.close();
   }

@@ -43,7 +43,28 @@ export function createRng(seed: number) {
 export type Rng = ReturnType<typeof createRng>;
 
 /** North American area codes whose 555-01xx numbers libphonenumber accepts. */
-const NANP_AREAS = ['201', '202', '212', '213', '303', '305', '312', '404', '415', '480', '503', '512', '602', '617', '646', '702', '713', '718', '801', '919'];
+const NANP_AREAS = [
+  '201',
+  '202',
+  '212',
+  '213',
+  '303',
+  '305',
+  '312',
+  '404',
+  '415',
+  '480',
+  '503',
+  '512',
+  '602',
+  '617',
+  '646',
+  '702',
+  '713',
+  '718',
+  '801',
+  '919',
+];
 
 /** A fictional E.164 number: '+447700900xxx' or '+1<area>55501xx'. */
 export function fictionalPhone(rng: Rng): string {
@@ -161,7 +182,13 @@ export function syntheticConversation(rng: Rng, from: Date, spanMs: number): Syn
       clickId: syntheticClickId(rng, mix.kind),
       refCode: mix.kind === 'ctwa_clid' ? null : rng.token(8, 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'),
       adSourceId: mix.kind === 'ctwa_clid' ? String(rng.int(10 ** 14, 10 ** 15 - 1)) : null,
-      utm: { source: mix.source, medium: mix.medium, campaign: rng.pick(CAMPAIGNS), term: mix.medium === 'cpc' ? rng.pick(TERMS) || null : null, content: rng.pick(CONTENTS) },
+      utm: {
+        source: mix.source,
+        medium: mix.medium,
+        campaign: rng.pick(CAMPAIGNS),
+        term: mix.medium === 'cpc' ? rng.pick(TERMS) || null : null,
+        content: rng.pick(CONTENTS),
+      },
       createdAt: createdAt < from ? from : createdAt,
     };
   }
@@ -174,13 +201,20 @@ export function syntheticConversation(rng: Rng, from: Date, spanMs: number): Syn
     [2, 30],
     [3, 20],
   ] as const);
-  for (let i = 0; i < n; i++) messages.push({ messageId: `wamid.${rng.token(40)}`, receivedAt: new Date(startedAt.getTime() + i * rng.int(1_000, 600_000)) });
+  for (let i = 0; i < n; i++)
+    messages.push({ messageId: `wamid.${rng.token(40)}`, receivedAt: new Date(startedAt.getTime() + i * rng.int(1_000, 600_000)) });
   const conversions: SyntheticConversation['conversions'] = [];
   let t = messages[messages.length - 1].receivedAt.getTime();
   for (const [event, p, range] of FUNNEL) {
     if (!rng.chance(p)) break; // a funnel: each step needs the one before
     t += rng.int(60_000, 86_400_000);
-    conversions.push({ id: randomUUID(), event, value: range ? rng.int(range[0], range[1]) : null, currency: range ? rng.pick(['EUR', 'USD', 'GBP']) : null, occurredAt: new Date(t) });
+    conversions.push({
+      id: randomUUID(),
+      event,
+      value: range ? rng.int(range[0], range[1]) : null,
+      currency: range ? rng.pick(['EUR', 'USD', 'GBP']) : null,
+      occurredAt: new Date(t),
+    });
   }
   return { id: randomUUID(), provider: rng.weighted(PROVIDERS), sender, startedAt, click, messages, conversions };
 }

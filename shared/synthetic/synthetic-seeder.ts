@@ -313,7 +313,7 @@ export async function seedSynthetic(
   // `writers` connections at once (each batch is its own transaction; order does not matter).
   const writers = Math.max(1, opts.writers ?? 2);
   const inflight: Promise<void>[] = [];
-  for (let done = 0; done < opts.conversations; ) {
+  for (let done = 0; done < opts.conversations;) {
     const n = Math.min(batchSize, opts.conversations - done);
     const batch = buildBatch(n);
     if (inflight.length >= writers) await inflight.shift();

@@ -76,7 +76,9 @@ async function main() {
     const eu = pools.region('eu');
     const c = await eu.connect();
     try {
-      log(`retention bench: ${ROWS.toLocaleString('en')} raw payload rows over ${SPAN_DAYS} days, ${WORKSPACES} workspaces; remove everything older than 90 days`);
+      log(
+        `retention bench: ${ROWS.toLocaleString('en')} raw payload rows over ${SPAN_DAYS} days, ${WORKSPACES} workspaces; remove everything older than 90 days`,
+      );
       const ws = Array.from({ length: WORKSPACES }, () => crypto.randomUUID());
       for (const id of ws) await c.query(`INSERT INTO wact.workspaces (id, name, region) VALUES ($1, 'bench', 'eu')`, [id]);
       await c.query('SELECT wact_private.ensure_ingest_partitions((current_date - $1::int), $1::int + 2)', [SPAN_DAYS + 1]);
@@ -114,7 +116,11 @@ async function main() {
       const expired = Number((await c.query('SELECT count(*) AS n FROM bench.raw_plain WHERE received_at < $1', [cut(asOf1)])).rows[0].n);
       log(`  rows to remove: ${expired.toLocaleString('en')} of ${ROWS.toLocaleString('en')} (90 days)`);
 
-      const retention = createRetentionService({ pools, workspaces: { get: async () => Promise.reject(new Error('unused')) }, audit: createAuditLog({ pools }) });
+      const retention = createRetentionService({
+        pools,
+        workspaces: { get: async () => Promise.reject(new Error('unused')) },
+        audit: createAuditLog({ pools }),
+      });
       const removedBy = (r: Awaited<ReturnType<typeof retention.run>>) => {
         const t = r.tables.find((x) => x.table === 'wact.raw_webhook_payloads')!;
         return { rows: Object.values(t.removed).reduce((a, b) => a + b, 0), partitions: t.droppedPartitions.length };
@@ -126,27 +132,40 @@ async function main() {
       ] as const) {
         log(`${phase}:`);
         const lsn = async () => (await c.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l;
-        const walSince = async (from: string) => Number((await c.query<{ b: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn) AS b', [from])).rows[0].b);
+        const walSince = async (from: string) =>
+          Number((await c.query<{ b: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn) AS b', [from])).rows[0].b);
         await c.query('CHECKPOINT');
         let at = await lsn();
-        const product = await timed('product: retention job (partition drops + boundary trim + audit)', () => retention.run('eu', { asOf }));
+        const product = await timed('product: retention job (partition drops + boundary trim + audit)', () =>
+          retention.run('eu', { asOf }),
+        );
         const walP = await walSince(at);
         await c.query('CHECKPOINT');
         at = await lsn();
-        const baseline = await timed('baseline: DELETE … WHERE received_at < cutoff', () => c.query('DELETE FROM bench.raw_plain WHERE received_at < $1', [cut(asOf)]));
+        const baseline = await timed('baseline: DELETE … WHERE received_at < cutoff', () =>
+          c.query('DELETE FROM bench.raw_plain WHERE received_at < $1', [cut(asOf)]),
+        );
         const walB = await walSince(at);
         // What the DELETE leaves behind: dead rows a VACUUM must still visit (not counted in the ratio).
-        const vacuum = await timed('  (baseline, not in the ratio: VACUUM to reclaim the dead rows)', () => c.query('VACUUM bench.raw_plain'));
+        const vacuum = await timed('  (baseline, not in the ratio: VACUUM to reclaim the dead rows)', () =>
+          c.query('VACUUM bench.raw_plain'),
+        );
         log(`  WAL written: product ${(walP / 1e6).toFixed(1)} MB, baseline DELETE ${(walB / 1e6).toFixed(1)} MB`);
         const p = removedBy(product.value);
         const leftP = Number((await c.query('SELECT count(*) AS n FROM wact.raw_webhook_payloads')).rows[0].n);
         const leftB = Number((await c.query('SELECT count(*) AS n FROM bench.raw_plain')).rows[0].n);
-        log(`  product removed ${p.rows.toLocaleString('en')} rows (${p.partitions} partitions dropped), baseline ${(baseline.value.rowCount ?? 0).toLocaleString('en')}; left ${leftP.toLocaleString('en')} / ${leftB.toLocaleString('en')}`);
-        if (leftP !== leftB || p.rows !== baseline.value.rowCount) throw new Error(`the two methods disagree: ${leftP} vs ${leftB} rows left`);
+        log(
+          `  product removed ${p.rows.toLocaleString('en')} rows (${p.partitions} partitions dropped), baseline ${(baseline.value.rowCount ?? 0).toLocaleString('en')}; left ${leftP.toLocaleString('en')} / ${leftB.toLocaleString('en')}`,
+        );
+        if (leftP !== leftB || p.rows !== baseline.value.rowCount)
+          throw new Error(`the two methods disagree: ${leftP} vs ${leftB} rows left`);
         results.push({ phase, product: product.ms, baseline: baseline.ms, vacuum: vacuum.ms });
       }
       log('result:');
-      for (const r of results) log(`  ${r.phase}: product ${secs(r.product)}  baseline ${secs(r.baseline)}  ratio ${(r.baseline / r.product).toFixed(1)}x (baseline time / product time); with the VACUUM the DELETE needs: ${((r.baseline + r.vacuum) / r.product).toFixed(1)}x`);
+      for (const r of results)
+        log(
+          `  ${r.phase}: product ${secs(r.product)}  baseline ${secs(r.baseline)}  ratio ${(r.baseline / r.product).toFixed(1)}x (baseline time / product time); with the VACUUM the DELETE needs: ${((r.baseline + r.vacuum) / r.product).toFixed(1)}x`,
+        );
     } finally {
       c.release();
     }
@@ -154,7 +173,8 @@ async function main() {
     await pools.end();
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect().catch(() => undefined);
-    for (const t of DATABASE_TARGETS) await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
+    for (const t of DATABASE_TARGETS)
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
     if (server) await server.stop();
     if (home) fs.rmSync(home, { recursive: true, force: true });

@@ -12,7 +12,7 @@ type Ctx = Awaited<ReturnType<typeof lifecyclePlatforms>>;
 
 /** A local stand-in for Google Ads: records each call, answers with the queued statuses (then 200). */
 function fakePlatform() {
-  const calls: { url: string; headers: http.IncomingHttpHeaders; body: any }[] = [];
+  const calls: { url: string; headers: http.IncomingHttpHeaders; body: { conversionAdjustments: Record<string, unknown>[] } }[] = [];
   const statuses: number[] = [];
   const server = http.createServer((req, res) => {
     let data = '';
@@ -25,7 +25,8 @@ function fakePlatform() {
   return {
     calls,
     statuses,
-    start: () => new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
+    start: () =>
+      new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
     stop: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -39,9 +40,10 @@ async function insertPerson(ctx: Ctx, ws: { id: string }, phone: string, opts: {
   const clickId = opts.sharedClickId ?? crypto.randomUUID();
   const t = new Date(Date.now() - 3_600_000);
   if (!opts.sharedClickId) {
-    await pool.query(`INSERT INTO wact.clicks (id, workspace_id, source, gclid_enc, utm_source, created_at) VALUES ($1, $2, 'link', $3, 'google', $4)`, [
-      clickId, ws.id, sc.encrypt('clicks', 'gclid_enc', gclid), t,
-    ]);
+    await pool.query(
+      `INSERT INTO wact.clicks (id, workspace_id, source, gclid_enc, utm_source, created_at) VALUES ($1, $2, 'link', $3, 'google', $4)`,
+      [clickId, ws.id, sc.encrypt('clicks', 'gclid_enc', gclid), t],
+    );
   }
   const convIds = [crypto.randomUUID(), crypto.randomUUID()];
   const exportIds: string[] = [];
@@ -52,9 +54,10 @@ async function insertPerson(ctx: Ctx, ws: { id: string }, phone: string, opts: {
       [conv, ws.id, sender, clickId, t],
     );
     const mh = sc.messageHash('twilio', `SM${crypto.randomBytes(16).toString('hex')}`);
-    await pool.query(`INSERT INTO wact.raw_webhook_payloads (id, workspace_id, provider, message_hash, conversation_id, payload_enc) VALUES ($1, $2, 'twilio', $3, $4, $5)`, [
-      crypto.randomUUID(), ws.id, mh, conv, sc.encrypt('raw_webhook_payloads', 'payload_enc', '{"type":"text"}'),
-    ]);
+    await pool.query(
+      `INSERT INTO wact.raw_webhook_payloads (id, workspace_id, provider, message_hash, conversation_id, payload_enc) VALUES ($1, $2, 'twilio', $3, $4, $5)`,
+      [crypto.randomUUID(), ws.id, mh, conv, sc.encrypt('raw_webhook_payloads', 'payload_enc', '{"type":"text"}')],
+    );
     await pool.query(`INSERT INTO wact.webhook_receipts (workspace_id, provider, message_hash) VALUES ($1, 'twilio', $2)`, [ws.id, mh]);
     const conversion = crypto.randomUUID();
     await pool.query(
@@ -62,16 +65,28 @@ async function insertPerson(ctx: Ctx, ws: { id: string }, phone: string, opts: {
        VALUES ($1, $2, 'Purchase', 42, 'EUR', now(), $3, $4, $5, 'phone', true)`,
       [conversion, ws.id, conv, clickId, t],
     );
-    await pool.query(`INSERT INTO wact.conversion_keys (workspace_id, key_hash, conversion_id) VALUES ($1, $2, $3)`, [ws.id, crypto.randomBytes(32).toString('hex'), conversion]);
+    await pool.query(`INSERT INTO wact.conversion_keys (workspace_id, key_hash, conversion_id) VALUES ($1, $2, $3)`, [
+      ws.id,
+      crypto.randomBytes(32).toString('hex'),
+      conversion,
+    ]);
     for (const platform of ['google', 'meta']) {
       const id = crypto.randomUUID();
       exportIds.push(id);
-      await pool.query(`INSERT INTO wact.export_jobs (id, workspace_id, conversion_id, platform, click_kind) VALUES ($1, $2, $3, $4, 'gclid')`, [id, ws.id, conversion, platform]);
-      await pool.query(`INSERT INTO wact.export_attempts (id, workspace_id, export_job_id, attempt, outcome, http_status) VALUES ($1, $2, $3, 1, 'sent', 200)`, [crypto.randomUUID(), ws.id, id]);
+      await pool.query(
+        `INSERT INTO wact.export_jobs (id, workspace_id, conversion_id, platform, click_kind) VALUES ($1, $2, $3, $4, 'gclid')`,
+        [id, ws.id, conversion, platform],
+      );
+      await pool.query(
+        `INSERT INTO wact.export_attempts (id, workspace_id, export_job_id, attempt, outcome, http_status) VALUES ($1, $2, $3, 1, 'sent', 200)`,
+        [crypto.randomUUID(), ws.id, id],
+      );
     }
   }
   await pool.query(`SELECT wact_private.ensure_job_queue('export.test', '{"policy":"standard"}'::json)`);
-  await pool.query(`INSERT INTO pgboss.job (name, data) VALUES ('export.test', $1)`, [JSON.stringify({ workspaceId: ws.id, exportJobId: exportIds[0] })]);
+  await pool.query(`INSERT INTO pgboss.job (name, data) VALUES ('export.test', $1)`, [
+    JSON.stringify({ workspaceId: ws.id, exportJobId: exportIds[0] }),
+  ]);
   return { sender, gclid, clickId, convIds };
 }
 
@@ -96,7 +111,12 @@ describe('end-user deletion requests', () => {
     const fc = createFieldCrypto(ctx.operator.keyring);
     await pool.query(`INSERT INTO wact.ad_platform_credentials (workspace_id, platform, credentials_enc) VALUES ($1, 'google', $2)`, [
       ws.id,
-      await fc.encrypt(ws.id, 'eu', { table: 'ad_platform_credentials', column: 'credentials_enc:google' }, JSON.stringify({ customerId: '1234567890', accessToken: 'tok-abc', developerToken: 'dev-1', conversionActionId: '987' })),
+      await fc.encrypt(
+        ws.id,
+        'eu',
+        { table: 'ad_platform_credentials', column: 'credentials_enc:google' },
+        JSON.stringify({ customerId: '1234567890', accessToken: 'tok-abc', developerToken: 'dev-1', conversionActionId: '987' }),
+      ),
     ]);
     const alice = await insertPerson(ctx, ws, '+447700900123');
     const bob = await insertPerson(ctx, ws, '+12025550142', { sharedClickId: alice.clickId });
@@ -110,16 +130,46 @@ describe('end-user deletion requests', () => {
     expect(await rowsMentioning(pool, '7700900123')).toEqual({});
 
     const done = await deletion.processRequest(ws.id, req.id, testActor);
-    expect(done.deletedCounts).toMatchObject({ conversations: 2, conversions: 2, rawPayloads: 2, receipts: 2, exports: 4, conversionKeys: 2, queuedJobs: 1, clicks: 0 });
+    expect(done.deletedCounts).toMatchObject({
+      conversations: 2,
+      conversions: 2,
+      rawPayloads: 2,
+      receipts: 2,
+      exports: 4,
+      conversionKeys: 2,
+      queuedJobs: 1,
+      clicks: 0,
+    });
     const count = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows[0].n as number;
-    expect(await count('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1 AND sender_hash = $2', [ws.id, alice.sender])).toBe(0);
-    expect(await count('SELECT count(*)::int AS n FROM wact.raw_webhook_payloads WHERE workspace_id = $1 AND conversation_id = ANY($2)', [ws.id, alice.convIds])).toBe(0);
-    expect(await count('SELECT count(*)::int AS n FROM wact.conversions WHERE workspace_id = $1 AND conversation_id = ANY($2)', [ws.id, alice.convIds])).toBe(0);
-    expect(await count(`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'workspaceId' = $1 AND name = 'export.test'`, [ws.id])).toBe(2); // bob's and carol's
+    expect(
+      await count('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1 AND sender_hash = $2', [ws.id, alice.sender]),
+    ).toBe(0);
+    expect(
+      await count('SELECT count(*)::int AS n FROM wact.raw_webhook_payloads WHERE workspace_id = $1 AND conversation_id = ANY($2)', [
+        ws.id,
+        alice.convIds,
+      ]),
+    ).toBe(0);
+    expect(
+      await count('SELECT count(*)::int AS n FROM wact.conversions WHERE workspace_id = $1 AND conversation_id = ANY($2)', [
+        ws.id,
+        alice.convIds,
+      ]),
+    ).toBe(0);
+    expect(await count(`SELECT count(*)::int AS n FROM pgboss.job WHERE data->>'workspaceId' = $1 AND name = 'export.test'`, [ws.id])).toBe(
+      2,
+    ); // bob's and carol's
     // Bob still needs the click he shares with Alice; Carol is untouched.
     expect(await count('SELECT count(*)::int AS n FROM wact.clicks WHERE workspace_id = $1 AND id = $2', [ws.id, alice.clickId])).toBe(1);
-    expect(await count('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1 AND sender_hash = ANY($2)', [ws.id, [bob.sender, carol.sender]])).toBe(4);
-    expect(await count('SELECT count(*)::int AS n FROM wact.deletion_requests WHERE id = $1 AND subject_hashes = $2', [req.id, '{}'])).toBe(1);
+    expect(
+      await count('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1 AND sender_hash = ANY($2)', [
+        ws.id,
+        [bob.sender, carol.sender],
+      ]),
+    ).toBe(4);
+    expect(await count('SELECT count(*)::int AS n FROM wact.deletion_requests WHERE id = $1 AND subject_hashes = $2', [req.id, '{}'])).toBe(
+      1,
+    );
 
     // Google got a retraction with Alice's gclid; Meta has no deletion call and says so.
     expect(platform.calls).toHaveLength(1);
@@ -137,7 +187,9 @@ describe('end-user deletion requests', () => {
     const google = done.targets.find((t) => t.platform === 'google')!;
     expect(google).toMatchObject({ status: 'done', responseStatus: 200, attempts: 1, identifierCount: 2 });
     expect(done.targets.find((t) => t.platform === 'meta')).toMatchObject({ status: 'not_needed' });
-    expect((await pool.query('SELECT payload FROM wact.deletion_targets WHERE request_id = $1', [req.id])).rows.every((r) => r.payload === null)).toBe(true);
+    expect(
+      (await pool.query('SELECT payload FROM wact.deletion_targets WHERE request_id = $1', [req.id])).rows.every((r) => r.payload === null),
+    ).toBe(true);
 
     const events = await auditEvents(pool, ws.id, 'deletion.execute');
     expect(events[0].metadata).toMatchObject({ conversations: 2 });
@@ -187,7 +239,9 @@ describe('end-user deletion requests', () => {
     const bad = deletion.submit(ws.id, { phone: 'call me maybe 12345' }, testActor);
     await expect(bad).rejects.toMatchObject({ status: 400 });
     await expect(bad).rejects.not.toThrow(/12345/);
-    await expect(deletion.submit(ws.id, { phone: '+447700900123', conversationId: crypto.randomUUID() }, testActor)).rejects.toMatchObject({ status: 400 });
+    await expect(deletion.submit(ws.id, { phone: '+447700900123', conversationId: crypto.randomUUID() }, testActor)).rejects.toMatchObject({
+      status: 400,
+    });
     await expect(deletion.submit(ws.id, { conversationId: crypto.randomUUID() }, testActor)).rejects.toMatchObject({ status: 404 });
     await expect(deletion.get(ws.id, 'nope')).rejects.toMatchObject({ status: 404 });
   });

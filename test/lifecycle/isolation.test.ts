@@ -16,7 +16,9 @@ describe('production isolation', () => {
     testConfig({ DATABASE_URL_CONTROL: urls.control, DATABASE_URL_EU: urls.eu, DATABASE_URL_US: urls.us, ...env });
 
   it('a staging process refuses a production database (before touching a row)', async () => {
-    await expect(openDatabases(on(prod.urls, { WACT_ENV: 'staging' }))).rejects.toThrow(/staging process must not use a production database/);
+    await expect(openDatabases(on(prod.urls, { WACT_ENV: 'staging' }))).rejects.toThrow(
+      /staging process must not use a production database/,
+    );
   });
 
   it('a test or development process refuses it too', async () => {
@@ -25,7 +27,9 @@ describe('production isolation', () => {
   });
 
   it('a production process refuses a non-production database', async () => {
-    await expect(verifyDatabaseIdentities(testDb().urls as DatabaseUrls, 'production')).rejects.toThrow(/production process must not use a test database/);
+    await expect(verifyDatabaseIdentities(testDb().urls as DatabaseUrls, 'production')).rejects.toThrow(
+      /production process must not use a test database/,
+    );
   });
 
   it('a database given for the wrong part is refused (eu URL as control)', async () => {

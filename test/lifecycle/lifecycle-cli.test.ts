@@ -45,7 +45,9 @@ describe('wact lifecycle commands', () => {
     expect(seeded.code, seeded.stderr).toBe(0);
     const [{ workspace, counts }] = JSON.parse(seeded.stdout);
     expect(counts.conversations).toBe(300);
-    expect((await ops.region('us').query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [workspace.id])).rows[0].n).toBe(300);
+    expect(
+      (await ops.region('us').query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [workspace.id])).rows[0].n,
+    ).toBe(300);
 
     const longer = await wact(['retention', 'set', '--workspace', workspace.id, '--raw-days', '200']);
     expect(longer.code).toBe(1);
@@ -66,6 +68,8 @@ describe('wact lifecycle commands', () => {
     const wiped = await wact(['workspace', 'wipe', '--workspace', workspace.id, '--yes', '--json']);
     expect(wiped.code, wiped.stderr).toBe(0);
     expect(JSON.parse(wiped.stdout)).toMatchObject({ workspaceId: workspace.id, region: 'us', keysDestroyed: 2 });
-    expect((await ops.region('us').query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [workspace.id])).rows[0].n).toBe(0);
+    expect(
+      (await ops.region('us').query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [workspace.id])).rows[0].n,
+    ).toBe(0);
   }, 120_000);
 });

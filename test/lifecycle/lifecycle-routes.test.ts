@@ -42,14 +42,18 @@ describe('lifecycle API (Settings → Data)', () => {
     expect(one.body.id).toBe(created.body.id);
     expect((await admin.get(`${base}/deletion-alerts`)).body).toMatchObject({ overdue: 0 });
     // The request is queued for the worker (pg-boss), by id only.
-    const job = await broker.platform.pools.region('eu').query(`SELECT data FROM pgboss.job WHERE name = 'lifecycle.deletion' AND data->>'requestId' = $1`, [created.body.id]);
+    const job = await broker.platform.pools
+      .region('eu')
+      .query(`SELECT data FROM pgboss.job WHERE name = 'lifecycle.deletion' AND data->>'requestId' = $1`, [created.body.id]);
     expect(job.rows[0].data).toEqual({ workspaceId: ws.id, requestId: created.body.id });
     expect((await admin.post(`${base}/wipe`, { confirm: ws.name })).status).toBe(403); // owners only
   });
 
   it('wipe: owner only, typed confirmation, TOTP step-up when enrolled', async () => {
     const ws = await broker.createWorkspace();
-    await broker.platform.pools.control.query('INSERT INTO wact.workspace_settings (workspace_id, require_totp) VALUES ($1, true)', [ws.id]);
+    await broker.platform.pools.control.query('INSERT INTO wact.workspace_settings (workspace_id, require_totp) VALUES ($1, true)', [
+      ws.id,
+    ]);
     const { identity } = await broker.createCustomer(ws.id, 'owner');
     const owner = await broker.loginAs(identity); // enrolls TOTP (the workspace requires it)
     const base = `/api/workspaces/${ws.id}`;
@@ -68,7 +72,9 @@ describe('lifecycle API (Settings → Data)', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ workspaceId: ws.id, keysDestroyed: 2 });
     expect(await rowsMentioning(broker.platform.pools.region('eu'), ws.id)).toEqual({});
-    const events = (await auditEvents(broker.platform.pools.control, PLATFORM_STREAM_ID, 'workspace.wipe')).filter((e) => e.targetId === ws.id);
+    const events = (await auditEvents(broker.platform.pools.control, PLATFORM_STREAM_ID, 'workspace.wipe')).filter(
+      (e) => e.targetId === ws.id,
+    );
     expect(events.map((e) => e.metadata.region ?? e.metadata.stepUp)).toEqual(['eu', 'invalid']);
     expect((await owner.get(`${base}/retention`)).status).toBeGreaterThanOrEqual(403);
   });

@@ -9,7 +9,12 @@ import { testConfig } from '../support/db.ts';
 export const testActor: AuditEventInput['actor'] = { id: 'operator:test', kind: 'operator', role: 'operator', displayName: 'test' };
 
 /** Operator and broker platforms on the run's databases (the broker is who runs the lifecycle jobs). */
-export async function lifecyclePlatforms(): Promise<{ operator: Platform; broker: Platform; databases: Databases; close(): Promise<void> }> {
+export async function lifecyclePlatforms(): Promise<{
+  operator: Platform;
+  broker: Platform;
+  databases: Databases;
+  close(): Promise<void>;
+}> {
   const config = testConfig();
   const databases = await openDatabases(config);
   const operator = createPlatform(config, databases, 'operator', { poolMax: 4 });
@@ -48,7 +53,11 @@ export async function rowsMentioning(pool: pg.Pool, id: string): Promise<Record<
 export const PLATFORM_STREAM_ID = '00000000-0000-0000-0000-000000000000';
 
 /** Audit events of one stream (a workspace's in its region, or the platform's in control), newest first. */
-export async function auditEvents(pool: pg.Pool, streamId: string, action: string): Promise<{ metadata: Record<string, unknown>; targetId: string | null; actorId: string }[]> {
+export async function auditEvents(
+  pool: pg.Pool,
+  streamId: string,
+  action: string,
+): Promise<{ metadata: Record<string, unknown>; targetId: string | null; actorId: string }[]> {
   const { rows } = await pool.query<{ metadata: string; target_id: string | null; actor_id: string }>(
     'SELECT metadata, target_id, actor_id FROM audit.events WHERE stream_id = $1 AND action = $2 ORDER BY seq DESC',
     [streamId, action],

@@ -19,7 +19,10 @@ describe('residency', () => {
 
   it('a us workspace writes nothing to wact_eu, and a request routed to eu fails closed', async () => {
     const ws = await newWorkspace(ctx.operator, 'us');
-    await seedSynthetic({ pool: ctx.operator.pools.region('us'), keyring: ctx.operator.keyring }, { workspaceId: ws.id, region: 'us', conversations: 50, days: 5, seed: 3 });
+    await seedSynthetic(
+      { pool: ctx.operator.pools.region('us'), keyring: ctx.operator.keyring },
+      { workspaceId: ws.id, region: 'us', conversations: 50, days: 5, seed: 3 },
+    );
     await createRetentionService(ctx.broker).setSettings(ws.id, { rawDays: 14 }, testActor);
     const deletion = createDeletionService({ ...ctx.broker, config: testConfig() });
     const req = await deletion.submit(ws.id, { phone: '+12025550100' }, testActor);
@@ -34,7 +37,9 @@ describe('residency', () => {
     // No keys for it under the eu KEK, and the eu database refuses its rows.
     await expect(ctx.broker.keyring.currentKey(ws.id, 'eu', 'dek')).rejects.toMatchObject({ name: 'CryptoError' });
     await expect(
-      ctx.operator.pools.region('eu').query(`INSERT INTO wact.api_keys (id, workspace_id, key_hash) VALUES (gen_random_uuid(), $1, repeat('a', 64))`, [ws.id]),
+      ctx.operator.pools
+        .region('eu')
+        .query(`INSERT INTO wact.api_keys (id, workspace_id, key_hash) VALUES (gen_random_uuid(), $1, repeat('a', 64))`, [ws.id]),
     ).rejects.toThrow(/foreign key/);
   });
 
@@ -42,17 +47,30 @@ describe('residency', () => {
     const ws = await newWorkspace(ctx.operator, 'eu');
     const eu = ctx.operator.pools.region('eu');
     const us = ctx.operator.pools.region('us');
-    const counts = await seedSynthetic({ pool: eu, keyring: ctx.operator.keyring }, { workspaceId: ws.id, region: 'eu', conversations: 120, days: 40, seed: 11 });
+    const counts = await seedSynthetic(
+      { pool: eu, keyring: ctx.operator.keyring },
+      { workspaceId: ws.id, region: 'eu', conversations: 120, days: 40, seed: 11 },
+    );
     const euCrypto = await syntheticCrypto(ctx.operator.keyring, ws.id, 'eu');
     const knownHash = euCrypto.senderHash({ kind: 'phone', e164: '+447700900555' });
-    await eu.query(`INSERT INTO wact.conversations (id, workspace_id, provider, sender_hash, sender_kind, started_at) VALUES (gen_random_uuid(), $1, 'meta', $2, 'phone', now())`, [ws.id, knownHash]);
+    await eu.query(
+      `INSERT INTO wact.conversations (id, workspace_id, provider, sender_hash, sender_kind, started_at) VALUES (gen_random_uuid(), $1, 'meta', $2, 'phone', now())`,
+      [ws.id, knownHash],
+    );
     const fc = createFieldCrypto(ctx.operator.keyring);
     await eu.query(`INSERT INTO wact.bsp_credentials (workspace_id, provider, secret_enc) VALUES ($1, 'meta', $2)`, [
       ws.id,
       await fc.encrypt(ws.id, 'eu', { table: 'bsp_credentials', column: 'secret_enc:meta' }, 'app-secret-1'),
     ]);
-    const before = (await eu.query<{ c: Buffer }>('SELECT payload_enc AS c FROM wact.raw_webhook_payloads WHERE workspace_id = $1 LIMIT 1', [ws.id])).rows[0].c;
-    const clear = await createFieldCrypto(ctx.operator.keyring).decryptString(ws.id, 'eu', { table: 'raw_webhook_payloads', column: 'payload_enc' }, before);
+    const before = (
+      await eu.query<{ c: Buffer }>('SELECT payload_enc AS c FROM wact.raw_webhook_payloads WHERE workspace_id = $1 LIMIT 1', [ws.id])
+    ).rows[0].c;
+    const clear = await createFieldCrypto(ctx.operator.keyring).decryptString(
+      ws.id,
+      'eu',
+      { table: 'raw_webhook_payloads', column: 'payload_enc' },
+      before,
+    );
 
     const move = createMoveService({
       ...ctx.operator,
@@ -71,17 +89,24 @@ describe('residency', () => {
     expect(after.rowCount).toBe(counts.rawPayloads);
     expect(after.rows.some((r) => r.c.equals(before))).toBe(false);
     const fresh = createFieldCrypto(ctx.broker.keyring);
-    const texts = await Promise.all(after.rows.map((r) => fresh.decryptString(ws.id, 'us', { table: 'raw_webhook_payloads', column: 'payload_enc' }, r.c)));
+    const texts = await Promise.all(
+      after.rows.map((r) => fresh.decryptString(ws.id, 'us', { table: 'raw_webhook_payloads', column: 'payload_enc' }, r.c)),
+    );
     expect(texts).toContain(clear);
-    const secret = (await us.query<{ c: Buffer }>('SELECT secret_enc AS c FROM wact.bsp_credentials WHERE workspace_id = $1', [ws.id])).rows[0].c;
+    const secret = (await us.query<{ c: Buffer }>('SELECT secret_enc AS c FROM wact.bsp_credentials WHERE workspace_id = $1', [ws.id]))
+      .rows[0].c;
     expect(await fresh.decryptString(ws.id, 'us', { table: 'bsp_credentials', column: 'secret_enc:meta' }, secret)).toBe('app-secret-1');
     // Same hashing key: a number hashed before the move still matches.
     const usCrypto = await syntheticCrypto(ctx.broker.keyring, ws.id, 'us');
     expect(usCrypto.senderHash({ kind: 'phone', e164: '+447700900555' })).toBe(knownHash);
-    expect((await us.query('SELECT 1 FROM wact.conversations WHERE workspace_id = $1 AND sender_hash = $2', [ws.id, knownHash])).rowCount).toBe(1);
+    expect(
+      (await us.query('SELECT 1 FROM wact.conversations WHERE workspace_id = $1 AND sender_hash = $2', [ws.id, knownHash])).rowCount,
+    ).toBe(1);
     // The old eu key material is gone; the move is on record.
     expect((await eu.query('SELECT 1 FROM wact_private.workspace_keys WHERE workspace_id = $1', [ws.id])).rowCount).toBe(0);
-    const events = (await auditEvents(ctx.operator.pools.control, PLATFORM_STREAM_ID, 'workspace.move')).filter((e) => e.targetId === ws.id);
+    const events = (await auditEvents(ctx.operator.pools.control, PLATFORM_STREAM_ID, 'workspace.move')).filter(
+      (e) => e.targetId === ws.id,
+    );
     expect(events[0].metadata).toMatchObject({ from: 'eu', to: 'us' });
     expect((await auditEvents(us, ws.id, 'workspace.create')).length).toBe(1); // its history moved along
     await expect(move.move(ws.id, 'us', testActor)).rejects.toMatchObject({ code: 'same_region' });

@@ -53,7 +53,15 @@ describe('retention', () => {
     const pool = ctx.operator.pools.region('eu');
     const now = Date.now();
     const H = 3_600_000;
-    const rawAges = { gone100: 100 * DAY, gone90: 90 * DAY + H, keep90: 90 * DAY - H, age40: 40 * DAY, age30plus: 30 * DAY + H, age30minus: 30 * DAY - H, age10: 10 * DAY };
+    const rawAges = {
+      gone100: 100 * DAY,
+      gone90: 90 * DAY + H,
+      keep90: 90 * DAY - H,
+      age40: 40 * DAY,
+      age30plus: 30 * DAY + H,
+      age30minus: 30 * DAY - H,
+      age10: 10 * DAY,
+    };
     const convAges = { gone740: 740 * DAY, gone731: 730 * DAY + 2 * H, keep729: 729 * DAY, age201: 201 * DAY, age199: 199 * DAY };
     for (const ms of [...Object.values(rawAges), ...Object.values(convAges)]) await partitionsFor(ctx, new Date(now - ms));
     const ids = new Map<string, string>();
@@ -99,7 +107,9 @@ describe('retention', () => {
     const raw = report.tables.find((t) => t.table === 'wact.raw_webhook_payloads')!;
     expect(raw.droppedPartitions.length).toBeGreaterThanOrEqual(1);
 
-    const platform = (await auditEvents(ctx.operator.pools.control, PLATFORM_STREAM_ID, 'retention.run')).find((e) => e.metadata.region === 'eu')!;
+    const platform = (await auditEvents(ctx.operator.pools.control, PLATFORM_STREAM_ID, 'retention.run')).find(
+      (e) => e.metadata.region === 'eu',
+    )!;
     expect(platform.metadata.totalRemoved).toBeGreaterThanOrEqual(13);
     const [own] = await auditEvents(pool, b.id, 'retention.run');
     expect(own.metadata).toMatchObject({ 'wact.raw_webhook_payloads': 5, 'wact.conversations': 4 });
@@ -107,8 +117,8 @@ describe('retention', () => {
 
   it('cannot be used to drop tables that are not registered for retention', async () => {
     const pool = ctx.broker.pools.region('eu');
-    await expect(pool.query("SELECT wact_private.drop_expired_partition('wact.links', 'wact.links', now() - interval '1 day')")).rejects.toThrow(
-      /not registered for retention/,
-    );
+    await expect(
+      pool.query("SELECT wact_private.drop_expired_partition('wact.links', 'wact.links', now() - interval '1 day')"),
+    ).rejects.toThrow(/not registered for retention/);
   });
 });

@@ -49,8 +49,8 @@ describe('synthetic seeding', () => {
       { workspaceId: ws.id, region: 'eu', conversations: N, days: 30, seed: SEED, batchSize: 10_000 },
     );
     const seconds = (Date.now() - started) / 1000;
-    console.log(
-      `seeded ${N} conversations (${counts.rawPayloads} payloads, ${counts.clicks} clicks, ${counts.conversions} conversions) in ${seconds.toFixed(1)} s`,
+    process.stdout.write(
+      `seeded ${N} conversations (${counts.rawPayloads} payloads, ${counts.clicks} clicks, ${counts.conversions} conversions) in ${seconds.toFixed(1)} s\n`,
     );
     expect(counts.conversations).toBe(N);
     expect((await pool.query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [ws.id])).rows[0].n).toBe(N);
@@ -117,7 +117,7 @@ describe('synthetic seeding', () => {
           check(`${dir}/${f}`, buf.toString('latin1'));
         }
       }
-      console.log(`no-plaintext: scanned ${(bytes / 1e6).toFixed(0)} MB of database files and WAL`);
+      process.stdout.write(`no-plaintext: scanned ${(bytes / 1e6).toFixed(0)} MB of database files and WAL\n`);
       expect(bytes).toBeGreaterThan(10e6);
     } else {
       // The server keeps its data directory from us (PostgreSQL 15 of the machine): every row as text instead, bytea decoded.
@@ -132,7 +132,7 @@ describe('synthetic seeding', () => {
           for (const m of r.matchAll(/\\\\x([0-9a-f]+)/g)) check(`${t} (bytea)`, Buffer.from(m[1], 'hex').toString('latin1'));
         }
       }
-      console.log('no-plaintext: data directory unreadable, searched every row as text');
+      process.stdout.write('no-plaintext: data directory unreadable, searched every row as text\n');
     }
     expect(canaryHits).toBeGreaterThan(0);
     expect(found).toEqual([]);

@@ -18,10 +18,21 @@ describe('workspace wipe', () => {
     const ws = await newWorkspace(ctx.operator, 'eu');
     const other = await newWorkspace(ctx.operator, 'eu');
     const eu = ctx.operator.pools.region('eu');
-    for (const w of [ws, other]) await seedSynthetic({ pool: eu, keyring: ctx.operator.keyring }, { workspaceId: w.id, region: 'eu', conversations: 150, days: 20, seed: 7 });
+    for (const w of [ws, other])
+      await seedSynthetic(
+        { pool: eu, keyring: ctx.operator.keyring },
+        { workspaceId: w.id, region: 'eu', conversations: 150, days: 20, seed: 7 },
+      );
     const fc = createFieldCrypto(ctx.operator.keyring);
-    await eu.query(`INSERT INTO wact.links (id, workspace_id, wa_number) VALUES ($1, $2, '447700900001')`, [crypto.randomBytes(6).toString('hex'), ws.id]);
-    await eu.query(`INSERT INTO wact.api_keys (id, workspace_id, key_hash) VALUES ($1, $2, $3)`, [crypto.randomUUID(), ws.id, crypto.randomBytes(32).toString('hex')]);
+    await eu.query(`INSERT INTO wact.links (id, workspace_id, wa_number) VALUES ($1, $2, '447700900001')`, [
+      crypto.randomBytes(6).toString('hex'),
+      ws.id,
+    ]);
+    await eu.query(`INSERT INTO wact.api_keys (id, workspace_id, key_hash) VALUES ($1, $2, $3)`, [
+      crypto.randomUUID(),
+      ws.id,
+      crypto.randomBytes(32).toString('hex'),
+    ]);
     await eu.query(`INSERT INTO wact.bsp_credentials (workspace_id, provider, secret_enc) VALUES ($1, 'twilio', $2)`, [
       ws.id,
       await fc.encrypt(ws.id, 'eu', { table: 'bsp_credentials', column: 'secret_enc:twilio' }, 'auth-token-secret'),
@@ -31,11 +42,18 @@ describe('workspace wipe', () => {
       await fc.encrypt(ws.id, 'eu', { table: 'ad_platform_credentials', column: 'credentials_enc:google' }, '{"token":"x"}'),
     ]);
     await eu.query(`SELECT wact_private.ensure_job_queue('lifecycle.test', '{"policy":"standard"}'::json)`);
-    await eu.query(`INSERT INTO pgboss.job (name, data) VALUES ('lifecycle.test', $1)`, [JSON.stringify({ workspaceId: ws.id, exportJobId: crypto.randomUUID() })]);
+    await eu.query(`INSERT INTO pgboss.job (name, data) VALUES ('lifecycle.test', $1)`, [
+      JSON.stringify({ workspaceId: ws.id, exportJobId: crypto.randomUUID() }),
+    ]);
     await createRetentionService(ctx.broker).setSettings(ws.id, { rawDays: 10 }, testActor);
 
     // A "backup" taken before the wipe: a ciphertext and the wrapped key rows.
-    const backup = (await eu.query<{ c: Buffer }>('SELECT coalesce(fbclid_enc, gclid_enc, msclkid_enc, ttclid_enc, li_fat_id_enc, ctwa_clid_enc) AS c FROM wact.clicks WHERE workspace_id = $1 LIMIT 1', [ws.id])).rows[0].c;
+    const backup = (
+      await eu.query<{ c: Buffer }>(
+        'SELECT coalesce(fbclid_enc, gclid_enc, msclkid_enc, ttclid_enc, li_fat_id_enc, ctwa_clid_enc) AS c FROM wact.clicks WHERE workspace_id = $1 LIMIT 1',
+        [ws.id],
+      )
+    ).rows[0].c;
     const keysBefore = await eu.query('SELECT * FROM wact_private.workspace_keys WHERE workspace_id = $1', [ws.id]);
     expect(keysBefore.rowCount).toBe(2);
     expect(Object.keys(await rowsMentioning(eu, ws.id)).length).toBeGreaterThan(5);
@@ -54,7 +72,9 @@ describe('workspace wipe', () => {
     // The copied ciphertext no longer decrypts, in any process (fresh keyring: nothing cached).
     const fresh = createPlatform(ctx.operator.config, ctx.databases, 'broker', { poolMax: 1 });
     try {
-      await expect(createFieldCrypto(fresh.keyring).decrypt(ws.id, 'eu', { table: 'clicks', column: 'fbclid_enc' }, backup)).rejects.toMatchObject({
+      await expect(
+        createFieldCrypto(fresh.keyring).decrypt(ws.id, 'eu', { table: 'clicks', column: 'fbclid_enc' }, backup),
+      ).rejects.toMatchObject({
         name: 'CryptoError',
       });
       await expect(fresh.workspaces.get(ws.id)).rejects.toMatchObject({ status: 404 });
@@ -64,7 +84,9 @@ describe('workspace wipe', () => {
     const dir = await ctx.operator.pools.control.query('SELECT wiped_at FROM wact.workspaces WHERE id = $1', [ws.id]);
     expect(dir.rows[0].wiped_at).toBeInstanceOf(Date);
 
-    const events = (await auditEvents(ctx.operator.pools.control, PLATFORM_STREAM_ID, 'workspace.wipe')).filter((e) => e.targetId === ws.id);
+    const events = (await auditEvents(ctx.operator.pools.control, PLATFORM_STREAM_ID, 'workspace.wipe')).filter(
+      (e) => e.targetId === ws.id,
+    );
     expect(events).toHaveLength(1);
     expect(events[0].metadata).toMatchObject({ region: 'eu', keysDestroyed: 2, queuedJobsDeleted: 1 });
     expect(Number(events[0].metadata.auditEventsErased)).toBeGreaterThan(0);
@@ -72,7 +94,9 @@ describe('workspace wipe', () => {
 
   it('refuses to erase the audit stream of a live workspace', async () => {
     const ws = await newWorkspace(ctx.operator, 'eu');
-    await expect(ctx.broker.pools.region('eu').query('SELECT * FROM wact_private.erase_wiped_audit_stream($1)', [ws.id])).rejects.toThrow(/still exists/);
+    await expect(ctx.broker.pools.region('eu').query('SELECT * FROM wact_private.erase_wiped_audit_stream($1)', [ws.id])).rejects.toThrow(
+      /still exists/,
+    );
   });
 
   it('an unknown workspace is a 404, not a partial wipe', async () => {
