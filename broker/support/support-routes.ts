@@ -42,6 +42,8 @@ export const supportRoutes: ApiRoute[] = [
     permission: 'support.browse',
     audit: { action: 'support.browse', target: 'redacted_view' },
     handler: async (req, res) => {
+      // Every read states why (the audit log refuses an employee read without a reason): check before reading.
+      if (!req.reason) throw new BadRequestError('state a reason for this read (X-Wact-Reason header)', 'reason_required');
       const view = String(req.params.view);
       const q = parseListQuery(req, { sortable: ALL_SORTABLE, defaultSort: ['created_at', 'DESC'], maxPage: 200 });
       const page = await supportFor(req.services).browse(accessActor(req), req.workspace!.id, view, {

@@ -97,6 +97,9 @@ describe('access API: requests, four eyes, sessions view, support browsing throu
     expect(page.body[0].ctwa_clid).toBe('Zx12••••');
     expect(page.body[0]).not.toHaveProperty('sender_hash');
     expect(page.body[0]).not.toHaveProperty('ctwa_clid_enc');
+    // each read states its reason (X-Wact-Reason); without one the read is refused with a clear 4xx
+    const noReason = await support.get(`/api/workspaces/${wsA}/support/conversations`);
+    expect(noReason.status).toBe(400);
     // another workspace: no session there
     expect((await support.get(`/api/workspaces/${wsB}/support/conversations`, { reason: 'ZD-1234 check' })).status).toBe(403);
     // the read is in the workspace's audit log, with the session's count of statements
