@@ -1,11 +1,12 @@
 import { AUDIT_DATABASES } from '../../shared/audit/audit-platform.ts';
+import { runAuditRetention } from '../../shared/audit/audit-retention.ts';
 import type { BrokerServices } from '../http/route-types.ts';
 import { auditFeature } from './audit-feature.ts';
 
 /**
  * Background work of the audit feature inside the broker: sign moved chain
  * heads every WACT_AUDIT_SIGN_INTERVAL_SECONDS and push due SIEM deliveries
- * every 30 s. Failures are logged (a broken chain loudly) and retried next tick.
+ * every 30 s, and drop expired audit months daily. Failures are logged (a broken chain loudly) and retried next tick.
  */
 export function startAuditJobs(services: BrokerServices): { stop(): Promise<void> } {
   const { logger } = services.platform;
@@ -25,6 +26,16 @@ export function startAuditJobs(services: BrokerServices): { stop(): Promise<void
   const push = guard(async () => {
     for (const region of ['eu', 'us'] as const) await feature.siem.pushDue(region);
   });
+  const retention = guard(async () => {
+    const keepMonths = services.config.raw.WACT_AUDIT_RETENTION_MONTHS;
+    const actor = { id: 'service:broker-audit-retention', kind: 'service' as const, role: 'retention' };
+    for (const db of AUDIT_DATABASES) {
+      const r = await runAuditRetention(feature.parts, db, { keepMonths, actor });
+      for (const d of r.dropped) logger.info({ database: db, partition: d.partition, events: d.events }, 'audit month dropped (retention)');
+    }
+  });
+  const retentionTimer = setInterval(retention, 24 * 3600_000);
+  retentionTimer.unref();
   const signTimer = setInterval(sign, services.config.raw.WACT_AUDIT_SIGN_INTERVAL_SECONDS * 1000);
   const pushTimer = setInterval(push, 30_000);
   signTimer.unref();
@@ -34,6 +45,7 @@ export function startAuditJobs(services: BrokerServices): { stop(): Promise<void
       stopped = true;
       clearInterval(signTimer);
       clearInterval(pushTimer);
+      clearInterval(retentionTimer);
       await running;
     },
   };
