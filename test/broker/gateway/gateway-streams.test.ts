@@ -22,6 +22,33 @@ describe('gateway: large results, cancel requests', () => {
     expect(done).toBeGreaterThan(started);
   });
 
+  it('COPY FROM STDIN (psql \\copy) goes through and is audited with its row count', async () => {
+    // Sessions are read-only; a scratch table writable by engineer sessions stands in for a writable target.
+    const table = `copy_target_${Date.now()}`;
+    await h.ops
+      .region('eu')
+      .query(
+        `CREATE TABLE public.${table} (n int, label text); GRANT USAGE ON SCHEMA public TO wact_engineer; GRANT INSERT ON public.${table} TO wact_engineer`,
+      );
+    try {
+      const { session, connection } = await fullSession(h);
+      const out = await h.psql(
+        connection.user,
+        connection.password,
+        ['-c', `\\copy public.${table} FROM STDIN`],
+        '1\tone\n2\ttwo\n3\tthree\n',
+      );
+      expect(out.stderr).toBe('');
+      expect(out.stdout).toContain('COPY 3');
+      const rows = await h.auditRows(session.id, 'db.statement');
+      expect(rows.at(-1)?.metadata).toMatchObject({ command: 'COPY 3', rows: 3 });
+      const { rows: copied } = await h.ops.region('eu').query(`SELECT count(*)::int AS n FROM public.${table}`);
+      expect(copied[0].n).toBe(3);
+    } finally {
+      await h.ops.region('eu').query(`DROP TABLE public.${table}; REVOKE USAGE ON SCHEMA public FROM wact_engineer`);
+    }
+  });
+
   it('drops a client that never logs in', async () => {
     const sock = net.connect(h.port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
