@@ -20,7 +20,9 @@ const proxied = {
   changeOrigin: true,
   secure: false,
   // The broker refuses writes whose Origin is not its own (CSRF defence): present its origin.
-  configure(proxy: { on(event: 'proxyReq', cb: (req: { setHeader(k: string, v: string): void; getHeader(k: string): unknown }) => void): void }) {
+  configure(proxy: {
+    on(event: 'proxyReq', cb: (req: { setHeader(k: string, v: string): void; getHeader(k: string): unknown }) => void): void;
+  }) {
     proxy.on('proxyReq', (req) => {
       if (req.getHeader('origin')) req.setHeader('origin', new URL(broker).origin);
     });

@@ -69,7 +69,11 @@ export function sizeReport(dist: string = DIST_DIR): SizeReport {
   };
   const initialFiles = new Set([...initialKeys].map((k) => manifest[k].file).filter((f) => f.endsWith('.js')));
   const initial = [...initialFiles].map(measure).sort((a, b) => b.gzip - a.gzip);
-  const allJs = new Set(Object.values(manifest).map((c) => c.file).filter((f) => f.endsWith('.js')));
+  const allJs = new Set(
+    Object.values(manifest)
+      .map((c) => c.file)
+      .filter((f) => f.endsWith('.js')),
+  );
   const lazyGzip = [...allJs].filter((f) => !initialFiles.has(f)).reduce((sum, f) => sum + measure(f).gzip, 0);
   return { initial, initialGzip: initial.reduce((s, c) => s + c.gzip, 0), lazyGzip, budget: BUDGET_BYTES };
 }
@@ -86,7 +90,11 @@ export async function buildConsole(options: { quiet?: boolean } = {}): Promise<S
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   try {
-    await build({ configFile: path.join(CONSOLE_DIR, 'vite.config.ts'), logLevel: options.quiet ? 'error' : 'info', build: { outDir: tmp, emptyOutDir: true } });
+    await build({
+      configFile: path.join(CONSOLE_DIR, 'vite.config.ts'),
+      logLevel: options.quiet ? 'error' : 'info',
+      build: { outDir: tmp, emptyOutDir: true },
+    });
     const report = sizeReport(tmp);
     const old = `${DIST_DIR}.old-${process.pid}-${Date.now()}`;
     if (fs.existsSync(DIST_DIR)) fs.renameSync(DIST_DIR, old);

@@ -10,7 +10,16 @@ import { maskClickId, maskHash } from '../../shared/masking/masking.ts';
 export const CLICK_KINDS = ['fbclid', 'gclid', 'gbraid', 'wbraid', 'msclkid', 'ttclid', 'li_fat_id', 'ctwa_clid'] as const;
 export type ClickKind = (typeof CLICK_KINDS)[number];
 
-const KIND_PLATFORM: Record<string, string> = { fbclid: 'meta', ctwa_clid: 'meta', gclid: 'google', gbraid: 'google', wbraid: 'google', msclkid: 'microsoft', ttclid: 'tiktok', li_fat_id: 'linkedin' };
+const KIND_PLATFORM: Record<string, string> = {
+  fbclid: 'meta',
+  ctwa_clid: 'meta',
+  gclid: 'google',
+  gbraid: 'google',
+  wbraid: 'google',
+  msclkid: 'microsoft',
+  ttclid: 'tiktok',
+  li_fat_id: 'linkedin',
+};
 
 export interface Page<T> {
   rows: T[];
@@ -90,7 +99,13 @@ export function conversationView(r: ConversationRow) {
     attributionMethod: r.attribution_method,
     clickKind: kind?.[0] ?? null,
     clickId: maskedPrefix(kind?.[1]),
-    platform: r.attribution_method ? (r.attribution_method === 'ref_code' ? (kind ? KIND_PLATFORM[kind[0]] ?? null : null) : 'meta') : null,
+    platform: r.attribution_method
+      ? r.attribution_method === 'ref_code'
+        ? kind
+          ? (KIND_PLATFORM[kind[0]] ?? null)
+          : null
+        : 'meta'
+      : null,
     adSourceId: r.ad_source_id,
     adSourceType: r.ad_source_type,
     attributionLatencyMs: r.attribution_latency_ms === null ? null : Number(r.attribution_latency_ms),
@@ -101,19 +116,36 @@ export function conversationView(r: ConversationRow) {
 }
 export type ConversationView = ReturnType<typeof conversationView>;
 
-export async function listConversations(pool: pg.Pool, workspaceId: string, f: ConversationFilter, sort: keyof typeof CONVERSATION_SORT, a: ListArgs): Promise<Page<ConversationView>> {
+export async function listConversations(
+  pool: pg.Pool,
+  workspaceId: string,
+  f: ConversationFilter,
+  sort: keyof typeof CONVERSATION_SORT,
+  a: ListArgs,
+): Promise<Page<ConversationView>> {
   const w = conversationWhere(workspaceId, f);
   const [rows, count] = await Promise.all([
-    pool.query<ConversationRow>(`${CONVERSATION_SELECT} WHERE ${w.sql} ORDER BY ${CONVERSATION_SORT[sort]} ${a.order}, c.id LIMIT ${a.limit} OFFSET ${a.offset}`, w.params),
+    pool.query<ConversationRow>(
+      `${CONVERSATION_SELECT} WHERE ${w.sql} ORDER BY ${CONVERSATION_SORT[sort]} ${a.order}, c.id LIMIT ${a.limit} OFFSET ${a.offset}`,
+      w.params,
+    ),
     pool.query<{ n: string }>(`SELECT count(*) AS n FROM wact.conversations c WHERE ${w.sql}`, w.params),
   ]);
   return { rows: rows.rows.map(conversationView), total: Number(count.rows[0].n) };
 }
 
-export async function* allConversations(pool: pg.Pool, workspaceId: string, f: ConversationFilter, batch = 1000): AsyncGenerator<ConversationView> {
+export async function* allConversations(
+  pool: pg.Pool,
+  workspaceId: string,
+  f: ConversationFilter,
+  batch = 1000,
+): AsyncGenerator<ConversationView> {
   const w = conversationWhere(workspaceId, f);
   for (let offset = 0; ; offset += batch) {
-    const { rows } = await pool.query<ConversationRow>(`${CONVERSATION_SELECT} WHERE ${w.sql} ORDER BY c.started_at, c.id LIMIT ${batch} OFFSET ${offset}`, w.params);
+    const { rows } = await pool.query<ConversationRow>(
+      `${CONVERSATION_SELECT} WHERE ${w.sql} ORDER BY c.started_at, c.id LIMIT ${batch} OFFSET ${offset}`,
+      w.params,
+    );
     for (const r of rows) yield conversationView(r);
     if (rows.length < batch) return;
   }
@@ -156,7 +188,7 @@ export function clickView(r: ClickRow) {
     linkId: r.link_id,
     clickKind: kind?.[0] ?? null,
     clickId: maskedPrefix(kind?.[1]),
-    platform: kind ? KIND_PLATFORM[kind[0]] ?? null : null,
+    platform: kind ? (KIND_PLATFORM[kind[0]] ?? null) : null,
     adSourceId: r.ad_source_id,
     utmSource: r.utm_source,
     utmMedium: r.utm_medium,
@@ -175,12 +207,22 @@ function clickWhere(workspaceId: string, f: ClickFilter) {
   return { sql: parts.join(' AND '), params };
 }
 
-const CLICK_SELECT = 'SELECT k.id, k.created_at, k.source, k.link_id, k.click_id_prefixes, k.utm_source, k.utm_medium, k.utm_campaign, k.ad_source_id FROM wact.clicks k';
+const CLICK_SELECT =
+  'SELECT k.id, k.created_at, k.source, k.link_id, k.click_id_prefixes, k.utm_source, k.utm_medium, k.utm_campaign, k.ad_source_id FROM wact.clicks k';
 
-export async function listClicks(pool: pg.Pool, workspaceId: string, f: ClickFilter, sort: keyof typeof CLICK_SORT, a: ListArgs): Promise<Page<ClickView>> {
+export async function listClicks(
+  pool: pg.Pool,
+  workspaceId: string,
+  f: ClickFilter,
+  sort: keyof typeof CLICK_SORT,
+  a: ListArgs,
+): Promise<Page<ClickView>> {
   const w = clickWhere(workspaceId, f);
   const [rows, count] = await Promise.all([
-    pool.query<ClickRow>(`${CLICK_SELECT} WHERE ${w.sql} ORDER BY ${CLICK_SORT[sort]} ${a.order} NULLS LAST, k.id LIMIT ${a.limit} OFFSET ${a.offset}`, w.params),
+    pool.query<ClickRow>(
+      `${CLICK_SELECT} WHERE ${w.sql} ORDER BY ${CLICK_SORT[sort]} ${a.order} NULLS LAST, k.id LIMIT ${a.limit} OFFSET ${a.offset}`,
+      w.params,
+    ),
     pool.query<{ n: string }>(`SELECT count(*) AS n FROM wact.clicks k WHERE ${w.sql}`, w.params),
   ]);
   return { rows: rows.rows.map(clickView), total: Number(count.rows[0].n) };
@@ -189,7 +231,10 @@ export async function listClicks(pool: pg.Pool, workspaceId: string, f: ClickFil
 export async function* allClicks(pool: pg.Pool, workspaceId: string, f: ClickFilter, batch = 1000): AsyncGenerator<ClickView> {
   const w = clickWhere(workspaceId, f);
   for (let offset = 0; ; offset += batch) {
-    const { rows } = await pool.query<ClickRow>(`${CLICK_SELECT} WHERE ${w.sql} ORDER BY k.created_at, k.id LIMIT ${batch} OFFSET ${offset}`, w.params);
+    const { rows } = await pool.query<ClickRow>(
+      `${CLICK_SELECT} WHERE ${w.sql} ORDER BY k.created_at, k.id LIMIT ${batch} OFFSET ${offset}`,
+      w.params,
+    );
     for (const r of rows) yield clickView(r);
     if (rows.length < batch) return;
   }
@@ -254,19 +299,36 @@ export function conversionView(r: ConversionRow) {
 }
 export type ConversionView = ReturnType<typeof conversionView>;
 
-export async function listConversions(pool: pg.Pool, workspaceId: string, f: ConversionFilter, sort: keyof typeof CONVERSION_SORT, a: ListArgs): Promise<Page<ConversionView>> {
+export async function listConversions(
+  pool: pg.Pool,
+  workspaceId: string,
+  f: ConversionFilter,
+  sort: keyof typeof CONVERSION_SORT,
+  a: ListArgs,
+): Promise<Page<ConversionView>> {
   const w = conversionWhere(workspaceId, f);
   const [rows, count] = await Promise.all([
-    pool.query<ConversionRow>(`${CONVERSION_SELECT} WHERE ${w.sql} ORDER BY ${CONVERSION_SORT[sort]} ${a.order} NULLS LAST, v.id LIMIT ${a.limit} OFFSET ${a.offset}`, w.params),
+    pool.query<ConversionRow>(
+      `${CONVERSION_SELECT} WHERE ${w.sql} ORDER BY ${CONVERSION_SORT[sort]} ${a.order} NULLS LAST, v.id LIMIT ${a.limit} OFFSET ${a.offset}`,
+      w.params,
+    ),
     pool.query<{ n: string }>(`SELECT count(*) AS n FROM wact.conversions v WHERE ${w.sql}`, w.params),
   ]);
   return { rows: rows.rows.map(conversionView), total: Number(count.rows[0].n) };
 }
 
-export async function* allConversions(pool: pg.Pool, workspaceId: string, f: ConversionFilter, batch = 1000): AsyncGenerator<ConversionView> {
+export async function* allConversions(
+  pool: pg.Pool,
+  workspaceId: string,
+  f: ConversionFilter,
+  batch = 1000,
+): AsyncGenerator<ConversionView> {
   const w = conversionWhere(workspaceId, f);
   for (let offset = 0; ; offset += batch) {
-    const { rows } = await pool.query<ConversionRow>(`${CONVERSION_SELECT} WHERE ${w.sql} ORDER BY v.occurred_at, v.id LIMIT ${batch} OFFSET ${offset}`, w.params);
+    const { rows } = await pool.query<ConversionRow>(
+      `${CONVERSION_SELECT} WHERE ${w.sql} ORDER BY v.occurred_at, v.id LIMIT ${batch} OFFSET ${offset}`,
+      w.params,
+    );
     for (const r of rows) yield conversionView(r);
     if (rows.length < batch) return;
   }
@@ -283,7 +345,12 @@ export async function identifierSource(
   field: string,
 ): Promise<{ hash: string } | { blob: Buffer; table: string; column: string } | undefined> {
   if (resource === 'conversations') {
-    const { rows } = await pool.query<{ sender_hash: string; ctwa_clid_enc: Buffer | null; matched_click_id: string | null; matched_click_at: Date | null }>(
+    const { rows } = await pool.query<{
+      sender_hash: string;
+      ctwa_clid_enc: Buffer | null;
+      matched_click_id: string | null;
+      matched_click_at: Date | null;
+    }>(
       'SELECT sender_hash, ctwa_clid_enc, matched_click_id, matched_click_at FROM wact.conversations WHERE workspace_id = $1 AND id = $2',
       [workspaceId, id],
     );
@@ -297,7 +364,10 @@ export async function identifierSource(
   }
   if (field !== 'clickId') return undefined;
   const cols = CLICK_KINDS.map((k) => `${k}_enc`).join(', ');
-  const { rows } = await pool.query<Record<string, Buffer | null>>(`SELECT ${cols} FROM wact.clicks WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
+  const { rows } = await pool.query<Record<string, Buffer | null>>(`SELECT ${cols} FROM wact.clicks WHERE workspace_id = $1 AND id = $2`, [
+    workspaceId,
+    id,
+  ]);
   const k = rows[0];
   if (!k) return undefined;
   for (const kind of CLICK_KINDS) {

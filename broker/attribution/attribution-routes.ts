@@ -24,9 +24,22 @@ import { workspaceAdminRoutes } from './workspace-admin-routes.ts';
  * before data leaves (the route table's `audit`); exports record theirs before the first byte.
  */
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}/).optional();
-const conversationFilter = z.object({ provider: z.string().max(20).optional(), attributionMethod: z.string().max(20).optional(), from: day, to: day, q: z.string().optional() }).strip();
-const clickFilter = z.object({ source: z.enum(['link', 'snippet', 'ctwa']).optional(), utmCampaign: z.string().max(200).optional(), from: day, to: day }).strip();
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}/)
+  .optional();
+const conversationFilter = z
+  .object({
+    provider: z.string().max(20).optional(),
+    attributionMethod: z.string().max(20).optional(),
+    from: day,
+    to: day,
+    q: z.string().optional(),
+  })
+  .strip();
+const clickFilter = z
+  .object({ source: z.enum(['link', 'snippet', 'ctwa']).optional(), utmCampaign: z.string().max(200).optional(), from: day, to: day })
+  .strip();
 const conversionFilter = z.object({ event: z.string().max(100).optional(), attributed: z.boolean().optional() }).strip();
 const uuid = z.string().uuid();
 const unmaskBody = z.object({ field: z.enum(['sender', 'clickId']), reason: z.string().optional() });
@@ -55,9 +68,46 @@ function exportParams<T>(req: ApiRequest, schema: z.ZodType<T>): { format: 'csv'
 const pool = (req: ApiRequest) => req.services.platform.pools.region(req.workspace!.region);
 const stamp = () => new Date().toISOString().slice(0, 10);
 
-const CONVERSATION_COLUMNS = ['id', 'startedAt', 'provider', 'sender', 'senderKind', 'attributionMethod', 'platform', 'clickKind', 'clickId', 'adSourceId', 'attributionLatencyMs', 'linkId', 'utmSource', 'utmCampaign'] as const;
-const CLICK_COLUMNS = ['id', 'createdAt', 'source', 'linkId', 'platform', 'clickKind', 'clickId', 'adSourceId', 'utmSource', 'utmMedium', 'utmCampaign'] as const;
-const CONVERSION_COLUMNS = ['id', 'occurredAt', 'event', 'value', 'currency', 'attributed', 'matchMethod', 'conversationId', 'exports'] as const;
+const CONVERSATION_COLUMNS = [
+  'id',
+  'startedAt',
+  'provider',
+  'sender',
+  'senderKind',
+  'attributionMethod',
+  'platform',
+  'clickKind',
+  'clickId',
+  'adSourceId',
+  'attributionLatencyMs',
+  'linkId',
+  'utmSource',
+  'utmCampaign',
+] as const;
+const CLICK_COLUMNS = [
+  'id',
+  'createdAt',
+  'source',
+  'linkId',
+  'platform',
+  'clickKind',
+  'clickId',
+  'adSourceId',
+  'utmSource',
+  'utmMedium',
+  'utmCampaign',
+] as const;
+const CONVERSION_COLUMNS = [
+  'id',
+  'occurredAt',
+  'event',
+  'value',
+  'currency',
+  'attributed',
+  'matchMethod',
+  'conversationId',
+  'exports',
+] as const;
 
 async function unmask(req: ApiRequest, resource: 'conversations' | 'clicks') {
   const id = uuid.safeParse(req.params.id);
@@ -84,7 +134,11 @@ export const attributionRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const { format, filter } = exportParams(req, conversationFilter);
       await req.recordAudit({ metadata: { format } });
-      await streamRows(res, allConversations(pool(req), req.workspace!.id, filter), { format, filename: `conversations-${stamp()}`, columns: [...CONVERSATION_COLUMNS] });
+      await streamRows(res, allConversations(pool(req), req.workspace!.id, filter), {
+        format,
+        filename: `conversations-${stamp()}`,
+        columns: [...CONVERSATION_COLUMNS],
+      });
     },
   },
   {
@@ -93,8 +147,16 @@ export const attributionRoutes: ApiRoute[] = [
     permission: 'attribution.read',
     audit: { action: 'data.read', target: 'conversations' },
     handler: async (req, res) => {
-      const q = parseListQuery(req, { sortable: Object.keys(CONVERSATION_SORT) as (keyof typeof CONVERSATION_SORT)[], defaultSort: ['startedAt', 'DESC'], maxPage: 200 });
-      const page = await listConversations(pool(req), req.workspace!.id, filterOf(conversationFilter, q.filter), q.sort.field, { offset: q.offset, limit: q.limit, order: q.sort.order });
+      const q = parseListQuery(req, {
+        sortable: Object.keys(CONVERSATION_SORT) as (keyof typeof CONVERSATION_SORT)[],
+        defaultSort: ['startedAt', 'DESC'],
+        maxPage: 200,
+      });
+      const page = await listConversations(pool(req), req.workspace!.id, filterOf(conversationFilter, q.filter), q.sort.field, {
+        offset: q.offset,
+        limit: q.limit,
+        order: q.sort.order,
+      });
       await req.recordAudit({ metadata: { rows: page.rows.length } });
       return listResponse(res, 'conversations', page.rows, q.offset, page.total);
     },
@@ -127,7 +189,11 @@ export const attributionRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const { format, filter } = exportParams(req, clickFilter);
       await req.recordAudit({ metadata: { format } });
-      await streamRows(res, allClicks(pool(req), req.workspace!.id, filter), { format, filename: `clicks-${stamp()}`, columns: [...CLICK_COLUMNS] });
+      await streamRows(res, allClicks(pool(req), req.workspace!.id, filter), {
+        format,
+        filename: `clicks-${stamp()}`,
+        columns: [...CLICK_COLUMNS],
+      });
     },
   },
   {
@@ -136,8 +202,16 @@ export const attributionRoutes: ApiRoute[] = [
     permission: 'attribution.read',
     audit: { action: 'data.read', target: 'clicks' },
     handler: async (req, res) => {
-      const q = parseListQuery(req, { sortable: Object.keys(CLICK_SORT) as (keyof typeof CLICK_SORT)[], defaultSort: ['createdAt', 'DESC'], maxPage: 200 });
-      const page = await listClicks(pool(req), req.workspace!.id, filterOf(clickFilter, q.filter), q.sort.field, { offset: q.offset, limit: q.limit, order: q.sort.order });
+      const q = parseListQuery(req, {
+        sortable: Object.keys(CLICK_SORT) as (keyof typeof CLICK_SORT)[],
+        defaultSort: ['createdAt', 'DESC'],
+        maxPage: 200,
+      });
+      const page = await listClicks(pool(req), req.workspace!.id, filterOf(clickFilter, q.filter), q.sort.field, {
+        offset: q.offset,
+        limit: q.limit,
+        order: q.sort.order,
+      });
       await req.recordAudit({ metadata: { rows: page.rows.length } });
       return listResponse(res, 'clicks', page.rows, q.offset, page.total);
     },
@@ -158,7 +232,11 @@ export const attributionRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const { format, filter } = exportParams(req, conversionFilter);
       await req.recordAudit({ metadata: { format } });
-      await streamRows(res, allConversions(pool(req), req.workspace!.id, filter), { format, filename: `conversions-${stamp()}`, columns: [...CONVERSION_COLUMNS] });
+      await streamRows(res, allConversions(pool(req), req.workspace!.id, filter), {
+        format,
+        filename: `conversions-${stamp()}`,
+        columns: [...CONVERSION_COLUMNS],
+      });
     },
   },
   {
@@ -167,8 +245,16 @@ export const attributionRoutes: ApiRoute[] = [
     permission: 'conversions.read',
     audit: { action: 'data.read', target: 'conversions' },
     handler: async (req, res) => {
-      const q = parseListQuery(req, { sortable: Object.keys(CONVERSION_SORT) as (keyof typeof CONVERSION_SORT)[], defaultSort: ['occurredAt', 'DESC'], maxPage: 200 });
-      const page = await listConversions(pool(req), req.workspace!.id, filterOf(conversionFilter, q.filter), q.sort.field, { offset: q.offset, limit: q.limit, order: q.sort.order });
+      const q = parseListQuery(req, {
+        sortable: Object.keys(CONVERSION_SORT) as (keyof typeof CONVERSION_SORT)[],
+        defaultSort: ['occurredAt', 'DESC'],
+        maxPage: 200,
+      });
+      const page = await listConversions(pool(req), req.workspace!.id, filterOf(conversionFilter, q.filter), q.sort.field, {
+        offset: q.offset,
+        limit: q.limit,
+        order: q.sort.order,
+      });
       await req.recordAudit({ metadata: { rows: page.rows.length } });
       return listResponse(res, 'conversions', page.rows, q.offset, page.total);
     },

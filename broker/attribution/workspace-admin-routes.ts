@@ -21,11 +21,21 @@ const poolFor = (req: ApiRequest) => (region: 'eu' | 'us') => req.services.platf
 const ws = (req: ApiRequest) => req.workspace!;
 const uuid = z.string().uuid();
 
-async function audit(req: ApiRequest, action: string, target: { type: string; id?: string }, metadata: Record<string, string | number | boolean | null> = {}) {
+async function audit(
+  req: ApiRequest,
+  action: string,
+  target: { type: string; id?: string },
+  metadata: Record<string, string | number | boolean | null> = {},
+) {
   const w = ws(req);
   const event: AuditEventInput = {
     action,
-    actor: { id: req.auth.userId, kind: req.auth.kind, role: req.auth.workspaceRole ?? req.auth.employeeRole, displayName: req.auth.displayName },
+    actor: {
+      id: req.auth.userId,
+      kind: req.auth.kind,
+      role: req.auth.workspaceRole ?? req.auth.employeeRole,
+      displayName: req.auth.displayName,
+    },
     workspaceId: w.id,
     region: w.region,
     target,
@@ -45,7 +55,8 @@ const bspBody = z.object({ secret: z.string().min(8).max(1024), verifyToken: z.s
 function parse<T>(schema: z.ZodType<T>, value: unknown, message: string): T {
   const parsed = schema.safeParse(value ?? {});
   // Name the problem, never echo the values (they may be secrets).
-  if (!parsed.success) throw new BadRequestError(`${message}: ${parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ')}`, 'invalid_request');
+  if (!parsed.success)
+    throw new BadRequestError(`${message}: ${parsed.error.issues.map((i) => i.path.join('.') || '(body)').join(', ')}`, 'invalid_request');
   return parsed.data;
 }
 
@@ -66,7 +77,12 @@ export const workspaceAdminRoutes: ApiRoute[] = [
         ),
         pool.query<{ n: string }>('SELECT count(*) AS n FROM wact.links WHERE workspace_id = $1 AND disabled_at IS NULL', [ws(req).id]),
       ]);
-      const data = rows.rows.map((r) => ({ id: r.id, waNumber: r.wa_number, prefillText: r.prefill_text, createdAt: r.created_at.toISOString() }));
+      const data = rows.rows.map((r) => ({
+        id: r.id,
+        waNumber: r.wa_number,
+        prefillText: r.prefill_text,
+        createdAt: r.created_at.toISOString(),
+      }));
       return listResponse(res, 'links', data, q.offset, Number(count.rows[0].n));
     },
   },
@@ -113,7 +129,13 @@ export const workspaceAdminRoutes: ApiRoute[] = [
         ),
         pool.query<{ n: string }>('SELECT count(*) AS n FROM wact.api_keys WHERE workspace_id = $1', [ws(req).id]),
       ]);
-      const data = rows.rows.map((r) => ({ id: r.id, label: r.label, prefix: 'wact_…', createdAt: r.created_at.toISOString(), revokedAt: r.revoked_at?.toISOString() ?? null }));
+      const data = rows.rows.map((r) => ({
+        id: r.id,
+        label: r.label,
+        prefix: 'wact_…',
+        createdAt: r.created_at.toISOString(),
+        revokedAt: r.revoked_at?.toISOString() ?? null,
+      }));
       return listResponse(res, 'api-keys', data, q.offset, Number(count.rows[0].n));
     },
   },
@@ -139,7 +161,10 @@ export const workspaceAdminRoutes: ApiRoute[] = [
       if (!id.success) throw new NotFoundError('unknown API key', 'apikey_not_found');
       const { rowCount } = await req.services.platform.pools
         .region(ws(req).region)
-        .query('UPDATE wact.api_keys SET revoked_at = now() WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL', [ws(req).id, id.data]);
+        .query('UPDATE wact.api_keys SET revoked_at = now() WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL', [
+          ws(req).id,
+          id.data,
+        ]);
       if (!rowCount) throw new NotFoundError('unknown or already revoked API key', 'apikey_not_found');
       await audit(req, 'apikey.revoke', { type: 'api_key', id: id.data });
       return { id: id.data };
@@ -157,12 +182,28 @@ export const workspaceAdminRoutes: ApiRoute[] = [
           'SELECT provider, created_at, updated_at, verify_token_enc IS NOT NULL AS has_token FROM wact.bsp_credentials WHERE workspace_id = $1 ORDER BY provider',
           [ws(req).id],
         ),
-        pool.query<{ platform: string; created_at: Date; updated_at: Date }>('SELECT platform, created_at, updated_at FROM wact.ad_platform_credentials WHERE workspace_id = $1 ORDER BY platform', [ws(req).id]),
+        pool.query<{ platform: string; created_at: Date; updated_at: Date }>(
+          'SELECT platform, created_at, updated_at FROM wact.ad_platform_credentials WHERE workspace_id = $1 ORDER BY platform',
+          [ws(req).id],
+        ),
       ]);
       // Names and dates only: a stored secret is never sent back.
       const all = [
-        ...bsp.rows.map((r) => ({ id: `bsp:${r.provider}`, kind: 'bsp', provider: r.provider, verifyToken: r.has_token, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() })),
-        ...ad.rows.map((r) => ({ id: `ad-platform:${r.platform}`, kind: 'ad-platform', platform: r.platform, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() })),
+        ...bsp.rows.map((r) => ({
+          id: `bsp:${r.provider}`,
+          kind: 'bsp',
+          provider: r.provider,
+          verifyToken: r.has_token,
+          createdAt: r.created_at.toISOString(),
+          updatedAt: r.updated_at.toISOString(),
+        })),
+        ...ad.rows.map((r) => ({
+          id: `ad-platform:${r.platform}`,
+          kind: 'ad-platform',
+          platform: r.platform,
+          createdAt: r.created_at.toISOString(),
+          updatedAt: r.updated_at.toISOString(),
+        })),
       ];
       return listResponse(res, 'credentials', all, 0, all.length);
     },
@@ -188,7 +229,11 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     handler: async (req) => {
       const platform = String(req.params.platform);
       const { reason: _reason, ...fields } = (req.body ?? {}) as Record<string, unknown>;
-      const saved = await createPlatformCredentialService({ crypto: req.services.fieldCrypto, poolFor: poolFor(req) }).set(ws(req), platform, fields);
+      const saved = await createPlatformCredentialService({ crypto: req.services.fieldCrypto, poolFor: poolFor(req) }).set(
+        ws(req),
+        platform,
+        fields,
+      );
       await audit(req, 'credentials.ad_platform.set', { type: 'ad_platform_credentials', id: saved.platform });
       return { id: `ad-platform:${saved.platform}`, kind: 'ad-platform', platform: saved.platform, updatedAt: new Date().toISOString() };
     },

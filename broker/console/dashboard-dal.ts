@@ -49,8 +49,14 @@ export async function dashboardFigures(pool: pg.Pool, workspaceId: string, days:
         GROUP BY d.day ORDER BY d.day`,
       [workspaceId, days],
     ),
-    pool.query<{ platform: string; count: string }>(`${conv} SELECT platform, count(*) AS count FROM conv WHERE platform IS NOT NULL GROUP BY platform ORDER BY count DESC, platform`, [workspaceId, days]),
-    pool.query<{ provider: string; count: string }>(`${conv} SELECT provider, count(*) AS count FROM conv GROUP BY provider ORDER BY count DESC, provider`, [workspaceId, days]),
+    pool.query<{ platform: string; count: string }>(
+      `${conv} SELECT platform, count(*) AS count FROM conv WHERE platform IS NOT NULL GROUP BY platform ORDER BY count DESC, platform`,
+      [workspaceId, days],
+    ),
+    pool.query<{ provider: string; count: string }>(
+      `${conv} SELECT provider, count(*) AS count FROM conv GROUP BY provider ORDER BY count DESC, provider`,
+      [workspaceId, days],
+    ),
     pool.query<{ count: string }>(
       `SELECT count(*) AS count FROM wact.conversions
         WHERE workspace_id = $1 AND occurred_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(days => $2 - 1)`,

@@ -9,7 +9,11 @@ const WS_A = 'aaaaaaaa-0000-4000-8000-000000000001';
 const WS_B = 'bbbbbbbb-0000-4000-8000-000000000002';
 
 function customer(role: string, extra: object = {}) {
-  return { user: { id: 'u1', kind: 'customer', displayName: 'Olga Owner', email: 'o@example.test' }, workspaces: [{ id: WS_A, name: 'Acme', region: 'eu', role }], ...extra };
+  return {
+    user: { id: 'u1', kind: 'customer', displayName: 'Olga Owner', email: 'o@example.test' },
+    workspaces: [{ id: WS_A, name: 'Acme', region: 'eu', role }],
+    ...extra,
+  };
 }
 function employee(role: string, totp: unknown = 'ok') {
   return { user: { id: 'e1', kind: 'employee', displayName: 'Emma', employeeRole: role }, workspaces: [], totp };
@@ -23,7 +27,10 @@ function serve(routes: Record<string, (init: RequestInit) => { status?: number; 
       calls.push({ url, init });
       const handler = routes[`${(init.method ?? 'GET').toUpperCase()} ${url}`];
       const r = handler ? handler(init) : { status: 404, body: { error: { code: 'not_found', message: 'no route' } } };
-      return new Response(r.body === undefined ? null : JSON.stringify(r.body), { status: r.status ?? 200, headers: { 'Content-Type': 'application/json' } });
+      return new Response(r.body === undefined ? null : JSON.stringify(r.body), {
+        status: r.status ?? 200,
+        headers: { 'Content-Type': 'application/json' },
+      });
     }),
   );
   return calls;
@@ -71,7 +78,10 @@ describe('authProvider', () => {
   });
 
   it('a signed-in user logs out on the server with the CSRF header', async () => {
-    const calls = serve({ 'GET /api/me': () => ({ body: { ...customer('owner'), csrfToken: 'csrf-1' } }), 'POST /auth/logout': () => ({ status: 204 }) });
+    const calls = serve({
+      'GET /api/me': () => ({ body: { ...customer('owner'), csrfToken: 'csrf-1' } }),
+      'POST /auth/logout': () => ({ status: 204 }),
+    });
     const ap = createAuthProvider();
     await ap.checkAuth({});
     expect(await ap.logout({})).toBe('/login');
@@ -145,7 +155,9 @@ describe('authProvider', () => {
   it('checkError: 401 ends the session in the UI, a plain 403 does not', async () => {
     const ap = createAuthProvider();
     await expect(ap.checkError({ status: 401 })).rejects.toMatchObject({ redirectTo: '/login' });
-    await expect(ap.checkError({ status: 403, code: 'totp_required', message: 'TOTP required' })).rejects.toMatchObject({ redirectTo: '/totp' });
+    await expect(ap.checkError({ status: 403, code: 'totp_required', message: 'TOTP required' })).rejects.toMatchObject({
+      redirectTo: '/totp',
+    });
     await expect(ap.checkError({ status: 403, code: 'forbidden', message: 'not allowed' })).resolves.toBeUndefined();
     await expect(ap.checkError({ status: 500 })).resolves.toBeUndefined();
   });

@@ -75,7 +75,7 @@ export function createAuthProvider(options: AuthProviderOptions = {}): AuthProvi
     async checkAuth() {
       await requireMe();
     },
-    async checkError(error: any) {
+    async checkError(error: { status?: number; code?: string; message?: string } | undefined) {
       const status = error?.status;
       if (status === 401) {
         state.invalidate();
@@ -90,7 +90,14 @@ export function createAuthProvider(options: AuthProviderOptions = {}): AuthProvi
     },
     async getIdentity() {
       const me = await requireMe();
-      return { id: me.id, fullName: me.displayName, email: me.email, kind: me.kind, employeeRole: me.employeeRole, workspaces: me.workspaces };
+      return {
+        id: me.id,
+        fullName: me.displayName,
+        email: me.email,
+        kind: me.kind,
+        employeeRole: me.employeeRole,
+        workspaces: me.workspaces,
+      };
     },
     async getPermissions() {
       const me = await requireMe();

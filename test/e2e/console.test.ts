@@ -36,10 +36,17 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     // Ingest on a free port the broker knows in advance: the wizard shows its exact webhook URL.
     const port = await freePort();
     ingestUrl = `https://localhost:${port}`;
-    [broker, browser] = await Promise.all([startTestBroker({ env: { INGEST_PORT: String(port), INGEST_PUBLIC_URL: ingestUrl } }), launchBrowser()]);
+    [broker, browser] = await Promise.all([
+      startTestBroker({ env: { INGEST_PORT: String(port), INGEST_PUBLIC_URL: ingestUrl } }),
+      launchBrowser(),
+    ]);
     const { urls, servicePasswords } = testDb();
     const { startIngest } = await import('../../ingest/server.ts');
-    ingest = await startIngest({ config: broker.config, databases: { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined }, tls: broker.tls });
+    ingest = await startIngest({
+      config: broker.config,
+      databases: { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined },
+      tls: broker.tls,
+    });
     ws = await broker.createWorkspace();
     await insertConversations(broker.platform.pools.region('eu'), ws.id, [
       { daysAgo: 0, provider: 'meta', method: 'ctwa_clid' },
@@ -83,9 +90,13 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     const file = path.join(dir, download.suggestedFilename());
     await download.saveAs(file);
     fs.writeFileSync(path.join(dir, 'keys.json'), keysJson);
-    const { stdout } = await promisify(execFile)(process.execPath, ['bin/wact.mjs', 'audit', 'verify', file, '--keys', path.join(dir, 'keys.json'), '--json'], {
-      env: { ...process.env, WACT_HOME: dir, LOG_LEVEL: 'silent' },
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['bin/wact.mjs', 'audit', 'verify', file, '--keys', path.join(dir, 'keys.json'), '--json'],
+      {
+        env: { ...process.env, WACT_HOME: dir, LOG_LEVEL: 'silent' },
+      },
+    );
     const report = JSON.parse(stdout);
     expect(report.ok).toBe(true);
     expect(errors).toEqual([]);
@@ -104,7 +115,10 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     expect(await menu.getByText('Audit log').count()).toBe(0);
     await screenshot(page, 'analyst-menu');
     await page.goto(`${broker.url}/#/members`);
-    await page.getByText(/not authorized|access denied|not allowed/i).first().waitFor();
+    await page
+      .getByText(/not authorized|access denied|not allowed/i)
+      .first()
+      .waitFor();
     await page.goto(`${broker.url}/#/settings/data`);
     await page.getByText('Only owners and admins manage data settings.').waitFor();
     // The API refuses too, whatever the UI shows.
@@ -140,7 +154,9 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     const senders = await page.locator('[aria-label="masked sender"]').allTextContents();
     expect(senders).toHaveLength(3);
     for (const s of senders) expect(s).not.toMatch(/^[0-9a-f]{64}$/);
-    const raw = await broker.platform.pools.region('eu').query<{ sender_hash: string }>('SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1', [ws.id]);
+    const raw = await broker.platform.pools
+      .region('eu')
+      .query<{ sender_hash: string }>('SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1', [ws.id]);
     const html = await page.content();
     for (const r of raw.rows) expect(html).not.toContain(r.sender_hash);
     expect(await page.getByRole('button', { name: /unmask/i }).count()).toBe(0);
@@ -282,23 +298,56 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await page.getByRole('button', { name: 'Create tracking link' }).click();
     const trackingUrl = await page.getByRole('textbox', { name: 'Tracking link (use it in your ads)', exact: true }).inputValue();
     expect(trackingUrl).toMatch(new RegExp(`^${ingestUrl}/r/${workspaceId}/[A-Za-z0-9]{8,32}$`));
-    expect(await page.getByRole('textbox', { name: 'Site snippet (paste into your landing page)', exact: true }).inputValue()).toContain(trackingUrl);
+    expect(await page.getByRole('textbox', { name: 'Site snippet (paste into your landing page)', exact: true }).inputValue()).toContain(
+      trackingUrl,
+    );
     await screenshot(page, 'wizard-link');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('Waiting for the first conversation').waitFor();
 
     // A visitor clicks the tracking link (ref code in the prefilled text), then writes on WhatsApp:
     // the BSP posts a signed webhook carrying that text.
-    const click = await undiciFetch(`${trackingUrl}?gclid=e2e-gclid-123456&utm_source=google`, { redirect: 'manual', dispatcher: broker.agent });
+    const click = await undiciFetch(`${trackingUrl}?gclid=e2e-gclid-123456&utm_source=google`, {
+      redirect: 'manual',
+      dispatcher: broker.agent,
+    });
     expect(click.status).toBe(302);
     const prefilled = new URL(click.headers.get('location')!).searchParams.get('text') ?? '';
     const body = Buffer.from(
       JSON.stringify({
         object: 'whatsapp_business_account',
-        entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '4915123456789', phone_number_id: '1' }, contacts: [{ profile: { name: 'Test Person' }, wa_id: '447700900123' }], messages: [{ from: '447700900123', id: `wamid.e2e${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: prefilled } }] } }] }],
+        entry: [
+          {
+            id: '1',
+            changes: [
+              {
+                field: 'messages',
+                value: {
+                  messaging_product: 'whatsapp',
+                  metadata: { display_phone_number: '4915123456789', phone_number_id: '1' },
+                  contacts: [{ profile: { name: 'Test Person' }, wa_id: '447700900123' }],
+                  messages: [
+                    {
+                      from: '447700900123',
+                      id: `wamid.e2e${Date.now()}`,
+                      timestamp: String(Math.floor(Date.now() / 1000)),
+                      type: 'text',
+                      text: { body: prefilled },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
       }),
     );
-    const hook = await undiciFetch(webhookUrl, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-360dialog-signature': createHmac('sha256', secret).update(body).digest('hex') }, dispatcher: broker.agent });
+    const hook = await undiciFetch(webhookUrl, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'x-360dialog-signature': createHmac('sha256', secret).update(body).digest('hex') },
+      dispatcher: broker.agent,
+    });
     expect(hook.status).toBe(200);
     await page.getByTestId('first-conversation').waitFor({ timeout: 20_000 });
     await screenshot(page, 'wizard-first-conversation');
@@ -320,7 +369,9 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await screenshot(page, 'owner-wipe-confirmation');
     await wipe.click();
     await page.getByText('Name and region').waitFor({ timeout: 30_000 });
-    const left = await broker.platform.pools.region('eu').query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [workspaceId]);
+    const left = await broker.platform.pools
+      .region('eu')
+      .query('SELECT count(*)::int AS n FROM wact.conversations WHERE workspace_id = $1', [workspaceId]);
     expect(left.rows[0].n).toBe(0);
     expect(errors).toEqual([]);
     await context.close();

@@ -5,6 +5,7 @@ import { DataTable, DeleteButton, List, TopToolbar, useCreate, useNotify, useRef
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { SecretOnceDialog } from '../common/SecretOnce.tsx';
+import { errorMessage } from '../common/errors.ts';
 
 /**
  * Creates a key; the broker returns the key itself once, and only its hash is stored. The
@@ -22,13 +23,13 @@ function NewKeyButton({ onCreated }: { onCreated: (key: string) => void }) {
       'api-keys',
       { data: { label } },
       {
-        onSuccess: (data: any) => {
+        onSuccess: (data: RaRecord) => {
           setOpen(false);
           setLabel('');
           onCreated(data.key);
           refresh();
         },
-        onError: (err: any) => notify(err?.message ?? 'Could not create the key', { type: 'error' }),
+        onError: (err: unknown) => notify(errorMessage(err, 'Could not create the key'), { type: 'error' }),
       },
     );
   };
@@ -41,7 +42,16 @@ function NewKeyButton({ onCreated }: { onCreated: (key: string) => void }) {
         <form onSubmit={submit}>
           <DialogTitle>New API key</DialogTitle>
           <DialogContent>
-            <MuiTextField autoFocus fullWidth margin="dense" label="Label" value={label} onChange={(e) => setLabel(e.target.value)} helperText="Where the key is used, e.g. “CRM conversions”" required />
+            <MuiTextField
+              autoFocus
+              fullWidth
+              margin="dense"
+              label="Label"
+              value={label}
+              onChange={(e) => setLabel(e.target.value)}
+              helperText="Where the key is used, e.g. “CRM conversions”"
+              required
+            />
           </DialogContent>
           <DialogActions>
             <Button onClick={() => setOpen(false)}>Cancel</Button>
@@ -59,31 +69,48 @@ export default function ApiKeyList() {
   const [secret, setSecret] = useState<string | undefined>();
   return (
     <>
-    <List
-      exporter={false}
-      sort={{ field: 'createdAt', order: 'DESC' }}
-      actions={
-        <TopToolbar>
-          <NewKeyButton onCreated={setSecret} />
-        </TopToolbar>
-      }
-      empty={<EmptyState title="No API keys" hint="API keys let your site and CRM post clicks and conversions." action={<NewKeyButton onCreated={setSecret} />} />}
-    >
-      <DataTable bulkActionButtons={false}>
-        <DataTable.Col source="label" />
-        <DataTable.Col source="prefix" label="Key" />
-        <DataTable.Col source="createdAt" label="Created">
-          <LocalDate source="createdAt" />
-        </DataTable.Col>
-        <DataTable.Col source="revokedAt" label="Revoked">
-          <LocalDate source="revokedAt" emptyText="active" />
-        </DataTable.Col>
-        <DataTable.Col label="" disableSort>
-          <FunctionField render={(r: RaRecord) => (r.revokedAt ? null : <DeleteButton label="Revoke" mutationMode="pessimistic" confirmTitle="Revoke this API key?" confirmContent="Requests using it will be refused at once." />)} />
-        </DataTable.Col>
-      </DataTable>
-    </List>
-    {secret && <SecretOnceDialog title="Your new API key" secret={secret} onClose={() => setSecret(undefined)} />}
+      <List
+        exporter={false}
+        sort={{ field: 'createdAt', order: 'DESC' }}
+        actions={
+          <TopToolbar>
+            <NewKeyButton onCreated={setSecret} />
+          </TopToolbar>
+        }
+        empty={
+          <EmptyState
+            title="No API keys"
+            hint="API keys let your site and CRM post clicks and conversions."
+            action={<NewKeyButton onCreated={setSecret} />}
+          />
+        }
+      >
+        <DataTable bulkActionButtons={false}>
+          <DataTable.Col source="label" />
+          <DataTable.Col source="prefix" label="Key" />
+          <DataTable.Col source="createdAt" label="Created">
+            <LocalDate source="createdAt" />
+          </DataTable.Col>
+          <DataTable.Col source="revokedAt" label="Revoked">
+            <LocalDate source="revokedAt" emptyText="active" />
+          </DataTable.Col>
+          <DataTable.Col label="" disableSort>
+            <FunctionField
+              render={(r: RaRecord) =>
+                r.revokedAt ? null : (
+                  <DeleteButton
+                    label="Revoke"
+                    mutationMode="pessimistic"
+                    confirmTitle="Revoke this API key?"
+                    confirmContent="Requests using it will be refused at once."
+                  />
+                )
+              }
+            />
+          </DataTable.Col>
+        </DataTable>
+      </List>
+      {secret && <SecretOnceDialog title="Your new API key" secret={secret} onClose={() => setSecret(undefined)} />}
     </>
   );
 }

@@ -41,7 +41,15 @@ export function AuditEventsTable({ withWorkspace = false }: { withWorkspace?: bo
       </DataTable.Col>
       <DataTable.Col source="reason" />
       <DataTable.Col source="outcome">
-        <FunctionField render={(r: RaRecord) => (r.outcome ? <Chip size="small" label={r.outcome} color={r.outcome === 'success' || r.outcome === 'allowed' ? 'default' : 'warning'} /> : '—')} />
+        <FunctionField
+          render={(r: RaRecord) =>
+            r.outcome ? (
+              <Chip size="small" label={r.outcome} color={r.outcome === 'success' || r.outcome === 'allowed' ? 'default' : 'warning'} />
+            ) : (
+              '—'
+            )
+          }
+        />
       </DataTable.Col>
     </DataTable>
   );

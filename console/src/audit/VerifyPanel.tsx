@@ -3,6 +3,7 @@ import { Accordion, AccordionDetails, AccordionSummary, Alert, Typography } from
 import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
 import { httpClient } from '../http/httpClient.ts';
 import { CopyField } from '../common/SecretOnce.tsx';
+import { errorMessage } from '../common/errors.ts';
 
 export const AUDIT_KEYS_PATH = '/.well-known/wact-audit-keys';
 
@@ -13,7 +14,7 @@ export function VerifyPanel() {
   useEffect(() => {
     httpClient(AUDIT_KEYS_PATH)
       .then(({ body }) => setKeys(body))
-      .catch((err) => setError(err?.message ?? 'unavailable'));
+      .catch((err) => setError(errorMessage(err, 'unavailable')));
   }, []);
   return (
     <Accordion sx={{ mb: 2 }}>
@@ -22,12 +23,18 @@ export function VerifyPanel() {
       </AccordionSummary>
       <AccordionDetails sx={{ display: 'flex', flexDirection: 'column', gap: 2 }}>
         <Typography variant="body2">
-          Every event carries the SHA-256 of its canonical form and of the previous event, and the chain heads are signed with Ed25519. Save the public keys below (
-          <code>{AUDIT_KEYS_PATH}</code>) next to the export and run:
+          Every event carries the SHA-256 of its canonical form and of the previous event, and the chain heads are signed with Ed25519. Save
+          the public keys below (<code>{AUDIT_KEYS_PATH}</code>) next to the export and run:
         </Typography>
         <CopyField label="Command" value="npx wact audit verify audit-export.jsonl --keys wact-audit-keys.json" />
-        <Typography variant="body2">It recomputes the chain, checks the signatures, and names any event that is missing, altered, reordered or inserted.</Typography>
-        {error ? <Alert severity="warning">Public keys unavailable: {error}</Alert> : keys ? <CopyField label="Public keys (JSON)" value={keys} multiline /> : null}
+        <Typography variant="body2">
+          It recomputes the chain, checks the signatures, and names any event that is missing, altered, reordered or inserted.
+        </Typography>
+        {error ? (
+          <Alert severity="warning">Public keys unavailable: {error}</Alert>
+        ) : keys ? (
+          <CopyField label="Public keys (JSON)" value={keys} multiline />
+        ) : null}
       </AccordionDetails>
     </Accordion>
   );

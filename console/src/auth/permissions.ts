@@ -4,7 +4,14 @@
  * the broker's policy module refuses anything the role may not do, whatever the console
  * displays. When `/api/me` carries an explicit permission list, that list wins.
  */
-import { CUSTOMER_ROLES, EMPLOYEE_ROLES, PERMISSIONS, type CustomerRole, type EmployeeRole, type Permission } from '../../../broker/policy/permissions.ts';
+import {
+  CUSTOMER_ROLES,
+  EMPLOYEE_ROLES,
+  PERMISSIONS,
+  type CustomerRole,
+  type EmployeeRole,
+  type Permission,
+} from '../../../broker/policy/permissions.ts';
 
 export { CUSTOMER_ROLES, EMPLOYEE_ROLES };
 export type { CustomerRole, EmployeeRole, Permission };

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- loosely shaped broker JSON, read field by field with fallbacks */
 import { httpClient } from '../http/httpClient.ts';
 import { setCsrfToken } from '../http/httpClient.ts';
 import { CUSTOMER_ROLES, EMPLOYEE_ROLES, type CustomerRole, type EmployeeRole, type Permission } from './permissions.ts';
@@ -65,7 +66,13 @@ export function normaliseMe(raw: unknown): Me {
   const kind = u.kind === 'employee' || j.kind === 'employee' ? 'employee' : 'customer';
   const roleCandidate = u.employeeRole ?? j.employeeRole ?? (kind === 'employee' ? u.role : undefined);
   const employeeRole = EMPLOYEE_ROLES.includes(roleCandidate) ? (roleCandidate as EmployeeRole) : undefined;
-  const rawWorkspaces: Json[] = Array.isArray(j.workspaces) ? j.workspaces : Array.isArray(u.workspaces) ? u.workspaces : Array.isArray(j.memberships) ? j.memberships : [];
+  const rawWorkspaces: Json[] = Array.isArray(j.workspaces)
+    ? j.workspaces
+    : Array.isArray(u.workspaces)
+      ? u.workspaces
+      : Array.isArray(j.memberships)
+        ? j.memberships
+        : [];
   const workspaces = rawWorkspaces
     .map((w) => ({
       id: String(w.id ?? w.workspaceId ?? ''),

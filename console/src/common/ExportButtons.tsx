@@ -3,6 +3,7 @@ import { Button, CircularProgress } from '@mui/material';
 import DownloadIcon from '@mui/icons-material/Download';
 import { useCanAccess, useDataProvider, useListContext, useNotify, useResourceContext } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
+import { errorMessage } from './errors.ts';
 
 /**
  * Downloads what the list shows (its filter), in the given formats, through the broker's
@@ -21,8 +22,8 @@ export function ExportButtons({ formats = ['csv'], path }: { formats?: ('csv' | 
     try {
       const { name, size } = await dataProvider.exportList(resource, { format, filter: filterValues, path });
       notify(`Downloaded ${name} (${size.toLocaleString()} bytes)`, { type: 'success' });
-    } catch (err: any) {
-      notify(err?.message ?? 'Export failed', { type: 'error' });
+    } catch (err) {
+      notify(errorMessage(err, 'Export failed'), { type: 'error' });
     } finally {
       setBusy(undefined);
     }
@@ -30,7 +31,13 @@ export function ExportButtons({ formats = ['csv'], path }: { formats?: ('csv' | 
   return (
     <>
       {formats.map((f) => (
-        <Button key={f} size="small" startIcon={busy === f ? <CircularProgress size={14} /> : <DownloadIcon />} disabled={!!busy} onClick={() => void run(f)}>
+        <Button
+          key={f}
+          size="small"
+          startIcon={busy === f ? <CircularProgress size={14} /> : <DownloadIcon />}
+          disabled={!!busy}
+          onClick={() => void run(f)}
+        >
           Export {f.toUpperCase()}
         </Button>
       ))}

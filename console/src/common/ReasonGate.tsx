@@ -25,7 +25,13 @@ export function ReasonGate({ children, what }: { children: ReactNode; what: stri
       }}
     >
       <Alert severity="info">Reading {what} is recorded with your name and reason.</Alert>
-      <TextField label="Reason for this access" value={reason} onChange={(e) => setReason(e.target.value)} autoFocus helperText={`At least ${MIN_REASON} characters, e.g. an incident or ticket reference.`} />
+      <TextField
+        label="Reason for this access"
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+        autoFocus
+        helperText={`At least ${MIN_REASON} characters, e.g. an incident or ticket reference.`}
+      />
       <Box>
         <Button type="submit" variant="contained" disabled={reason.trim().length < MIN_REASON}>
           Continue

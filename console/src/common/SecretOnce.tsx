@@ -16,7 +16,14 @@ export function CopyField({ label, value, multiline = false }: { label: string; 
   const [copied, setCopied] = useState(false);
   return (
     <Box sx={{ display: 'flex', gap: 1, alignItems: 'flex-start' }}>
-      <TextField label={label} value={value} fullWidth multiline={multiline} size="small" slotProps={{ input: { readOnly: true, sx: { fontFamily: 'monospace', fontSize: 13 } } }} />
+      <TextField
+        label={label}
+        value={value}
+        fullWidth
+        multiline={multiline}
+        size="small"
+        slotProps={{ input: { readOnly: true, sx: { fontFamily: 'monospace', fontSize: 13 } } }}
+      />
       <Button startIcon={<ContentCopyIcon />} onClick={async () => setCopied(await copyText(value))} aria-label={`Copy ${label}`}>
         {copied ? 'Copied' : 'Copy'}
       </Button>

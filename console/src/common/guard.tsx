@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- loosely shaped broker JSON, read field by field with fallbacks */
 import { lazy, type ComponentType } from 'react';
 import { AccessDenied, Loading, useCanAccess, useResourceContext } from 'react-admin';
 

@@ -1,4 +1,15 @@
-import { BooleanField, DataTable, FilterButton, FunctionField, List, NullableBooleanInput, NumberField, TextInput, TopToolbar, type RaRecord } from 'react-admin';
+import {
+  BooleanField,
+  DataTable,
+  FilterButton,
+  FunctionField,
+  List,
+  NullableBooleanInput,
+  NumberField,
+  TextInput,
+  TopToolbar,
+  type RaRecord,
+} from 'react-admin';
 import { Chip, Stack, Tooltip } from '@mui/material';
 import { EmptyState } from '../common/ListStates.tsx';
 import { ExportButtons } from '../common/ExportButtons.tsx';
@@ -6,16 +17,26 @@ import { LocalDate, formatLocal } from '../common/Dates.tsx';
 
 const filters = [<TextInput key="event" source="event" alwaysOn />, <NullableBooleanInput key="attributed" source="attributed" alwaysOn />];
 
-const STATUS_COLOR: Record<string, 'success' | 'warning' | 'error' | 'default'> = { sent: 'success', pending: 'warning', queued: 'warning', failed: 'error', rejected: 'error' };
+const STATUS_COLOR: Record<string, 'success' | 'warning' | 'error' | 'default'> = {
+  sent: 'success',
+  pending: 'warning',
+  queued: 'warning',
+  failed: 'error',
+  rejected: 'error',
+};
 
 /** Ad-platform sync status of one conversion: one chip per platform export. */
 export function SyncStatus({ record }: { record: RaRecord }) {
-  const exports: { platform: string; status: string; lastAttemptAt?: string; httpStatus?: number; attempts?: number }[] = record.exports ?? record.sync ?? [];
+  const exports: { platform: string; status: string; lastAttemptAt?: string; httpStatus?: number; attempts?: number }[] =
+    record.exports ?? record.sync ?? [];
   if (!exports.length) return <span>{record.attributed ? 'not synced' : '—'}</span>;
   return (
     <Stack direction="row" spacing={0.5}>
       {exports.map((e) => (
-        <Tooltip key={e.platform} title={`${e.attempts ?? 0} attempt(s), last ${formatLocal(e.lastAttemptAt)}${e.httpStatus ? `, HTTP ${e.httpStatus}` : ''}`}>
+        <Tooltip
+          key={e.platform}
+          title={`${e.attempts ?? 0} attempt(s), last ${formatLocal(e.lastAttemptAt)}${e.httpStatus ? `, HTTP ${e.httpStatus}` : ''}`}
+        >
           <span>
             <Chip size="small" label={`${e.platform}: ${e.status}`} color={STATUS_COLOR[e.status] ?? 'default'} />
           </span>

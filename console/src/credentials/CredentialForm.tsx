@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Alert, Box, Button, TextField } from '@mui/material';
 import { useDataProvider, useNotify } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
+import { errorMessage } from '../common/errors.ts';
 
 export interface FieldSpec {
   name: string;
@@ -14,7 +15,17 @@ export interface FieldSpec {
  * Write-only secret form: inputs are password fields, never prefilled, cleared after
  * saving; the broker stores the values encrypted and never returns them.
  */
-export function CredentialForm({ path, fields, onSaved, submitLabel = 'Save' }: { path: string; fields: readonly FieldSpec[]; onSaved?: () => void; submitLabel?: string }) {
+export function CredentialForm({
+  path,
+  fields,
+  onSaved,
+  submitLabel = 'Save',
+}: {
+  path: string;
+  fields: readonly FieldSpec[];
+  onSaved?: () => void;
+  submitLabel?: string;
+}) {
   const dataProvider = useDataProvider<WactDataProvider>();
   const notify = useNotify();
   const [values, setValues] = useState<Record<string, string>>({});
@@ -30,8 +41,8 @@ export function CredentialForm({ path, fields, onSaved, submitLabel = 'Save' }: 
       setValues({});
       notify('Saved. The secret is stored encrypted and will not be shown again.', { type: 'success' });
       onSaved?.();
-    } catch (err: any) {
-      setError(err?.message ?? 'Could not save');
+    } catch (err) {
+      setError(errorMessage(err, 'Could not save'));
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Accordion, AccordionDetails, AccordionSummary, Alert, Box, Chip, Stack, Typography } from '@mui/material';
 import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
-import { Loading, Title, useGetList } from 'react-admin';
+import { Loading, Title, useGetList, type RaRecord } from 'react-admin';
 import { AD_PLATFORMS, BSPS, webhookUrl } from './providers.ts';
 import { CredentialForm } from './CredentialForm.tsx';
 import { formatLocal } from '../common/Dates.tsx';
@@ -16,11 +16,18 @@ export const CREDENTIAL_PATHS = {
 
 /** Which secrets are configured (names and dates only: values are never sent back) and forms to replace them. */
 export default function CredentialList() {
-  const { data, isPending, error, refetch } = useGetList('credentials', { pagination: { page: 1, perPage: 50 }, sort: { field: 'kind', order: 'ASC' } });
+  const { data, isPending, error, refetch } = useGetList('credentials', {
+    pagination: { page: 1, perPage: 50 },
+    sort: { field: 'kind', order: 'ASC' },
+  });
   const base = useIngestBase();
   const workspaceId = useWorkspaceId() ?? '';
   const [open, setOpen] = useState<string | false>(false);
-  const configured = (kind: 'bsp' | 'ad-platform', id: string) => data?.find((c: any) => (c.kind === kind || (kind === 'ad-platform' && c.kind === 'ad_platform')) && (c.provider === id || c.platform === id));
+  const configured = (kind: 'bsp' | 'ad-platform', id: string) =>
+    data?.find(
+      (c: RaRecord) =>
+        (c.kind === kind || (kind === 'ad-platform' && c.kind === 'ad_platform')) && (c.provider === id || c.platform === id),
+    );
   if (isPending) return <Loading />;
   return (
     <Box sx={{ p: 2 }}>
@@ -34,15 +41,24 @@ export default function CredentialList() {
         return (
           <Accordion key={b.id} expanded={open === `bsp:${b.id}`} onChange={(_, e) => setOpen(e ? `bsp:${b.id}` : false)}>
             <AccordionSummary expandIcon={<ExpandMoreIcon />}>
-              <Stack direction="row" spacing={2} sx={{ alignItems: "center" }}>
+              <Stack direction="row" spacing={2} sx={{ alignItems: 'center' }}>
                 <Typography>{b.name}</Typography>
-                {c ? <Chip size="small" color="success" label={`configured ${formatLocal(c.updatedAt ?? c.createdAt)}`} /> : <Chip size="small" label="not configured" />}
+                {c ? (
+                  <Chip size="small" color="success" label={`configured ${formatLocal(c.updatedAt ?? c.createdAt)}`} />
+                ) : (
+                  <Chip size="small" label="not configured" />
+                )}
               </Stack>
             </AccordionSummary>
             <AccordionDetails sx={{ display: 'flex', flexDirection: 'column', gap: 2 }}>
               <CopyField label="Webhook URL" value={webhookUrl(base, b.id, workspaceId)} />
               <Typography variant="body2">{b.where}</Typography>
-              <CredentialForm path={CREDENTIAL_PATHS.bsp(b.id)} fields={b.fields} onSaved={() => void refetch()} submitLabel={c ? 'Replace secret' : 'Save secret'} />
+              <CredentialForm
+                path={CREDENTIAL_PATHS.bsp(b.id)}
+                fields={b.fields}
+                onSaved={() => void refetch()}
+                submitLabel={c ? 'Replace secret' : 'Save secret'}
+              />
             </AccordionDetails>
           </Accordion>
         );
@@ -55,13 +71,22 @@ export default function CredentialList() {
         return (
           <Accordion key={p.id} expanded={open === `ad:${p.id}`} onChange={(_, e) => setOpen(e ? `ad:${p.id}` : false)}>
             <AccordionSummary expandIcon={<ExpandMoreIcon />}>
-              <Stack direction="row" spacing={2} sx={{ alignItems: "center" }}>
+              <Stack direction="row" spacing={2} sx={{ alignItems: 'center' }}>
                 <Typography>{p.name}</Typography>
-                {c ? <Chip size="small" color="success" label={`connected ${formatLocal(c.updatedAt ?? c.createdAt)}`} /> : <Chip size="small" label="not connected" />}
+                {c ? (
+                  <Chip size="small" color="success" label={`connected ${formatLocal(c.updatedAt ?? c.createdAt)}`} />
+                ) : (
+                  <Chip size="small" label="not connected" />
+                )}
               </Stack>
             </AccordionSummary>
             <AccordionDetails>
-              <CredentialForm path={CREDENTIAL_PATHS.adPlatform(p.id)} fields={p.fields} onSaved={() => void refetch()} submitLabel={c ? 'Replace credentials' : 'Connect'} />
+              <CredentialForm
+                path={CREDENTIAL_PATHS.adPlatform(p.id)}
+                fields={p.fields}
+                onSaved={() => void refetch()}
+                submitLabel={c ? 'Replace credentials' : 'Connect'}
+              />
             </AccordionDetails>
           </Accordion>
         );

@@ -24,7 +24,11 @@ export const BSPS: BspInfo[] = [
     where: 'Meta App Dashboard → WhatsApp → Configuration → Webhook: callback URL and verify token; subscribe to “messages”.',
     fields: [
       { name: 'secret', label: 'App secret', help: 'App Dashboard → App settings → Basic → App secret (signs X-Hub-Signature-256).' },
-      { name: 'verifyToken', label: 'Verify token', help: 'Any random string of 8+ characters; paste the same value into Meta’s webhook form.' },
+      {
+        name: 'verifyToken',
+        label: 'Verify token',
+        help: 'Any random string of 8+ characters; paste the same value into Meta’s webhook form.',
+      },
     ],
   },
   {
@@ -49,7 +53,13 @@ export const BSPS: BspInfo[] = [
     id: 'gupshup',
     name: 'Gupshup',
     where: 'Gupshup → your app → Webhooks → callback URL, with the custom header x-wact-token.',
-    fields: [{ name: 'secret', label: 'Token for the x-wact-token header', help: 'Gupshup signs nothing: choose a long random token and add it as the x-wact-token header.' }],
+    fields: [
+      {
+        name: 'secret',
+        label: 'Token for the x-wact-token header',
+        help: 'Gupshup signs nothing: choose a long random token and add it as the x-wact-token header.',
+      },
+    ],
   },
 ];
 

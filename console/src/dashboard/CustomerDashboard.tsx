@@ -2,7 +2,21 @@ import { Alert, Box, Card, CardContent, CardHeader, Skeleton, ToggleButton, Togg
 import { useState } from 'react';
 import { Title, useDataProvider } from 'react-admin';
 import { useQuery } from '@tanstack/react-query';
-import { Bar, BarChart, CartesianGrid, Cell, Legend, Line, LineChart, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Cell,
+  Legend,
+  Line,
+  LineChart,
+  Pie,
+  PieChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import type { WactDataProvider } from '../dataProvider/index.ts';
 import { attributedShare, dayLabel, normaliseStats } from './stats.ts';
 import { EmptyState } from '../common/ListStates.tsx';
@@ -51,7 +65,10 @@ export default function CustomerDashboard() {
       {isPending ? (
         <Skeleton variant="rectangular" height={320} aria-label="Loading dashboard" />
       ) : data && data.totals.conversations === 0 ? (
-        <EmptyState title="No conversations in this period" hint="Once your BSP webhook is connected, conversations and their attribution show up here." />
+        <EmptyState
+          title="No conversations in this period"
+          hint="Once your BSP webhook is connected, conversations and their attribution show up here."
+        />
       ) : data ? (
         <>
           <Box sx={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(200px, 1fr))', gap: 2 }}>

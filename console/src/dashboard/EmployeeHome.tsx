@@ -4,12 +4,20 @@ import { Link } from 'react-router-dom';
 
 const TILES: Record<string, { to: string; title: string; text: string }[]> = {
   support: [
-    { to: '/support-sessions/create', title: 'Open a workspace for a ticket', text: 'Time-boxed, redacted, with your reason in the customer’s audit log.' },
+    {
+      to: '/support-sessions/create',
+      title: 'Open a workspace for a ticket',
+      text: 'Time-boxed, redacted, with your reason in the customer’s audit log.',
+    },
     { to: '/support/browse', title: 'Browse (redacted)', text: 'The workspace you opened, masked by the database.' },
     { to: '/db-sessions', title: 'Database sessions', text: 'Request a redacted database session.' },
   ],
   engineer: [
-    { to: '/db-sessions/create', title: 'Request a database session', text: 'Scope, duration and reason; full scope needs security’s approval.' },
+    {
+      to: '/db-sessions/create',
+      title: 'Request a database session',
+      text: 'Scope, duration and reason; full scope needs security’s approval.',
+    },
     { to: '/db-sessions', title: 'My sessions', text: 'Approval state and the connection command.' },
   ],
   security: [

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- loosely shaped broker JSON, read field by field with fallbacks */
 /** The dashboard's figures as the broker's aggregate route returns them, made chart-ready. */
 export interface DashboardStats {
   perDay: { day: string; conversations: number; attributed: number }[];
@@ -9,7 +10,11 @@ export interface DashboardStats {
 type Json = Record<string, any>;
 
 function pairs(list: unknown, key: string): { name: string; value: number }[] {
-  if (Array.isArray(list)) return list.map((r: Json) => ({ name: String(r[key] ?? r.name ?? r.key ?? 'unknown'), value: Number(r.count ?? r.value ?? r.conversations ?? 0) }));
+  if (Array.isArray(list))
+    return list.map((r: Json) => ({
+      name: String(r[key] ?? r.name ?? r.key ?? 'unknown'),
+      value: Number(r.count ?? r.value ?? r.conversations ?? 0),
+    }));
   if (list && typeof list === 'object') return Object.entries(list as Json).map(([name, value]) => ({ name, value: Number(value) }));
   return [];
 }
@@ -42,5 +47,7 @@ export function attributedShare(s: DashboardStats): number {
 /** Day labels in the viewer's locale (the broker sends UTC dates). */
 export function dayLabel(day: string): string {
   const d = new Date(day.length === 10 ? `${day}T00:00:00Z` : day);
-  return Number.isNaN(d.getTime()) ? day : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: day.length === 10 ? 'UTC' : undefined });
+  return Number.isNaN(d.getTime())
+    ? day
+    : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: day.length === 10 ? 'UTC' : undefined });
 }

@@ -15,10 +15,19 @@ interface Call {
 function fakeFetch(respond: (call: Call) => { status?: number; body?: unknown; headers?: Record<string, string> }) {
   const calls: Call[] = [];
   const fn = vi.fn(async (url: string, init: RequestInit = {}) => {
-    const call = { url, method: (init.method ?? 'GET').toUpperCase(), headers: new Headers(init.headers), body: init.body as string | undefined, credentials: init.credentials };
+    const call = {
+      url,
+      method: (init.method ?? 'GET').toUpperCase(),
+      headers: new Headers(init.headers),
+      body: init.body as string | undefined,
+      credentials: init.credentials,
+    };
     calls.push(call);
     const r = respond(call);
-    return new Response(r.body === undefined ? null : JSON.stringify(r.body), { status: r.status ?? 200, headers: { 'Content-Type': 'application/json', ...(r.headers ?? {}) } });
+    return new Response(r.body === undefined ? null : JSON.stringify(r.body), {
+      status: r.status ?? 200,
+      headers: { 'Content-Type': 'application/json', ...(r.headers ?? {}) },
+    });
   });
   vi.stubGlobal('fetch', fn);
   return calls;
@@ -39,7 +48,11 @@ describe('dataProvider', () => {
   it('lists a workspace resource under /api/workspaces/:id with simple-REST parameters and reads the total from Content-Range', async () => {
     const calls = fakeFetch(() => ({ body: [{ id: 'c1' }, { id: 'c2' }], headers: { 'Content-Range': 'conversations 0-1/319' } }));
     const dp = createDataProvider({ getWorkspaceId: () => WS });
-    const res = await dp.getList('conversations', { pagination: { page: 2, perPage: 25 }, sort: { field: 'startedAt', order: 'DESC' }, filter: { provider: 'meta' } });
+    const res = await dp.getList('conversations', {
+      pagination: { page: 2, perPage: 25 },
+      sort: { field: 'startedAt', order: 'DESC' },
+      filter: { provider: 'meta' },
+    });
     expect(res.total).toBe(319);
     expect(res.data.map((r) => r.id)).toEqual(['c1', 'c2']);
     const url = new URL(calls[0].url, 'https://console.test');
@@ -55,7 +68,11 @@ describe('dataProvider', () => {
     const calls = fakeFetch(() => ({ body: [], headers: { 'Content-Range': 'x 0-0/0' } }));
     const dp = createDataProvider({ getWorkspaceId: () => undefined });
     await dp.getList('db-sessions', { pagination: { page: 1, perPage: 10 }, sort: { field: 'createdAt', order: 'DESC' }, filter: {} });
-    await dp.getList('approvals', { pagination: { page: 1, perPage: 10 }, sort: { field: 'createdAt', order: 'ASC' }, filter: { status: 'pending' } });
+    await dp.getList('approvals', {
+      pagination: { page: 1, perPage: 10 },
+      sort: { field: 'createdAt', order: 'ASC' },
+      filter: { status: 'pending' },
+    });
     expect(new URL(calls[0].url, 'https://x').pathname).toBe('/api/db/sessions');
     expect(new URL(calls[1].url, 'https://x').pathname).toBe('/api/db/sessions');
     expect(JSON.parse(new URL(calls[1].url, 'https://x').searchParams.get('filter')!)).toEqual({ status: 'pending' });
@@ -64,11 +81,19 @@ describe('dataProvider', () => {
   it('creates access requests and support sessions at their own routes and keeps the gateway password out of the record', async () => {
     const calls = fakeFetch((c) =>
       c.url === '/api/db/requests'
-        ? { status: 201, body: { session: { id: 's1', status: 'active', scope: 'redacted' }, connection: { psql: 'psql "postgresql://s1:secret-token@gw:6432/wact_eu?sslmode=require"', password: 'secret-token' } } }
+        ? {
+            status: 201,
+            body: {
+              session: { id: 's1', status: 'active', scope: 'redacted' },
+              connection: { psql: 'psql "postgresql://s1:secret-token@gw:6432/wact_eu?sslmode=require"', password: 'secret-token' },
+            },
+          }
         : { status: 201, body: { id: 's2', status: 'active', purpose: 'support', workspaceId: WS, expiresAt: '2030-01-01T00:00:00Z' } },
     );
     const dp = createDataProvider({ getWorkspaceId: () => undefined });
-    const created = await dp.create('db-sessions', { data: { workspaceId: WS, reason: 'INC0012345 slow query', scope: 'redacted', ttlMinutes: 5 } });
+    const created = await dp.create('db-sessions', {
+      data: { workspaceId: WS, reason: 'INC0012345 slow query', scope: 'redacted', ttlMinutes: 5 },
+    });
     expect(calls[0].url).toBe('/api/db/requests');
     expect(JSON.parse(calls[0].body!)).toEqual({ workspaceId: WS, reason: 'INC0012345 slow query', scope: 'redacted', ttl: '5m' });
     expect(created.data).toEqual({ id: 's1', status: 'active', scope: 'redacted' });
@@ -76,7 +101,9 @@ describe('dataProvider', () => {
     const { takeConnection } = await import('./connections.ts');
     expect(takeConnection('s1')?.psql).toContain('secret-token');
     expect(takeConnection('s1')).toBeUndefined();
-    const support = await dp.create('support-sessions', { data: { workspaceId: WS, reason: 'TICKET-5 cannot see clicks', ttlMinutes: 15 } });
+    const support = await dp.create('support-sessions', {
+      data: { workspaceId: WS, reason: 'TICKET-5 cannot see clicks', ttlMinutes: 15 },
+    });
     expect(calls[1].url).toBe(`/api/workspaces/${WS}/support/sessions`);
     expect(JSON.parse(calls[1].body!)).toEqual({ reason: 'TICKET-5 cannot see clicks', ttl: '15m' });
     expect(support.data.id).toBe('s2');
@@ -85,14 +112,18 @@ describe('dataProvider', () => {
   it('refuses a workspace resource when no workspace is chosen, without calling the API', async () => {
     const calls = fakeFetch(() => ({ body: [] }));
     const dp = createDataProvider({ getWorkspaceId: () => undefined });
-    await expect(dp.getList('clicks', { pagination: { page: 1, perPage: 10 }, sort: { field: 'id', order: 'ASC' }, filter: {} })).rejects.toThrow(/workspace/i);
+    await expect(
+      dp.getList('clicks', { pagination: { page: 1, perPage: 10 }, sort: { field: 'id', order: 'ASC' }, filter: {} }),
+    ).rejects.toThrow(/workspace/i);
     expect(calls).toHaveLength(0);
   });
 
   it('fails loudly when the list answer has no Content-Range (the pagination total would be wrong)', async () => {
     fakeFetch(() => ({ body: [] }));
     const dp = createDataProvider({ getWorkspaceId: () => WS });
-    await expect(dp.getList('links', { pagination: { page: 1, perPage: 10 }, sort: { field: 'id', order: 'ASC' }, filter: {} })).rejects.toThrow(/Content-Range/);
+    await expect(
+      dp.getList('links', { pagination: { page: 1, perPage: 10 }, sort: { field: 'id', order: 'ASC' }, filter: {} }),
+    ).rejects.toThrow(/Content-Range/);
   });
 
   it('sends the CSRF token from the cookie on writes only', async () => {
@@ -121,7 +152,11 @@ describe('dataProvider', () => {
   it('attaches the support reason to every read while a support session is open', async () => {
     const calls = fakeFetch(() => ({ body: [], headers: { 'Content-Range': 'x 0-0/0' } }));
     setAccessReason('TICKET-42 customer cannot see conversions');
-    await createDataProvider({ getWorkspaceId: () => WS }).getList('support-conversations', { pagination: { page: 1, perPage: 5 }, sort: { field: 'startedAt', order: 'DESC' }, filter: {} });
+    await createDataProvider({ getWorkspaceId: () => WS }).getList('support-conversations', {
+      pagination: { page: 1, perPage: 5 },
+      sort: { field: 'startedAt', order: 'DESC' },
+      filter: {},
+    });
     expect(new URL(calls[0].url, 'https://x').pathname).toBe(`/api/workspaces/${WS}/support/conversations`);
     expect(calls[0].headers.get('X-Wact-Reason')).toBe('TICKET-42 customer cannot see conversions');
   });
@@ -129,7 +164,11 @@ describe('dataProvider', () => {
   it('a reason with characters a header cannot carry does not break the request (header made Latin-1 safe)', async () => {
     const calls = fakeFetch(() => ({ body: [], headers: { 'Content-Range': 'x 0-0/0' } }));
     setAccessReason('Ticket für Kunde 🙂 #12');
-    await createDataProvider({ getWorkspaceId: () => WS }).getList('support-clicks', { pagination: { page: 1, perPage: 5 }, sort: { field: 'created_at', order: 'DESC' }, filter: {} });
+    await createDataProvider({ getWorkspaceId: () => WS }).getList('support-clicks', {
+      pagination: { page: 1, perPage: 5 },
+      sort: { field: 'created_at', order: 'DESC' },
+      filter: {},
+    });
     expect(calls[0].headers.get('X-Wact-Reason')).toBe('Ticket für Kunde ?? #12');
   });
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- loosely shaped broker JSON, read field by field with fallbacks */
 import simpleRestProvider from 'ra-data-simple-rest';
 import type { DataProvider } from 'react-admin';
 import { downloadFile, httpClient as defaultHttpClient, type RequestOptions } from '../http/httpClient.ts';
@@ -12,7 +13,10 @@ export interface WactDataProvider extends DataProvider {
   /** Reveals one identifier: the broker checks `identifiers.unmask`, requires the reason and audits it. */
   unmask(resource: string, params: { id: string | number; field: string; reason: string }): Promise<{ value: string }>;
   /** Downloads an export of a list (what the role may see, with the list's filter). */
-  exportList(resource: string, params: { format: 'csv' | 'jsonl'; filter?: Record<string, unknown>; path?: string }): Promise<{ name: string; size: number }>;
+  exportList(
+    resource: string,
+    params: { format: 'csv' | 'jsonl'; filter?: Record<string, unknown>; path?: string },
+  ): Promise<{ name: string; size: number }>;
   /** Any other broker call; `{ws}` in the path is the current workspace. */
   call<T = any>(path: string, options?: RequestOptions & { json?: unknown }): Promise<T>;
 }
@@ -75,7 +79,10 @@ export function createDataProvider(options: DataProviderOptions = {}): WactDataP
     async call(path, init = {}) {
       const { json: body, ...rest } = init;
       const url = expandPath(path, workspace());
-      const { json } = await withReason(url, body === undefined ? rest : { ...rest, method: rest.method ?? 'POST', body: JSON.stringify(body) });
+      const { json } = await withReason(
+        url,
+        body === undefined ? rest : { ...rest, method: rest.method ?? 'POST', body: JSON.stringify(body) },
+      );
       return json;
     },
   };

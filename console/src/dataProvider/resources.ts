@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- loosely shaped broker JSON, read field by field with fallbacks */
 /**
  * Where each console resource lives in the broker API. Workspace resources sit under
  * `/api/workspaces/:workspaceId/` (the current workspace is part of the base path, so the

@@ -25,7 +25,12 @@ export default function DbSessionCreate() {
           validate={required()}
         />
         <SelectInput source="ttlMinutes" label="Duration" choices={TTLS} defaultValue={5} validate={required()} />
-        <TextInput source="reason" multiline validate={[required(), minLength(10)]} helperText="At least 10 characters; include the ticket reference. Visible to approvers and to the customer." />
+        <TextInput
+          source="reason"
+          multiline
+          validate={[required(), minLength(10)]}
+          helperText="At least 10 characters; include the ticket reference. Visible to approvers and to the customer."
+        />
       </SimpleForm>
     </Create>
   );

@@ -1,5 +1,16 @@
 import { Chip } from '@mui/material';
-import { CreateButton, DataTable, FunctionField, List, NumberField, SelectInput, TextField, TopToolbar, useCanAccess, type RaRecord } from 'react-admin';
+import {
+  CreateButton,
+  DataTable,
+  FunctionField,
+  List,
+  NumberField,
+  SelectInput,
+  TextField,
+  TopToolbar,
+  useCanAccess,
+  type RaRecord,
+} from 'react-admin';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { STATUS_COLORS } from './paths.ts';

@@ -1,7 +1,18 @@
 import { useState } from 'react';
 import { Alert, Box, Button, Typography } from '@mui/material';
 import TerminalIcon from '@mui/icons-material/Terminal';
-import { FunctionField, NumberField, Show, SimpleShowLayout, TextField, useDataProvider, useGetIdentity, useNotify, useRecordContext, type RaRecord } from 'react-admin';
+import {
+  FunctionField,
+  NumberField,
+  Show,
+  SimpleShowLayout,
+  TextField,
+  useDataProvider,
+  useGetIdentity,
+  useNotify,
+  useRecordContext,
+  type RaRecord,
+} from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
 import { commandOf, takeConnection } from '../dataProvider/connections.ts';
 import { LocalDate } from '../common/Dates.tsx';
@@ -9,6 +20,7 @@ import { CopyField } from '../common/SecretOnce.tsx';
 import { DB_PATHS, minutes } from './paths.ts';
 import { StatusChip } from './DbSessionList.tsx';
 import { RevokeButton } from './RevokeButton.tsx';
+import { errorMessage } from '../common/errors.ts';
 
 /**
  * The requester's connection command. Shown once when the session is granted; later a new
@@ -23,14 +35,23 @@ function ConnectionCommand() {
   const [busy, setBusy] = useState(false);
   if (!record) return null;
   const mine = record.requesterId === identity?.id;
-  if (record.status === 'pending') return <Alert severity="info">Waiting for approval by a security officer. This page refreshes by itself.</Alert>;
-  if (record.status === 'denied') return <Alert severity="error">Denied by {record.decidedByName ?? 'security'}{record.decisionNote ? `: ${record.decisionNote}` : ''}.</Alert>;
+  if (record.status === 'pending')
+    return <Alert severity="info">Waiting for approval by a security officer. This page refreshes by itself.</Alert>;
+  if (record.status === 'denied')
+    return (
+      <Alert severity="error">
+        Denied by {record.decidedByName ?? 'security'}
+        {record.decisionNote ? `: ${record.decisionNote}` : ''}.
+      </Alert>
+    );
   if (record.status !== 'active' || !mine) return null;
   if (command)
     return (
       <Box data-testid="connection-command">
         <CopyField label="Connection command" value={command} multiline />
-        <Typography variant="caption">Contains a one-session token that stops working when the session ends. It is not shown again.</Typography>
+        <Typography variant="caption">
+          Contains a one-session token that stops working when the session ends. It is not shown again.
+        </Typography>
       </Box>
     );
   return (
@@ -44,8 +65,8 @@ function ConnectionCommand() {
           try {
             const json = await dataProvider.call(DB_PATHS.token(record.id), { method: 'POST', json: {} });
             setCommand(commandOf(json?.connection ?? json));
-          } catch (err: any) {
-            notify(err?.message ?? 'Could not get the connection command', { type: 'error' });
+          } catch (err) {
+            notify(errorMessage(err, 'Could not get the connection command'), { type: 'error' });
           } finally {
             setBusy(false);
           }
@@ -62,7 +83,7 @@ function ConnectionCommand() {
 
 export default function DbSessionShow() {
   return (
-    <Show queryOptions={{ refetchInterval: (q: any) => (q?.state?.data?.status === 'pending' ? 2000 : false) }}>
+    <Show queryOptions={{ refetchInterval: (q: { state?: { data?: RaRecord } }) => (q?.state?.data?.status === 'pending' ? 2000 : false) }}>
       <SimpleShowLayout>
         <FunctionField label="Status" render={(r: RaRecord) => <StatusChip record={r} />} />
         <TextField source="workspaceId" label="Workspace" />

@@ -4,6 +4,7 @@ import BlockIcon from '@mui/icons-material/Block';
 import { Confirm, useCanAccess, useDataProvider, useNotify, useRefresh, type RaRecord } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
 import { DB_PATHS } from './paths.ts';
+import { errorMessage } from '../common/errors.ts';
 
 export function RevokeButton({ record }: { record: RaRecord }) {
   const { canAccess } = useCanAccess({ resource: 'db-sessions', action: 'revoke' });
@@ -26,8 +27,8 @@ export function RevokeButton({ record }: { record: RaRecord }) {
           try {
             await dataProvider.call(DB_PATHS.revoke(record.id), { method: 'POST', json: {} });
             notify('Session revoked', { type: 'success' });
-          } catch (err: any) {
-            notify(err?.message ?? 'Could not revoke', { type: 'error' });
+          } catch (err) {
+            notify(errorMessage(err, 'Could not revoke'), { type: 'error' });
           }
           refresh();
         }}

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- loosely shaped broker JSON, read field by field with fallbacks */
 import { HttpError, fetchUtils } from 'react-admin';
 
 /**
@@ -79,8 +80,16 @@ export async function httpClient(url: string, options: RequestOptions = {}) {
 }
 
 /** Downloads a response body as a file (exports): the browser never gets a token in a URL. */
-export async function downloadFile(url: string, fallbackName: string, options: RequestOptions = {}): Promise<{ name: string; size: number }> {
-  const response = await fetch(url, { ...options, headers: buildHeaders({ ...options, headers: { Accept: '*/*', ...(options.headers as object) } }), credentials: 'same-origin' });
+export async function downloadFile(
+  url: string,
+  fallbackName: string,
+  options: RequestOptions = {},
+): Promise<{ name: string; size: number }> {
+  const response = await fetch(url, {
+    ...options,
+    headers: buildHeaders({ ...options, headers: { Accept: '*/*', ...(options.headers as object) } }),
+    credentials: 'same-origin',
+  });
   if (!response.ok) {
     let json: unknown;
     try {

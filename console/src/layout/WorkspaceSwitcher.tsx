@@ -31,7 +31,11 @@ export function WorkspaceSwitcher() {
         queryClient.clear();
         redirect('/');
       }}
-      sx={{ minWidth: 180, '& .MuiInputBase-root': { color: 'inherit', bgcolor: 'rgba(255,255,255,0.12)' }, '& .MuiInputLabel-root': { color: 'inherit' } }}
+      sx={{
+        minWidth: 180,
+        '& .MuiInputBase-root': { color: 'inherit', bgcolor: 'rgba(255,255,255,0.12)' },
+        '& .MuiInputLabel-root': { color: 'inherit' },
+      }}
     >
       {workspaces.map((w) => (
         <MenuItem key={w.id} value={w.id}>

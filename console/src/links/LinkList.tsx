@@ -22,7 +22,13 @@ export default function LinkList() {
           <CreateButton label="New link" />
         </TopToolbar>
       }
-      empty={<EmptyState title="No tracking links yet" hint="A tracking link records the ad click and opens WhatsApp with a ref code." action={<CreateButton label="New link" />} />}
+      empty={
+        <EmptyState
+          title="No tracking links yet"
+          hint="A tracking link records the ad click and opens WhatsApp with a ref code."
+          action={<CreateButton label="New link" />}
+        />
+      }
     >
       <DataTable bulkActionButtons={false}>
         <DataTable.Col source="id" label="Link" />
@@ -35,7 +41,12 @@ export default function LinkList() {
           <LocalDate source="createdAt" />
         </DataTable.Col>
         <DataTable.Col label="" disableSort>
-          <DeleteButton label="Disable" mutationMode="pessimistic" confirmTitle="Disable this tracking link?" confirmContent="Visitors following it get an error instead of WhatsApp." />
+          <DeleteButton
+            label="Disable"
+            mutationMode="pessimistic"
+            confirmTitle="Disable this tracking link?"
+            confirmContent="Visitors following it get an error instead of WhatsApp."
+          />
         </DataTable.Col>
       </DataTable>
     </List>

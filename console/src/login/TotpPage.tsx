@@ -1,8 +1,10 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- loosely shaped broker JSON, read field by field with fallbacks */
 import { useEffect, useState } from 'react';
 import { Alert, Box, Button, Card, CardContent, CircularProgress, Link, List, ListItem, TextField, Typography } from '@mui/material';
 import { httpClient } from '../http/httpClient.ts';
 import { authProvider } from '../authProvider.ts';
 import { AUTH_PATHS } from '../auth/session.ts';
+import { errorMessage } from '../common/errors.ts';
 
 interface Enrollment {
   otpauthUri?: string;
@@ -49,9 +51,9 @@ export default function TotpPage() {
             setMode('enroll');
           }
         } else setMode('verify');
-      } catch (err: any) {
+      } catch (err) {
         if (!cancelled) {
-          setError(err?.message ?? 'Could not start the second factor.');
+          setError(errorMessage(err, 'Could not start the second factor.'));
           setMode('error');
         }
       }
@@ -79,8 +81,8 @@ export default function TotpPage() {
         await httpClient(path, { method: 'POST', body: JSON.stringify(body) });
         goHome();
       }
-    } catch (err: any) {
-      setError(err?.message ?? 'That code was not accepted.');
+    } catch (err) {
+      setError(errorMessage(err, 'That code was not accepted.'));
       setCode('');
     } finally {
       setBusy(false);
@@ -92,15 +94,30 @@ export default function TotpPage() {
       <Card sx={{ width: 440 }}>
         <CardContent sx={{ display: 'flex', flexDirection: 'column', gap: 2 }}>
           <Typography variant="h5" component="h1">
-            {mode === 'enroll' ? 'Set up your authenticator' : mode === 'recovery-codes' ? 'Save your recovery codes' : 'Two-step verification'}
+            {mode === 'enroll'
+              ? 'Set up your authenticator'
+              : mode === 'recovery-codes'
+                ? 'Save your recovery codes'
+                : 'Two-step verification'}
           </Typography>
           {mode === 'loading' && <CircularProgress aria-label="Loading" />}
           {mode === 'error' && <Alert severity="error">{error}</Alert>}
           {mode === 'enroll' && (
             <>
-              <Typography variant="body2">Scan this QR code with your authenticator app (30-second, 6-digit codes), then enter the code it shows.</Typography>
+              <Typography variant="body2">
+                Scan this QR code with your authenticator app (30-second, 6-digit codes), then enter the code it shows.
+              </Typography>
               {enrollment.qrCode ? (
-                <Box component="img" src={enrollment.qrCode.startsWith('data:') || enrollment.qrCode.startsWith('/') ? enrollment.qrCode : `data:image/png;base64,${enrollment.qrCode}`} alt="QR code for your authenticator app" sx={{ width: 200, height: 200, alignSelf: 'center' }} />
+                <Box
+                  component="img"
+                  src={
+                    enrollment.qrCode.startsWith('data:') || enrollment.qrCode.startsWith('/')
+                      ? enrollment.qrCode
+                      : `data:image/png;base64,${enrollment.qrCode}`
+                  }
+                  alt="QR code for your authenticator app"
+                  sx={{ width: 200, height: 200, alignSelf: 'center' }}
+                />
               ) : null}
               {enrollment.secret && (
                 <Typography variant="body2">

@@ -1,13 +1,30 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { AdminContext, RecordContextProvider, ResourceContextProvider, memoryStore, type AuthProvider } from 'react-admin';
+import {
+  AdminContext,
+  RecordContextProvider,
+  ResourceContextProvider,
+  memoryStore,
+  type AuthProvider,
+  type DataProvider,
+} from 'react-admin';
 import { MaskedField, MIN_REASON_LENGTH } from './MaskedField.tsx';
 
 const CLEAR = '+4915123456789';
 const MASKED = '3f9a…c21e';
 
-function setup({ canUnmask, unmask = vi.fn(async () => ({ value: CLEAR })), record = { id: 'c1', sender: MASKED }, revealMs }: { canUnmask: boolean; unmask?: ReturnType<typeof vi.fn>; record?: Record<string, unknown>; revealMs?: number }) {
+function setup({
+  canUnmask,
+  unmask = vi.fn(async () => ({ value: CLEAR })),
+  record = { id: 'c1', sender: MASKED },
+  revealMs,
+}: {
+  canUnmask: boolean;
+  unmask?: ReturnType<typeof vi.fn>;
+  record?: Record<string, unknown>;
+  revealMs?: number;
+}) {
   const authProvider: AuthProvider = {
     login: async () => undefined,
     logout: async () => undefined,
@@ -16,7 +33,7 @@ function setup({ canUnmask, unmask = vi.fn(async () => ({ value: CLEAR })), reco
     getPermissions: async () => undefined,
     canAccess: async ({ action }) => (action === 'unmask' ? canUnmask : true),
   };
-  const dataProvider = { unmask } as any;
+  const dataProvider = { unmask } as unknown as DataProvider;
   render(
     <AdminContext authProvider={authProvider} dataProvider={dataProvider} store={memoryStore()}>
       <ResourceContextProvider value="conversations">
@@ -59,7 +76,9 @@ describe('MaskedField', () => {
     fireEvent.change(reason, { target: { value: 'TICKET-9 customer asked to verify' } });
     expect(submit.disabled).toBe(false);
     fireEvent.click(submit);
-    await waitFor(() => expect(unmask).toHaveBeenCalledWith('conversations', { id: 'c1', field: 'sender', reason: 'TICKET-9 customer asked to verify' }));
+    await waitFor(() =>
+      expect(unmask).toHaveBeenCalledWith('conversations', { id: 'c1', field: 'sender', reason: 'TICKET-9 customer asked to verify' }),
+    );
     expect(await screen.findByText(CLEAR)).toBeTruthy();
     expect(screen.getByLabelText('revealed sender').getAttribute('data-masked')).toBe('false');
     fireEvent.click(screen.getByRole('button', { name: 'Mask again' }));

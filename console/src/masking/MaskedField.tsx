@@ -1,9 +1,22 @@
 import { useEffect, useId, useState } from 'react';
-import { Box, Button, Dialog, DialogActions, DialogContent, DialogContentText, DialogTitle, IconButton, TextField, Tooltip, Typography } from '@mui/material';
+import {
+  Box,
+  Button,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogContentText,
+  DialogTitle,
+  IconButton,
+  TextField,
+  Tooltip,
+  Typography,
+} from '@mui/material';
 import LockIcon from '@mui/icons-material/Lock';
 import LockOpenIcon from '@mui/icons-material/LockOpen';
 import { useCanAccess, useDataProvider, useNotify, useRecordContext, useResourceContext } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
+import { errorMessage } from '../common/errors.ts';
 
 /** How long a revealed identifier stays visible before it is masked again. */
 export const REVEAL_MS = 60_000;
@@ -38,10 +51,21 @@ export function MaskedField({ source, unmaskable = true, emptyText = '—', reve
     return () => clearTimeout(t);
   }, [revealed, revealMs]);
 
-  if (masked === undefined || masked === null || masked === '') return <Typography component="span" variant="body2">{emptyText}</Typography>;
+  if (masked === undefined || masked === null || masked === '')
+    return (
+      <Typography component="span" variant="body2">
+        {emptyText}
+      </Typography>
+    );
   return (
     <Box component="span" sx={{ display: 'inline-flex', alignItems: 'center', gap: 0.5 }} onClick={(e) => e.stopPropagation()}>
-      <Typography component="span" variant="body2" sx={{ fontFamily: 'monospace' }} data-masked={revealed === undefined ? 'true' : 'false'} aria-label={revealed === undefined ? `masked ${source}` : `revealed ${source}`}>
+      <Typography
+        component="span"
+        variant="body2"
+        sx={{ fontFamily: 'monospace' }}
+        data-masked={revealed === undefined ? 'true' : 'false'}
+        aria-label={revealed === undefined ? `masked ${source}` : `revealed ${source}`}
+      >
         {revealed ?? String(masked)}
       </Typography>
       {revealed !== undefined ? (
@@ -57,7 +81,17 @@ export function MaskedField({ source, unmaskable = true, emptyText = '—', reve
   );
 }
 
-export function UnmaskButton({ resource, id, field, onRevealed }: { resource: string; id: string | number; field: string; onRevealed: (value: string) => void }) {
+export function UnmaskButton({
+  resource,
+  id,
+  field,
+  onRevealed,
+}: {
+  resource: string;
+  id: string | number;
+  field: string;
+  onRevealed: (value: string) => void;
+}) {
   const [open, setOpen] = useState(false);
   return (
     <>
@@ -71,7 +105,19 @@ export function UnmaskButton({ resource, id, field, onRevealed }: { resource: st
   );
 }
 
-export function UnmaskDialog({ resource, id, field, onClose, onRevealed }: { resource: string; id: string | number; field: string; onClose: () => void; onRevealed: (value: string) => void }) {
+export function UnmaskDialog({
+  resource,
+  id,
+  field,
+  onClose,
+  onRevealed,
+}: {
+  resource: string;
+  id: string | number;
+  field: string;
+  onClose: () => void;
+  onRevealed: (value: string) => void;
+}) {
   const dataProvider = useDataProvider<WactDataProvider>();
   const notify = useNotify();
   const [reason, setReason] = useState('');
@@ -90,8 +136,8 @@ export function UnmaskDialog({ resource, id, field, onClose, onRevealed }: { res
       onRevealed(value);
       notify('Identifier revealed for one minute. This access is in the audit log.', { type: 'info' });
       onClose();
-    } catch (err: any) {
-      setError(err?.message ?? 'Could not unmask.');
+    } catch (err) {
+      setError(errorMessage(err, 'Could not unmask.'));
     } finally {
       setBusy(false);
     }

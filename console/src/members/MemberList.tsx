@@ -1,8 +1,24 @@
 import { MenuItem, TextField as MuiTextField, Typography } from '@mui/material';
-import { CreateButton, DataTable, DeleteButton, FunctionField, List, ListBase, ListView, TopToolbar, useCanAccess, useGetIdentity, useNotify, useRefresh, useUpdate, type RaRecord } from 'react-admin';
+import {
+  CreateButton,
+  DataTable,
+  DeleteButton,
+  FunctionField,
+  List,
+  ListBase,
+  ListView,
+  TopToolbar,
+  useCanAccess,
+  useGetIdentity,
+  useNotify,
+  useRefresh,
+  useUpdate,
+  type RaRecord,
+} from 'react-admin';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { ROLE_CHOICES } from './roles.ts';
+import { errorMessage } from '../common/errors.ts';
 
 function RoleCell({ record }: { record: RaRecord }) {
   const { canAccess } = useCanAccess({ resource: 'members', action: 'edit' });
@@ -26,8 +42,8 @@ function RoleCell({ record }: { record: RaRecord }) {
           {
             mutationMode: 'pessimistic',
             onSuccess: () => notify('Role changed', { type: 'success' }),
-            onError: (err: any) => {
-              notify(err?.message ?? 'Could not change the role', { type: 'error' });
+            onError: (err: unknown) => {
+              notify(errorMessage(err, 'Could not change the role'), { type: 'error' });
               refresh();
             },
           },
@@ -53,7 +69,15 @@ function Invitations() {
       <Typography variant="h6" component="h2" sx={{ mt: 3, mb: 1 }}>
         Open invitations
       </Typography>
-      <ListView title={false} actions={false} empty={<Typography variant="body2" sx={{ p: 1 }}>No open invitations.</Typography>}>
+      <ListView
+        title={false}
+        actions={false}
+        empty={
+          <Typography variant="body2" sx={{ p: 1 }}>
+            No open invitations.
+          </Typography>
+        }
+      >
         <DataTable bulkActionButtons={false} rowClick={false}>
           <DataTable.Col source="email" disableSort />
           <DataTable.Col source="role" disableSort />
@@ -64,7 +88,14 @@ function Invitations() {
             <LocalDate source="expiresAt" />
           </DataTable.Col>
           <DataTable.Col label="" disableSort>
-            <DeleteButton resource="invitations" label="Revoke" mutationMode="pessimistic" redirect={false} confirmTitle="Revoke this invitation?" confirmContent="The link stops working." />
+            <DeleteButton
+              resource="invitations"
+              label="Revoke"
+              mutationMode="pessimistic"
+              redirect={false}
+              confirmTitle="Revoke this invitation?"
+              confirmContent="The link stops working."
+            />
           </DataTable.Col>
         </DataTable>
       </ListView>
@@ -76,30 +107,37 @@ export default function MemberList() {
   const { canAccess: canManage } = useCanAccess({ resource: 'members', action: 'create' });
   return (
     <>
-    <List
-      exporter={false}
-      sort={{ field: 'joinedAt', order: 'ASC' }}
-      actions={<TopToolbar>{canManage && <CreateButton label="Invite member" />}</TopToolbar>}
-      empty={<EmptyState title="No members" action={canManage ? <CreateButton label="Invite member" /> : undefined} />}
-    >
-      <DataTable bulkActionButtons={false}>
-        <DataTable.Col source="displayName" label="Name" />
-        <DataTable.Col source="email" disableSort />
-        <DataTable.Col source="role" label="Role">
-          <FunctionField render={(r: RaRecord) => <RoleCell record={r} />} />
-        </DataTable.Col>
-        <DataTable.Col source="totp" label="TOTP" disableSort>
-          <FunctionField render={(r: RaRecord) => (r.totp ? 'enrolled' : '—')} />
-        </DataTable.Col>
-        <DataTable.Col source="joinedAt" label="Since">
-          <LocalDate source="joinedAt" />
-        </DataTable.Col>
-        <DataTable.Col label="" disableSort>
-          {canManage ? <DeleteButton label="Remove" mutationMode="pessimistic" confirmTitle="Remove this member?" confirmContent="They lose access to this workspace at once." /> : null}
-        </DataTable.Col>
-      </DataTable>
-    </List>
-    <Invitations />
+      <List
+        exporter={false}
+        sort={{ field: 'joinedAt', order: 'ASC' }}
+        actions={<TopToolbar>{canManage && <CreateButton label="Invite member" />}</TopToolbar>}
+        empty={<EmptyState title="No members" action={canManage ? <CreateButton label="Invite member" /> : undefined} />}
+      >
+        <DataTable bulkActionButtons={false}>
+          <DataTable.Col source="displayName" label="Name" />
+          <DataTable.Col source="email" disableSort />
+          <DataTable.Col source="role" label="Role">
+            <FunctionField render={(r: RaRecord) => <RoleCell record={r} />} />
+          </DataTable.Col>
+          <DataTable.Col source="totp" label="TOTP" disableSort>
+            <FunctionField render={(r: RaRecord) => (r.totp ? 'enrolled' : '—')} />
+          </DataTable.Col>
+          <DataTable.Col source="joinedAt" label="Since">
+            <LocalDate source="joinedAt" />
+          </DataTable.Col>
+          <DataTable.Col label="" disableSort>
+            {canManage ? (
+              <DeleteButton
+                label="Remove"
+                mutationMode="pessimistic"
+                confirmTitle="Remove this member?"
+                confirmContent="They lose access to this workspace at once."
+              />
+            ) : null}
+          </DataTable.Col>
+        </DataTable>
+      </List>
+      <Invitations />
     </>
   );
 }

@@ -1,10 +1,30 @@
 import { useState } from 'react';
-import { Button, Dialog, DialogActions, DialogContent, DialogContentText, DialogTitle, Stack, TextField as MuiTextField } from '@mui/material';
-import { DataTable, FunctionField, List, TextField, useDataProvider, useGetIdentity, useNotify, useRefresh, type RaRecord } from 'react-admin';
+import {
+  Button,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogContentText,
+  DialogTitle,
+  Stack,
+  TextField as MuiTextField,
+} from '@mui/material';
+import {
+  DataTable,
+  FunctionField,
+  List,
+  TextField,
+  useDataProvider,
+  useGetIdentity,
+  useNotify,
+  useRefresh,
+  type RaRecord,
+} from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { DB_PATHS, minutes } from '../dbsessions/paths.ts';
+import { errorMessage } from '../common/errors.ts';
 
 /** Four eyes: a security officer approves or denies a full-scope request, with a comment the requester sees. */
 function Decide({ record }: { record: RaRecord }) {
@@ -20,10 +40,13 @@ function Decide({ record }: { record: RaRecord }) {
     const d = decision!;
     setDecision(undefined);
     try {
-      await dataProvider.call(d === 'approve' ? DB_PATHS.approve(record.id) : DB_PATHS.deny(record.id), { method: 'POST', json: { note: comment } });
+      await dataProvider.call(d === 'approve' ? DB_PATHS.approve(record.id) : DB_PATHS.deny(record.id), {
+        method: 'POST',
+        json: { note: comment },
+      });
       notify(d === 'approve' ? 'Approved' : 'Denied', { type: 'success' });
-    } catch (err: any) {
-      notify(err?.message ?? 'Could not record the decision', { type: 'error' });
+    } catch (err) {
+      notify(errorMessage(err, 'Could not record the decision'), { type: 'error' });
     }
     setComment('');
     refresh();
@@ -42,9 +65,18 @@ function Decide({ record }: { record: RaRecord }) {
         <DialogTitle>{decision === 'approve' ? 'Approve full access' : 'Deny the request'}</DialogTitle>
         <DialogContent>
           <DialogContentText>
-            {record.requesterName ?? record.requesterId} asks for <strong>{record.scope}</strong> access to workspace {record.workspaceId} for {minutes(record.ttlSeconds)}: “{record.reason}”
+            {record.requesterName ?? record.requesterId} asks for <strong>{record.scope}</strong> access to workspace {record.workspaceId}{' '}
+            for {minutes(record.ttlSeconds)}: “{record.reason}”
           </DialogContentText>
-          <MuiTextField autoFocus fullWidth margin="normal" label="Comment" value={comment} onChange={(e) => setComment(e.target.value)} required={decision === 'deny'} />
+          <MuiTextField
+            autoFocus
+            fullWidth
+            margin="normal"
+            label="Comment"
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+            required={decision === 'deny'}
+          />
         </DialogContent>
         <DialogActions>
           <Button onClick={() => setDecision(undefined)}>Cancel</Button>
@@ -59,7 +91,14 @@ function Decide({ record }: { record: RaRecord }) {
 
 export default function ApprovalList() {
   return (
-    <List title="Pending access requests" exporter={false} filter={{ status: 'pending' }} sort={{ field: 'requestedAt', order: 'ASC' }} queryOptions={{ refetchInterval: 5000 }} empty={<EmptyState title="Nothing waiting for approval" />}>
+    <List
+      title="Pending access requests"
+      exporter={false}
+      filter={{ status: 'pending' }}
+      sort={{ field: 'requestedAt', order: 'ASC' }}
+      queryOptions={{ refetchInterval: 5000 }}
+      empty={<EmptyState title="Nothing waiting for approval" />}
+    >
       <DataTable bulkActionButtons={false} rowClick={false}>
         <DataTable.Col source="requesterName" label="Requester" disableSort />
         <DataTable.Col source="workspaceId" label="Workspace">

@@ -5,6 +5,7 @@ import { Confirm, DataTable, FunctionField, List, useCanAccess, useDataProvider,
 import type { WactDataProvider } from '../dataProvider/index.ts';
 import { EmptyState } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
+import { errorMessage } from '../common/errors.ts';
 
 function TotpChip({ record }: { record: RaRecord }) {
   const t = record.totp ?? {};
@@ -35,10 +36,13 @@ function RevokeSessions({ record }: { record: RaRecord }) {
         onConfirm={async () => {
           setOpen(false);
           try {
-            const r = await dataProvider.call(`/api/employees/${encodeURIComponent(String(record.id))}/sessions/revoke`, { method: 'POST', json: { reason: 'revoked by security from the console' } });
+            const r = await dataProvider.call(`/api/employees/${encodeURIComponent(String(record.id))}/sessions/revoke`, {
+              method: 'POST',
+              json: { reason: 'revoked by security from the console' },
+            });
             notify(`${r?.ended ?? 0} session(s) ended`, { type: 'success' });
-          } catch (err: any) {
-            notify(err?.message ?? 'Could not revoke', { type: 'error' });
+          } catch (err) {
+            notify(errorMessage(err, 'Could not revoke'), { type: 'error' });
           }
           refresh();
         }}
@@ -49,7 +53,12 @@ function RevokeSessions({ record }: { record: RaRecord }) {
 
 export default function EmployeeList() {
   return (
-    <List title="Employees" exporter={false} sort={{ field: 'displayName', order: 'ASC' }} empty={<EmptyState title="No employees provisioned yet" />}>
+    <List
+      title="Employees"
+      exporter={false}
+      sort={{ field: 'displayName', order: 'ASC' }}
+      empty={<EmptyState title="No employees provisioned yet" />}
+    >
       <DataTable bulkActionButtons={false} rowClick={false}>
         <DataTable.Col source="displayName" label="Name" />
         <DataTable.Col source="email" />

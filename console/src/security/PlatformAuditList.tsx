@@ -6,21 +6,21 @@ import { ReasonGate } from '../common/ReasonGate.tsx';
 export default function PlatformAuditList() {
   return (
     <ReasonGate what="the platform audit log">
-    <List
-      title="Platform audit log"
-      sort={{ field: 'occurredAt', order: 'DESC' }}
-      perPage={50}
-      filters={auditFilters}
-      exporter={false}
-      actions={
-        <TopToolbar>
-          <FilterButton />
-        </TopToolbar>
-      }
-      empty={<EmptyState title="No platform events in this range" />}
-    >
-      <AuditEventsTable withWorkspace />
-    </List>
+      <List
+        title="Platform audit log"
+        sort={{ field: 'occurredAt', order: 'DESC' }}
+        perPage={50}
+        filters={auditFilters}
+        exporter={false}
+        actions={
+          <TopToolbar>
+            <FilterButton />
+          </TopToolbar>
+        }
+        empty={<EmptyState title="No platform events in this range" />}
+      >
+        <AuditEventsTable withWorkspace />
+      </List>
     </ReasonGate>
   );
 }

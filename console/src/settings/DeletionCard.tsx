@@ -1,13 +1,29 @@
 import { useState } from 'react';
 import { Alert, Box, Button, Card, CardContent, CardHeader, Chip, MenuItem, TextField } from '@mui/material';
-import { DataTable, FunctionField, ListBase, ListView, useCreate, useDataProvider, useNotify, useRefresh, type RaRecord } from 'react-admin';
+import {
+  DataTable,
+  FunctionField,
+  ListBase,
+  ListView,
+  useCreate,
+  useDataProvider,
+  useNotify,
+  useRefresh,
+  type RaRecord,
+} from 'react-admin';
 import { useQuery } from '@tanstack/react-query';
 import type { WactDataProvider } from '../dataProvider/index.ts';
 import { useWorkspaceId } from '../layout/WorkspaceSwitcher.tsx';
 import { LocalDate, formatLocal } from '../common/Dates.tsx';
 import { EmptyState } from '../common/ListStates.tsx';
+import { errorMessage } from '../common/errors.ts';
 
-const STATUS: Record<string, 'default' | 'success' | 'warning' | 'error'> = { pending: 'warning', propagating: 'warning', completed: 'success', overdue: 'error' };
+const STATUS: Record<string, 'default' | 'success' | 'warning' | 'error'> = {
+  pending: 'warning',
+  propagating: 'warning',
+  completed: 'success',
+  overdue: 'error',
+};
 
 /** End-user deletion requests: the phone number is sent once, hashed by the broker in memory, never stored. */
 function NewDeletion() {
@@ -32,16 +48,31 @@ function NewDeletion() {
               notify('Deletion request recorded (due within 30 days).', { type: 'success' });
               refresh();
             },
-            onError: (err: any) => notify(err?.message ?? 'Could not record the request', { type: 'error' }),
+            onError: (err: unknown) => notify(errorMessage(err, 'Could not record the request'), { type: 'error' }),
           },
         );
       }}
     >
-      <TextField select size="small" label="By" value={kind} onChange={(e) => setKind(e.target.value as typeof kind)} sx={{ minWidth: 170 }}>
+      <TextField
+        select
+        size="small"
+        label="By"
+        value={kind}
+        onChange={(e) => setKind(e.target.value as typeof kind)}
+        sx={{ minWidth: 170 }}
+      >
         <MenuItem value="phone">Phone number</MenuItem>
         <MenuItem value="conversationId">Conversation id</MenuItem>
       </TextField>
-      <TextField size="small" label={kind === 'phone' ? 'Phone number (international)' : 'Conversation id'} value={value} onChange={(e) => setValue(e.target.value)} required sx={{ minWidth: 260 }} slotProps={{ htmlInput: { autoComplete: 'off' } }} />
+      <TextField
+        size="small"
+        label={kind === 'phone' ? 'Phone number (international)' : 'Conversation id'}
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+        required
+        sx={{ minWidth: 260 }}
+        slotProps={{ htmlInput: { autoComplete: 'off' } }}
+      />
       <Button type="submit" variant="contained" disabled={isPending || !value.trim()}>
         Request deletion
       </Button>
@@ -53,7 +84,12 @@ function NewDeletion() {
 function OverdueAlert() {
   const dataProvider = useDataProvider<WactDataProvider>();
   const ws = useWorkspaceId();
-  const { data } = useQuery({ queryKey: ['deletion-alerts', ws], queryFn: () => dataProvider.call('/api/workspaces/{ws}/deletion-alerts'), enabled: !!ws, refetchInterval: 60_000 });
+  const { data } = useQuery({
+    queryKey: ['deletion-alerts', ws],
+    queryFn: () => dataProvider.call('/api/workspaces/{ws}/deletion-alerts'),
+    enabled: !!ws,
+    refetchInterval: 60_000,
+  });
   if (!data?.overdue) return null;
   return (
     <Alert severity="error" sx={{ mb: 2 }} role="alert">
@@ -65,7 +101,10 @@ function OverdueAlert() {
 export function DeletionCard() {
   return (
     <Card>
-      <CardHeader title="End-user deletion requests" subheader="GDPR / CCPA: deletes every record linked to the person here and at synced ad platforms." />
+      <CardHeader
+        title="End-user deletion requests"
+        subheader="GDPR / CCPA: deletes every record linked to the person here and at synced ad platforms."
+      />
       <CardContent>
         <OverdueAlert />
         <NewDeletion />
@@ -80,10 +119,26 @@ export function DeletionCard() {
                 <LocalDate source="dueAt" />
               </DataTable.Col>
               <DataTable.Col source="status">
-                <FunctionField render={(r: RaRecord) => <Chip size="small" label={r.overdue ? 'overdue' : r.status} color={r.overdue ? 'error' : (STATUS[r.status] ?? 'default')} />} />
+                <FunctionField
+                  render={(r: RaRecord) => (
+                    <Chip
+                      size="small"
+                      label={r.overdue ? 'overdue' : r.status}
+                      color={r.overdue ? 'error' : (STATUS[r.status] ?? 'default')}
+                    />
+                  )}
+                />
               </DataTable.Col>
               <DataTable.Col label="Targets" disableSort>
-                <FunctionField render={(r: RaRecord) => (Array.isArray(r.targets) ? (r.targets.length ? r.targets.map((t: any) => `${t.platform}: ${t.status}`).join(', ') : 'no synced platforms') : '—')} />
+                <FunctionField
+                  render={(r: RaRecord) =>
+                    Array.isArray(r.targets)
+                      ? r.targets.length
+                        ? r.targets.map((t: { platform: string; status: string }) => `${t.platform}: ${t.status}`).join(', ')
+                        : 'no synced platforms'
+                      : '—'
+                  }
+                />
               </DataTable.Col>
             </DataTable>
           </ListView>

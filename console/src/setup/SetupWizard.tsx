@@ -1,5 +1,18 @@
 import { useEffect, useState } from 'react';
-import { Alert, Box, Button, Card, CardContent, MenuItem, Step, StepContent, StepLabel, Stepper, TextField, Typography } from '@mui/material';
+import {
+  Alert,
+  Box,
+  Button,
+  Card,
+  CardContent,
+  MenuItem,
+  Step,
+  StepContent,
+  StepLabel,
+  Stepper,
+  TextField,
+  Typography,
+} from '@mui/material';
 import CheckCircleIcon from '@mui/icons-material/CheckCircle';
 import HourglassTopIcon from '@mui/icons-material/HourglassTop';
 import { Title, useDataProvider, useNotify, useRedirect } from 'react-admin';
@@ -14,6 +27,7 @@ import { setWorkspaceId } from '../workspace/currentWorkspace.ts';
 import { authProvider } from '../authProvider.ts';
 import { siteSnippet, trackingUrl } from '../links/linkUrls.ts';
 import { validateWaNumber } from '../links/LinkCreate.tsx';
+import { errorMessage } from '../common/errors.ts';
 
 export const SETUP_PATHS = { workspaces: '/api/workspaces' };
 
@@ -36,15 +50,28 @@ function WorkspaceStep({ onDone }: { onDone: (ws: { id: string; name: string }) 
           const id = String(json?.id ?? json?.workspace?.id);
           setWorkspaceId(id);
           onDone({ id, name: name.trim() });
-        } catch (err: any) {
-          setError(err?.message ?? 'Could not create the workspace');
+        } catch (err) {
+          setError(errorMessage(err, 'Could not create the workspace'));
         } finally {
           setBusy(false);
         }
       }}
     >
-      <TextField label="Workspace name" value={name} onChange={(e) => setName(e.target.value)} required autoFocus helperText="Usually your company or brand." />
-      <TextField select label="Data region" value={region} onChange={(e) => setRegion(e.target.value as 'eu' | 'us')} helperText="Where this workspace's data is stored. It cannot leave this region.">
+      <TextField
+        label="Workspace name"
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        required
+        autoFocus
+        helperText="Usually your company or brand."
+      />
+      <TextField
+        select
+        label="Data region"
+        value={region}
+        onChange={(e) => setRegion(e.target.value as 'eu' | 'us')}
+        helperText="Where this workspace's data is stored. It cannot leave this region."
+      >
         <MenuItem value="eu">European Union</MenuItem>
         <MenuItem value="us">United States</MenuItem>
       </TextField>
@@ -73,7 +100,13 @@ function BspStep({ workspaceId, onDone }: { workspaceId: string; onDone: (provid
       </TextField>
       <CopyField label="Webhook URL to paste at your provider" value={webhookUrl(base, bsp.id, workspaceId)} />
       <Typography variant="body2">{bsp.where}</Typography>
-      <CredentialForm key={bsp.id} path={CREDENTIAL_PATHS.bsp(bsp.id)} fields={bsp.fields} submitLabel="Save and continue" onSaved={() => onDone(bsp.id)} />
+      <CredentialForm
+        key={bsp.id}
+        path={CREDENTIAL_PATHS.bsp(bsp.id)}
+        fields={bsp.fields}
+        submitLabel="Save and continue"
+        onSaved={() => onDone(bsp.id)}
+      />
     </Box>
   );
 }
@@ -109,13 +142,20 @@ function LinkStep({ workspaceId, onDone }: { workspaceId: string; onDone: () => 
         setError(undefined);
         try {
           const { data } = await dataProvider.create('links', { data: { waNumber: waNumber.replace(/^\+/, ''), prefillText: prefill } });
-          setLink({ id: String(data.id), url: (data as any).url });
-        } catch (err: any) {
-          setError(err?.message ?? 'Could not create the link');
+          setLink({ id: String(data.id), url: typeof data.url === 'string' ? data.url : undefined });
+        } catch (err) {
+          setError(errorMessage(err, 'Could not create the link'));
         }
       }}
     >
-      <TextField label="Business WhatsApp number" value={waNumber} onChange={(e) => setWaNumber(e.target.value)} required error={!!numberError} helperText={typeof numberError === 'string' ? numberError : 'International format, digits only, e.g. 4915123456789'} />
+      <TextField
+        label="Business WhatsApp number"
+        value={waNumber}
+        onChange={(e) => setWaNumber(e.target.value)}
+        required
+        error={!!numberError}
+        helperText={typeof numberError === 'string' ? numberError : 'International format, digits only, e.g. 4915123456789'}
+      />
       <TextField label="Prefilled message" value={prefill} onChange={(e) => setPrefill(e.target.value)} />
       {error && <Alert severity="error">{error}</Alert>}
       <Box>
@@ -137,11 +177,15 @@ export function TestMessageStep({ onFinish, intervalMs = 2000 }: { onFinish: () 
     let stop = false;
     const tick = async () => {
       try {
-        const { total, data } = await dataProvider.getList('conversations', { pagination: { page: 1, perPage: 1 }, sort: { field: 'startedAt', order: 'DESC' }, filter: {} });
+        const { total, data } = await dataProvider.getList('conversations', {
+          pagination: { page: 1, perPage: 1 },
+          sort: { field: 'startedAt', order: 'DESC' },
+          filter: {},
+        });
         if (!stop && ((total ?? 0) > 0 || data.length > 0)) setArrived(true);
         setError(undefined);
-      } catch (err: any) {
-        if (!stop) setError(err?.message);
+      } catch (err) {
+        if (!stop) setError(errorMessage(err, 'Could not check for conversations'));
       }
     };
     void tick();

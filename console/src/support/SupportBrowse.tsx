@@ -30,14 +30,23 @@ export default function SupportBrowse() {
     <Box sx={{ p: 1 }}>
       <Title title={`Support: ${session.workspaceName ?? session.workspaceId}`} />
       <Alert severity="info" sx={{ mb: 1 }}>
-        Redacted view for “{session.reason}”. Session ends in <strong data-testid="browse-countdown">{formatCountdown(left)}</strong>. Every read is in the customer&apos;s audit log.
+        Redacted view for “{session.reason}”. Session ends in <strong data-testid="browse-countdown">{formatCountdown(left)}</strong>. Every
+        read is in the customer&apos;s audit log.
       </Alert>
       <Tabs value={tab} onChange={(_, v) => setTab(v)} aria-label="Redacted data">
         <Tab label="Conversations" />
         <Tab label="Clicks" />
       </Tabs>
       {tab === 0 ? (
-        <List resource="support-conversations" disableSyncWithLocation sort={{ field: 'started_at', order: 'DESC' }} exporter={false} title=" " empty={<EmptyState title="No conversations" />} actions={false}>
+        <List
+          resource="support-conversations"
+          disableSyncWithLocation
+          sort={{ field: 'started_at', order: 'DESC' }}
+          exporter={false}
+          title=" "
+          empty={<EmptyState title="No conversations" />}
+          actions={false}
+        >
           <DataTable bulkActionButtons={false} rowClick={false}>
             <DataTable.Col source="started_at" label="Started">
               <LocalDate source="started_at" />
@@ -55,14 +64,30 @@ export default function SupportBrowse() {
           </DataTable>
         </List>
       ) : (
-        <List resource="support-clicks" disableSyncWithLocation sort={{ field: 'created_at', order: 'DESC' }} exporter={false} title=" " empty={<EmptyState title="No clicks" />} actions={false}>
+        <List
+          resource="support-clicks"
+          disableSyncWithLocation
+          sort={{ field: 'created_at', order: 'DESC' }}
+          exporter={false}
+          title=" "
+          empty={<EmptyState title="No clicks" />}
+          actions={false}
+        >
           <DataTable bulkActionButtons={false} rowClick={false}>
             <DataTable.Col source="created_at" label="Clicked">
               <LocalDate source="created_at" />
             </DataTable.Col>
             <DataTable.Col source="source" />
             <DataTable.Col source="click_ids" label="Click ids (masked)" disableSort>
-              <FunctionField render={(r: RaRecord) => (r.click_ids ? Object.entries(r.click_ids).map(([k, v]) => `${k}: ${v}`).join(', ') : '—')} />
+              <FunctionField
+                render={(r: RaRecord) =>
+                  r.click_ids
+                    ? Object.entries(r.click_ids)
+                        .map(([k, v]) => `${k}: ${v}`)
+                        .join(', ')
+                    : '—'
+                }
+              />
             </DataTable.Col>
             <DataTable.Col source="utm_source" label="utm_source" disableSort />
             <DataTable.Col source="utm_campaign" label="utm_campaign" />

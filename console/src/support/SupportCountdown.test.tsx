@@ -23,7 +23,14 @@ describe('support session countdown', () => {
   it('appears as soon as a session opens (no stale zero), carries the reason and workspace, and ends itself at expiry', async () => {
     render(<SupportCountdown />);
     expect(screen.queryByTestId('support-countdown')).toBeNull();
-    act(() => setSupportSession({ id: 's1', workspaceId: WS, reason: 'TICKET-9 check redaction', expiresAt: new Date(Date.now() + 2_500).toISOString() }));
+    act(() =>
+      setSupportSession({
+        id: 's1',
+        workspaceId: WS,
+        reason: 'TICKET-9 check redaction',
+        expiresAt: new Date(Date.now() + 2_500).toISOString(),
+      }),
+    );
     const chip = await screen.findByTestId('support-countdown');
     expect(chip.textContent).toMatch(/0:0[12] left/);
     expect(getAccessReason()).toBe('TICKET-9 check redaction');

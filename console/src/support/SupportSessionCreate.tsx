@@ -1,4 +1,4 @@
-import { Create, SelectInput, SimpleForm, TextInput, minLength, required, useNotify, useRedirect } from 'react-admin';
+import { Create, SelectInput, SimpleForm, TextInput, minLength, required, useNotify, useRedirect, type RaRecord } from 'react-admin';
 import { setSupportSession } from './supportSession.ts';
 import { WorkspaceInput } from '../dbsessions/WorkspaceInput.tsx';
 
@@ -16,8 +16,13 @@ export default function SupportSessionCreate() {
     <Create
       title="Open a workspace for a ticket"
       mutationOptions={{
-        onSuccess: (data: any, variables: any) => {
-          setSupportSession({ id: String(data.id), workspaceId: data.workspaceId ?? variables?.data?.workspaceId, reason: data.reason ?? variables?.data?.reason, expiresAt: data.expiresAt });
+        onSuccess: (data: RaRecord, variables: { data?: Record<string, string> }) => {
+          setSupportSession({
+            id: String(data.id),
+            workspaceId: data.workspaceId ?? variables?.data?.workspaceId,
+            reason: data.reason ?? variables?.data?.reason,
+            expiresAt: data.expiresAt,
+          });
           notify('Support session opened. Identifiers are redacted by the database.', { type: 'info' });
           redirect('/support/browse');
         },
@@ -25,7 +30,13 @@ export default function SupportSessionCreate() {
     >
       <SimpleForm>
         <WorkspaceInput />
-        <TextInput source="reason" label="Reason (ticket reference and what you need)" multiline validate={[required(), minLength(10)]} helperText="The customer sees this reason in their audit log." />
+        <TextInput
+          source="reason"
+          label="Reason (ticket reference and what you need)"
+          multiline
+          validate={[required(), minLength(10)]}
+          helperText="The customer sees this reason in their audit log."
+        />
         <SelectInput source="ttlMinutes" label="Duration" choices={TTLS} defaultValue={15} validate={required()} />
       </SimpleForm>
     </Create>

@@ -38,14 +38,24 @@ describe('attribution API for the console (masked reads, audited unmask and expo
   afterAll(async () => broker?.close());
 
   const auditCount = async (action: string) =>
-    Number((await broker.platform.pools.region('eu').query<{ n: string }>('SELECT count(*) AS n FROM audit.events WHERE stream_id = $1 AND action = $2', [ws.id, action])).rows[0].n);
+    Number(
+      (
+        await broker.platform.pools
+          .region('eu')
+          .query<{ n: string }>('SELECT count(*) AS n FROM audit.events WHERE stream_id = $1 AND action = $2', [ws.id, action])
+      ).rows[0].n,
+    );
 
   it('lists conversations and clicks with masked identifiers only, with Content-Range, and audits the read', async () => {
     const before = await auditCount('data.read');
     const res = await analyst.get(`/api/workspaces/${ws.id}/conversations?sort=${encodeURIComponent('["startedAt","DESC"]')}&range=[0,9]`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-range')).toBe('conversations 0-1/2');
-    const hashes = (await broker.platform.pools.region('eu').query<{ sender_hash: string }>('SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1', [ws.id])).rows;
+    const hashes = (
+      await broker.platform.pools
+        .region('eu')
+        .query<{ sender_hash: string }>('SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1', [ws.id])
+    ).rows;
     for (const h of hashes) expect(res.text).not.toContain(h.sender_hash);
     expect(res.body[0].sender).toMatch(/^[0-9a-f]{8}•{8}$/);
     const clicks = await analyst.get(`/api/workspaces/${ws.id}/clicks`);
@@ -57,9 +67,9 @@ describe('attribution API for the console (masked reads, audited unmask and expo
 
   it('filters and sorts; refuses unknown sort fields with a 400', async () => {
     const meta = await analyst.get(`/api/workspaces/${ws.id}/conversations?filter=${encodeURIComponent('{"provider":"meta"}')}`);
-    expect(meta.body.map((r: any) => r.provider)).toEqual(['meta']);
+    expect(meta.body.map((r: { provider: string }) => r.provider)).toEqual(['meta']);
     const none = await analyst.get(`/api/workspaces/${ws.id}/conversations?filter=${encodeURIComponent('{"attributionMethod":"none"}')}`);
-    expect(none.body.map((r: any) => r.provider)).toEqual(['twilio']);
+    expect(none.body.map((r: { provider: string }) => r.provider)).toEqual(['twilio']);
     const bad = await analyst.get(`/api/workspaces/${ws.id}/conversations?sort=${encodeURIComponent('["sender_hash","ASC"]')}`);
     expect(bad.status).toBe(400);
   });
@@ -78,7 +88,12 @@ describe('attribution API for the console (masked reads, audited unmask and expo
     expect(ok.status).toBe(200);
     expect(ok.body.value).toBe(GCLID);
     expect(await auditCount('data.unmask')).toBe(before + 1);
-    const ev = await broker.platform.pools.region('eu').query<{ reason: string }>("SELECT reason FROM audit.events WHERE stream_id = $1 AND action = 'data.unmask' ORDER BY occurred_at DESC LIMIT 1", [ws.id]);
+    const ev = await broker.platform.pools
+      .region('eu')
+      .query<{ reason: string }>(
+        "SELECT reason FROM audit.events WHERE stream_id = $1 AND action = 'data.unmask' ORDER BY occurred_at DESC LIMIT 1",
+        [ws.id],
+      );
     expect(ev.rows[0].reason).toBe('TICKET-1 verify click');
   });
 
@@ -90,7 +105,10 @@ describe('attribution API for the console (masked reads, audited unmask and expo
     expect(csv.text).not.toContain(GCLID);
     expect(csv.text).toContain(`"'=HYPERLINK(""http://x"")"`);
     const jsonl = await analyst.get(`/api/workspaces/${ws.id}/conversations/export?format=jsonl`);
-    const lines = jsonl.text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = jsonl.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(await auditCount('data.export')).toBe(before + 2);
   });
@@ -116,7 +134,7 @@ describe('attribution API for the console (masked reads, audited unmask and expo
     const link = await admin.post(`/api/workspaces/${ws.id}/links`, { waNumber: '4915123456789', prefillText: 'Hi' });
     expect(link.status).toBe(201);
     const links = await admin.get(`/api/workspaces/${ws.id}/links`);
-    expect(links.body.map((l: any) => l.id)).toContain(link.body.id);
+    expect(links.body.map((l: { id: string }) => l.id)).toContain(link.body.id);
     expect((await admin.post(`/api/workspaces/${ws.id}/links`, { waNumber: 'abc' })).status).toBe(400);
   });
 });

@@ -16,8 +16,18 @@ describe('dashboard figures (aggregates for the console dashboard)', () => {
   let other: string;
 
   beforeAll(async () => {
-    ws = (await platform.workspaces.create({ name: `dash ${crypto.randomBytes(3).toString('hex')}`, region: 'eu' }, { id: 'test', kind: 'operator' })).id;
-    other = (await platform.workspaces.create({ name: `other ${crypto.randomBytes(3).toString('hex')}`, region: 'eu' }, { id: 'test', kind: 'operator' })).id;
+    ws = (
+      await platform.workspaces.create(
+        { name: `dash ${crypto.randomBytes(3).toString('hex')}`, region: 'eu' },
+        { id: 'test', kind: 'operator' },
+      )
+    ).id;
+    other = (
+      await platform.workspaces.create(
+        { name: `other ${crypto.randomBytes(3).toString('hex')}`, region: 'eu' },
+        { id: 'test', kind: 'operator' },
+      )
+    ).id;
     const eu = platform.pools.region('eu');
     await insertConversations(eu, ws, [
       { daysAgo: 0, provider: 'meta', method: 'ctwa_clid' },

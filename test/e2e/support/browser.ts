@@ -18,7 +18,15 @@ export function chromiumAvailable(): boolean {
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -31,7 +39,13 @@ export interface PersonContext {
 
 export async function newPerson(browser: Browser, opts: { timezoneId?: string } = {}): Promise<PersonContext> {
   // The broker and the dev provider use a throw-away development CA per run.
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, timezoneId: opts.timezoneId ?? 'Europe/Berlin', locale: 'en-GB', viewport: { width: 1366, height: 900 } });
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    acceptDownloads: true,
+    timezoneId: opts.timezoneId ?? 'Europe/Berlin',
+    locale: 'en-GB',
+    viewport: { width: 1366, height: 900 },
+  });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const errors: string[] = [];

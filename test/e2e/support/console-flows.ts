@@ -16,7 +16,7 @@ export async function signInThroughConsole(page: Page, brokerUrl: string, id: De
 export function totpCodes(secret: string) {
   let lastStep = 0;
   return async (): Promise<string> => {
-    let step = Math.max(Math.floor(Date.now() / 30_000), lastStep + 1);
+    const step = Math.max(Math.floor(Date.now() / 30_000), lastStep + 1);
     while (step > Math.floor(Date.now() / 30_000) + 1) await new Promise((r) => setTimeout(r, 500));
     lastStep = step;
     return generate({ secret, epoch: step * 30 });
@@ -24,7 +24,9 @@ export function totpCodes(secret: string) {
 }
 
 /** First employee login: enrol with the QR page's key, confirm, see the recovery codes, continue. */
-export async function enrolTotpInConsole(page: Page): Promise<{ secret: string; recoveryCodes: string[]; nextCode: () => Promise<string> }> {
+export async function enrolTotpInConsole(
+  page: Page,
+): Promise<{ secret: string; recoveryCodes: string[]; nextCode: () => Promise<string> }> {
   await page.getByRole('heading', { name: 'Set up your authenticator' }).waitFor();
   await page.getByAltText('QR code for your authenticator app').waitFor();
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
