@@ -494,6 +494,32 @@ export function createDeletionService(deps: DeletionDeps) {
   /** Moves one request forward: local deletion once, then propagation; settles its status. */
   async function processRequest(workspaceId: string, requestId: string, actor: AuditEventInput['actor']): Promise<DeletionRequestView> {
     const { workspace, pool } = await openRegionalWorkspace(deps, workspaceId);
+    await load(pool, workspace.id, requestId); // 404 before anything else
+    // One worker per request at a time (the queued job and the sweep may both pick it up):
+    // a session advisory lock, held on a connection of its own while this pass runs.
+    const lock = await pool.connect();
+    try {
+      const got = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended('wact.deletion:' || $1, 0)) AS ok", [
+        requestId,
+      ]);
+      if (!got.rows[0].ok) return get(workspaceId, requestId);
+      try {
+        return await processLocked(workspace, pool, requestId, actor);
+      } finally {
+        await lock.query("SELECT pg_advisory_unlock(hashtextextended('wact.deletion:' || $1, 0))", [requestId]).catch(() => undefined);
+      }
+    } finally {
+      lock.release();
+    }
+  }
+
+  async function processLocked(
+    workspace: { id: string; region: Region },
+    pool: pg.Pool,
+    requestId: string,
+    actor: AuditEventInput['actor'],
+  ): Promise<DeletionRequestView> {
+    const workspaceId = workspace.id;
     let { request } = await load(pool, workspace.id, requestId);
     if (request.status === 'completed' || request.status === 'overdue') return get(workspaceId, requestId);
     await pool.query('UPDATE wact.deletion_requests SET attempts = attempts + 1 WHERE id = $1', [request.id]);

@@ -14,17 +14,19 @@ type Ctx = Awaited<ReturnType<typeof lifecyclePlatforms>>;
 function fakePlatform() {
   const calls: { url: string; headers: http.IncomingHttpHeaders; body: { conversionAdjustments: Record<string, unknown>[] } }[] = [];
   const statuses: number[] = [];
+  const delay = { ms: 0 };
   const server = http.createServer((req, res) => {
     let data = '';
     req.on('data', (c) => (data += c));
     req.on('end', () => {
       calls.push({ url: req.url!, headers: req.headers, body: JSON.parse(data) });
-      res.writeHead(statuses.shift() ?? 200, { 'content-type': 'application/json' }).end('{"results":[{}]}');
+      setTimeout(() => res.writeHead(statuses.shift() ?? 200, { 'content-type': 'application/json' }).end('{"results":[{}]}'), delay.ms);
     });
   });
   return {
     calls,
     statuses,
+    delay,
     start: () =>
       new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
     stop: () => new Promise<void>((r) => server.close(() => r())),
@@ -232,6 +234,26 @@ describe('end-user deletion requests', () => {
     expect(lateView.targets.find((t) => t.platform === 'google')!.status).toBe('overdue');
     expect((await deletion.list(ws.id, { offset: 0, limit: 10, overdue: true })).rows.map((r) => r.id)).toEqual([late.id]);
     expect(other.convIds).toHaveLength(2);
+  });
+
+  it('two workers on one request: one does the work, the platform is called once', async () => {
+    const ws = await newWorkspace(ctx.operator);
+    await insertPerson(ctx, ws, '+13055550102');
+    const req = await deletion.submit(ws.id, { phone: '+13055550102' }, testActor);
+    const before = platform.calls.length;
+    platform.statuses.length = 0; // answers left over from the test before
+    platform.delay.ms = 400;
+    try {
+      const [a, b] = await Promise.all([
+        deletion.processRequest(ws.id, req.id, testActor),
+        deletion.processRequest(ws.id, req.id, testActor),
+      ]);
+      expect([a.status, b.status]).toContain('completed');
+    } finally {
+      platform.delay.ms = 0;
+    }
+    expect(platform.calls.length).toBe(before + 1);
+    expect((await deletion.get(ws.id, req.id)).deletedCounts.conversations).toBe(2);
   });
 
   it('refuses bad input without echoing it, and unknown conversations', async () => {
