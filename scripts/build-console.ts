@@ -96,16 +96,33 @@ export async function buildConsole(options: { quiet?: boolean } = {}): Promise<S
       build: { outDir: tmp, emptyOutDir: true },
     });
     const report = sizeReport(tmp);
-    const old = `${DIST_DIR}.old-${process.pid}-${Date.now()}`;
-    if (fs.existsSync(DIST_DIR)) fs.renameSync(DIST_DIR, old);
-    fs.renameSync(tmp, DIST_DIR);
-    fs.rmSync(old, { recursive: true, force: true });
+    swapInto(tmp, DIST_DIR);
     return report;
   } finally {
     if (nodeEnv === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = nodeEnv;
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Moves a finished build into place. Two processes building at once (two test files, two
+ * `wact start`s) may race here: whoever loses keeps the other's equally fresh build.
+ */
+function swapInto(tmp: string, dist: string): void {
+  const old = `${dist}.old-${process.pid}-${Date.now()}`;
+  try {
+    fs.renameSync(dist, old);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    fs.renameSync(tmp, dist);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+  }
+  fs.rmSync(old, { recursive: true, force: true });
 }
 
 /** `wact start`: builds the console when console/dist is missing or older than its sources. */
