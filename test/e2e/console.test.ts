@@ -114,6 +114,20 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     expect(await menu.getByText('Settings → Data').count()).toBe(0);
     expect(await menu.getByText('Audit log').count()).toBe(0);
     await screenshot(page, 'analyst-menu');
+    // Analysts export what they may see: masked identifiers only, no unmask action.
+    await menu.getByText('Conversations').click();
+    await page.locator('[aria-label="masked sender"]').first().waitFor();
+    expect(await page.getByRole('button', { name: /^Unmask/ }).count()).toBe(0);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const text = fs.readFileSync(await csv.path(), 'utf8');
+    expect(text.split('\n')[0]).toContain('sender');
+    const hashes = await broker.platform.pools
+      .region('eu')
+      .query<{ sender_hash: string }>('SELECT sender_hash FROM wact.conversations WHERE workspace_id = $1', [ws.id]);
+    for (const h of hashes.rows) {
+      expect(text).not.toContain(h.sender_hash);
+      expect(text).toContain(`${h.sender_hash.slice(0, 8)}••••••••`);
+    }
     await page.goto(`${broker.url}/#/members`);
     await page
       .getByText(/not authorized|access denied|not allowed/i)
