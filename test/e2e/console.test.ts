@@ -146,7 +146,7 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     const agent = broker.createEmployee('support');
     const { page, context, errors } = await newPerson(browser);
     await signInThroughConsole(page, broker.url, agent);
-    const { recoveryCodes } = await enrolTotpInConsole(page);
+    const { recoveryCodes, nextCode } = await enrolTotpInConsole(page);
     expect(recoveryCodes).toHaveLength(10);
     await page.getByText(/Welcome, .*\(support\)/).waitFor();
     const menu = page.locator('.RaMenu-open, .RaSidebar-fixed').first();
@@ -177,6 +177,19 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await screenshot(page, 'support-browse-redacted');
     expect(errors).toEqual([]);
     await context.close();
+
+    // Every later login asks for a code after SSO; a wrong one is refused.
+    const again = await newPerson(browser);
+    await signInThroughConsole(again.page, broker.url, agent);
+    await again.page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+    await again.page.getByLabel('Authentication code').fill('000000');
+    await again.page.getByRole('button', { name: 'Verify' }).click();
+    await again.page.getByText(/wrong code|already used/).waitFor();
+    await again.page.getByLabel('Authentication code').fill(await nextCode());
+    await again.page.getByRole('button', { name: 'Verify' }).click();
+    await again.page.getByText(/Welcome, .*\(support\)/).waitFor();
+    expect(again.errors).toEqual([]);
+    await again.context.close();
   });
 
   it('engineer requests full scope, security approves in a second context, engineer gets the connection command', async () => {
@@ -213,6 +226,14 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     // The approval also reached the engineer as a notification.
     await engineer.page.reload();
     await engineer.page.getByLabel(/^[1-9]\d* unread access notifications$/).waitFor();
+
+    // Security revokes the live session from the sessions list.
+    await security.page.goto(`${broker.url}/#/db-sessions`);
+    const active = security.page.locator('tr', { hasText: 'INC0012345 attribution latency investigation' });
+    await active.getByRole('button', { name: 'Revoke' }).click();
+    await security.page.getByRole('button', { name: 'Confirm' }).click();
+    await active.getByText('revoked').waitFor();
+    await screenshot(security.page, 'security-sessions-revoked');
     expect(engineer.errors).toEqual([]);
     expect(security.errors).toEqual([]);
     await Promise.all([engineer.context.close(), security.context.close()]);
