@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import { createWebhookFastPath } from './webhooks/webhook-fast-path.ts';
 import type { Logger } from 'pino';
 import { createErrorHandler, notFoundHandler } from '../shared/http/error-handler.ts';
 import { securityHeaders } from '../shared/http/security-headers.ts';
@@ -31,7 +33,7 @@ export interface IngestAppDeps {
  * stub response and set them per request, instead of running a dozen
  * middlewares on every webhook.
  */
-export function precomputed(middleware: RequestHandler): RequestHandler {
+export function staticHeaders(middleware: RequestHandler): [string, number | string | readonly string[]][] | undefined {
   const headers: [string, number | string | readonly string[]][] = [];
   const stub = {
     setHeader: (name: string, value: number | string | readonly string[]) => headers.push([name, value]),
@@ -42,7 +44,12 @@ export function precomputed(middleware: RequestHandler): RequestHandler {
   middleware({ headers: {} } as Request, stub, () => {
     synchronous = true;
   });
-  if (!synchronous) return middleware; // not static after all: run it per request
+  return synchronous ? headers : undefined;
+}
+
+export function precomputed(middleware: RequestHandler): RequestHandler {
+  const headers = staticHeaders(middleware);
+  if (!headers) return middleware; // not static after all: run it per request
   return (_req, res, next) => {
     for (const [name, value] of headers) res.setHeader(name, value);
     next();
@@ -51,6 +58,32 @@ export function precomputed(middleware: RequestHandler): RequestHandler {
 
 /** The ingest HTTP surface. No request logging of URLs or bodies: they carry identifiers. */
 export function createIngestApp(deps: IngestAppDeps): Express {
+  return createIngestHandler(deps).app;
+}
+
+/**
+ * The request listener: webhook deliveries on the fast path
+ * (webhooks/webhook-fast-path.ts), everything else through express.
+ */
+export function createIngestHandler(deps: IngestAppDeps): { app: Express; listener: (req: IncomingMessage, res: ServerResponse) => void } {
+  const app = buildApp(deps);
+  const fast = createWebhookFastPath({
+    service: deps.webhooks,
+    providers: deps.providers,
+    bodyLimitBytes: deps.settings.bodyLimitBytes,
+    publicUrl: deps.settings.publicUrl,
+    headers: staticHeaders(securityHeaders()) ?? [],
+    logger: deps.logger,
+  });
+  return {
+    app,
+    listener: (req, res) => {
+      if (!fast(req, res)) app(req, res);
+    },
+  };
+}
+
+function buildApp(deps: IngestAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

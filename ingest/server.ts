@@ -15,7 +15,7 @@ import { createConversionService, EXPORT_QUEUE } from './conversions/conversion-
 import { createExportSender } from './export/export-sender.ts';
 import { createExportWorker } from './export/export-worker.ts';
 import { createPlatformCredentialService } from './export/platform-credentials-service.ts';
-import { createIngestApp } from './ingest-app.ts';
+import { createIngestHandler } from './ingest-app.ts';
 import { ingestSettings } from './ingest-settings.ts';
 import { createLinkService } from './links/links-service.ts';
 import { createProviderRegistry } from './providers/registry.ts';
@@ -94,7 +94,7 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
   }
 
   const apiKeys = createApiKeyService({ poolFor, directory, ttlMs: settings.cacheTtlMs });
-  const app = createIngestApp({
+  const { listener } = createIngestHandler({
     settings,
     providers,
     webhooks: createWebhookService({ providers, directory, credentials, keyring, writerFor: (r) => writers[r] }),
@@ -106,7 +106,7 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
     logger,
   });
 
-  const server = createHttpsServer(app, tls);
+  const server = createHttpsServer(listener, tls);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

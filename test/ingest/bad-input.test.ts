@@ -127,7 +127,9 @@ describe('bad input: a JSON 4xx, nothing stored, nothing echoed, the process kee
 
 describe('response headers', () => {
   it('every ingest response carries the shared security headers', async () => {
-    for (const res of [await h.http('GET', '/healthz'), await h.http('POST', '/v1/conversions', { body: '{}', headers: { 'content-type': 'application/json' } })]) {
+    const webhook = await h.http('POST', `/v1/webhooks/meta/${ws.id}`, { body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(webhook.status).toBe(401);
+    for (const res of [await h.http('GET', '/healthz'), await h.http('POST', '/v1/conversions', { body: '{}', headers: { 'content-type': 'application/json' } }), webhook]) {
       expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+; includeSubDomains/);
       expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
