@@ -228,7 +228,7 @@ async function main(): Promise<void> {
     pools.push(...writerPools);
     await admin.query(`CREATE SCHEMA bench_plain; CREATE TABLE bench_plain.events (stream_id uuid, seq bigserial, occurred_at timestamptz DEFAULT clock_timestamp(), id uuid DEFAULT gen_random_uuid(),
       action text, actor_kind text, actor_id text, actor_role text, actor_name text, target_type text, target_id text, reason text, session_id text, client_ip text, outcome text, metadata text)`);
-    const logs = writerPools.map((p) => createAuditLog({ pools: p }));
+    const logs = writerPools.map((p) => createAuditLog({ pools: p, batching: process.env.BENCH_TX_INFLIGHT ? { maxInFlight: Number(process.env.BENCH_TX_INFLIGHT) } : undefined }));
     const chained = await appendRun((w) => (e) => logs[w].append(e), APPEND_SECONDS, INFLIGHT, own);
     const plainPools = Array.from({ length: WRITERS }, () => createPools(urls, { max: 3 }));
     pools.push(...plainPools);

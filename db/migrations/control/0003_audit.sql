@@ -123,7 +123,10 @@ DECLARE
   v_seq     bigint;
   v_hash    bytea;
   v_bad     boolean;
-  s         uuid;
+  k         integer := 0;
+  h_stream  uuid[];
+  h_seq     bigint[];
+  h_hash    bytea[];
   -- Set-based where possible: one statement computes every event's time, id
   -- and canonical bytes; only the chaining itself is a loop (two statements
   -- per event); one INSERT writes the batch.
@@ -144,16 +147,16 @@ BEGIN
   END IF;
 
   -- 1. Lock the heads first, in uuid order (so concurrent batches never
-  --    deadlock); times are taken after, so seq order is time order.
-  FOR s IN SELECT DISTINCT (x->>'streamId')::uuid FROM jsonb_array_elements(p_events) x ORDER BY 1 LOOP
-    IF s IS NULL THEN
-      RAISE EXCEPTION 'audit event without streamId' USING ERRCODE = '22023';
-    END IF;
+  --    deadlock), in one statement that also returns them; times are taken
+  --    after, so seq order is time order.
+  WITH h AS (
     INSERT INTO audit.chain_heads (stream_id, seq, hash)
-      VALUES (s, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
-      ON CONFLICT (stream_id) DO NOTHING;
-    PERFORM 1 FROM audit.chain_heads h WHERE h.stream_id = s FOR UPDATE;
-  END LOOP;
+    SELECT DISTINCT r."streamId", 0::bigint, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
+      FROM jsonb_to_recordset(p_events) AS r ("streamId" uuid) ORDER BY 1
+    ON CONFLICT (stream_id) DO UPDATE SET updated_at = now()
+    RETURNING stream_id, seq, hash)
+  SELECT array_agg(stream_id ORDER BY stream_id), array_agg(seq ORDER BY stream_id), array_agg(hash ORDER BY stream_id)
+    INTO h_stream, h_seq, h_hash FROM h;
 
   -- 2. Every event's server time, id and canonical form (see README):
   --    'wact.audit.v1|' then f(field) for each field, f(NULL) = '~', f(x) = byte length || ':' || x.
@@ -201,13 +204,20 @@ BEGIN
   END IF;
 
   -- 3. The chain: each hash covers the previous one and the canonical bytes.
+  --    Events are in stream order, heads too: k walks the heads alongside.
   FOR i IN 1 .. v_n LOOP
     IF a_stream[i] IS DISTINCT FROM v_stream THEN
       IF v_stream IS NOT NULL THEN
-        UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
+        h_seq[k] := v_seq;
+        h_hash[k] := v_hash;
       END IF;
+      k := k + 1;
       v_stream := a_stream[i];
-      SELECT h.seq, h.hash INTO v_seq, v_hash FROM audit.chain_heads h WHERE h.stream_id = v_stream;
+      IF h_stream[k] IS DISTINCT FROM v_stream THEN
+        RAISE EXCEPTION 'audit event without a valid streamId' USING ERRCODE = '22023';
+      END IF;
+      v_seq := h_seq[k];
+      v_hash := h_hash[k];
     END IF;
     a_prev[i] := v_hash;
     v_hash := sha256(v_hash || a_canon[i]);
@@ -215,7 +225,10 @@ BEGIN
     v_seq := v_seq + 1;
     a_seq[i] := v_seq;
   END LOOP;
-  UPDATE audit.chain_heads SET seq = v_seq, hash = v_hash, updated_at = now() WHERE stream_id = v_stream;
+  h_seq[k] := v_seq;
+  h_hash[k] := v_hash;
+  UPDATE audit.chain_heads c SET seq = u.seq, hash = u.hash, updated_at = now()
+    FROM unnest(h_stream, h_seq, h_hash) AS u (sid, seq, hash) WHERE c.stream_id = u.sid;
 
   PERFORM audit.ensure_partition(m) FROM (SELECT DISTINCT date_trunc('month', u AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m FROM unnest(a_ts) u) q;
   INSERT INTO audit.events (stream_id, seq, id, occurred_at, action, actor_kind, actor_id, actor_role, actor_name,
