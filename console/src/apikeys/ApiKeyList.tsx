@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Button, Dialog, DialogActions, DialogContent, DialogTitle, TextField as MuiTextField } from '@mui/material';
 import AddIcon from '@mui/icons-material/Add';
 import { DataTable, DeleteButton, List, TopToolbar, useCreate, useNotify, useRefresh, type RaRecord, FunctionField } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { SecretOnceDialog } from '../common/SecretOnce.tsx';
 import { errorMessage } from '../common/errors.ts';
@@ -71,6 +71,7 @@ export default function ApiKeyList() {
     <>
       <List
         exporter={false}
+        error={<ListError />}
         sort={{ field: 'createdAt', order: 'DESC' }}
         actions={
           <TopToolbar>

@@ -1,5 +1,5 @@
 import { FilterButton, List, TopToolbar } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { ExportButtons } from '../common/ExportButtons.tsx';
 import { AuditEventsTable, auditFilters } from './AuditEventsTable.tsx';
 import { VerifyPanel } from './VerifyPanel.tsx';
@@ -15,6 +15,7 @@ export default function AuditList() {
         perPage={50}
         filters={auditFilters}
         exporter={false}
+        error={<ListError />}
         actions={
           <TopToolbar>
             <FilterButton />

@@ -1,6 +1,6 @@
 import { DataTable, DateInput, FilterButton, List, SelectInput, TextInput, TopToolbar } from 'react-admin';
 import { MaskedField } from '../masking/MaskedField.tsx';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { ExportButtons } from '../common/ExportButtons.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 
@@ -26,6 +26,7 @@ export default function ClickList() {
       sort={{ field: 'createdAt', order: 'DESC' }}
       filters={filters}
       exporter={false}
+      error={<ListError />}
       actions={
         <TopToolbar>
           <FilterButton />

@@ -1,6 +1,6 @@
 import { DataTable, DateInput, List, SelectInput, TextField, TopToolbar, FilterButton } from 'react-admin';
 import { MaskedField } from '../masking/MaskedField.tsx';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { ExportButtons } from '../common/ExportButtons.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 
@@ -37,6 +37,7 @@ export default function ConversationList() {
         </TopToolbar>
       }
       exporter={false}
+      error={<ListError />}
       empty={<EmptyState title="No conversations yet" hint="Conversations appear here as soon as your BSP sends the first webhook." />}
     >
       <DataTable rowClick="show" bulkActionButtons={false}>

@@ -11,7 +11,7 @@ import {
   type RaRecord,
 } from 'react-admin';
 import { Chip, Stack, Tooltip } from '@mui/material';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { ExportButtons } from '../common/ExportButtons.tsx';
 import { LocalDate, formatLocal } from '../common/Dates.tsx';
 
@@ -52,6 +52,7 @@ export default function ConversionList() {
       sort={{ field: 'occurredAt', order: 'DESC' }}
       filters={filters}
       exporter={false}
+      error={<ListError />}
       actions={
         <TopToolbar>
           <FilterButton />

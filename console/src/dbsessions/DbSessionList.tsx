@@ -11,7 +11,7 @@ import {
   useCanAccess,
   type RaRecord,
 } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { STATUS_COLORS } from './paths.ts';
 import { RevokeButton } from './RevokeButton.tsx';
@@ -34,6 +34,7 @@ export default function DbSessionList() {
   return (
     <List
       exporter={false}
+      error={<ListError />}
       sort={{ field: 'requestedAt', order: 'DESC' }}
       filters={filters}
       actions={<TopToolbar>{canRequest && <CreateButton label="Request a session" />}</TopToolbar>}

@@ -1,5 +1,5 @@
 import { CreateButton, DataTable, DeleteButton, FunctionField, List, TopToolbar, type RaRecord } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { CopyField } from '../common/SecretOnce.tsx';
 import { useIngestBase } from '../workspace/useIngestBase.ts';
@@ -17,6 +17,7 @@ export default function LinkList() {
     <List
       sort={{ field: 'createdAt', order: 'DESC' }}
       exporter={false}
+      error={<ListError />}
       actions={
         <TopToolbar>
           <CreateButton label="New link" />

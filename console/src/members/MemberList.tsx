@@ -15,7 +15,7 @@ import {
   useUpdate,
   type RaRecord,
 } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { ROLE_CHOICES } from './roles.ts';
 import { errorMessage } from '../common/errors.ts';
@@ -109,6 +109,7 @@ export default function MemberList() {
     <>
       <List
         exporter={false}
+        error={<ListError />}
         sort={{ field: 'joinedAt', order: 'ASC' }}
         actions={<TopToolbar>{canManage && <CreateButton label="Invite member" />}</TopToolbar>}
         empty={<EmptyState title="No members" action={canManage ? <CreateButton label="Invite member" /> : undefined} />}

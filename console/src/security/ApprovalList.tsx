@@ -21,7 +21,7 @@ import {
   type RaRecord,
 } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { DB_PATHS, minutes } from '../dbsessions/paths.ts';
 import { errorMessage } from '../common/errors.ts';
@@ -94,6 +94,7 @@ export default function ApprovalList() {
     <List
       title="Pending access requests"
       exporter={false}
+      error={<ListError />}
       filter={{ status: 'pending' }}
       sort={{ field: 'requestedAt', order: 'ASC' }}
       queryOptions={{ refetchInterval: 5000 }}

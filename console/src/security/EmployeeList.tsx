@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Button } from '@mui/material';
 import { Confirm, DataTable, FunctionField, List, useCanAccess, useDataProvider, useNotify, useRefresh, type RaRecord } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { errorMessage } from '../common/errors.ts';
 
@@ -56,6 +56,7 @@ export default function EmployeeList() {
     <List
       title="Employees"
       exporter={false}
+      error={<ListError />}
       sort={{ field: 'displayName', order: 'ASC' }}
       empty={<EmptyState title="No employees provisioned yet" />}
     >

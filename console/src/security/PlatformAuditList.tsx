@@ -1,5 +1,5 @@
 import { FilterButton, List, TopToolbar } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { AuditEventsTable, auditFilters } from '../audit/AuditEventsTable.tsx';
 import { ReasonGate } from '../common/ReasonGate.tsx';
 
@@ -12,6 +12,7 @@ export default function PlatformAuditList() {
         perPage={50}
         filters={auditFilters}
         exporter={false}
+        error={<ListError />}
         actions={
           <TopToolbar>
             <FilterButton />

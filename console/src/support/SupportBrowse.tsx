@@ -1,7 +1,7 @@
 import { Alert, Box, Button, Tab, Tabs, Typography } from '@mui/material';
 import { useState } from 'react';
 import { DataTable, FunctionField, List, TextField, Title, useRedirect, type RaRecord } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { MaskedField } from '../masking/MaskedField.tsx';
 import { formatCountdown, useSecondsLeft, useSupportSession } from './supportSession.ts';
@@ -43,6 +43,7 @@ export default function SupportBrowse() {
           disableSyncWithLocation
           sort={{ field: 'started_at', order: 'DESC' }}
           exporter={false}
+          error={<ListError />}
           title=" "
           empty={<EmptyState title="No conversations" />}
           actions={false}
@@ -69,6 +70,7 @@ export default function SupportBrowse() {
           disableSyncWithLocation
           sort={{ field: 'created_at', order: 'DESC' }}
           exporter={false}
+          error={<ListError />}
           title=" "
           empty={<EmptyState title="No clicks" />}
           actions={false}

@@ -1,6 +1,6 @@
 import { Button } from '@mui/material';
 import { CreateButton, DataTable, FunctionField, List, TopToolbar, useRedirect, type RaRecord } from 'react-admin';
-import { EmptyState } from '../common/ListStates.tsx';
+import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { LocalDate } from '../common/Dates.tsx';
 import { setSupportSession } from './supportSession.ts';
 
@@ -26,6 +26,7 @@ export default function SupportSessionList() {
   return (
     <List
       exporter={false}
+      error={<ListError />}
       sort={{ field: 'requestedAt', order: 'DESC' }}
       actions={
         <TopToolbar>
