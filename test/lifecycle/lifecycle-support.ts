@@ -4,19 +4,21 @@ import { openDatabases, type Databases } from '../../shared/runtime/databases.ts
 import { createPlatform, type Platform } from '../../shared/runtime/platform.ts';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import type { Region } from '../../shared/config/config.ts';
+import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { testConfig } from '../support/db.ts';
 
 export const testActor: AuditEventInput['actor'] = { id: 'operator:test', kind: 'operator', role: 'operator', displayName: 'test' };
 
 /** Operator and broker platforms on the run's databases (the broker is who runs the lifecycle jobs). */
-export async function lifecyclePlatforms(): Promise<{
+export async function lifecyclePlatforms(urls?: DatabaseUrls): Promise<{
   operator: Platform;
   broker: Platform;
   databases: Databases;
   close(): Promise<void>;
 }> {
-  const config = testConfig();
-  const databases = await openDatabases(config);
+  const config = testConfig(urls ? { DATABASE_URL_CONTROL: urls.control, DATABASE_URL_EU: urls.eu, DATABASE_URL_US: urls.us } : {});
+  // Fresh databases need the service roles' passwords set (migrate does it).
+  const databases = await openDatabases(config, { migrate: !!urls });
   const operator = createPlatform(config, databases, 'operator', { poolMax: 4 });
   // Same key folder: the broker must unwrap the keys the operator created.
   const broker = createPlatform(config, databases, 'broker', { poolMax: 4 });
