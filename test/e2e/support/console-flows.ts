@@ -36,5 +36,8 @@ export async function enrolTotpInConsole(
   await page.getByTestId('recovery-codes').waitFor();
   const recoveryCodes = (await page.getByTestId('recovery-codes').locator('li').allTextContents()).map((s) => s.trim());
   await page.getByRole('button', { name: /I have saved them/ }).click();
+  // Back home with the full session: wait for it, so a following navigation is not overtaken.
+  await page.waitForURL((u) => u.hash === '#/');
+  await page.locator('.RaSidebar-fixed').waitFor();
   return { secret, recoveryCodes, nextCode };
 }
