@@ -93,8 +93,24 @@ function buildApp(deps: IngestAppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(webhookRoutes({ service: deps.webhooks, providers: deps.providers, bodyLimitBytes: deps.settings.bodyLimitBytes, publicUrl: deps.settings.publicUrl, logger: deps.logger }));
-  app.use(clickRoutes({ directory: deps.directory, links: deps.links, clicks: deps.clicks, apiKeys: deps.apiKeys, bodyLimitBytes: deps.settings.bodyLimitBytes }));
+  app.use(
+    webhookRoutes({
+      service: deps.webhooks,
+      providers: deps.providers,
+      bodyLimitBytes: deps.settings.bodyLimitBytes,
+      publicUrl: deps.settings.publicUrl,
+      logger: deps.logger,
+    }),
+  );
+  app.use(
+    clickRoutes({
+      directory: deps.directory,
+      links: deps.links,
+      clicks: deps.clicks,
+      apiKeys: deps.apiKeys,
+      bodyLimitBytes: deps.settings.bodyLimitBytes,
+    }),
+  );
   app.use(conversionRoutes({ apiKeys: deps.apiKeys, conversions: deps.conversions, bodyLimitBytes: deps.settings.bodyLimitBytes }));
   app.use(notFoundHandler);
   app.use(createErrorHandler({ logger: deps.logger }));

@@ -11,6 +11,7 @@ export interface IngestSettings {
   cacheTtlMs: number;
   export: {
     enabled: boolean;
+    queue: string;
     retryLimit: number;
     retryDelaySeconds: number;
     timeoutMs: number;
@@ -30,6 +31,7 @@ export function ingestSettings(config: Config): IngestSettings {
     cacheTtlMs: r.INGEST_WORKSPACE_CACHE_SECONDS * 1000,
     export: {
       enabled: r.EXPORT_ENABLED,
+      queue: r.EXPORT_QUEUE,
       retryLimit: r.EXPORT_RETRY_LIMIT,
       retryDelaySeconds: r.EXPORT_RETRY_DELAY_SECONDS,
       timeoutMs: r.EXPORT_TIMEOUT_MS,

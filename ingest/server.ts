@@ -11,7 +11,7 @@ import type { RunningService, ServiceContext } from '../shared/runtime/service-t
 import { createApiKeyService } from './apikeys/apikey-service.ts';
 import { createBspCredentialService } from './bsp-credentials/bsp-credentials-service.ts';
 import { createClickService } from './clicks/click-service.ts';
-import { createConversionService, EXPORT_QUEUE } from './conversions/conversion-service.ts';
+import { createConversionService } from './conversions/conversion-service.ts';
 import { createExportSender } from './export/export-sender.ts';
 import { createExportWorker } from './export/export-worker.ts';
 import { createPlatformCredentialService } from './export/platform-credentials-service.ts';
@@ -79,17 +79,35 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
       onError: (err) => logger.warn({ err: serializeError(err), region: r }, 'job queue error'),
     });
     await q.start();
-    await q.ensureQueue({ name: EXPORT_QUEUE, retryLimit: settings.export.retryLimit, retryDelaySeconds: settings.export.retryDelaySeconds, retryBackoff: true });
+    await q.ensureQueue({
+      name: settings.export.queue,
+      retryLimit: settings.export.retryLimit,
+      retryDelaySeconds: settings.export.retryDelaySeconds,
+      retryBackoff: true,
+    });
     jobs[r] = q;
   }
 
   const sender = createExportSender({ timeoutMs: settings.export.timeoutMs, ca: tls.ca, allowHttp: config.env !== 'production' });
   if (settings.export.enabled) {
-    const worker = createExportWorker({ poolFor, directory, audit: platform.audit, crypto, platforms: platformCredentials, sender, urls: settings.export.urls, logger });
+    const worker = createExportWorker({
+      poolFor,
+      directory,
+      audit: platform.audit,
+      crypto,
+      platforms: platformCredentials,
+      sender,
+      urls: settings.export.urls,
+      logger,
+    });
     for (const r of REGIONS) {
-      await jobs[r].work(EXPORT_QUEUE, async (job) => {
-        await worker.run(job.data);
-      }, { pollingIntervalSeconds: config.env === 'test' ? 0.5 : 2 });
+      await jobs[r].work(
+        settings.export.queue,
+        async (job) => {
+          await worker.run(job.data);
+        },
+        { pollingIntervalSeconds: config.env === 'test' ? 0.5 : 2 },
+      );
     }
   }
 
@@ -102,7 +120,13 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
     links: createLinkService({ poolFor }),
     clicks: createClickService({ poolFor, keyring }),
     apiKeys,
-    conversions: createConversionService({ poolFor, keyring, platforms: platformCredentials, jobsFor: (r) => jobs[r] }),
+    conversions: createConversionService({
+      poolFor,
+      keyring,
+      platforms: platformCredentials,
+      jobsFor: (r) => jobs[r],
+      queue: settings.export.queue,
+    }),
     logger,
   });
 

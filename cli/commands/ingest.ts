@@ -22,7 +22,13 @@ function services(p: Platform) {
   };
 }
 
-async function audited(p: Platform, ws: { id: string; region: 'eu' | 'us' }, action: string, target: { type: string; id?: string }, metadata: Record<string, string | number | boolean | null> = {}) {
+async function audited(
+  p: Platform,
+  ws: { id: string; region: 'eu' | 'us' },
+  action: string,
+  target: { type: string; id?: string },
+  metadata: Record<string, string | number | boolean | null> = {},
+) {
   await p.audit.append({ action, actor: operatorActor(), workspaceId: ws.id, region: ws.region, target, outcome: 'success', metadata });
 }
 
@@ -30,18 +36,29 @@ export function registerIngestCommands(program: Command): void {
   const bsp = program.command('bsp').description('BSP webhook credentials (operator)');
   bsp
     .command('set')
-    .description('store a workspace’s BSP webhook secret (encrypted): Meta app secret, Twilio auth token, 360dialog platform secret, Bird signing key, or the Gupshup x-wact-token value')
+    .description(
+      'store a workspace’s BSP webhook secret (encrypted): Meta app secret, Twilio auth token, 360dialog platform secret, Bird signing key, or the Gupshup x-wact-token value',
+    )
     .requiredOption('--workspace <id>', 'workspace id')
     .requiredOption('--provider <provider>', 'meta | twilio | 360dialog | bird | gupshup')
-    .requiredOption('--secret <secret>', 'the secret (prefer WACT_BSP_SECRET in the environment to keep it out of shell history: pass --secret -)')
+    .requiredOption(
+      '--secret <secret>',
+      'the secret (prefer WACT_BSP_SECRET in the environment to keep it out of shell history: pass --secret -)',
+    )
     .option('--verify-token <token>', 'Meta only: the verify token of the GET subscription handshake')
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; provider: string; secret: string; verifyToken?: string; json?: boolean }) => {
-      const secret = o.secret === '-' ? process.env.WACT_BSP_SECRET ?? '' : o.secret;
+      const secret = o.secret === '-' ? (process.env.WACT_BSP_SECRET ?? '') : o.secret;
       const out = await withOperator(async (p) => {
         const ws = await p.workspaces.get(o.workspace);
         const r = await services(p).bsp.set(ws, { provider: o.provider as 'meta', secret, verifyToken: o.verifyToken });
-        await audited(p, ws, 'ingest.bsp.set', { type: 'bsp_credentials', id: r.provider }, { provider: r.provider, verifyToken: r.verifyToken });
+        await audited(
+          p,
+          ws,
+          'ingest.bsp.set',
+          { type: 'bsp_credentials', id: r.provider },
+          { provider: r.provider, verifyToken: r.verifyToken },
+        );
         return { workspace: ws.id, provider: r.provider, verifyToken: r.verifyToken, webhookPath: `/v1/webhooks/${r.provider}/${ws.id}` };
       });
       printResult(!!o.json, out, () => `stored ${out.provider} secret for ${out.workspace}; webhook URL path ${out.webhookPath}`);
@@ -89,10 +106,13 @@ export function registerIngestCommands(program: Command): void {
     .description('store ad-platform credentials (encrypted) for a workspace')
     .requiredOption('--workspace <id>', 'workspace id')
     .requiredOption('--platform <platform>', 'meta | google | microsoft | tiktok | linkedin')
-    .requiredOption('--credentials <json>', 'JSON, e.g. meta: {"accessToken","datasetId","wabaId"}; google: {"accessToken","developerToken","customerId","conversionActionId"}; "-" reads WACT_PLATFORM_CREDENTIALS')
+    .requiredOption(
+      '--credentials <json>',
+      'JSON, e.g. meta: {"accessToken","datasetId","wabaId"}; google: {"accessToken","developerToken","customerId","conversionActionId"}; "-" reads WACT_PLATFORM_CREDENTIALS',
+    )
     .option('--json', 'print JSON')
     .action(async (o: { workspace: string; platform: string; credentials: string; json?: boolean }) => {
-      const text = o.credentials === '-' ? process.env.WACT_PLATFORM_CREDENTIALS ?? '' : o.credentials;
+      const text = o.credentials === '-' ? (process.env.WACT_PLATFORM_CREDENTIALS ?? '') : o.credentials;
       let creds: unknown;
       try {
         creds = JSON.parse(text);

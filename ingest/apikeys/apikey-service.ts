@@ -28,7 +28,14 @@ export function createApiKeyService(deps: { poolFor: (region: Region) => pg.Pool
   async function create(ws: { id: string; region: Region }, label = ''): Promise<{ id: string; key: string }> {
     const key = `wact_${ws.id.replaceAll('-', '')}_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
-    await deps.poolFor(ws.region).query('INSERT INTO wact.api_keys (id, workspace_id, key_hash, label) VALUES ($1, $2, $3, $4)', [id, ws.id, hashApiKey(key), label.slice(0, 200)]);
+    await deps
+      .poolFor(ws.region)
+      .query('INSERT INTO wact.api_keys (id, workspace_id, key_hash, label) VALUES ($1, $2, $3, $4)', [
+        id,
+        ws.id,
+        hashApiKey(key),
+        label.slice(0, 200),
+      ]);
     return { id, key };
   }
 
@@ -46,7 +53,9 @@ export function createApiKeyService(deps: { poolFor: (region: Region) => pg.Pool
     } catch {
       throw refuse();
     }
-    const { rows } = await deps.poolFor(ws.region).query('SELECT 1 FROM wact.api_keys WHERE key_hash = $1 AND workspace_id = $2 AND revoked_at IS NULL', [hash, ws.id]);
+    const { rows } = await deps
+      .poolFor(ws.region)
+      .query('SELECT 1 FROM wact.api_keys WHERE key_hash = $1 AND workspace_id = $2 AND revoked_at IS NULL', [hash, ws.id]);
     if (!rows[0]) throw refuse();
     if ((deps.ttlMs ?? 0) > 0) {
       if (cache.size > 10_000) cache.clear();

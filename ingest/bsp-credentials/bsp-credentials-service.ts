@@ -23,7 +23,10 @@ const tokenCtx = (p: ProviderName) => ({ table: 'bsp_credentials', column: `veri
 export function createBspCredentialService(deps: { crypto: FieldCrypto; poolFor: (region: Region) => pg.Pool; ttlMs: number }) {
   const cache = new Map<string, { value: Promise<ProviderSecret | undefined>; expiresAt: number }>();
 
-  async function set(ws: { id: string; region: Region }, input: z.input<typeof bspCredentialInput>): Promise<{ provider: ProviderName; verifyToken: boolean }> {
+  async function set(
+    ws: { id: string; region: Region },
+    input: z.input<typeof bspCredentialInput>,
+  ): Promise<{ provider: ProviderName; verifyToken: boolean }> {
     const { provider, secret, verifyToken } = bspCredentialInput.parse(input);
     const secretEnc = await deps.crypto.encrypt(ws.id, ws.region, secretCtx(provider), secret);
     const tokenEnc = verifyToken ? await deps.crypto.encrypt(ws.id, ws.region, tokenCtx(provider), verifyToken) : null;
@@ -39,13 +42,17 @@ export function createBspCredentialService(deps: { crypto: FieldCrypto; poolFor:
   }
 
   async function load(ws: { id: string; region: Region }, provider: ProviderName): Promise<ProviderSecret | undefined> {
-    const { rows } = await deps.poolFor(ws.region).query<{ secret_enc: Buffer; verify_token_enc: Buffer | null }>(
-      'SELECT secret_enc, verify_token_enc FROM wact.bsp_credentials WHERE workspace_id = $1 AND provider = $2',
-      [ws.id, provider],
-    );
+    const { rows } = await deps
+      .poolFor(ws.region)
+      .query<{ secret_enc: Buffer; verify_token_enc: Buffer | null }>(
+        'SELECT secret_enc, verify_token_enc FROM wact.bsp_credentials WHERE workspace_id = $1 AND provider = $2',
+        [ws.id, provider],
+      );
     if (!rows[0]) return undefined;
     const secret = await deps.crypto.decryptString(ws.id, ws.region, secretCtx(provider), rows[0].secret_enc);
-    const verifyToken = rows[0].verify_token_enc ? await deps.crypto.decryptString(ws.id, ws.region, tokenCtx(provider), rows[0].verify_token_enc) : undefined;
+    const verifyToken = rows[0].verify_token_enc
+      ? await deps.crypto.decryptString(ws.id, ws.region, tokenCtx(provider), rows[0].verify_token_enc)
+      : undefined;
     return { secret, ...(verifyToken ? { verifyToken } : {}) };
   }
 

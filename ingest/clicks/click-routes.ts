@@ -11,7 +11,10 @@ import { clickParamsFrom, type ClickService } from './click-service.ts';
 
 const snippetInput = z
   .object({
-    link_id: z.string().regex(/^[A-Za-z0-9]{8,32}$/).optional(),
+    link_id: z
+      .string()
+      .regex(/^[A-Za-z0-9]{8,32}$/)
+      .optional(),
     // the landing page URL as the snippet saw it; only known parameters are read from it
     url: z.string().max(4096).optional(),
     params: z.record(z.string().max(64), z.string().max(1024)).optional(),
@@ -22,7 +25,13 @@ function waLink(number: string, text: string): string {
   return `https://wa.me/${number}?text=${encodeURIComponent(text)}`;
 }
 
-export function clickRoutes(deps: { directory: WorkspaceDirectory; links: LinkService; clicks: ClickService; apiKeys: ApiKeyService; bodyLimitBytes: number }): Router {
+export function clickRoutes(deps: {
+  directory: WorkspaceDirectory;
+  links: LinkService;
+  clicks: ClickService;
+  apiKeys: ApiKeyService;
+  bodyLimitBytes: number;
+}): Router {
   const router = express.Router();
 
   router.get('/r/:workspaceId/:linkId', async (req, res) => {
@@ -35,27 +44,32 @@ export function clickRoutes(deps: { directory: WorkspaceDirectory; links: LinkSe
     res.redirect(302, waLink(link.waNumber, prefillWithRef(link.prefillText, click.refCode)));
   });
 
-  router.post('/v1/clicks', requireMediaType('application/json'), express.json({ limit: deps.bodyLimitBytes, type: 'application/json' }), async (req, res) => {
-    const ws = await deps.apiKeys.authenticate(presentedKey(req.headers));
-    const input = snippetInput.parse(req.body ?? {});
-    let query: Record<string, unknown> = { ...(input.params ?? {}) };
-    if (input.url) {
-      let u: URL;
-      try {
-        u = new URL(input.url);
-      } catch {
-        throw new WactError(400, 'invalid_url', 'url is not a valid URL');
+  router.post(
+    '/v1/clicks',
+    requireMediaType('application/json'),
+    express.json({ limit: deps.bodyLimitBytes, type: 'application/json' }),
+    async (req, res) => {
+      const ws = await deps.apiKeys.authenticate(presentedKey(req.headers));
+      const input = snippetInput.parse(req.body ?? {});
+      let query: Record<string, unknown> = { ...(input.params ?? {}) };
+      if (input.url) {
+        let u: URL;
+        try {
+          u = new URL(input.url);
+        } catch {
+          throw new WactError(400, 'invalid_url', 'url is not a valid URL');
+        }
+        query = { ...Object.fromEntries(u.searchParams), ...query };
       }
-      query = { ...Object.fromEntries(u.searchParams), ...query };
-    }
-    const link = input.link_id ? await deps.links.get(ws, input.link_id) : undefined;
-    const click = await deps.clicks.capture(ws, { source: 'snippet', linkId: link?.id, params: clickParamsFrom(query) });
-    res.status(201).json({
-      click_id: click.id,
-      ref_code: click.refCode,
-      ...(link ? { whatsapp_url: waLink(link.waNumber, prefillWithRef(link.prefillText, click.refCode)) } : {}),
-    });
-  });
+      const link = input.link_id ? await deps.links.get(ws, input.link_id) : undefined;
+      const click = await deps.clicks.capture(ws, { source: 'snippet', linkId: link?.id, params: clickParamsFrom(query) });
+      res.status(201).json({
+        click_id: click.id,
+        ref_code: click.refCode,
+        ...(link ? { whatsapp_url: waLink(link.waNumber, prefillWithRef(link.prefillText, click.refCode)) } : {}),
+      });
+    },
+  );
 
   return router;
 }

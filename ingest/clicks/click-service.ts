@@ -46,8 +46,14 @@ export interface CapturedClick {
 
 /** Records a click: ref code minted (stored as a keyed hash), click ids encrypted, utm_* kept. */
 export function createClickService(deps: { poolFor: (region: Region) => pg.Pool; keyring: Pick<Keyring, 'currentKey'> }) {
-  async function capture(ws: { id: string; region: Region }, input: { source: 'link' | 'snippet'; linkId?: string; params: ClickParams }): Promise<CapturedClick> {
-    const [hmacKey, dek] = await Promise.all([deps.keyring.currentKey(ws.id, ws.region, 'hmac'), deps.keyring.currentKey(ws.id, ws.region, 'dek')]);
+  async function capture(
+    ws: { id: string; region: Region },
+    input: { source: 'link' | 'snippet'; linkId?: string; params: ClickParams },
+  ): Promise<CapturedClick> {
+    const [hmacKey, dek] = await Promise.all([
+      deps.keyring.currentKey(ws.id, ws.region, 'hmac'),
+      deps.keyring.currentKey(ws.id, ws.region, 'dek'),
+    ]);
     const refCode = mintRefCode();
     const id = randomUUID();
     const enc = (kind: string) => {

@@ -10,22 +10,37 @@ import { hashIdentifier, hashPhone, InvalidPhoneError, normalisePhone } from '..
 import { PLATFORM_CLICK_KINDS, type AdPlatform } from '../export/export-types.ts';
 import type { PlatformCredentialService } from '../export/platform-credentials-service.ts';
 
+/** Default name of the export queue (EXPORT_QUEUE). */
 export const EXPORT_QUEUE = 'ad-export';
 
-const isoTime = z.string().max(40).refine((s) => Number.isFinite(Date.parse(s)), 'must be an ISO-8601 time');
+const isoTime = z
+  .string()
+  .max(40)
+  .refine((s) => Number.isFinite(Date.parse(s)), 'must be an ISO-8601 time');
 
 export const conversionInput = z
   .object({
     phone: z.string().min(1).max(64).optional(),
     conversation_id: z.string().uuid().optional(),
-    event: z.string().trim().min(1).max(100).regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : -'),
+    event: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : -'),
     value: z.number().finite().min(0).max(1e12).optional(),
-    currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .optional(),
     occurred_at: isoTime,
     event_id: z.string().min(1).max(200).optional(),
   })
   .strict()
-  .refine((v) => (v.phone === undefined) !== (v.conversation_id === undefined), { message: 'give exactly one of phone or conversation_id', path: ['phone'] });
+  .refine((v) => (v.phone === undefined) !== (v.conversation_id === undefined), {
+    message: 'give exactly one of phone or conversation_id',
+    path: ['phone'],
+  });
 
 export interface ConversionResult {
   id: string;
@@ -57,7 +72,9 @@ export function createConversionService(deps: {
   keyring: Pick<Keyring, 'currentKey'>;
   platforms: Pick<PlatformCredentialService, 'connected'>;
   jobsFor?: (region: Region) => JobQueue | undefined;
+  queue?: string;
 }) {
+  const queue = deps.queue ?? EXPORT_QUEUE;
   async function record(ws: { id: string; region: Region }, body: unknown): Promise<ConversionResult> {
     const input = conversionInput.parse(body);
     const occurredAt = new Date(input.occurred_at);
@@ -85,7 +102,10 @@ export function createConversionService(deps: {
           [ws.id, keyHash, id],
         );
         if (!claimed.rows[0]) {
-          const prior = await client.query<{ conversion_id: string }>('SELECT conversion_id FROM wact.conversion_keys WHERE workspace_id = $1 AND key_hash = $2', [ws.id, keyHash]);
+          const prior = await client.query<{ conversion_id: string }>(
+            'SELECT conversion_id FROM wact.conversion_keys WHERE workspace_id = $1 AND key_hash = $2',
+            [ws.id, keyHash],
+          );
           return { id: prior.rows[0].conversion_id, attributed: false, conversationId: null, duplicate: true, exports: [] };
         }
       }
@@ -116,15 +136,12 @@ export function createConversionService(deps: {
           const kind = PLATFORM_CLICK_KINDS[platform].find((k) => kinds.has(k));
           if (!kind || !jobs) continue;
           const jobId = randomUUID();
-          await client.query('INSERT INTO wact.export_jobs (id, workspace_id, conversion_id, platform, click_kind) VALUES ($1, $2, $3, $4, $5)', [
-            jobId,
-            ws.id,
-            id,
-            platform,
-            kind,
-          ]);
+          await client.query(
+            'INSERT INTO wact.export_jobs (id, workspace_id, conversion_id, platform, click_kind) VALUES ($1, $2, $3, $4, $5)',
+            [jobId, ws.id, id, platform, kind],
+          );
           // ids only: the worker re-reads (and audits) what it needs
-          await jobs.send(EXPORT_QUEUE, { workspaceId: ws.id, exportJobId: jobId }, { client, singletonKey: jobId });
+          await jobs.send(queue, { workspaceId: ws.id, exportJobId: jobId }, { client, singletonKey: jobId });
           exports.push(platform);
         }
       }
@@ -132,13 +149,19 @@ export function createConversionService(deps: {
     });
   }
 
-  async function findConversation(client: pg.PoolClient, workspaceId: string, senderHash: string | undefined, conversationId: string | undefined, occurredAt: Date) {
+  async function findConversation(
+    client: pg.PoolClient,
+    workspaceId: string,
+    senderHash: string | undefined,
+    conversationId: string | undefined,
+    occurredAt: Date,
+  ) {
     type Row = { id: string; matched_click_id: string | null; matched_click_at: string | null };
     if (conversationId) {
-      const { rows } = await client.query<Row>('SELECT id, matched_click_id, matched_click_at::text FROM wact.conversations WHERE workspace_id = $1 AND id = $2 LIMIT 1', [
-        workspaceId,
-        conversationId,
-      ]);
+      const { rows } = await client.query<Row>(
+        'SELECT id, matched_click_id, matched_click_at::text FROM wact.conversations WHERE workspace_id = $1 AND id = $2 LIMIT 1',
+        [workspaceId, conversationId],
+      );
       return rows[0];
     }
     // The sender's latest conversation that started before the conversion (else their latest at all).
@@ -155,12 +178,17 @@ export function createConversionService(deps: {
     const cols = Object.entries(CLICK_COLUMNS)
       .map(([k, c]) => `(${c} IS NOT NULL) AS ${k}`)
       .join(', ');
-    const { rows } = await client.query<Record<string, boolean>>(`SELECT ${cols} FROM wact.clicks WHERE workspace_id = $1 AND id = $2 AND created_at = $3::timestamptz`, [
-      workspaceId,
-      clickId,
-      clickAt,
-    ]);
-    return new Set(rows[0] ? Object.entries(rows[0]).filter(([, v]) => v).map(([k]) => k) : []);
+    const { rows } = await client.query<Record<string, boolean>>(
+      `SELECT ${cols} FROM wact.clicks WHERE workspace_id = $1 AND id = $2 AND created_at = $3::timestamptz`,
+      [workspaceId, clickId, clickAt],
+    );
+    return new Set(
+      rows[0]
+        ? Object.entries(rows[0])
+            .filter(([, v]) => v)
+            .map(([k]) => k)
+        : [],
+    );
   }
 
   return { record };

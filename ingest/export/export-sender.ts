@@ -16,7 +16,11 @@ export interface SendOutcome {
  * `ca` lets a development/test receiver with the local CA be trusted.
  */
 export function createExportSender(opts: { timeoutMs: number; ca?: string; allowHttp: boolean }) {
-  const dispatcher = new Agent({ connect: { ...(opts.ca ? { ca: opts.ca } : {}), minVersion: 'TLSv1.2' }, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
+  const dispatcher = new Agent({
+    connect: { ...(opts.ca ? { ca: opts.ca } : {}), minVersion: 'TLSv1.2' },
+    headersTimeout: opts.timeoutMs,
+    bodyTimeout: opts.timeoutMs,
+  });
 
   async function send(req: PlatformRequest): Promise<SendOutcome> {
     const url = new URL(req.url);
@@ -33,10 +37,20 @@ export function createExportSender(opts: { timeoutMs: number; ca?: string; allow
       });
       await res.body.dump();
       const s = res.statusCode;
-      return { status: s, ok: s >= 200 && s < 300, retryable: s === 408 || s === 429 || s >= 500, ...(s >= 300 ? { errorCode: `http_${s}` } : {}) };
+      return {
+        status: s,
+        ok: s >= 200 && s < 300,
+        retryable: s === 408 || s === 429 || s >= 500,
+        ...(s >= 300 ? { errorCode: `http_${s}` } : {}),
+      };
     } catch (err) {
       const name = (err as Error).name;
-      return { status: null, ok: false, retryable: true, errorCode: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network_error' };
+      return {
+        status: null,
+        ok: false,
+        retryable: true,
+        errorCode: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network_error',
+      };
     }
   }
 

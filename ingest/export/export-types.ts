@@ -24,13 +24,24 @@ export interface PlatformRequest {
 
 /** Per-platform credentials as stored (encrypted JSON). */
 export const platformCredentialSchemas = {
-  meta: z.object({ accessToken: z.string().min(1), datasetId: z.string().regex(/^\d{1,30}$/), wabaId: z.string().regex(/^\d{1,30}$/).optional(), testEventCode: z.string().max(64).optional() }),
+  meta: z.object({
+    accessToken: z.string().min(1),
+    datasetId: z.string().regex(/^\d{1,30}$/),
+    wabaId: z
+      .string()
+      .regex(/^\d{1,30}$/)
+      .optional(),
+    testEventCode: z.string().max(64).optional(),
+  }),
   google: z.object({
     accessToken: z.string().min(1),
     developerToken: z.string().min(1),
     customerId: z.string().regex(/^\d{10}$/),
     conversionActionId: z.string().regex(/^\d{1,20}$/),
-    loginCustomerId: z.string().regex(/^\d{10}$/).optional(),
+    loginCustomerId: z
+      .string()
+      .regex(/^\d{10}$/)
+      .optional(),
   }),
   microsoft: z.object({
     accessToken: z.string().min(1),
@@ -39,8 +50,19 @@ export const platformCredentialSchemas = {
     customerAccountId: z.string().regex(/^\d{1,20}$/),
     conversionName: z.string().min(1).max(100),
   }),
-  tiktok: z.object({ accessToken: z.string().min(1), eventSourceId: z.string().min(1).max(64), testEventCode: z.string().max(64).optional() }),
-  linkedin: z.object({ accessToken: z.string().min(1), conversionRuleId: z.string().regex(/^\d{1,20}$/), version: z.string().regex(/^\d{6}$/).default('202501') }),
+  tiktok: z.object({
+    accessToken: z.string().min(1),
+    eventSourceId: z.string().min(1).max(64),
+    testEventCode: z.string().max(64).optional(),
+  }),
+  linkedin: z.object({
+    accessToken: z.string().min(1),
+    conversionRuleId: z.string().regex(/^\d{1,20}$/),
+    version: z
+      .string()
+      .regex(/^\d{6}$/)
+      .default('202501'),
+  }),
 } as const;
 
 export type PlatformCredentials<P extends AdPlatform> = z.infer<(typeof platformCredentialSchemas)[P]>;

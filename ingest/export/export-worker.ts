@@ -63,7 +63,15 @@ export function createExportWorker(deps: {
       metadata: { platform: job.platform, clickKind: job.click_kind },
     });
     const column = CLICK_COLUMNS[job.click_kind];
-    const conv = await pool.query<{ event: string; value: string | null; currency: string | null; occurred_at: Date; click_id: string; click_created_at: Date; enc: Buffer | null }>(
+    const conv = await pool.query<{
+      event: string;
+      value: string | null;
+      currency: string | null;
+      occurred_at: Date;
+      click_id: string;
+      click_created_at: Date;
+      enc: Buffer | null;
+    }>(
       `SELECT v.event, v.value, v.currency, v.occurred_at, v.click_id, v.click_created_at, c.${column} AS enc
          FROM wact.conversions v
          JOIN wact.clicks c ON c.workspace_id = v.workspace_id AND c.id = v.click_id AND c.created_at = v.click_created_at
@@ -109,7 +117,14 @@ export function createExportWorker(deps: {
     return 'rejected';
   }
 
-  async function recordAttempt(pool: pg.Pool, workspaceId: string, exportJobId: string, outcome: 'sent' | 'failed' | 'rejected', status: number | null, errorCode: string | null) {
+  async function recordAttempt(
+    pool: pg.Pool,
+    workspaceId: string,
+    exportJobId: string,
+    outcome: 'sent' | 'failed' | 'rejected',
+    status: number | null,
+    errorCode: string | null,
+  ) {
     await pool.query(
       `INSERT INTO wact.export_attempts (id, workspace_id, export_job_id, attempt, outcome, http_status, error_code)
        SELECT $1, $2, $3, count(*) + 1, $4, $5, $6 FROM wact.export_attempts WHERE export_job_id = $3`,

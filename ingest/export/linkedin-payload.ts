@@ -16,7 +16,9 @@ export function buildLinkedinRequest(e: ExportEvent, creds: PlatformCredentials<
     body: {
       conversion: `urn:lla:llaPartnerConversion:${creds.conversionRuleId}`,
       conversionHappenedAt: e.occurredAt.getTime(),
-      ...(e.value !== undefined ? { conversionValue: { currencyCode: e.currency ?? 'USD', amount: e.value.toFixed(Math.max(1, decimals(e.value))) } } : {}),
+      ...(e.value !== undefined
+        ? { conversionValue: { currencyCode: e.currency ?? 'USD', amount: e.value.toFixed(Math.max(1, decimals(e.value))) } }
+        : {}),
       user: { userIds: [{ idType: 'LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID', idValue: e.clickId }] },
       eventId: e.eventId,
     },

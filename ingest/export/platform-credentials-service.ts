@@ -14,7 +14,10 @@ export function createPlatformCredentialService(deps: { crypto: FieldCrypto; poo
     const parsed = platformCredentialSchemas[p].safeParse(credentials);
     if (!parsed.success) {
       // name the fields, never echo values (they are tokens)
-      throw new BadRequestError(`invalid ${p} credentials: ${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')}`, 'invalid_credentials');
+      throw new BadRequestError(
+        `invalid ${p} credentials: ${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')}`,
+        'invalid_credentials',
+      );
     }
     const enc = await deps.crypto.encrypt(ws.id, ws.region, ctx(p), JSON.stringify(parsed.data));
     await deps.poolFor(ws.region).query(
@@ -26,15 +29,20 @@ export function createPlatformCredentialService(deps: { crypto: FieldCrypto; poo
   }
 
   async function connected(client: pg.ClientBase, workspaceId: string): Promise<AdPlatform[]> {
-    const { rows } = await client.query<{ platform: AdPlatform }>('SELECT platform FROM wact.ad_platform_credentials WHERE workspace_id = $1', [workspaceId]);
+    const { rows } = await client.query<{ platform: AdPlatform }>(
+      'SELECT platform FROM wact.ad_platform_credentials WHERE workspace_id = $1',
+      [workspaceId],
+    );
     return rows.map((r) => r.platform);
   }
 
   async function get(ws: { id: string; region: Region }, platform: AdPlatform): Promise<unknown | undefined> {
-    const { rows } = await deps.poolFor(ws.region).query<{ credentials_enc: Buffer }>(
-      'SELECT credentials_enc FROM wact.ad_platform_credentials WHERE workspace_id = $1 AND platform = $2',
-      [ws.id, platform],
-    );
+    const { rows } = await deps
+      .poolFor(ws.region)
+      .query<{ credentials_enc: Buffer }>(
+        'SELECT credentials_enc FROM wact.ad_platform_credentials WHERE workspace_id = $1 AND platform = $2',
+        [ws.id, platform],
+      );
     if (!rows[0]) return undefined;
     return JSON.parse(await deps.crypto.decryptString(ws.id, ws.region, ctx(platform), rows[0].credentials_enc));
   }

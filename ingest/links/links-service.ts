@@ -34,20 +34,30 @@ export function createLinkService(deps: { poolFor: (region: Region) => pg.Pool }
     try {
       e164 = normalisePhone(phone);
     } catch (err) {
-      if (err instanceof InvalidPhoneError) throw new BadRequestError('the business WhatsApp number is not a valid phone number', 'invalid_phone');
+      if (err instanceof InvalidPhoneError)
+        throw new BadRequestError('the business WhatsApp number is not a valid phone number', 'invalid_phone');
       throw err;
     }
     const id = mintLinkId();
-    await deps.poolFor(ws.region).query('INSERT INTO wact.links (id, workspace_id, wa_number, prefill_text) VALUES ($1, $2, $3, $4)', [id, ws.id, e164.slice(1), text]);
+    await deps
+      .poolFor(ws.region)
+      .query('INSERT INTO wact.links (id, workspace_id, wa_number, prefill_text) VALUES ($1, $2, $3, $4)', [
+        id,
+        ws.id,
+        e164.slice(1),
+        text,
+      ]);
     return { id, workspaceId: ws.id, waNumber: e164.slice(1), prefillText: text };
   }
 
   async function get(ws: { id: string; region: Region }, linkId: string): Promise<Link> {
     if (!LINK_ID.test(linkId)) throw new NotFoundError('unknown link', 'link_not_found');
-    const { rows } = await deps.poolFor(ws.region).query<{ id: string; wa_number: string; prefill_text: string }>(
-      'SELECT id, wa_number, prefill_text FROM wact.links WHERE workspace_id = $1 AND id = $2 AND disabled_at IS NULL',
-      [ws.id, linkId],
-    );
+    const { rows } = await deps
+      .poolFor(ws.region)
+      .query<{ id: string; wa_number: string; prefill_text: string }>(
+        'SELECT id, wa_number, prefill_text FROM wact.links WHERE workspace_id = $1 AND id = $2 AND disabled_at IS NULL',
+        [ws.id, linkId],
+      );
     if (!rows[0]) throw new NotFoundError('unknown link', 'link_not_found');
     return { id: rows[0].id, workspaceId: ws.id, waNumber: rows[0].wa_number, prefillText: rows[0].prefill_text };
   }

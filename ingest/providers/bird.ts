@@ -42,9 +42,11 @@ export function parseBird(req: WebhookRequest): ParsedWebhook {
   const sender = phoneSender(contact.identifierValue, 'payload.sender.contact.identifierValue');
   const extra = optObj(optObj(p.meta, 'payload.meta')?.extraInformation, 'payload.meta.extraInformation');
   const timestamp =
-    p.createdAt !== undefined ? isoTime(p.createdAt, 'payload.createdAt', req.receivedAt)
-    : extra?.timestamp !== undefined ? epoch(extra.timestamp, 'payload.meta.extraInformation.timestamp', req.receivedAt)
-    : bad('payload.createdAt is required');
+    p.createdAt !== undefined
+      ? isoTime(p.createdAt, 'payload.createdAt', req.receivedAt)
+      : extra?.timestamp !== undefined
+        ? epoch(extra.timestamp, 'payload.meta.extraInformation.timestamp', req.receivedAt)
+        : bad('payload.createdAt is required');
   const body = optObj(p.body, 'payload.body');
   const type = optStr(body?.type, 'payload.body.type', 64) ?? 'unknown';
   const text = type === 'text' && isObject(body?.text) ? body.text.text : undefined;

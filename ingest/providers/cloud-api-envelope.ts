@@ -1,5 +1,19 @@
 import type { InboundMessage, ParsedWebhook } from './provider-types.ts';
-import { arr, bad, epoch, isObject, obj, optArr, optObj, optStr, phoneSender, refFromText, referralFrom, str, type Json } from './parse-utils.ts';
+import {
+  arr,
+  bad,
+  epoch,
+  isObject,
+  obj,
+  optArr,
+  optObj,
+  optStr,
+  phoneSender,
+  refFromText,
+  referralFrom,
+  str,
+  type Json,
+} from './parse-utils.ts';
 
 /**
  * The WhatsApp Cloud API webhook envelope, shared by Meta (direct), 360dialog

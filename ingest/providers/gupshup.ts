@@ -24,7 +24,10 @@ export function parseGupshup(req: WebhookRequest): ParsedWebhook {
   if (type !== 'message') return { messages: [], ignored: 1 };
   const p = obj(root.payload, 'payload');
   const messageId = str(p.id, 'payload.id');
-  const sender = isObject(p.sender) && p.sender.phone !== undefined ? phoneSender(p.sender.phone, 'payload.sender.phone') : phoneSender(p.source, 'payload.source');
+  const sender =
+    isObject(p.sender) && p.sender.phone !== undefined
+      ? phoneSender(p.sender.phone, 'payload.sender.phone')
+      : phoneSender(p.source, 'payload.source');
   const timestamp = epoch(root.timestamp, 'timestamp', req.receivedAt);
   const msgType = optStr(p.type, 'payload.type', 64) ?? 'unknown';
   const text = msgType === 'text' && isObject(p.payload) ? p.payload.text : undefined;

@@ -102,7 +102,12 @@ export function phoneSender(raw: unknown, field: string): Sender {
 }
 
 /** Only the attribution fields of a Click-to-WhatsApp referral; ad creative is dropped. */
-export function referralFrom(fields: { ctwaClid?: unknown; sourceId?: unknown; sourceType?: unknown; sourceUrl?: unknown }): ClickReferral | undefined {
+export function referralFrom(fields: {
+  ctwaClid?: unknown;
+  sourceId?: unknown;
+  sourceType?: unknown;
+  sourceUrl?: unknown;
+}): ClickReferral | undefined {
   const r: ClickReferral = {
     ctwaClid: optStr(fields.ctwaClid, 'referral.ctwa_clid', 1024),
     sourceId: optStr(fields.sourceId, 'referral.source_id', 128),

@@ -51,7 +51,12 @@ export function twilioSignedString(url: string, params: FormParams | Record<stri
 }
 
 /** Base64 HMAC-SHA1 (or -SHA256) of the signed string: what Twilio puts in the header. */
-export function twilioSignature(token: string, url: string, params: FormParams | Record<string, string | string[]>, algorithm: 'sha1' | 'sha256' = 'sha1'): string {
+export function twilioSignature(
+  token: string,
+  url: string,
+  params: FormParams | Record<string, string | string[]>,
+  algorithm: 'sha1' | 'sha256' = 'sha1',
+): string {
   return hmac(algorithm, token, twilioSignedString(url, params)).toString('base64');
 }
 

@@ -93,30 +93,39 @@ export function createInboundWriter(opts: InboundWriterOptions) {
   async function flush(records: InboundRecord[]): Promise<WriteOutcome[]> {
     // Sorted by receipt key: concurrent batches take receipt rows in one order (no deadlock).
     const key = (r: InboundRecord) => `${r.workspaceId}|${r.provider}|${r.messageHash}`;
-    const order = records.map((_, i) => i).sort((a, b) => (key(records[a]) < key(records[b]) ? -1 : key(records[a]) > key(records[b]) ? 1 : a - b));
+    const order = records
+      .map((_, i) => i)
+      .sort((a, b) => (key(records[a]) < key(records[b]) ? -1 : key(records[a]) > key(records[b]) ? 1 : a - b));
     const rs = order.map((i) => records[i]);
-    const { rows } = await opts.pool.query<{ idx: number; duplicate: boolean; conversation_id: string | null; new_conversation: boolean }>(BATCH_SQL, [
-      rs.map((r) => r.workspaceId),
-      rs.map((r) => r.provider),
-      rs.map((r) => r.messageHash),
-      rs.map((r) => r.senderHash),
-      rs.map((r) => r.senderKind),
-      rs.map((r) => r.startedAt.toISOString()),
-      rs.map((r) => r.refHash ?? null),
-      rs.map((r) => r.referral?.ctwaClidForClick ?? null),
-      rs.map((r) => r.referral?.ctwaClidForConversation ?? null),
-      rs.map((r) => r.referral?.ctwaPrefix ?? null),
-      rs.map((r) => r.referral?.sourceId ?? null),
-      rs.map((r) => r.referral?.sourceType ?? null),
-      rs.map((r) => r.referral?.sourceUrlEnc ?? null),
-      rs.map((r) => r.payloadEnc),
-      convWindow,
-      attrWindow,
-    ]);
+    const { rows } = await opts.pool.query<{ idx: number; duplicate: boolean; conversation_id: string | null; new_conversation: boolean }>(
+      BATCH_SQL,
+      [
+        rs.map((r) => r.workspaceId),
+        rs.map((r) => r.provider),
+        rs.map((r) => r.messageHash),
+        rs.map((r) => r.senderHash),
+        rs.map((r) => r.senderKind),
+        rs.map((r) => r.startedAt.toISOString()),
+        rs.map((r) => r.refHash ?? null),
+        rs.map((r) => r.referral?.ctwaClidForClick ?? null),
+        rs.map((r) => r.referral?.ctwaClidForConversation ?? null),
+        rs.map((r) => r.referral?.ctwaPrefix ?? null),
+        rs.map((r) => r.referral?.sourceId ?? null),
+        rs.map((r) => r.referral?.sourceType ?? null),
+        rs.map((r) => r.referral?.sourceUrlEnc ?? null),
+        rs.map((r) => r.payloadEnc),
+        convWindow,
+        attrWindow,
+      ],
+    );
     if (rows.length !== rs.length) throw new Error('inbound batch returned an unexpected row count');
     const outcomes: WriteOutcome[] = new Array(records.length);
     for (const row of rows) {
-      outcomes[order[row.idx - 1]] = { duplicate: row.duplicate, conversationId: row.conversation_id ?? undefined, newConversation: row.new_conversation };
+      outcomes[order[row.idx - 1]] = {
+        duplicate: row.duplicate,
+        conversationId: row.conversation_id ?? undefined,
+        newConversation: row.new_conversation,
+      };
     }
     return outcomes;
   }

@@ -40,7 +40,8 @@ export function createWebhookFastPath(deps: {
 
   function fail(res: ServerResponse, err: unknown, close = false): void {
     const { status, body } = errorResponse(err);
-    if (status >= 500) deps.logger?.error({ err: serializeError(err), route: '/v1/webhooks/:provider/:workspaceId', status }, 'request failed');
+    if (status >= 500)
+      deps.logger?.error({ err: serializeError(err), route: '/v1/webhooks/:provider/:workspaceId', status }, 'request failed');
     else deps.logger?.debug({ route: '/v1/webhooks/:provider/:workspaceId', status, errorCode: body.error.code }, 'request refused');
     send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), close);
   }

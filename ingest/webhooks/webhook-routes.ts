@@ -30,7 +30,11 @@ export function webhookRoutes(deps: {
   const raw = express.raw({ type: () => true, limit: deps.bodyLimitBytes });
 
   router.get('/v1/webhooks/:provider/:workspaceId', async (req, res) => {
-    const challenge = await deps.service.handshake(String(req.params.provider), String(req.params.workspaceId), req.query as Record<string, unknown>);
+    const challenge = await deps.service.handshake(
+      String(req.params.provider),
+      String(req.params.workspaceId),
+      req.query as Record<string, unknown>,
+    );
     res.status(200).type('text/plain').send(challenge);
   });
 

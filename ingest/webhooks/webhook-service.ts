@@ -1,4 +1,3 @@
-
 import type { Region } from '../../shared/config/config.ts';
 import { encryptField, fieldContext } from '../../shared/crypto/field-cipher.ts';
 import type { Keyring } from '../../shared/crypto/keyring-types.ts';
@@ -6,7 +5,13 @@ import { NotFoundError } from '../../shared/errors/errors.ts';
 import { hashIdentifier, hashPhone } from '../../shared/phone/phone.ts';
 import type { BspCredentialService } from '../bsp-credentials/bsp-credentials-service.ts';
 import { metaHandshake } from '../providers/meta.ts';
-import { isProviderName, type InboundMessage, type ProviderAdapter, type ProviderName, type WebhookRequest } from '../providers/provider-types.ts';
+import {
+  isProviderName,
+  type InboundMessage,
+  type ProviderAdapter,
+  type ProviderName,
+  type WebhookRequest,
+} from '../providers/provider-types.ts';
 import type { WorkspaceDirectory } from '../workspace-directory.ts';
 import type { InboundRecord } from './inbound-types.ts';
 import type { InboundWriter } from './inbound-writer.ts';
@@ -42,7 +47,10 @@ export function createWebhookService(deps: {
     adapter.verify(req, secret);
     const parsed = adapter.parse(req);
     if (parsed.messages.length === 0) return { stored: 0, duplicates: 0, ignored: parsed.ignored };
-    const [hmacKey, dek] = await Promise.all([deps.keyring.currentKey(ws.id, ws.region, 'hmac'), deps.keyring.currentKey(ws.id, ws.region, 'dek')]);
+    const [hmacKey, dek] = await Promise.all([
+      deps.keyring.currentKey(ws.id, ws.region, 'hmac'),
+      deps.keyring.currentKey(ws.id, ws.region, 'dek'),
+    ]);
     const records = parsed.messages.map((m) => toRecord(ws.id, adapter.name, m, hmacKey.key, dek));
     const writer = deps.writerFor(ws.region);
     const outcomes = await Promise.all(records.map((r) => writer.write(r)));
@@ -66,7 +74,13 @@ export function createWebhookService(deps: {
  * the type and the attribution fields survive, and those that identify a
  * person or a click are encrypted here, before anything is queued or written.
  */
-export function toRecord(workspaceId: string, provider: ProviderName, m: InboundMessage, hmacKey: Buffer, dek: { version: number; key: Buffer }): InboundRecord {
+export function toRecord(
+  workspaceId: string,
+  provider: ProviderName,
+  m: InboundMessage,
+  hmacKey: Buffer,
+  dek: { version: number; key: Buffer },
+): InboundRecord {
   const messageHash = hashIdentifier(hmacKey, `msg.${provider}`, m.messageId);
   const senderHash = m.sender.kind === 'phone' ? hashPhone(hmacKey, m.sender.e164) : hashIdentifier(hmacKey, 'bsuid', m.sender.id);
   const enc = (table: string, column: string, value: string) => encryptField(dek, fieldContext(workspaceId, table, column), value);
@@ -94,7 +108,9 @@ export function toRecord(workspaceId: string, provider: ProviderName, m: Inbound
     timestamp: m.timestamp.toISOString(),
     type: m.type,
     ...(m.refCode ? { ref_code: m.refCode } : {}),
-    ...(ref ? { referral: { ctwa_clid: ref.ctwaClid, source_id: ref.sourceId, source_type: ref.sourceType, source_url: ref.sourceUrl } } : {}),
+    ...(ref
+      ? { referral: { ctwa_clid: ref.ctwaClid, source_id: ref.sourceId, source_type: ref.sourceType, source_url: ref.sourceUrl } }
+      : {}),
   };
   return {
     workspaceId,
@@ -108,4 +124,3 @@ export function toRecord(workspaceId: string, provider: ProviderName, m: Inbound
     payloadEnc: enc('raw_webhook_payloads', 'payload_enc', JSON.stringify(minimised)),
   };
 }
-

@@ -59,6 +59,7 @@ export const configSchema = z.object({
   INGEST_BIRD_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300).describe('Accepted clock difference of Bird’s messagebird-request-timestamp.'),
   INGEST_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(5000).default(500).describe('Most inbound messages written in one group-commit transaction.'),
   INGEST_WORKSPACE_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(30).describe('How long ingest caches a workspace directory entry and its BSP secrets.'),
+  EXPORT_QUEUE: z.string().regex(/^[a-z][a-z0-9_.-]{1,60}$/).default('ad-export').describe('pg-boss queue of ad-platform exports (one per deployment; tests use their own).'),
   EXPORT_ENABLED: boolish.default(true).describe('Run the ad-platform export worker inside ingest.'),
   EXPORT_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(8).describe('Retries of a failed ad-platform export (pg-boss, exponential backoff).'),
   EXPORT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(30).describe('First retry delay of an export; doubles each time.'),

@@ -35,13 +35,27 @@ export interface JobQueue {
   start(): Promise<void>;
   ensureQueue(def: QueueDefinition): Promise<void>;
   /** Enqueue; with `client`, inside that client's open transaction (transactional outbox). */
-  send(name: string, data: Record<string, string | number | boolean>, opts?: { singletonKey?: string; client?: pg.PoolClient; startAfterSeconds?: number }): Promise<string | null>;
-  work(name: string, handler: (job: JobContext) => Promise<void>, opts?: { pollingIntervalSeconds?: number; batchSize?: number }): Promise<string>;
+  send(
+    name: string,
+    data: Record<string, string | number | boolean>,
+    opts?: { singletonKey?: string; client?: pg.PoolClient; startAfterSeconds?: number },
+  ): Promise<string | null>;
+  work(
+    name: string,
+    handler: (job: JobContext) => Promise<void>,
+    opts?: { pollingIntervalSeconds?: number; batchSize?: number },
+  ): Promise<string>;
   stop(): Promise<void>;
   boss: PgBoss;
 }
 
-export function createJobQueue(opts: { connectionString: string; pool: pg.Pool; max?: number; applicationName?: string; onError?: (err: Error) => void }): JobQueue {
+export function createJobQueue(opts: {
+  connectionString: string;
+  pool: pg.Pool;
+  max?: number;
+  applicationName?: string;
+  onError?: (err: Error) => void;
+}): JobQueue {
   const boss = new PgBoss({
     connectionString: opts.connectionString,
     schema: 'pgboss',
@@ -94,7 +108,12 @@ export function createJobQueue(opts: { connectionString: string; pool: pg.Pool; 
     async work(name, handler, o = {}) {
       return boss.work(name, { pollingIntervalSeconds: o.pollingIntervalSeconds ?? 2, batchSize: o.batchSize ?? 1 }, async (jobs) => {
         for (const job of jobs) {
-          await handler({ id: job.id, name: job.name, data: job.data, retryCount: (job as unknown as { retryCount?: number }).retryCount ?? 0 });
+          await handler({
+            id: job.id,
+            name: job.name,
+            data: job.data,
+            retryCount: (job as unknown as { retryCount?: number }).retryCount ?? 0,
+          });
         }
       });
     },

@@ -73,18 +73,39 @@ function startChild(script: string, env: NodeJS.ProcessEnv): Promise<{ child: Ch
 }
 
 // 1,100 synthetic senders: the UK drama range and the US 555-01xx range
-const PHONES = [...Array.from({ length: 1000 }, (_, i) => `447700900${String(i).padStart(3, '0')}`), ...Array.from({ length: 100 }, (_, i) => `120255501${String(i).padStart(2, '0')}`)];
+const PHONES = [
+  ...Array.from({ length: 1000 }, (_, i) => `447700900${String(i).padStart(3, '0')}`),
+  ...Array.from({ length: 100 }, (_, i) => `120255501${String(i).padStart(2, '0')}`),
+];
 
 function metaBody(id: string, n: number): string {
   const phone = PHONES[n % PHONES.length];
   return JSON.stringify({
     object: 'whatsapp_business_account',
-    entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: {
-      messaging_product: 'whatsapp',
-      metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-      contacts: [{ profile: { name: 'Synthetic Person' }, wa_id: phone }],
-      messages: [{ from: phone, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: `synthetic benchmark message ${n}` } }],
-    } }] }],
+    entry: [
+      {
+        id: '102290129340398',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
+              contacts: [{ profile: { name: 'Synthetic Person' }, wa_id: phone }],
+              messages: [
+                {
+                  from: phone,
+                  id,
+                  timestamp: String(Math.floor(Date.now() / 1000)),
+                  type: 'text',
+                  text: { body: `synthetic benchmark message ${n}` },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   });
 }
 
@@ -106,13 +127,17 @@ function cpuMs(pids: number[]): number {
 function postgresPids(dataDir: string): number[] {
   try {
     const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const kids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-      try {
-        return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    });
+    const kids = fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === postmaster;
+        } catch {
+          return false;
+        }
+      });
     return [postmaster, ...kids];
   } catch {
     return [];
@@ -129,7 +154,10 @@ interface Run {
   errors: number;
 }
 
-async function drive(url: string, opts: { seconds?: number; amount?: number; ca?: string; onAck?: (id: string) => void; prefix: string }): Promise<Run> {
+async function drive(
+  url: string,
+  opts: { seconds?: number; amount?: number; ca?: string; onAck?: (id: string) => void; prefix: string },
+): Promise<Run> {
   let seq = 0;
   const sent: string[] = [];
   const result = await autocannon({
@@ -140,7 +168,7 @@ async function drive(url: string, opts: { seconds?: number; amount?: number; ca?
     requests: [
       {
         method: 'POST',
-        setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
+        setupRequest: (req: Record<string, unknown>, _context: Record<string, unknown>) => {
           const n = seq++;
           const id = `wamid.${opts.prefix}.${n}`;
           const body = metaBody(id, n);
@@ -148,7 +176,10 @@ async function drive(url: string, opts: { seconds?: number; amount?: number; ca?
           return {
             ...req,
             body,
-            headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
+            headers: {
+              'content-type': 'application/json',
+              'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+            },
           };
         },
       },
@@ -158,8 +189,12 @@ async function drive(url: string, opts: { seconds?: number; amount?: number; ca?
   // no errors, every id sent was acknowledged (counted without a per-response
   // callback, which would cost the load generator CPU on the product side only).
   if (opts.onAck) {
-    if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0 && result.requests.total === sent.length) sent.forEach(opts.onAck);
-    else throw new Error(`product answered ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts: acknowledged ids unknown`);
+    if (result.non2xx === 0 && result.errors === 0 && result.timeouts === 0 && result.requests.total === sent.length)
+      sent.forEach(opts.onAck);
+    else
+      throw new Error(
+        `product answered ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts: acknowledged ids unknown`,
+      );
   }
   const seconds = result.duration;
   return {
@@ -177,14 +212,23 @@ async function main() {
   const strict = process.argv.includes('--strict');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-bench-'));
   fs.chmodSync(home, 0o755);
-  const config = loadConfig({ ...process.env, WACT_ENV: 'test', WACT_HOME: home, WACT_PG_PORT: String(await freePort()), LOG_LEVEL: 'warn' });
+  const config = loadConfig({
+    ...process.env,
+    WACT_ENV: 'test',
+    WACT_HOME: home,
+    WACT_PG_PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+  });
   console.log('ingest bench: fresh embedded PostgreSQL, migrating…');
   const databases = await openDatabases(config, { migrate: true });
   await ensureDevCertificates(config.home);
   const tls = loadTlsMaterial(config);
   const operator = createPlatform(config, databases, 'operator');
   const ws = await operator.workspaces.create({ name: 'Bench', region: 'eu' }, { id: 'operator:bench', kind: 'operator' });
-  await createBspCredentialService({ crypto: createFieldCrypto(operator.keyring), poolFor: (r) => operator.pools.region(r), ttlMs: 0 }).set(ws, { provider: 'meta', secret: SECRET });
+  await createBspCredentialService({ crypto: createFieldCrypto(operator.keyring), poolFor: (r) => operator.pools.region(r), ttlMs: 0 }).set(
+    ws,
+    { provider: 'meta', secret: SECRET },
+  );
 
   const env = {
     ...process.env,
@@ -216,7 +260,7 @@ async function main() {
     let rate = (await drive(productUrl, { amount: CONNECTIONS * 30, ca: tls.ca, prefix: 'warm', onAck: (id) => acked.push(id) })).rps;
     const bares: Run[] = [];
     const prods: Run[] = [];
-    const pgDir = (await operator.pools.region('eu').query<{ d: string }>('SELECT current_setting(\'data_directory\') AS d')).rows[0].d;
+    const pgDir = (await operator.pools.region('eu').query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0].d;
     const cpu = { bare: { ms: 0, n: 0, server: 0, pg: 0, gen: 0 }, prod: { ms: 0, n: 0, server: 0, pg: 0, gen: 0 } };
     const measured = async (kind: 'bare' | 'prod', serverPid: number, run: () => Promise<Run>): Promise<Run> => {
       const parts = () => ({ server: cpuMs([serverPid]), pg: cpuMs(postgresPids(pgDir)), gen: cpuMs([process.pid]) });
@@ -235,7 +279,14 @@ async function main() {
     for (let k = 0; prods.reduce((t, r) => t + r.seconds, 0) < SECONDS || k < slices; k++) {
       const runBare = () => measured('bare', bare.child.pid!, () => drive(bareUrl, { seconds: SLICE, ca: tls.ca, prefix: `bare${k}` }));
       const runProd = () =>
-        measured('prod', product.child.pid!, () => drive(productUrl, { amount: Math.max(CONNECTIONS * 5, Math.ceil(rate * SLICE)), ca: tls.ca, prefix: `run${k}`, onAck: (id) => acked.push(id) }));
+        measured('prod', product.child.pid!, () =>
+          drive(productUrl, {
+            amount: Math.max(CONNECTIONS * 5, Math.ceil(rate * SLICE)),
+            ca: tls.ca,
+            prefix: `run${k}`,
+            onAck: (id) => acked.push(id),
+          }),
+        );
       let b: Run;
       let p: Run;
       if (k % 2 === 0) {
@@ -249,7 +300,9 @@ async function main() {
       bares.push(b);
       prods.push(p);
       pairRatios.push(p.rps / b.rps);
-      console.log(`  slice ${k + 1}: bare ${b.rps.toFixed(0)}/s p99 ${b.p99} ms | product ${p.rps.toFixed(0)}/s p50 ${p.p50} ms p99 ${p.p99} ms (${p.requests} in ${p.seconds.toFixed(1)} s) | ratio ${(p.rps / b.rps).toFixed(2)}`);
+      console.log(
+        `  slice ${k + 1}: bare ${b.rps.toFixed(0)}/s p99 ${b.p99} ms | product ${p.rps.toFixed(0)}/s p50 ${p.p50} ms p99 ${p.p99} ms (${p.requests} in ${p.seconds.toFixed(1)} s) | ratio ${(p.rps / b.rps).toFixed(2)}`,
+      );
     }
     const sum = (rs: Run[], f: (r: Run) => number) => rs.reduce((t, r) => t + f(r), 0);
     const median = (xs: number[]) => {
@@ -273,29 +326,47 @@ async function main() {
     const pool = operator.pools.region('eu');
     const hmac = (await operator.keyring.currentKey(ws.id, 'eu', 'hmac')).key;
     const hashes = acked.map((id) => hashIdentifier(hmac, 'msg.meta', id));
-    const found = Number((await pool.query('SELECT count(*) FROM wact.webhook_receipts WHERE workspace_id = $1 AND message_hash = ANY($2)', [ws.id, hashes])).rows[0].count);
-    const totals = (await pool.query(
-      `SELECT (SELECT count(*) FROM wact.webhook_receipts WHERE workspace_id = $1)::int AS receipts,
+    const found = Number(
+      (await pool.query('SELECT count(*) FROM wact.webhook_receipts WHERE workspace_id = $1 AND message_hash = ANY($2)', [ws.id, hashes]))
+        .rows[0].count,
+    );
+    const totals = (
+      await pool.query(
+        `SELECT (SELECT count(*) FROM wact.webhook_receipts WHERE workspace_id = $1)::int AS receipts,
               (SELECT count(*) FROM wact.raw_webhook_payloads WHERE workspace_id = $1)::int AS payloads,
               (SELECT count(*) FROM (SELECT message_hash FROM wact.raw_webhook_payloads WHERE workspace_id = $1 GROUP BY message_hash HAVING count(*) > 1) d)::int AS duplicates,
               (SELECT count(*) FROM wact.conversations WHERE workspace_id = $1)::int AS conversations`,
-      [ws.id],
-    )).rows[0];
+        [ws.id],
+      )
+    ).rows[0];
 
     const ratio = median(pairRatios);
     const f = (n: number) => n.toFixed(0);
     console.log('');
     console.log(`bare express HTTPS   ${f(bareRps)} req/s   p99 ${bareP99} ms (median of slices)   (${f(sum(bares, (r) => r.seconds))} s)`);
-    console.log(`product ingest       ${f(prod.rps)} webhooks/s   p50 ${prod.p50} ms   p99 ${prod.p99} ms (median of slices; worst ${prod.worstP99} ms)   (${prod.requests} requests, ${prod.seconds.toFixed(1)} s, non-2xx ${prod.non2xx}, errors ${prod.errors})`);
+    console.log(
+      `product ingest       ${f(prod.rps)} webhooks/s   p50 ${prod.p50} ms   p99 ${prod.p99} ms (median of slices; worst ${prod.worstP99} ms)   (${prod.requests} requests, ${prod.seconds.toFixed(1)} s, non-2xx ${prod.non2xx}, errors ${prod.errors})`,
+    );
     const perReq = (c: { ms: number; n: number }) => (c.n ? c.ms / c.n : NaN);
-    const split = (c: { n: number; server: number; pg: number; gen: number }) => `server ${(c.server / c.n).toFixed(3)} + PostgreSQL ${(c.pg / c.n).toFixed(3)} + autocannon ${(c.gen / c.n).toFixed(3)}`;
+    const split = (c: { n: number; server: number; pg: number; gen: number }) =>
+      `server ${(c.server / c.n).toFixed(3)} + PostgreSQL ${(c.pg / c.n).toFixed(3)} + autocannon ${(c.gen / c.n).toFixed(3)}`;
     console.log(`CPU split            bare: ${split(cpu.bare)} | product: ${split(cpu.prod)} (ms per request)`);
     console.log(
       `CPU per request      bare ${perReq(cpu.bare).toFixed(3)} ms, product ${perReq(cpu.prod).toFixed(3)} ms (server + PostgreSQL + load generator; the ratio a machine with idle cores would show ≈ ${(perReq(cpu.bare) / perReq(cpu.prod)).toFixed(2)})`,
     );
-    console.log(`ratio product/bare   ${ratio.toFixed(2)} (median of ${pairRatios.length} paired slices; overall ${(prod.rps / bareRps).toFixed(2)})   (target ≥ ${TARGET_RATIO})`);
-    console.log(`acknowledged ${acked.length}   stored ${totals.receipts} receipts / ${totals.payloads} payloads   acknowledged found stored ${found}   duplicates ${totals.duplicates}   conversations ${totals.conversations}`);
-    const ok = ratio >= TARGET_RATIO && prod.p99 <= TARGET_P99_MS && found === acked.length && totals.receipts === acked.length && totals.payloads === acked.length && totals.duplicates === 0;
+    console.log(
+      `ratio product/bare   ${ratio.toFixed(2)} (median of ${pairRatios.length} paired slices; overall ${(prod.rps / bareRps).toFixed(2)})   (target ≥ ${TARGET_RATIO})`,
+    );
+    console.log(
+      `acknowledged ${acked.length}   stored ${totals.receipts} receipts / ${totals.payloads} payloads   acknowledged found stored ${found}   duplicates ${totals.duplicates}   conversations ${totals.conversations}`,
+    );
+    const ok =
+      ratio >= TARGET_RATIO &&
+      prod.p99 <= TARGET_P99_MS &&
+      found === acked.length &&
+      totals.receipts === acked.length &&
+      totals.payloads === acked.length &&
+      totals.duplicates === 0;
     console.log(ok ? 'PASS' : 'MISS: a target was not met');
     if (!ok && strict) exitCode = 1;
   } finally {

@@ -27,7 +27,13 @@ afterAll(async () => {
 const CREDS = {
   meta: { accessToken: 'meta-token-abc', datasetId: '1234567890', wabaId: '102290129340398' },
   google: { accessToken: 'g-token', developerToken: 'dev-token', customerId: '1234567890', conversionActionId: '987654' },
-  microsoft: { accessToken: 'ms-token', developerToken: 'ms-dev', customerId: '111', customerAccountId: '222', conversionName: 'WhatsApp purchase' },
+  microsoft: {
+    accessToken: 'ms-token',
+    developerToken: 'ms-dev',
+    customerId: '111',
+    customerAccountId: '222',
+    conversionName: 'WhatsApp purchase',
+  },
   tiktok: { accessToken: 'tt-token', eventSourceId: 'CPIXEL123' },
   linkedin: { accessToken: 'li-token', conversionRuleId: '424242' },
 };
@@ -45,7 +51,10 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     const ttclid = 'E.C.P.FullFlowTtclid0123456789';
     const liFatId = 'f4e3d2c1-b0a9-4876-9543-210fedcba987';
     const fbclid = 'IwAR3FullFlowFbclid_abcdefghijklmnopqrstuvwxyz';
-    const click = await h.http('GET', `/r/${ws.id}/${link.id}?gclid=${gclid}&msclkid=${msclkid}&ttclid=${ttclid}&li_fat_id=${liFatId}&fbclid=${fbclid}&utm_source=facebook&utm_campaign=summer&evil=<x>`);
+    const click = await h.http(
+      'GET',
+      `/r/${ws.id}/${link.id}?gclid=${gclid}&msclkid=${msclkid}&ttclid=${ttclid}&li_fat_id=${liFatId}&fbclid=${fbclid}&utm_source=facebook&utm_campaign=summer&evil=<x>`,
+    );
     expect(click.status).toBe(302);
     expect(click.headers['cache-control']).toBe('no-store');
     const location = new URL(String(click.headers.location));
@@ -78,7 +87,14 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     // the customer's backend reports a purchase by phone
     const conversion = await h.http('POST', '/v1/conversions', {
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ phone: '+1 (202) 555-0199', event: 'Purchase', value: 49.9, currency: 'USD', occurred_at: new Date().toISOString(), event_id: 'order-1001' }),
+      body: JSON.stringify({
+        phone: '+1 (202) 555-0199',
+        event: 'Purchase',
+        value: 49.9,
+        currency: 'USD',
+        occurred_at: new Date().toISOString(),
+        event_id: 'order-1001',
+      }),
     });
     expect(conversion.status).toBe(201);
     const c = conversion.json();
@@ -88,26 +104,52 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     const google = await receiver.waitFor((r) => r.path.startsWith('/google'));
     expect(google.path).toBe('/google/customers/1234567890:uploadClickConversions');
     expect(google.headers['developer-token']).toBe('dev-token');
-    expect(google.body.conversions[0]).toMatchObject({ gclid, conversion_action: 'customers/1234567890/conversionActions/987654', conversion_value: 49.9, currency_code: 'USD', order_id: c.id });
+    expect(google.body.conversions[0]).toMatchObject({
+      gclid,
+      conversion_action: 'customers/1234567890/conversionActions/987654',
+      conversion_value: 49.9,
+      currency_code: 'USD',
+      order_id: c.id,
+    });
     expect(google.body.conversions[0].conversion_date_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00$/);
 
     const meta = await receiver.waitFor((r) => r.path.startsWith('/meta'));
-    expect(meta.body.data[0]).toMatchObject({ event_name: 'Purchase', event_id: c.id, action_source: 'chat', user_data: { fbc: expect.stringMatching(new RegExp(`^fb\\.1\\.\\d{13}\\.${fbclid}$`)) } });
+    expect(meta.body.data[0]).toMatchObject({
+      event_name: 'Purchase',
+      event_id: c.id,
+      action_source: 'chat',
+      user_data: { fbc: expect.stringMatching(new RegExp(`^fb\\.1\\.\\d{13}\\.${fbclid}$`)) },
+    });
     expect(Number.isInteger(meta.body.data[0].event_time)).toBe(true);
 
     const ms = await receiver.waitFor((r) => r.path.startsWith('/microsoft'));
-    expect(ms.body.OfflineConversions[0]).toMatchObject({ MicrosoftClickId: msclkid, ConversionName: 'WhatsApp purchase', ConversionValue: 49.9 });
+    expect(ms.body.OfflineConversions[0]).toMatchObject({
+      MicrosoftClickId: msclkid,
+      ConversionName: 'WhatsApp purchase',
+      ConversionValue: 49.9,
+    });
     expect(ms.body.OfflineConversions[0].ConversionTime).toMatch(/Z$/);
 
     const li = await receiver.waitFor((r) => r.path.startsWith('/linkedin'));
-    expect(li.body).toMatchObject({ conversion: 'urn:lla:llaPartnerConversion:424242', eventId: c.id, user: { userIds: [{ idType: 'LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID', idValue: liFatId }] } });
+    expect(li.body).toMatchObject({
+      conversion: 'urn:lla:llaPartnerConversion:424242',
+      eventId: c.id,
+      user: { userIds: [{ idType: 'LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID', idValue: liFatId }] },
+    });
     expect(li.body.conversionHappenedAt).toBeGreaterThan(1e12);
 
     // TikTok: first attempt 503, then the retry succeeds
-    await receiver.waitFor((r) => r.path.startsWith('/tiktok') && receiver.received.filter((x) => x.path.startsWith('/tiktok')).length >= 2, 30_000);
+    await receiver.waitFor(
+      (r) => r.path.startsWith('/tiktok') && receiver.received.filter((x) => x.path.startsWith('/tiktok')).length >= 2,
+      30_000,
+    );
     const tt = receiver.received.filter((r) => r.path.startsWith('/tiktok'));
     expect(tt[1].headers['access-token']).toBe('tt-token');
-    expect(tt[1].body).toMatchObject({ event_source: 'web', event_source_id: 'CPIXEL123', data: [{ event: 'Purchase', event_id: c.id, user: { ttclid } }] });
+    expect(tt[1].body).toMatchObject({
+      event_source: 'web',
+      event_source_id: 'CPIXEL123',
+      data: [{ event: 'Purchase', event_id: c.id, user: { ttclid } }],
+    });
 
     // every attempt recorded; tiktok: failed then sent
     const until = Date.now() + 10_000;
@@ -129,7 +171,10 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     expect(attempts.filter((a) => a.outcome === 'sent')).toHaveLength(5);
 
     // each exporter read is in the audit log as service:exporter
-    const audit = await pool.query(`SELECT actor_id, target_type, reason FROM audit.events WHERE stream_id IS NOT NULL AND actor_id = 'service:exporter' AND target_type = 'export_job' AND metadata LIKE '%' || $1 || '%'`, ['tiktok']);
+    const audit = await pool.query(
+      `SELECT actor_id, target_type, reason FROM audit.events WHERE stream_id IS NOT NULL AND actor_id = 'service:exporter' AND target_type = 'export_job' AND metadata LIKE '%' || $1 || '%'`,
+      ['tiktok'],
+    );
     expect(audit.rows.length).toBeGreaterThanOrEqual(2);
 
     // the same event_id again is a duplicate, not a second conversion or export
@@ -141,8 +186,18 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     expect(again.json()).toMatchObject({ id: c.id, duplicate: true });
 
     // a CTWA conversation without a ref code is attributed by ctwa_clid
-    const ctwa = Buffer.from(fixture('meta-text-referral.json').toString().replaceAll('447700900123', '12025550198').replace('(ref: 7K3M9QX2T4WB)', '').replace('wamid.HBgLMTY1', 'wamid.CTWA').replace(/"timestamp": "\d+"/, `"timestamp": "${Math.floor(Date.now() / 1000)}"`));
-    expect((await h.http('POST', `/v1/webhooks/meta/${ws.id}`, { body: ctwa, headers: signedHeaders('meta', 'meta-secret-flow', ctwa, '') })).status).toBe(200);
+    const ctwa = Buffer.from(
+      fixture('meta-text-referral.json')
+        .toString()
+        .replaceAll('447700900123', '12025550198')
+        .replace('(ref: 7K3M9QX2T4WB)', '')
+        .replace('wamid.HBgLMTY1', 'wamid.CTWA')
+        .replace(/"timestamp": "\d+"/, `"timestamp": "${Math.floor(Date.now() / 1000)}"`),
+    );
+    expect(
+      (await h.http('POST', `/v1/webhooks/meta/${ws.id}`, { body: ctwa, headers: signedHeaders('meta', 'meta-secret-flow', ctwa, '') }))
+        .status,
+    ).toBe(200);
     const c2 = await h.http('POST', '/v1/conversions', {
       headers: { 'x-api-key': key, 'content-type': 'application/json' },
       body: JSON.stringify({ phone: '12025550198', event: 'Lead', occurred_at: new Date().toISOString() }),
@@ -152,7 +207,10 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     expect(metaCtwa.body.data[0]).toMatchObject({
       action_source: 'business_messaging',
       messaging_channel: 'whatsapp',
-      user_data: { ctwa_clid: 'ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0-eM-ZABe-sY6TfrAvhSrg', whatsapp_business_account_id: '102290129340398' },
+      user_data: {
+        ctwa_clid: 'ARAkLkA8rmlFeiCktEJQ-QTwRiyYHAFDLMNDBH0CD3qpjd0HR4irJ6LEkR7JwFF4XvnO2E4Nx0-eM-ZABe-sY6TfrAvhSrg',
+        whatsapp_business_account_id: '102290129340398',
+      },
     });
 
     // an unknown phone is stored, unattributed, with no export

@@ -43,9 +43,19 @@ beforeAll(async () => {
   const tls = loadTlsMaterial(config);
   const databases = await openDatabases(config);
   operator = createPlatform(config, databases, 'operator');
-  const env = { ...process.env, WACT_ENV: 'test', WACT_HOME: config.home, LOG_LEVEL: 'trace', INGEST_PORT: '0', EXPORT_ENABLED: 'false',
-    DATABASE_URL_CONTROL: databases.urls.control, DATABASE_URL_EU: databases.urls.eu, DATABASE_URL_US: databases.urls.us,
-    WACT_DB_PASSWORD_INGEST: databases.servicePasswords.ingest, WACT_DB_PASSWORD_BROKER: databases.servicePasswords.broker };
+  const env = {
+    ...process.env,
+    WACT_ENV: 'test',
+    WACT_HOME: config.home,
+    LOG_LEVEL: 'trace',
+    INGEST_PORT: '0',
+    EXPORT_ENABLED: 'false',
+    DATABASE_URL_CONTROL: databases.urls.control,
+    DATABASE_URL_EU: databases.urls.eu,
+    DATABASE_URL_US: databases.urls.us,
+    WACT_DB_PASSWORD_INGEST: databases.servicePasswords.ingest,
+    WACT_DB_PASSWORD_BROKER: databases.servicePasswords.broker,
+  };
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'ingest-child.ts');
   child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -80,12 +90,14 @@ async function http(method: string, p: string, body?: Buffer | string, headers?:
 async function pool<T>(items: number[], width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const i = items[next++];
-      out[i] = await fn(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = items[next++];
+        out[i] = await fn(i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -134,31 +146,87 @@ describe('no plaintext at rest or in logs', () => {
         timestamp: String(Math.floor(Date.now() / 1000)),
         type: 'text',
         text: { body: `${textOf(i)} (ref: ${ref})` },
-        ...(i % 3 === 0 ? { referral: { source_id: '120200000000', source_type: 'ad', source_url: 'https://fb.me/x', ctwa_clid: ctwaOf(i), headline: `Ad for ${TOKEN}` } } : {}),
+        ...(i % 3 === 0
+          ? {
+              referral: {
+                source_id: '120200000000',
+                source_type: 'ad',
+                source_url: 'https://fb.me/x',
+                ctwa_clid: ctwaOf(i),
+                headline: `Ad for ${TOKEN}`,
+              },
+            }
+          : {}),
       };
-      const body = Buffer.from(JSON.stringify({
-        object: 'whatsapp_business_account',
-        entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', contacts: [{ profile: { name: `Jane Doe-${i} ${TOKEN}` }, wa_id: phoneOf(i) }], messages: [message] } }] }],
-      }));
+      const body = Buffer.from(
+        JSON.stringify({
+          object: 'whatsapp_business_account',
+          entry: [
+            {
+              id: '1',
+              changes: [
+                {
+                  field: 'messages',
+                  value: {
+                    messaging_product: 'whatsapp',
+                    contacts: [{ profile: { name: `Jane Doe-${i} ${TOKEN}` }, wa_id: phoneOf(i) }],
+                    messages: [message],
+                  },
+                },
+              ],
+            },
+          ],
+        }),
+      );
       const wh = await http('POST', `/v1/webhooks/meta/${ws.id}`, body, signedHeaders('meta', 'no-plaintext-secret', body, ''));
       let conv = 201;
       if (i % 5 === 0) {
-        conv = (await http('POST', '/v1/conversions', JSON.stringify({ phone: `+${phoneOf(i)}`, event: 'Purchase', value: 10, currency: 'EUR', occurred_at: new Date().toISOString() }), {
-          'content-type': 'application/json',
-          authorization: `Bearer ${key}`,
-        })).status;
+        conv = (
+          await http(
+            'POST',
+            '/v1/conversions',
+            JSON.stringify({
+              phone: `+${phoneOf(i)}`,
+              event: 'Purchase',
+              value: 10,
+              currency: 'EUR',
+              occurred_at: new Date().toISOString(),
+            }),
+            {
+              'content-type': 'application/json',
+              authorization: `Bearer ${key}`,
+            },
+          )
+        ).status;
       }
       return [click.status, wh.status, conv];
     });
     expect(statuses.filter(([c, w, v]) => c !== 302 || w !== 200 || v !== 201)).toEqual([]);
 
     // bad requests carrying raw values must not leak through error logs either
-    const bad = Buffer.from(JSON.stringify({ object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: { messages: [{ from: `99${TOKEN}`, id: 'x', timestamp: '1' }] } }] }] }));
+    const bad = Buffer.from(
+      JSON.stringify({
+        object: 'whatsapp_business_account',
+        entry: [{ changes: [{ field: 'messages', value: { messages: [{ from: `99${TOKEN}`, id: 'x', timestamp: '1' }] } }] }],
+      }),
+    );
     expect((await http('POST', `/v1/webhooks/meta/${ws.id}`, bad, signedHeaders('meta', 'no-plaintext-secret', bad, ''))).status).toBe(400);
-    expect((await http('POST', '/v1/conversions', JSON.stringify({ phone: `+${TOKEN}`, event: 'x', occurred_at: 'y' }), { 'content-type': 'application/json', authorization: `Bearer ${key}` })).status).toBe(400);
+    expect(
+      (
+        await http('POST', '/v1/conversions', JSON.stringify({ phone: `+${TOKEN}`, event: 'x', occurred_at: 'y' }), {
+          'content-type': 'application/json',
+          authorization: `Bearer ${key}`,
+        })
+      ).status,
+    ).toBe(400);
 
     const eu = operator.pools.region('eu');
-    const counts = (await eu.query(`SELECT (SELECT count(*) FROM wact.conversations WHERE workspace_id = $1)::int AS c, (SELECT count(*) FROM wact.conversations WHERE workspace_id = $1 AND attribution_method = 'ref_code')::int AS a`, [ws.id])).rows[0];
+    const counts = (
+      await eu.query(
+        `SELECT (SELECT count(*) FROM wact.conversations WHERE workspace_id = $1)::int AS c, (SELECT count(*) FROM wact.conversations WHERE workspace_id = $1 AND attribution_method = 'ref_code')::int AS a`,
+        [ws.id],
+      )
+    ).rows[0];
     expect(counts).toEqual({ c: N, a: N });
 
     const used = new Set(ids.map((i) => phoneOf(i).slice(-3)));
@@ -194,13 +262,16 @@ describe('no plaintext at rest or in logs', () => {
       // PostgreSQL 15 of the machine may keep its data directory from us: search every column as text instead
       const euText = await allColumnText(operator, 'eu', ['wact', 'wact_private', 'audit', 'pgboss', 'public']);
       expect(euText).toContain(canary);
-      for (const [region, text] of [['eu', euText.replaceAll(canary, '')], ['us', await allColumnText(operator, 'us')]] as const) {
+      for (const [region, text] of [
+        ['eu', euText.replaceAll(canary, '')],
+        ['us', await allColumnText(operator, 'us')],
+      ] as const) {
         for (const hit of findLeaks(Buffer.from(text), used)) leaks.push(`${region} (as text): ${hit}`);
       }
       dataDirNote = `data directory ${dataDir} unreadable: searched every column of every table as text`;
     }
     await eu.query('DROP TABLE public.no_plaintext_canary');
-    console.log(`no-plaintext: ${dataDirNote}; ${logs.length} bytes of ingest log output`);
+    process.stdout.write(`no-plaintext: ${dataDirNote}; ${logs.length} bytes of ingest log output\n`);
     expect(leaks.slice(0, 20)).toEqual([]);
 
     // the log output of the ingest process (trace level)

@@ -7,12 +7,19 @@ import { allColumnText, signedHeaders, startHarness, type Harness } from './supp
 
 let h: Harness;
 let ws: { id: string; region: 'eu' | 'us' };
-const secrets: Record<ProviderName, string> = { meta: 'meta-app-secret-1', twilio: 'twilio-auth-token-1', '360dialog': 'd360-platform-secret', bird: 'bird-signing-key-1', gupshup: 'gupshup-token-123' };
+const secrets: Record<ProviderName, string> = {
+  meta: 'meta-app-secret-1',
+  twilio: 'twilio-auth-token-1',
+  '360dialog': 'd360-platform-secret',
+  bird: 'bird-signing-key-1',
+  gupshup: 'gupshup-token-123',
+};
 
 beforeAll(async () => {
   h = await startHarness();
   ws = await h.operator.workspaces.create({ name: 'Webhook test', region: 'eu' }, operatorActor());
-  for (const p of Object.keys(secrets) as ProviderName[]) await h.ops.bsp.set(ws, { provider: p, secret: secrets[p], verifyToken: p === 'meta' ? 'verify-token-1' : undefined });
+  for (const p of Object.keys(secrets) as ProviderName[])
+    await h.ops.bsp.set(ws, { provider: p, secret: secrets[p], verifyToken: p === 'meta' ? 'verify-token-1' : undefined });
 });
 afterAll(async () => h?.close());
 
@@ -51,7 +58,10 @@ describe('webhooks: real formats, real authentication', () => {
       expect(await counts(w.id)).toEqual({ receipts: 1, payloads: 1, conversations: 1 });
 
       // a signature made with another workspace's secret for the same provider is refused too
-      const other = await h.http('POST', `/v1/webhooks/${provider}/${ws.id}`, { body, headers: signedHeaders(provider, 'another-ws-secret', body, `${h.base}/v1/webhooks/${provider}/${ws.id}`) });
+      const other = await h.http('POST', `/v1/webhooks/${provider}/${ws.id}`, {
+        body,
+        headers: signedHeaders(provider, 'another-ws-secret', body, `${h.base}/v1/webhooks/${provider}/${ws.id}`),
+      });
       expect(other.status).toBe(401);
     });
   }
@@ -76,7 +86,10 @@ describe('webhooks: real formats, real authentication', () => {
   });
 
   it('meta: GET verification handshake echoes hub.challenge only for the right verify token', async () => {
-    const ok = await h.http('GET', `/v1/webhooks/meta/${ws.id}?hub.mode=subscribe&hub.verify_token=verify-token-1&hub.challenge=1158201444`);
+    const ok = await h.http(
+      'GET',
+      `/v1/webhooks/meta/${ws.id}?hub.mode=subscribe&hub.verify_token=verify-token-1&hub.challenge=1158201444`,
+    );
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('1158201444');
     const bad = await h.http('GET', `/v1/webhooks/meta/${ws.id}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1158201444`);
@@ -90,14 +103,21 @@ describe('idempotency: BSP retries give exactly one record', () => {
       it(`${n} ${mode} deliveries of one message → one receipt, one payload, one conversation`, async () => {
         const w = await h.operator.workspaces.create({ name: `idem-${n}-${mode}`, region: 'eu' }, operatorActor());
         await h.ops.bsp.set(w, { provider: 'meta', secret: secrets.meta });
-        const body = Buffer.from(fixture('meta-text-referral.json').toString().replace('wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', `wamid.${randomUUID()}`));
+        const body = Buffer.from(
+          fixture('meta-text-referral.json')
+            .toString()
+            .replace('wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', `wamid.${randomUUID()}`),
+        );
         const path = `/v1/webhooks/meta/${w.id}`;
         const send = () => h.http('POST', path, { body, headers: signedHeaders('meta', secrets.meta, body, '') });
-        const results = mode === 'concurrent' ? await Promise.all(Array.from({ length: n }, send)) : await (async () => {
-          const out = [];
-          for (let i = 0; i < n; i++) out.push(await send());
-          return out;
-        })();
+        const results =
+          mode === 'concurrent'
+            ? await Promise.all(Array.from({ length: n }, send))
+            : await (async () => {
+                const out = [];
+                for (let i = 0; i < n; i++) out.push(await send());
+                return out;
+              })();
         expect(results.map((r) => r.status)).toEqual(Array(n).fill(200));
         expect(results.reduce((s, r) => s + r.json().stored, 0)).toBe(1);
         expect(await counts(w.id)).toEqual({ receipts: 1, payloads: 1, conversations: 1 });

@@ -7,7 +7,12 @@ import { fixture } from '../support/fixtures.ts';
 
 const providers = createProviderRegistry();
 const NOW = Date.UTC(2025, 6, 1);
-const req = (body: Buffer | string): WebhookRequest => ({ rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body), headers: {}, url: 'https://x/y', receivedAt: NOW });
+const req = (body: Buffer | string): WebhookRequest => ({
+  rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body),
+  headers: {},
+  url: 'https://x/y',
+  receivedAt: NOW,
+});
 
 describe('provider parsers keep only attribution metadata', () => {
   it('meta: text + CTWA referral → phone, id, time, ref code, ctwa_clid/source; no text, names or creative', () => {
@@ -56,14 +61,21 @@ describe('provider parsers keep only attribution metadata', () => {
       messageId: 'SM8d1e4a7c2b9f40d3a6e5c1b7f2a9d3e4',
       sender: { kind: 'phone', e164: '+447700900456' },
       refCode: '9P2M7K3QX4WB',
-      referral: { ctwaClid: 'ARAkTwilioCtwaClid0000synthetic0123456789abcdef', sourceId: '120208888888888888', sourceType: 'ad', sourceUrl: 'https://fb.me/7abcDEF' },
+      referral: {
+        ctwaClid: 'ARAkTwilioCtwaClid0000synthetic0123456789abcdef',
+        sourceId: '120208888888888888',
+        sourceType: 'ad',
+        sourceUrl: 'https://fb.me/7abcDEF',
+      },
     });
     expect(out.messages[0].timestamp.getTime()).toBe(NOW);
     expect(JSON.stringify(out)).not.toMatch(/quote|Sheena|Downing|51\.5|Get a/);
   });
 
   it('twilio: status callbacks are ignored', () => {
-    expect(providers.twilio.parse(req('MessageSid=SM8d1e4a7c2b9f40d3a6e5c1b7f2a9d3e4&MessageStatus=delivered&From=whatsapp%3A%2B14155238886'))).toEqual({ messages: [], ignored: 1 });
+    expect(
+      providers.twilio.parse(req('MessageSid=SM8d1e4a7c2b9f40d3a6e5c1b7f2a9d3e4&MessageStatus=delivered&From=whatsapp%3A%2B14155238886')),
+    ).toEqual({ messages: [], ignored: 1 });
   });
 
   it('360dialog: the Cloud API envelope', () => {
@@ -81,12 +93,20 @@ describe('provider parsers keep only attribution metadata', () => {
       timestamp: new Date('2023-12-13T19:33:57.917Z'),
     });
     expect(JSON.stringify(out)).not.toMatch(/Denver|Dana/);
-    expect(providers.bird.parse(req('{"service":"channels","event":"whatsapp.outbound","payload":{}}'))).toEqual({ messages: [], ignored: 1 });
+    expect(providers.bird.parse(req('{"service":"channels","event":"whatsapp.outbound","payload":{}}'))).toEqual({
+      messages: [],
+      ignored: 1,
+    });
   });
 
   it('gupshup: v2 (ms timestamp) and v3 (Meta envelope, ms timestamp)', () => {
     const v2 = providers.gupshup.parse(req(fixture('gupshup-v2.json')));
-    expect(v2.messages[0]).toMatchObject({ messageId: 'ABEGkZlXmJkFAhDbVzEeE3v2dVbX', sender: { e164: '+447700900321' }, refCode: 'M9QT2X4WB7K3', timestamp: new Date(1750278000123) });
+    expect(v2.messages[0]).toMatchObject({
+      messageId: 'ABEGkZlXmJkFAhDbVzEeE3v2dVbX',
+      sender: { e164: '+447700900321' },
+      refCode: 'M9QT2X4WB7K3',
+      timestamp: new Date(1750278000123),
+    });
     const v3 = providers.gupshup.parse(req(fixture('gupshup-v3.json')));
     expect(v3.messages[0]).toMatchObject({ sender: { e164: '+12025550188' }, type: 'image', timestamp: new Date(1750278100456) });
     expect(JSON.stringify([v2, v3])).not.toMatch(/Booking|Aisha|receipt|Ravi/);
@@ -144,8 +164,14 @@ function mutate(tree: unknown, path: number[], replacement: unknown): unknown {
 describe('property: no parser crashes on random or mutated input', () => {
   for (const name of PROVIDERS) {
     it(`${name}: random bytes and random JSON`, () => {
-      fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => mustBeClean(() => providers[name].parse(req(Buffer.from(bytes))))), { numRuns: 300 });
-      fc.assert(fc.property(fc.jsonValue(), (v) => mustBeClean(() => providers[name].parse(req(JSON.stringify(v))))), { numRuns: 300 });
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => mustBeClean(() => providers[name].parse(req(Buffer.from(bytes))))),
+        { numRuns: 300 },
+      );
+      fc.assert(
+        fc.property(fc.jsonValue(), (v) => mustBeClean(() => providers[name].parse(req(JSON.stringify(v))))),
+        { numRuns: 300 },
+      );
     });
   }
 
@@ -164,11 +190,16 @@ describe('property: no parser crashes on random or mutated input', () => {
   it('twilio: form with random keys/values and mutated fixture fields', () => {
     const base = [...new URLSearchParams(fixture('twilio-inbound.form').toString()).entries()];
     fc.assert(
-      fc.property(fc.nat(), fc.string({ maxLength: 80 }), fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 40 })), (i, v, extra) => {
-        const entries = base.map(([k, val], j) => [k, j === i % base.length ? v : val] as [string, string]);
-        const form = new URLSearchParams([...entries, ...Object.entries(extra)]).toString();
-        mustBeClean(() => providers.twilio.parse(req(form)));
-      }),
+      fc.property(
+        fc.nat(),
+        fc.string({ maxLength: 80 }),
+        fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 40 })),
+        (i, v, extra) => {
+          const entries = base.map(([k, val], j) => [k, j === i % base.length ? v : val] as [string, string]);
+          const form = new URLSearchParams([...entries, ...Object.entries(extra)]).toString();
+          mustBeClean(() => providers.twilio.parse(req(form)));
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -8,7 +8,12 @@ import { verifyGupshupToken } from '../../../ingest/providers/gupshup.ts';
 import type { WebhookRequest } from '../../../ingest/providers/provider-types.ts';
 import { fixture } from '../support/fixtures.ts';
 
-const req = (rawBody: Buffer, headers: Record<string, string>, url = 'https://ingest.example.com/v1/webhooks/x/y', receivedAt = Date.now()): WebhookRequest => ({
+const req = (
+  rawBody: Buffer,
+  headers: Record<string, string>,
+  url = 'https://ingest.example.com/v1/webhooks/x/y',
+  receivedAt = Date.now(),
+): WebhookRequest => ({
   rawBody,
   headers,
   url,
@@ -24,10 +29,10 @@ describe('Twilio X-Twilio-Signature', () => {
 
   it('matches the repeated-key vector (values de-duplicated and sorted)', () => {
     const body = Buffer.from('Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234');
-    expect(twilioSignedString(url, parseForm(body))).toBe(
-      `${url}Digits1234Digits5678SidCA123SidAccountAC123`,
-    );
-    expect(() => verifyTwilioSignature(req(body, { 'x-twilio-signature': 'IK+Dwps556ElfBT0I3Rgjkr1wJU=' }, url), { secret: '12345' })).not.toThrow();
+    expect(twilioSignedString(url, parseForm(body))).toBe(`${url}Digits1234Digits5678SidCA123SidAccountAC123`);
+    expect(() =>
+      verifyTwilioSignature(req(body, { 'x-twilio-signature': 'IK+Dwps556ElfBT0I3Rgjkr1wJU=' }, url), { secret: '12345' }),
+    ).not.toThrow();
   });
 
   it('verifies a form body over the raw bytes and refuses tampering, a wrong token or a missing header', () => {
@@ -35,7 +40,9 @@ describe('Twilio X-Twilio-Signature', () => {
     const ok = req(body, { 'x-twilio-signature': 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' }, url);
     expect(() => verifyTwilioSignature(ok, { secret: '12345' })).not.toThrow();
     expect(() => verifyTwilioSignature(ok, { secret: '12346' })).toThrow(/signature/);
-    expect(() => verifyTwilioSignature({ ...ok, rawBody: Buffer.from(body.toString().replace('1234&', '1235&')) }, { secret: '12345' })).toThrow(/signature/);
+    expect(() =>
+      verifyTwilioSignature({ ...ok, rawBody: Buffer.from(body.toString().replace('1234&', '1235&')) }, { secret: '12345' }),
+    ).toThrow(/signature/);
     expect(() => verifyTwilioSignature({ ...ok, url: url.replace('foo=1', 'foo=2') }, { secret: '12345' })).toThrow(/signature/);
     expect(() => verifyTwilioSignature({ ...ok, headers: {} }, { secret: '12345' })).toThrow(/signature/);
   });
@@ -46,7 +53,9 @@ describe('Twilio X-Twilio-Signature', () => {
     expect(urlVariants('https://a.example:8443/x')).toEqual(['https://a.example:8443/x']);
     const params = { A: '1' };
     const signedWithPort = twilioSignature('tok', 'https://a.example:443/x', params);
-    expect(() => verifyTwilioSignature(req(Buffer.from('A=1'), { 'x-twilio-signature': signedWithPort }, 'https://a.example/x'), { secret: 'tok' })).not.toThrow();
+    expect(() =>
+      verifyTwilioSignature(req(Buffer.from('A=1'), { 'x-twilio-signature': signedWithPort }, 'https://a.example/x'), { secret: 'tok' }),
+    ).not.toThrow();
   });
 
   it('checks bodySHA256 for JSON-body webhooks (published body-hash example)', () => {
@@ -55,7 +64,11 @@ describe('Twilio X-Twilio-Signature', () => {
     const u = `https://mycompany.com/myapp.php?bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620`;
     const sig = twilioSignature('12345', u, {});
     expect(() => verifyTwilioSignature(req(body, { 'x-twilio-signature': sig }, u), { secret: '12345' })).not.toThrow();
-    expect(() => verifyTwilioSignature(req(Buffer.from('{"property": "other", "boolean": true}'), { 'x-twilio-signature': sig }, u), { secret: '12345' })).toThrow();
+    expect(() =>
+      verifyTwilioSignature(req(Buffer.from('{"property": "other", "boolean": true}'), { 'x-twilio-signature': sig }, u), {
+        secret: '12345',
+      }),
+    ).toThrow();
   });
 
   it('uses HMAC-SHA256 when Webhook Rules say so', () => {
@@ -71,9 +84,13 @@ describe('Meta X-Hub-Signature-256', () => {
   const body = fixture('meta-text-referral.json');
   const sign = (b: Buffer, key: string) => `sha256=${createHmac('sha256', key).update(b).digest('hex')}`;
   it('accepts the HMAC of the raw bytes, refuses re-serialised JSON, other keys, sha1 and garbage', () => {
-    expect(() => verifyMetaSignature(req(body, { 'x-hub-signature-256': sign(body, 'app-secret') }), { secret: 'app-secret' })).not.toThrow();
+    expect(() =>
+      verifyMetaSignature(req(body, { 'x-hub-signature-256': sign(body, 'app-secret') }), { secret: 'app-secret' }),
+    ).not.toThrow();
     const reserialised = Buffer.from(JSON.stringify(JSON.parse(body.toString())));
-    expect(() => verifyMetaSignature(req(reserialised, { 'x-hub-signature-256': sign(body, 'app-secret') }), { secret: 'app-secret' })).toThrow();
+    expect(() =>
+      verifyMetaSignature(req(reserialised, { 'x-hub-signature-256': sign(body, 'app-secret') }), { secret: 'app-secret' }),
+    ).toThrow();
     expect(() => verifyMetaSignature(req(body, { 'x-hub-signature-256': sign(body, 'other') }), { secret: 'app-secret' })).toThrow();
     expect(() => verifyMetaSignature(req(body, { 'x-hub-signature': 'sha1=abc' }), { secret: 'app-secret' })).toThrow();
     expect(() => verifyMetaSignature(req(body, { 'x-hub-signature-256': 'sha256=zz' }), { secret: 'app-secret' })).toThrow();
@@ -93,7 +110,9 @@ describe('360dialog x-360dialog-signature', () => {
   const hex = createHmac('sha256', 'platform-secret').update(body).digest('hex');
   it('accepts hex with or without sha256=, refuses a wrong key or a missing header', () => {
     expect(() => verify360DialogSignature(req(body, { 'x-360dialog-signature': hex }), { secret: 'platform-secret' })).not.toThrow();
-    expect(() => verify360DialogSignature(req(body, { 'x-360dialog-signature': `sha256=${hex}` }), { secret: 'platform-secret' })).not.toThrow();
+    expect(() =>
+      verify360DialogSignature(req(body, { 'x-360dialog-signature': `sha256=${hex}` }), { secret: 'platform-secret' }),
+    ).not.toThrow();
     expect(() => verify360DialogSignature(req(body, { 'x-360dialog-signature': hex }), { secret: 'other' })).toThrow();
     expect(() => verify360DialogSignature(req(body, {}), { secret: 'platform-secret' })).toThrow();
   });
@@ -112,7 +131,10 @@ describe('Bird messagebird-signature', () => {
     expect(birdSignature('signing-key', ts, url, body).equals(manual)).toBe(true);
   });
   it('accepts within 5 minutes, refuses outside, with another URL, key or body', () => {
-    const headers = { 'messagebird-signature': birdSignature('signing-key', ts, url, body).toString('base64'), 'messagebird-request-timestamp': ts };
+    const headers = {
+      'messagebird-signature': birdSignature('signing-key', ts, url, body).toString('base64'),
+      'messagebird-request-timestamp': ts,
+    };
     expect(() => verify(req(body, headers, url, now + 299_000), { secret: 'signing-key' })).not.toThrow();
     expect(() => verify(req(body, headers, url, now + 301_000), { secret: 'signing-key' })).toThrow(/window/);
     expect(() => verify(req(body, headers, url, now - 301_000), { secret: 'signing-key' })).toThrow(/window/);

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { testConfig } from '../../support/db.ts';
 import { ensureDevCertificates, loadTlsMaterial, type TlsMaterial } from '../../../shared/http/tls.ts';
@@ -15,6 +15,10 @@ import { birdSignature } from '../../../ingest/providers/bird.ts';
 import type { ProviderName } from '../../../ingest/providers/provider-types.ts';
 import type { Config } from '../../../shared/config/config.ts';
 
+/** A parsed JSON response body: tests assert it field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonBody = any;
+
 export interface Harness {
   config: Config;
   tls: TlsMaterial;
@@ -27,12 +31,18 @@ export interface Harness {
     apiKeys: ReturnType<typeof createApiKeyService>;
     platforms: ReturnType<typeof createPlatformCredentialService>;
   };
-  http(method: string, path: string, opts?: { body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, unknown>; text: string; json: () => any }>;
+  http(
+    method: string,
+    path: string,
+    opts?: { body?: string | Buffer; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Record<string, unknown>; text: string; json: () => JsonBody }>;
   close(): Promise<void>;
 }
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const config = testConfig({ INGEST_PORT: '0', ...env });
+  // Tests share one database set: each harness gets its own export queue, and no export
+  // worker unless asked, so no ingest of another test file picks up (and sends) its jobs.
+  const config = testConfig({ INGEST_PORT: '0', EXPORT_ENABLED: 'false', EXPORT_QUEUE: `test-export-${randomUUID().slice(0, 8)}`, ...env });
   await ensureDevCertificates(config.home);
   const tls = loadTlsMaterial(config);
   const databases = await openDatabases(config);
@@ -71,14 +81,21 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
 export function signedHeaders(provider: ProviderName, secret: string, body: Buffer, url: string, now = Date.now()): Record<string, string> {
   switch (provider) {
     case 'meta':
-      return { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
+      return {
+        'content-type': 'application/json',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      };
     case '360dialog':
       return { 'content-type': 'application/json', 'x-360dialog-signature': createHmac('sha256', secret).update(body).digest('hex') };
     case 'twilio':
       return { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(secret, url, parseForm(body)) };
     case 'bird': {
       const ts = String(Math.floor(now / 1000));
-      return { 'content-type': 'application/json', 'messagebird-request-timestamp': ts, 'messagebird-signature': birdSignature(secret, ts, url, body).toString('base64') };
+      return {
+        'content-type': 'application/json',
+        'messagebird-request-timestamp': ts,
+        'messagebird-signature': birdSignature(secret, ts, url, body).toString('base64'),
+      };
     }
     case 'gupshup':
       return { 'content-type': 'application/json', 'x-wact-token': secret };
@@ -86,7 +103,11 @@ export function signedHeaders(provider: ProviderName, secret: string, body: Buff
 }
 
 /** Every value of every column of every table in the given schemas, as text, for plaintext searches. */
-export async function allColumnText(platform: Platform, region: 'eu' | 'us', schemas = ['wact', 'wact_private', 'audit', 'pgboss']): Promise<string> {
+export async function allColumnText(
+  platform: Platform,
+  region: 'eu' | 'us',
+  schemas = ['wact', 'wact_private', 'audit', 'pgboss'],
+): Promise<string> {
   const pool = platform.pools.region(region);
   const { rows } = await pool.query<{ t: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

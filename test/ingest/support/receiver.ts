@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { JsonBody } from './harness.ts';
 
 export interface Received {
   path: string;
   headers: http.IncomingHttpHeaders;
-  body: any;
+  body: JsonBody;
 }
 
 /** A local stand-in for the ad platforms: records every request; `plan` decides each status. */
@@ -45,6 +46,7 @@ export function exportEnv(base: string): Record<string, string> {
     EXPORT_URL_MICROSOFT: `${base}/microsoft/OfflineConversions/Apply`,
     EXPORT_URL_TIKTOK: `${base}/tiktok/event/track/`,
     EXPORT_URL_LINKEDIN: `${base}/linkedin/conversionEvents`,
+    EXPORT_ENABLED: 'true',
     EXPORT_RETRY_DELAY_SECONDS: '1',
     EXPORT_RETRY_LIMIT: '3',
   };
