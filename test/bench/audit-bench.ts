@@ -271,11 +271,16 @@ async function main(): Promise<void> {
 
     const copyClient = new pg.Client({ connectionString: withCredentials(urls.eu, 'wact_broker', servicePasswords.broker) });
     await copyClient.connect();
-    const c0 = process.hrtime.bigint();
-    const copy = new CopyOut(`COPY (SELECT ${EVENT_SELECT} FROM audit.events e WHERE e.stream_id = '${big}' ORDER BY e.seq) TO STDOUT WITH (FORMAT csv)`);
-    copyClient.query(copy as unknown as pg.QueryConfig);
-    await copy.done;
-    const copySeconds = Number(process.hrtime.bigint() - c0) / 1e9;
+    // Best of two, so the baseline is not penalised by a cold cache (it runs first).
+    let copySeconds = Infinity;
+    let copy = new CopyOut('');
+    for (let k = 0; k < 2; k++) {
+      const c0 = process.hrtime.bigint();
+      copy = new CopyOut(`COPY (SELECT ${EVENT_SELECT} FROM audit.events e WHERE e.stream_id = '${big}' ORDER BY e.seq) TO STDOUT WITH (FORMAT csv)`);
+      copyClient.query(copy as unknown as pg.QueryConfig);
+      await copy.done;
+      copySeconds = Math.min(copySeconds, Number(process.hrtime.bigint() - c0) / 1e9);
+    }
     await copyClient.end();
 
     const child = (format: 'csv' | 'jsonl', engine: 'copy' | 'node' = 'copy') =>
