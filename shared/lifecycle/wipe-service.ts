@@ -55,6 +55,18 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
       if (res.rowCount) deleted[`control:${t}`] = res.rowCount;
     }
 
+    // Open database sessions on the workspace end now: the gateway closes revoked sessions' connections.
+    let sessionsRevoked = 0;
+    const sessions = await pools.control.query<{ t: string | null }>("SELECT to_regclass('wact.access_sessions')::text AS t");
+    if (sessions.rows[0].t) {
+      const res = await pools.control.query(
+        `UPDATE wact.access_sessions SET status = 'revoked', revoked_at = now(), revoked_by_name = 'workspace wipe'
+          WHERE workspace_id = $1 AND status IN ('pending', 'active')`,
+        [workspaceId],
+      );
+      sessionsRevoked = res.rowCount ?? 0;
+    }
+
     const wipedAt = new Date().toISOString();
     const totalRows = Object.values(deleted).reduce((a, b) => a + b, 0);
     await audit.append({
@@ -71,6 +83,7 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
         rowsDeleted: totalRows,
         tables: Object.keys(deleted).length,
         queuedJobsDeleted,
+        sessionsRevoked,
         auditEventsErased: auditStream.events,
         auditStreamLastSeq: auditStream.lastSeq,
         auditStreamLastHash: auditStream.lastHash,

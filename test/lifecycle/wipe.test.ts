@@ -46,6 +46,18 @@ describe('workspace wipe', () => {
       JSON.stringify({ workspaceId: ws.id, exportJobId: crypto.randomUUID() }),
     ]);
     await createRetentionService(ctx.broker).setSettings(ws.id, { rawDays: 10 }, testActor);
+    // An employee's pending database session on the workspace.
+    const ctl = ctx.operator.pools.control;
+    const engineer = crypto.randomUUID();
+    const session = crypto.randomUUID();
+    await ctl.query(`INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', 'Eng', 'engineer')`, [
+      engineer,
+    ]);
+    await ctl.query(
+      `INSERT INTO wact.access_sessions (id, requester_id, requester_name, requester_role, workspace_id, region, scope, reason, ttl_seconds, status)
+       VALUES ($1, $2, 'Eng', 'engineer', $3, 'eu', 'full', 'investigating ticket 1234', 300, 'pending')`,
+      [session, engineer, ws.id],
+    );
 
     // A "backup" taken before the wipe: a ciphertext and the wrapped key rows.
     const backup = (
@@ -81,6 +93,7 @@ describe('workspace wipe', () => {
     } finally {
       await fresh.close();
     }
+    expect((await ctl.query('SELECT status FROM wact.access_sessions WHERE id = $1', [session])).rows[0].status).toBe('revoked');
     const dir = await ctx.operator.pools.control.query('SELECT wiped_at FROM wact.workspaces WHERE id = $1', [ws.id]);
     expect(dir.rows[0].wiped_at).toBeInstanceOf(Date);
 
@@ -88,7 +101,7 @@ describe('workspace wipe', () => {
       (e) => e.targetId === ws.id,
     );
     expect(events).toHaveLength(1);
-    expect(events[0].metadata).toMatchObject({ region: 'eu', keysDestroyed: 2, queuedJobsDeleted: 1 });
+    expect(events[0].metadata).toMatchObject({ region: 'eu', keysDestroyed: 2, queuedJobsDeleted: 1, sessionsRevoked: 1 });
     expect(Number(events[0].metadata.auditEventsErased)).toBeGreaterThan(0);
   });
 
