@@ -35,9 +35,10 @@ describe('audit log is append-only for every application role', () => {
     const name = `audit_t_${role}_${crypto.randomBytes(3).toString('hex')}`;
     const admin = target === 'eu' ? op.region('eu') : op.control;
     const db = (await admin.query('SELECT current_database() AS d')).rows[0].d as string;
-    await admin.query(`CREATE ROLE ${name} LOGIN IN ROLE ${role}`);
+    const password = crypto.randomBytes(12).toString('hex'); // the embedded server checks passwords (SCRAM)
+    await admin.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}' IN ROLE ${role}`);
     await admin.query(`GRANT CONNECT ON DATABASE "${db}" TO ${name}`);
-    const c = await connectAs(target, name);
+    const c = await connectAs(target, name, password);
     return {
       c,
       cleanup: async () => {
