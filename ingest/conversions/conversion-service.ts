@@ -69,7 +69,7 @@ const CLICK_COLUMNS: Record<string, string> = {
  */
 export function createConversionService(deps: {
   poolFor: (region: Region) => pg.Pool;
-  keyring: Pick<Keyring, 'currentKey'>;
+  keyring: Pick<Keyring, 'currentKey' | 'keyVersion'>;
   platforms: Pick<PlatformCredentialService, 'connected'>;
   jobsFor?: (region: Region) => JobQueue | undefined;
   queue?: string;
@@ -81,11 +81,17 @@ export function createConversionService(deps: {
     if (occurredAt.getTime() > Date.now() + 24 * 3600_000 || occurredAt.getTime() < Date.UTC(2009, 0, 1)) {
       throw new BadRequestError('occurred_at is out of range', 'invalid_occurred_at');
     }
-    const hmac = (await deps.keyring.currentKey(ws.id, ws.region, 'hmac')).key;
-    let senderHash: string | undefined;
+    const current = await deps.keyring.currentKey(ws.id, ws.region, 'hmac');
+    const hmac = current.key;
+    // The sender's hash under every hashing-key version: a conversation hashed before a key
+    // rotation still matches. The number itself goes no further than this function.
+    let senderHashes: string[] | undefined;
     if (input.phone !== undefined) {
       try {
-        senderHash = hashPhone(hmac, normalisePhone(input.phone));
+        const e164 = normalisePhone(input.phone);
+        senderHashes = [hashPhone(hmac, e164)];
+        for (let v = current.version - 1; v >= 1; v--)
+          senderHashes.push(hashPhone(await deps.keyring.keyVersion(ws.id, ws.region, 'hmac', v), e164));
       } catch (err) {
         if (err instanceof InvalidPhoneError) throw new BadRequestError('phone is not a valid phone number', 'invalid_phone');
         throw err;
@@ -109,7 +115,7 @@ export function createConversionService(deps: {
           return { id: prior.rows[0].conversion_id, attributed: false, conversationId: null, duplicate: true, exports: [] };
         }
       }
-      const conv = await findConversation(client, ws.id, senderHash, input.conversation_id, occurredAt);
+      const conv = await findConversation(client, ws.id, senderHashes, input.conversation_id, occurredAt);
       const attributed = !!conv?.matched_click_id;
       await client.query(
         `INSERT INTO wact.conversions (id, workspace_id, event, value, currency, occurred_at, conversation_id, click_id, click_created_at, match_method, attributed)
@@ -124,7 +130,7 @@ export function createConversionService(deps: {
           conv?.id ?? null,
           conv?.matched_click_id ?? null,
           conv?.matched_click_at ?? null,
-          conv ? (senderHash ? 'phone' : 'conversation_id') : null,
+          conv ? (senderHashes ? 'phone' : 'conversation_id') : null,
           attributed,
         ],
       );
@@ -152,7 +158,7 @@ export function createConversionService(deps: {
   async function findConversation(
     client: pg.PoolClient,
     workspaceId: string,
-    senderHash: string | undefined,
+    senderHashes: string[] | undefined,
     conversationId: string | undefined,
     occurredAt: Date,
   ) {
@@ -167,9 +173,9 @@ export function createConversionService(deps: {
     // The sender's latest conversation that started before the conversion (else their latest at all).
     const { rows } = await client.query<Row>(
       `SELECT id, matched_click_id, matched_click_at::text FROM wact.conversations
-        WHERE workspace_id = $1 AND sender_hash = $2
+        WHERE workspace_id = $1 AND sender_hash = ANY($2::text[])
         ORDER BY (started_at <= $3::timestamptz + interval '10 minutes') DESC, started_at DESC LIMIT 1`,
-      [workspaceId, senderHash, occurredAt.toISOString()],
+      [workspaceId, senderHashes, occurredAt.toISOString()],
     );
     return rows[0];
   }

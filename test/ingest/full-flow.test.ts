@@ -17,7 +17,7 @@ beforeAll(async () => {
     }
     return 200;
   });
-  h = await startHarness(exportEnv(receiver.base));
+  h = await startHarness({ ...exportEnv(receiver.base), WACT_KEY_CACHE_TTL_SECONDS: '1' });
 });
 afterAll(async () => {
   await h?.close();
@@ -221,4 +221,31 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     expect(c3.status).toBe(201);
     expect(c3.json()).toMatchObject({ attributed: false, conversation_id: null, exports: [] });
   }, 60_000);
+});
+
+describe('conversions after a hashing-key rotation', () => {
+  it('still match the conversation hashed under the previous key version', async () => {
+    const ws = await h.operator.workspaces.create({ name: 'Rotation', region: 'eu' }, operatorActor());
+    await h.ops.bsp.set(ws, { provider: 'gupshup', secret: 'gupshup-rotation-token' });
+    const key = (await h.ops.apiKeys.create(ws)).key;
+    const body = Buffer.from(
+      fixture('gupshup-v2.json')
+        .toString()
+        .replace('1750278000123', String(Date.now() - 60_000)),
+    );
+    const wh = await h.http('POST', `/v1/webhooks/gupshup/${ws.id}`, {
+      body,
+      headers: signedHeaders('gupshup', 'gupshup-rotation-token', body, ''),
+    });
+    expect(wh.status).toBe(200);
+    await h.operator.workspaces.rotateKeys(ws.id, operatorActor());
+    // ingest sees another process's rotation after WACT_KEY_CACHE_TTL_SECONDS (1 s in this file)
+    await new Promise((r) => setTimeout(r, 1200));
+    const res = await h.http('POST', '/v1/conversions', {
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ phone: '+44 7700 900321', event: 'Booking', occurred_at: new Date().toISOString() }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.json().conversation_id).not.toBeNull();
+  });
 });
