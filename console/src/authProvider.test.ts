@@ -162,6 +162,20 @@ describe('authProvider', () => {
     await expect(ap.checkError({ status: 500 })).resolves.toBeUndefined();
   });
 
+  it('a signed-in customer refused for lack of TOTP (workspace now requires it) is sent to step up, not logged out', async () => {
+    const calls = serve({ 'GET /api/me': () => ({ body: { ...customer('admin'), mfa: false, totpEnrolled: false } }) });
+    const ap = createAuthProvider();
+    await ap.checkAuth({});
+    expect(ap.state.stepUp).toBe(false);
+    await expect(ap.checkError({ status: 403, code: 'totp_required', message: 'this workspace requires TOTP' })).rejects.toMatchObject({
+      redirectTo: '/totp',
+    });
+    expect(ap.state.stepUp).toBe(true);
+    expect(await ap.logout({})).toBe('/totp');
+    expect(calls.some((c) => c.url === '/auth/logout')).toBe(false);
+    expect(ap.state.me?.mfa).toBe(false);
+  });
+
   it('caches /api/me briefly so navigation does not hammer the broker', async () => {
     const calls = serve({ 'GET /api/me': () => ({ body: customer('owner') }) });
     const ap = createAuthProvider();

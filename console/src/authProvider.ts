@@ -83,6 +83,7 @@ export function createAuthProvider(options: AuthProviderOptions = {}): AuthProvi
       }
       if (status === 403 && /totp|mfa/i.test(`${error?.code ?? ''} ${error?.message ?? ''}`)) {
         state.invalidate();
+        if (state.status === 'ok') state.stepUp = true;
         state.status = 'totp';
         throw { message: false, redirectTo: '/totp' };
       }

@@ -23,7 +23,7 @@ import { insertConversations } from '../support/console-fixtures.ts';
 import { chromiumAvailable, launchBrowser, newPerson, screenshot } from './support/browser.ts';
 import { enrolTotpInConsole, signInThroughConsole } from './support/console-flows.ts';
 
-describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
+describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout: 90_000 }, () => {
   let broker: TestBroker;
   let browser: Browser;
   let ingest: RunningService;
@@ -85,6 +85,13 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     const keysJson = await page.getByRole('textbox', { name: 'Public keys (JSON)', exact: true }).inputValue();
     expect(JSON.parse(keysJson).keys.length).toBeGreaterThan(0);
     await screenshot(page, 'owner-audit-log');
+    // A single-use download link can be handed to another browser tab or script.
+    await page.getByText('Download links and SIEM push').click();
+    await page.getByRole('button', { name: 'Create download link' }).click();
+    const href = await page.getByRole('link', { name: 'Download (single use)' }).getAttribute('href');
+    const first = await page.evaluate(async (u) => (await window.fetch(u!)).status, href);
+    const second = await page.evaluate(async (u) => (await window.fetch(u!)).status, href);
+    expect([first, second]).toEqual([200, 404]);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSONL' }).click()]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-e2e-'));
     const file = path.join(dir, download.suggestedFilename());
@@ -291,6 +298,22 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', () => {
     await page.locator('tbody tr', { hasText: 'phone' }).waitFor();
     expect(await page.content()).not.toContain('7700 900123');
     await screenshot(page, 'admin-settings-data');
+    const requireTotp = page.getByLabel('Require an authenticator app (TOTP) for all members');
+    await requireTotp.click();
+    const stored = async () =>
+      (
+        await broker.platform.pools.control.query<{ require_totp: boolean }>(
+          'SELECT require_totp FROM wact.workspace_settings WHERE workspace_id = $1',
+          [ws.id],
+        )
+      ).rows[0]?.require_totp;
+    await expect.poll(stored).toBe(true);
+    // The admin has no authenticator yet: the console now asks for one (step-up), then carries on.
+    await enrolTotpInConsole(page);
+    await page.goto(`${broker.url}/#/settings/data`);
+    await expect.poll(() => requireTotp.isChecked()).toBe(true);
+    await requireTotp.click();
+    await expect.poll(stored).toBe(false);
     expect(errors).toEqual([]);
     await context.close();
 

@@ -3,6 +3,7 @@ import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { ExportButtons } from '../common/ExportButtons.tsx';
 import { AuditEventsTable, auditFilters } from './AuditEventsTable.tsx';
 import { VerifyPanel } from './VerifyPanel.tsx';
+import { AuditDelivery } from './AuditDelivery.tsx';
 
 export const AUDIT_EXPORT_PATH = '/api/workspaces/{ws}/audit/export';
 
@@ -28,6 +29,7 @@ export default function AuditList() {
         <AuditEventsTable />
       </List>
       <VerifyPanel />
+      <AuditDelivery />
     </>
   );
 }

@@ -34,6 +34,9 @@ export interface Me {
   totp: TotpState;
   /** Explicit permissions from the broker, when it sends them (they win over the local table). */
   permissions?: Permission[];
+  /** The session passed TOTP (a workspace may require it from customers too). */
+  mfa?: boolean;
+  totpEnrolled?: boolean;
 }
 
 type Json = Record<string, any>;
@@ -91,12 +94,16 @@ export function normaliseMe(raw: unknown): Me {
     workspaces,
     totp: pickTotp(j),
     permissions: Array.isArray(j.permissions) ? (j.permissions as Permission[]) : undefined,
+    mfa: typeof j.mfa === 'boolean' ? j.mfa : undefined,
+    totpEnrolled: typeof j.totpEnrolled === 'boolean' ? j.totpEnrolled : undefined,
   };
 }
 
 export class AuthState {
   /** 'anonymous' until proven otherwise; 'totp' while the second factor is pending. */
   status: 'unknown' | 'anonymous' | 'totp' | 'ok' = 'unknown';
+  /** A fully signed-in session was refused for lack of TOTP (a workspace requires it): step up. */
+  stepUp = false;
   me: Me | undefined;
   private inflight: Promise<Me | undefined> | undefined;
   private fetchedAt = 0;

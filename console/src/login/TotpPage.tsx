@@ -24,12 +24,13 @@ function pickEnrollment(json: any): Enrollment {
 
 function goHome() {
   authProvider.state.invalidate();
+  authProvider.state.stepUp = false;
   window.location.assign('/#/');
 }
 
 /** Second factor for employees: enrollment (QR code, then recovery codes) on first login, a code on every later one. */
 export default function TotpPage() {
-  const [mode, setMode] = useState<'loading' | 'enroll' | 'verify' | 'recovery-codes' | 'error'>('loading');
+  const [mode, setMode] = useState<'loading' | 'enroll' | 'verify' | 'recovery-codes' | 'relogin' | 'error'>('loading');
   const [enrollment, setEnrollment] = useState<Enrollment>({});
   const [code, setCode] = useState('');
   const [useRecovery, setUseRecovery] = useState(false);
@@ -43,8 +44,12 @@ export default function TotpPage() {
         const me = await authProvider.state.load(true);
         if (cancelled) return;
         if (!me) return window.location.assign('/#/login');
-        if (me.totp === 'ok') return goHome();
-        if (me.totp === 'enroll') {
+        // A signed-in customer whose workspace now requires TOTP steps up: enrol now, or (already
+        // enrolled) sign in again so the code is asked right after SSO.
+        const stepUp = me.totp === 'ok' && authProvider.state.stepUp && me.mfa === false;
+        if (me.totp === 'ok' && !stepUp) return goHome();
+        if (stepUp && me.totpEnrolled) return setMode('relogin');
+        if (me.totp === 'enroll' || stepUp) {
           const { json } = await httpClient(AUTH_PATHS.totpEnroll, { method: 'POST', body: '{}' });
           if (!cancelled) {
             setEnrollment(pickEnrollment(json));
@@ -102,6 +107,20 @@ export default function TotpPage() {
           </Typography>
           {mode === 'loading' && <CircularProgress aria-label="Loading" />}
           {mode === 'error' && <Alert severity="error">{error}</Alert>}
+          {mode === 'relogin' && (
+            <>
+              <Alert severity="info">This workspace requires your authenticator code. Sign in again to enter it.</Alert>
+              <Button
+                variant="contained"
+                onClick={async () => {
+                  await httpClient(AUTH_PATHS.logout, { method: 'POST', body: '{}' }).catch(() => undefined);
+                  window.location.assign(`${AUTH_PATHS.login}?return_to=%2F`);
+                }}
+              >
+                Sign in again
+              </Button>
+            </>
+          )}
           {mode === 'enroll' && (
             <>
               <Typography variant="body2">

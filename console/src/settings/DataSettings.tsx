@@ -3,6 +3,7 @@ import { Title, useCanAccess, Loading } from 'react-admin';
 import { RetentionCard } from './RetentionCard.tsx';
 import { DeletionCard } from './DeletionCard.tsx';
 import { WipeCard } from './WipeCard.tsx';
+import { SecurityCard } from './SecurityCard.tsx';
 
 export default function DataSettings() {
   const settings = useCanAccess({ resource: 'settings', action: 'list' });
@@ -21,6 +22,7 @@ export default function DataSettings() {
     <Box sx={{ p: 2, display: 'flex', flexDirection: 'column', gap: 2 }}>
       <Title title="Settings → Data" />
       <RetentionCard />
+      <SecurityCard />
       {deletion.canAccess && <DeletionCard />}
       {wipe.canAccess && <WipeCard />}
     </Box>
