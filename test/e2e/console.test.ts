@@ -283,7 +283,29 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
     await page.locator('tbody tr', { hasText: 'CRM' }).waitFor();
     expect(await page.content()).not.toContain(key);
     await visit('Credentials', () => page.getByText('BSP webhooks').waitFor(), 'admin-credentials');
-    await visit('Members', () => page.locator('tbody tr').first().waitFor(), 'admin-members');
+    // Members: change a role, remove a member, invite someone (admins cannot touch owners: the broker decides).
+    const member = await broker.createCustomer(ws.id, 'readonly', { name: 'Rolf Roles' });
+    await visit('Members', () => page.locator('tbody tr', { hasText: 'Rolf Roles' }).waitFor(), 'admin-members');
+    const row = page.locator('tbody tr', { hasText: 'Rolf Roles' });
+    await row.getByLabel(/^Role of /).click();
+    await page.getByRole('option', { name: 'analyst' }).click();
+    await page.getByText('Role changed').waitFor();
+    const roleOf = async () =>
+      (
+        await broker.platform.pools.control.query<{ role: string }>(
+          'SELECT role FROM wact.memberships WHERE workspace_id = $1 AND user_id = $2',
+          [ws.id, member.userId],
+        )
+      ).rows[0]?.role;
+    expect(await roleOf()).toBe('analyst');
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(roleOf).toBeUndefined();
+    await page.getByRole('link', { name: 'Invite member' }).first().click();
+    await page.getByLabel('Email').fill('new.colleague@customer.example');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('tr', { hasText: 'new.colleague@customer.example' }).waitFor();
+    await screenshot(page, 'admin-members-invited');
     await visit('Settings → Data', () => page.getByLabel('Attributed events (days)').waitFor(), 'admin-settings-data');
     expect(await page.getByText('Wipe workspace').count()).toBe(0); // owner only
     // Retention can be shortened, never set beyond the default.

@@ -9,6 +9,7 @@ import {
   ListView,
   TopToolbar,
   useCanAccess,
+  useRecordContext,
   useGetIdentity,
   useNotify,
   useRefresh,
@@ -103,6 +104,21 @@ function Invitations() {
   );
 }
 
+/** Remove another member (not yourself: ask another owner or admin). */
+function RemoveMember() {
+  const record = useRecordContext();
+  const { identity } = useGetIdentity();
+  if (!record || (identity?.id && (record.userId === identity.id || record.id === identity.id))) return null;
+  return (
+    <DeleteButton
+      label="Remove"
+      mutationMode="pessimistic"
+      confirmTitle="Remove this member?"
+      confirmContent="They lose access to this workspace at once."
+    />
+  );
+}
+
 export default function MemberList() {
   const { canAccess: canManage } = useCanAccess({ resource: 'members', action: 'create' });
   return (
@@ -127,14 +143,7 @@ export default function MemberList() {
             <LocalDate source="joinedAt" />
           </DataTable.Col>
           <DataTable.Col label="" disableSort>
-            {canManage ? (
-              <DeleteButton
-                label="Remove"
-                mutationMode="pessimistic"
-                confirmTitle="Remove this member?"
-                confirmContent="They lose access to this workspace at once."
-              />
-            ) : null}
+            {canManage ? <RemoveMember /> : null}
           </DataTable.Col>
         </DataTable>
       </List>
