@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
@@ -10,15 +7,13 @@ import { exportAuditStream, type ExportOptions } from '../../shared/audit/audit-
 import { verifyExport } from '../../shared/audit/audit-verify.ts';
 import type { AuditDatabase, AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { keyProviders } from '../../shared/runtime/platform.ts';
-import { operatorPools, servicePools, testConfig, testDb } from '../support/db.ts';
+import { operatorPools, servicePools, testConfig } from '../support/db.ts';
 
 /** Broker-role pools, a signer with a throw-away local KEK, and export/verify helpers. */
 export function auditKit() {
   // One KEK for every audit test file: they share the run's databases, and the
   // signing key stored there is wrapped by whichever file created it first.
-  const home = path.join(os.tmpdir(), `wact-audit-${testDb().prefix}`);
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  const config = testConfig({ WACT_HOME: home });
+  const config = testConfig(); // the run's shared state folder
   const broker = servicePools('broker');
   const op = operatorPools();
   const poolFor = (db: AuditDatabase) => (db === 'control' ? broker.control : broker.region(db));

@@ -154,6 +154,11 @@ export interface TotpMemory {
 
 export async function startTestBroker(opts: { env?: Record<string, string>; extraClients?: { client_id: string; client_secret: string }[] } = {}): Promise<TestBroker> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-broker-'));
+  // Platform keys (e.g. the audit signing key) live in the shared test databases, so every
+  // test process must wrap and unwrap them with the run's one local KEK per region.
+  const runKeys = path.join(testDb().home, 'keys');
+  fs.mkdirSync(runKeys, { recursive: true, mode: 0o700 });
+  fs.symlinkSync(runKeys, path.join(home, 'keys'));
   // Every test process signs in from 127.0.0.1 against one shared control database: give each
   // test broker its own client id (rate-limit buckets are per client) and a generous per-IP limit.
   const env = { OIDC_CLIENT_ID: `wact-test-${crypto.randomBytes(4).toString('hex')}`, LOGIN_RATE_PER_IP: '100000', ...(opts.env ?? {}) };

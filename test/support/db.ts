@@ -1,7 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
@@ -17,7 +14,7 @@ export function testDb() {
 /** Configuration of a test process pointing at the run's databases. */
 export function testConfig(env: Record<string, string> = {}): Config {
   const { urls, servicePasswords } = testDb();
-  const home = env.WACT_HOME ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wact-home-'));
+  const home = env.WACT_HOME ?? testDb().home;
   return loadConfig({
     WACT_ENV: 'test',
     WACT_HOME: home,

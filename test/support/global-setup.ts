@@ -49,7 +49,11 @@ export default async function setup(project: TestProject) {
   const servicePasswords = { ingest: crypto.randomBytes(18).toString('base64url'), broker: crypto.randomBytes(18).toString('base64url') };
   await setServicePasswords(urls.control, servicePasswords);
 
-  project.provide('wactDb', { serverUrl, urls, prefix, servicePasswords });
+  // One state folder for the whole run: every test process must share the
+  // local KEKs, because platform keys (audit signing, identity) wrapped by one
+  // test are read by others from the same databases.
+  const runHome = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-run-home-'));
+  project.provide('wactDb', { serverUrl, urls, prefix, servicePasswords, home: runHome });
 
   return async () => {
     const admin = new pg.Client({ connectionString: serverUrl });
@@ -60,6 +64,7 @@ export default async function setup(project: TestProject) {
     await admin.end().catch(() => undefined);
     if (server) await server.stop();
     if (tmpHome) fs.rmSync(tmpHome, { recursive: true, force: true });
+    fs.rmSync(runHome, { recursive: true, force: true });
   };
 }
 
@@ -70,6 +75,8 @@ declare module 'vitest' {
       urls: Record<'control' | 'eu' | 'us', string>;
       prefix: string;
       servicePasswords: { ingest: string; broker: string };
+      /** The run's shared state folder (local KEKs, dev certificates). */
+      home: string;
     };
   }
 }
