@@ -10,8 +10,12 @@ export interface InboundRecord {
   messageHash: string;
   senderHash: string;
   senderKind: 'phone' | 'bsuid';
+  /** The sender's hash under the previous hashing-key version (after a rotation), to keep their conversation. */
+  senderHashPrev?: string;
   startedAt: Date;
   refHash?: string;
+  refHashPrev?: string;
+  messageHashPrev?: string;
   /** From a Click-to-WhatsApp referral: becomes a 'ctwa' click when it starts a conversation. */
   referral?: {
     ctwaClidForClick?: Buffer;

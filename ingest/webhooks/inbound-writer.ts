@@ -9,7 +9,7 @@ import type { InboundRecord, WriteOutcome } from './inbound-types.ts';
  * Requests hand their records to `write()` and wait; one statement at a time
  * per slot takes everything queued (up to maxBatch) and writes it with a
  * single call of wact_private.ingest_inbound_batch (db/migrations/regional/
- * 0102_ingest_batch.sql: dedup receipt, conversation and attribution, payload),
+ * 0102/0104_ingest_batch*.sql: dedup receipt, conversation and attribution, payload),
  * which is its own transaction. Promises resolve only after that statement's
  * commit returned, i.e. after the WAL flush: a 200 is never sent for a write
  * that could be lost, and a crash before the commit loses the response too,
@@ -38,8 +38,8 @@ export interface InboundWriterOptions {
 const RETRYABLE = new Set(['40P01', '40001']); // deadlock, serialization
 
 const BATCH_SQL = `SELECT idx, duplicate, conversation_id, new_conversation FROM wact_private.ingest_inbound_batch(
-  $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::bytea[], $9::bytea[],
-  $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bytea[], $15::interval, $16::interval)`;
+  $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[], $9::text[],
+  $10::text[], $11::bytea[], $12::bytea[], $13::text[], $14::text[], $15::text[], $16::bytea[], $17::bytea[], $18::interval, $19::interval)`;
 
 export function createInboundWriter(opts: InboundWriterOptions) {
   const queue: Pending[] = [];
@@ -107,6 +107,9 @@ export function createInboundWriter(opts: InboundWriterOptions) {
         rs.map((r) => r.senderKind),
         rs.map((r) => r.startedAt.toISOString()),
         rs.map((r) => r.refHash ?? null),
+        rs.map((r) => r.senderHashPrev ?? null),
+        rs.map((r) => r.refHashPrev ?? null),
+        rs.map((r) => r.messageHashPrev ?? null),
         rs.map((r) => r.referral?.ctwaClidForClick ?? null),
         rs.map((r) => r.referral?.ctwaClidForConversation ?? null),
         rs.map((r) => r.referral?.ctwaPrefix ?? null),

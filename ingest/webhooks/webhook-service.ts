@@ -32,7 +32,7 @@ export function createWebhookService(deps: {
   providers: Record<ProviderName, ProviderAdapter>;
   directory: WorkspaceDirectory;
   credentials: Pick<BspCredentialService, 'get'>;
-  keyring: Pick<Keyring, 'currentKey'>;
+  keyring: Pick<Keyring, 'currentKey' | 'keyVersion'>;
   writerFor: (region: Region) => InboundWriter;
 }) {
   function adapterFor(provider: string): ProviderAdapter {
@@ -51,7 +51,9 @@ export function createWebhookService(deps: {
       deps.keyring.currentKey(ws.id, ws.region, 'hmac'),
       deps.keyring.currentKey(ws.id, ws.region, 'dek'),
     ]);
-    const records = parsed.messages.map((m) => toRecord(ws.id, adapter.name, m, hmacKey.key, dek));
+    // after a rotation, the previous hashing key too: senders, ref codes and retries stay recognisable
+    const previous = hmacKey.version > 1 ? await deps.keyring.keyVersion(ws.id, ws.region, 'hmac', hmacKey.version - 1) : undefined;
+    const records = parsed.messages.map((m) => toRecord(ws.id, adapter.name, m, hmacKey.key, dek, previous));
     const writer = deps.writerFor(ws.region);
     const outcomes = await Promise.all(records.map((r) => writer.write(r)));
     const duplicates = outcomes.filter((o) => o.duplicate).length;
@@ -80,9 +82,17 @@ export function toRecord(
   m: InboundMessage,
   hmacKey: Buffer,
   dek: { version: number; key: Buffer },
+  previousHmacKey?: Buffer,
 ): InboundRecord {
-  const messageHash = hashIdentifier(hmacKey, `msg.${provider}`, m.messageId);
-  const senderHash = m.sender.kind === 'phone' ? hashPhone(hmacKey, m.sender.e164) : hashIdentifier(hmacKey, 'bsuid', m.sender.id);
+  const hashes = (key: Buffer) => ({
+    message: hashIdentifier(key, `msg.${provider}`, m.messageId),
+    sender: m.sender.kind === 'phone' ? hashPhone(key, m.sender.e164) : hashIdentifier(key, 'bsuid', m.sender.id),
+    ref: m.refCode ? hashIdentifier(key, 'ref', m.refCode) : undefined,
+  });
+  const current = hashes(hmacKey);
+  const prev = previousHmacKey ? hashes(previousHmacKey) : undefined;
+  const messageHash = current.message;
+  const senderHash = current.sender;
   const enc = (table: string, column: string, value: string) => encryptField(dek, fieldContext(workspaceId, table, column), value);
   const ref = m.referral;
   const referral = ref
@@ -119,7 +129,8 @@ export function toRecord(
     senderHash,
     senderKind: m.sender.kind,
     startedAt: m.timestamp,
-    ...(m.refCode ? { refHash: hashIdentifier(hmacKey, 'ref', m.refCode) } : {}),
+    ...(current.ref ? { refHash: current.ref } : {}),
+    ...(prev ? { senderHashPrev: prev.sender, messageHashPrev: prev.message, ...(prev.ref ? { refHashPrev: prev.ref } : {}) } : {}),
     ...(referral ? { referral } : {}),
     payloadEnc: enc('raw_webhook_payloads', 'payload_enc', JSON.stringify(minimised)),
   };

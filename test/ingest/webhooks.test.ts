@@ -16,7 +16,7 @@ const secrets: Record<ProviderName, string> = {
 };
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ WACT_KEY_CACHE_TTL_SECONDS: '1' });
   ws = await h.operator.workspaces.create({ name: 'Webhook test', region: 'eu' }, operatorActor());
   for (const p of Object.keys(secrets) as ProviderName[])
     await h.ops.bsp.set(ws, { provider: p, secret: secrets[p], verifyToken: p === 'meta' ? 'verify-token-1' : undefined });
@@ -145,5 +145,37 @@ describe('idempotency: BSP retries give exactly one record', () => {
     expect((await counts(w.id)).conversations).toBe(1);
     expect((await post('wamid.a3', t0 + 25 * 3600)).status).toBe(200);
     expect(await counts(w.id)).toEqual({ receipts: 3, payloads: 3, conversations: 2 });
+  });
+});
+
+describe('hashing-key rotation', () => {
+  it('a retry stays a duplicate, the sender keeps the conversation, a ref code minted before still attributes', async () => {
+    const w = await h.operator.workspaces.create({ name: 'rotation', region: 'eu' }, operatorActor());
+    await h.ops.bsp.set(w, { provider: 'meta', secret: secrets.meta });
+    const link = await h.ops.links.create(w, { phone: '+1 202 555 0100', text: 'Hi' });
+    const click = await h.http('GET', `/r/${w.id}/${link.id}?gclid=Cj0KRotation123`);
+    const text = new URL(String(click.headers.location)).searchParams.get('text')!;
+    const base = JSON.parse(fixture('meta-text-referral.json').toString());
+    const post = (id: string, phone: string, body: string) => {
+      const b = structuredClone(base);
+      const m = b.entry[0].changes[0].value.messages[0];
+      m.id = id;
+      m.from = phone;
+      m.timestamp = String(Math.floor(Date.now() / 1000));
+      m.text.body = body;
+      delete m.referral;
+      const raw = Buffer.from(JSON.stringify(b));
+      return h.http('POST', `/v1/webhooks/meta/${w.id}`, { body: raw, headers: signedHeaders('meta', secrets.meta, raw, '') });
+    };
+    expect((await post('wamid.rot1', '447700900501', 'hello')).json().stored).toBe(1);
+    await h.operator.workspaces.rotateKeys(w.id, operatorActor());
+    await new Promise((r) => setTimeout(r, 1200)); // ingest's key cache (1 s here) notices the new version
+    expect((await post('wamid.rot1', '447700900501', 'hello')).json()).toMatchObject({ stored: 0, duplicates: 1 });
+    expect((await post('wamid.rot2', '447700900501', 'again')).json().stored).toBe(1);
+    expect((await post('wamid.rot3', '447700900502', text)).json().stored).toBe(1);
+    const { rows } = await h.operator.pools
+      .region('eu')
+      .query('SELECT attribution_method FROM wact.conversations WHERE workspace_id = $1 ORDER BY created_at', [w.id]);
+    expect(rows.map((r) => r.attribution_method)).toEqual([null, 'ref_code']);
   });
 });
