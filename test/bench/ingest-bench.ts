@@ -257,7 +257,7 @@ async function main() {
     console.log(`warm-up, then ${slices} paired slices of ${SLICE} s (product ≥ ${SECONDS} s in total), ${CONNECTIONS} connections, HTTPS`);
     await drive(bareUrl, { seconds: 3, ca: tls.ca, prefix: 'warm-bare' });
     // product runs by request count, so every request it sends is answered and counted
-    let rate = (await drive(productUrl, { amount: CONNECTIONS * 30, ca: tls.ca, prefix: 'warm', onAck: (id) => acked.push(id) })).rps;
+    let rate = (await drive(productUrl, { amount: CONNECTIONS * 60, ca: tls.ca, prefix: 'warm', onAck: (id) => acked.push(id) })).rps;
     const bares: Run[] = [];
     const prods: Run[] = [];
     const pgDir = (await operator.pools.region('eu').query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0].d;
