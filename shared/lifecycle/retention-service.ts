@@ -237,28 +237,21 @@ export async function trimTable(
       [t.table_name, cutoff],
     );
     if (parts.rows.length) {
-      // Counted first, in one pass through the parent (pruned to the expired partitions): exact, per workspace.
-      // Nothing writes there any more (rows are stamped with the server's clock), so the counts stay true.
-      const upper = parts.rows[parts.rows.length - 1].upper_bound;
-      const counts = await client.query<{ workspace_id: string; n: string }>(
-        `SELECT workspace_id, count(*) AS n FROM ${table} WHERE ${time} < $1 GROUP BY workspace_id`,
-        [upper],
-      );
-      // One transaction, one commit; the parent's lock is held only for the drops themselves.
+      // One transaction: the owner counts each expired partition per workspace (for the audit event) and
+      // drops it (wact_private.drop_expired_partitions_counted); one commit for the lot.
       await client.query('BEGIN');
       try {
-        await client.query('SELECT wact_private.drop_expired_partitions($1::regclass, $2::regclass[], $3)', [
-          t.table_name,
-          parts.rows.map((p) => p.partition),
-          cutoff,
-        ]);
+        const counts = await client.query<{ workspace_id: string; n: string }>(
+          'SELECT workspace_id, row_count AS n FROM wact_private.drop_expired_partitions_counted($1::regclass, $2::regclass[], $3)',
+          [t.table_name, parts.rows.map((p) => p.partition), cutoff],
+        );
         await client.query('COMMIT');
+        addCounts(removed, counts.rows);
+        droppedPartitions.push(...parts.rows.map((p) => p.partition));
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
-      addCounts(removed, counts.rows);
-      droppedPartitions.push(...parts.rows.map((p) => p.partition));
     }
   }
 

@@ -27,7 +27,7 @@ import { databaseNames, DATABASE_TARGETS, withDatabase, type DatabaseUrls } from
 import { startEmbeddedServer, type EmbeddedServer } from '../../shared/db/embedded-server.ts';
 import { createPools } from '../../shared/db/pools.ts';
 import { createRetentionService } from '../../shared/lifecycle/retention-service.ts';
-import { ensureDatabase } from '../../shared/runtime/databases.ts';
+import { ensureDatabase, setServicePasswords } from '../../shared/runtime/databases.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const SPAN_DAYS = 181;
@@ -116,10 +116,21 @@ async function main() {
       const expired = Number((await c.query('SELECT count(*) AS n FROM bench.raw_plain WHERE received_at < $1', [cut(asOf1)])).rows[0].n);
       log(`  rows to remove: ${expired.toLocaleString('en')} of ${ROWS.toLocaleString('en')} (90 days)`);
 
+      // The product runs as it does in production: as wact_broker (the lifecycle worker's role), row-level security
+      // on. That needs the role's password, which is cluster-wide: only set it on the bench's own server.
+      let productPools = pools;
+      if (server) {
+        const password = crypto.randomBytes(18).toString('base64url');
+        await setServicePasswords(urls.control, { ingest: password, broker: password });
+        productPools = createPools(urls, { user: 'wact_broker', password, max: 2, applicationName: 'wact-bench-lifecycle' });
+      }
+      log(
+        `  product runs as ${server ? 'wact_broker (row-level security applies)' : 'the operator (superuser)'}; baseline as the superuser`,
+      );
       const retention = createRetentionService({
-        pools,
+        pools: productPools,
         workspaces: { get: async () => Promise.reject(new Error('unused')) },
-        audit: createAuditLog({ pools }),
+        audit: createAuditLog({ pools: productPools }),
       });
       const removedBy = (r: Awaited<ReturnType<typeof retention.run>>) => {
         const t = r.tables.find((x) => x.table === 'wact.raw_webhook_payloads')!;
@@ -166,6 +177,7 @@ async function main() {
         log(
           `  ${r.phase}: product ${secs(r.product)}  baseline ${secs(r.baseline)}  ratio ${(r.baseline / r.product).toFixed(1)}x (baseline time / product time); with the VACUUM the DELETE needs: ${((r.baseline + r.vacuum) / r.product).toFixed(1)}x`,
         );
+      if (productPools !== pools) await productPools.end();
     } finally {
       c.release();
     }

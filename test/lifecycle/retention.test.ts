@@ -6,21 +6,9 @@ import { auditEvents, lifecyclePlatforms, newWorkspace, PLATFORM_STREAM_ID, test
 const DAY = 86_400_000;
 type Ctx = Awaited<ReturnType<typeof lifecyclePlatforms>>;
 
-/** Creates the partitions (ingest's naming) that hold a back-dated row. */
+/** Creates the partitions that hold a back-dated row, the way ingest creates them (owned by wact_owner). */
 async function partitionsFor(ctx: Ctx, at: Date) {
-  const pool = ctx.operator.pools.region('eu');
-  const day = at.toISOString().slice(0, 10);
-  const month = `${day.slice(0, 7)}-01`;
-  await pool.query(`DO $$ BEGIN
-    IF to_regclass('wact.raw_webhook_payloads_p${day.replaceAll('-', '')}') IS NULL THEN
-      CREATE TABLE wact.raw_webhook_payloads_p${day.replaceAll('-', '')} PARTITION OF wact.raw_webhook_payloads FOR VALUES FROM ('${day}T00:00:00Z') TO (('${day}'::date + 1)::timestamptz);
-      CALL wact_private.enable_workspace_rls('wact.raw_webhook_payloads_p${day.replaceAll('-', '')}');
-    END IF;
-    IF to_regclass('wact.conversations_p${month.slice(0, 7).replace('-', '')}') IS NULL THEN
-      CREATE TABLE wact.conversations_p${month.slice(0, 7).replace('-', '')} PARTITION OF wact.conversations FOR VALUES FROM ('${month}T00:00:00Z') TO (('${month}'::date + interval '1 month')::date::timestamptz);
-      CALL wact_private.enable_workspace_rls('wact.conversations_p${month.slice(0, 7).replace('-', '')}');
-    END IF;
-  EXCEPTION WHEN invalid_object_definition OR duplicate_table THEN NULL; END $$`);
+  await ctx.operator.pools.region('eu').query('SELECT wact_private.ensure_ingest_partitions($1::date, 0)', [at.toISOString().slice(0, 10)]);
 }
 
 describe('retention', () => {
@@ -115,8 +103,20 @@ describe('retention', () => {
     expect(own.metadata).toMatchObject({ 'wact.raw_webhook_payloads': 5, 'wact.conversations': 4 });
   });
 
-  it('cannot be used to drop tables that are not registered for retention', async () => {
+  it('cannot be used to drop tables that are not registered for retention, or partitions not yet expired', async () => {
     const pool = ctx.broker.pools.region('eu');
+    await expect(
+      pool.query(
+        "SELECT * FROM wact_private.drop_expired_partitions_counted('wact.links', ARRAY['wact.links'::regclass], now() - interval '1 day')",
+      ),
+    ).rejects.toThrow(/not registered for retention/);
+    const today = `wact.raw_webhook_payloads_p${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`;
+    await expect(
+      pool.query(
+        "SELECT * FROM wact_private.drop_expired_partitions_counted('wact.raw_webhook_payloads', ARRAY[$1::regclass], now() - interval '90 days')",
+        [today],
+      ),
+    ).rejects.toThrow(/does not lie wholly before the cutoff/);
     await expect(
       pool.query("SELECT wact_private.drop_expired_partition('wact.links', 'wact.links', now() - interval '1 day')"),
     ).rejects.toThrow(/not registered for retention/);
