@@ -72,6 +72,16 @@ describe('database roles and row-level security', () => {
     await expect(connectAs('control', sessionRole, password)).rejects.toMatchObject({ code: '42501' });
   });
 
+  it('the visibility check answers only for the caller, not for other roles', async () => {
+    const c = await connectAs('eu', sessionRole, password);
+    const ask = async (who: string) =>
+      (await c.query('SELECT wact_private.workspace_visible($1, $2) AS v', [wsA, who])).rows[0].v as boolean;
+    expect(await ask(sessionRole)).toBe(true);
+    expect(await ask('wact_broker')).toBe(false);
+    expect(await ask(supportRole)).toBe(false);
+    await c.end();
+  });
+
   it('support sessions cannot read application tables directly', async () => {
     const c = await connectAs('eu', supportRole, password);
     expect(await sqlstate(c, 'SELECT * FROM wact.workspaces')).toBe('42501');
