@@ -11,6 +11,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': ['error', { allow: ['error'] }],
+      // a `let` assigned once after a closure that reads it is deliberate
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

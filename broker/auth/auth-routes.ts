@@ -31,7 +31,7 @@ const userCodeSchema = z.string().trim().toUpperCase().regex(/^[A-Z0-9]{4}-?[A-Z
 /** A relative path on this origin only (no scheme, no `//host`, no backslashes). */
 export function safeReturnTo(value: unknown): string {
   if (typeof value !== 'string' || value.length > 1000) return '/';
-  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /[\u0000-\u001f]/.test(value)) return '/';
+  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /\p{Cc}/u.test(value)) return '/';
   return value;
 }
 

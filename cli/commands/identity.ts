@@ -6,6 +6,9 @@ import type { Command } from 'commander';
 import { Agent, fetch } from 'undici';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { devCertificatePaths } from '../../shared/http/tls.ts';
+import { createSignupService, signupInviteInput } from '../../broker/auth/signup-service.ts';
+import type { SignupInvitation } from '../../broker/auth/signup-dal.ts';
+import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
 
 /**
@@ -84,12 +87,26 @@ export async function brokerRequest<T = unknown>(method: string, apiPath: string
   }
 }
 
+/** The broker's device-flow replies (fields present depend on the step). */
+interface DeviceReply {
+  error?: { code?: string; message?: string };
+  verificationUriComplete?: string;
+  userCode?: string;
+  deviceCode?: string;
+  expiresIn: number;
+  interval?: number;
+  token: string;
+  sessionId: string;
+  expiresInSeconds: number;
+  user: CliToken['user'];
+}
+
 async function deviceLogin(config: Config, broker: string, log: (line: string) => void, timeoutMs = 10 * 60_000): Promise<CliToken> {
   const agent = brokerAgent(config);
   try {
     const post = async (p: string, body: unknown) => {
       const res = await fetch(`${broker}${p}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, any> };
+      return { status: res.status, json: (await res.json().catch(() => ({}))) as DeviceReply };
     };
     const start = await post('/auth/cli/device', {});
     if (start.status !== 200) throw new Error(start.json.error?.message ?? `broker answered ${start.status}`);
@@ -149,5 +166,55 @@ export function registerIdentityCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const me = await brokerRequest<{ displayName: string; kind: string; employeeRole?: string }>('GET', '/api/me');
       printResult(!!opts.json, me, () => `${me.displayName} (${me.employeeRole ?? me.kind})`);
+    });
+
+  registerSignupCommands(program);
+}
+
+const describeInvitation = (i: SignupInvitation) => `${i.id}  ${i.status.padEnd(8)}  expires ${i.expiresAt}  ${i.email}`;
+
+/**
+ * Operator: who may sign up as a new owner. An invited address signs in through
+ * SSO (verified email), gets an account without a workspace, and the console's
+ * setup wizard creates its first workspace.
+ */
+function registerSignupCommands(program: Command): void {
+  const signup = program.command('signup').description('owner sign-up invitations (operator)');
+
+  signup
+    .command('invite')
+    .description('let an email address sign up as a new owner (accepted once, at its first sign-in with that verified email)')
+    .requiredOption('--email <email>', 'the new owner’s email address (as their identity provider verifies it)')
+    .option('--days <n>', 'days until the invitation expires (1–90)', '14')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; days: string; json?: boolean }) => {
+      const input = signupInviteInput.parse({ email: opts.email, days: opts.days }); // before touching a database
+      const created = await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).invite(input, operatorActor()));
+      const config = loadConfig();
+      printResult(
+        !!opts.json,
+        created,
+        () => `invited ${created.email} to sign up (invitation ${created.id}, expires ${created.expiresAt}); they sign in at ${brokerUrl(config)} and the setup wizard creates their workspace`,
+      );
+    });
+
+  signup
+    .command('list')
+    .description('list open sign-up invitations (--all: also accepted, revoked and expired ones)')
+    .option('--all', 'include accepted, revoked and expired invitations')
+    .option('--json', 'print JSON')
+    .action(async (opts: { all?: boolean; json?: boolean }) => {
+      const list = await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).list({ all: !!opts.all }));
+      printResult(!!opts.json, list, () => list.map(describeInvitation).join('\n') || '(no sign-up invitations)');
+    });
+
+  signup
+    .command('revoke')
+    .description('revoke an open sign-up invitation')
+    .requiredOption('--id <id>', 'invitation id (from wact signup list)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { id: string; json?: boolean }) => {
+      const revoked = await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).revoke(opts.id, operatorActor()));
+      printResult(!!opts.json, revoked, () => `revoked sign-up invitation ${revoked.id}`);
     });
 }

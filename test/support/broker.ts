@@ -37,6 +37,7 @@ import { testConfig, testDb } from './db.ts';
 export interface HttpResult {
   status: number;
   headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test responses are whatever JSON the route sent
   body: any;
   text: string;
 }
@@ -52,6 +53,7 @@ export interface ApiClient {
   /** The CSRF token sent automatically on state-changing requests. */
   csrf: string | undefined;
   /** The user behind this client. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the /api/me payload, asserted field by field in tests
   me: any;
   /** Recovery codes issued at enrollment (if this login enrolled). */
   recoveryCodes?: string[];
@@ -108,7 +110,7 @@ export async function rawRequest(agent: Agent, jar: CookieJar | undefined, url: 
   const res = await fetch(u, { method: init.method ?? 'GET', headers, body: init.body, redirect: 'manual', dispatcher: agent });
   jar?.store(u, res.headers as unknown as Headers);
   const text = await res.text();
-  let body: any = text;
+  let body: HttpResult['body'] = text;
   if ((res.headers.get('content-type') ?? '').includes('json') && text) {
     try {
       body = JSON.parse(text);
@@ -256,7 +258,7 @@ export async function startTestBroker(opts: { env?: Record<string, string>; extr
     const mem = totp.get(id.subject);
     if (!mem) throw new Error(`no TOTP secret known for ${id.email}`);
     let now = Math.floor(Date.now() / 1000);
-    let step = Math.max(Math.floor(now / 30), mem.lastStep + 1);
+    const step = Math.max(Math.floor(now / 30), mem.lastStep + 1);
     // The broker accepts one step of drift; beyond that, wait for time to catch up.
     while (step > Math.floor(now / 30) + 1) {
       await new Promise((r) => setTimeout(r, 1000));
