@@ -37,7 +37,8 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
     const port = await freePort();
     ingestUrl = `https://localhost:${port}`;
     [broker, browser] = await Promise.all([
-      startTestBroker({ env: { INGEST_PORT: String(port), INGEST_PUBLIC_URL: ingestUrl } }),
+      // no export worker: it would pick up other test files' jobs and send them to real platform URLs
+      startTestBroker({ env: { INGEST_PORT: String(port), INGEST_PUBLIC_URL: ingestUrl, EXPORT_ENABLED: 'false' } }),
       launchBrowser(),
     ]);
     const { urls, servicePasswords } = testDb();
