@@ -5,6 +5,7 @@ import { withTransaction } from '../../shared/db/pools.ts';
 import { createMembersDal } from '../members/members-dal.ts';
 import type { EmployeeRole } from '../policy/permissions.ts';
 import type { IdTokenClaims } from './oidc-client.ts';
+import { createSignupDal } from './signup-dal.ts';
 
 export interface User {
   id: string;
@@ -15,7 +16,13 @@ export interface User {
 }
 
 export type SignInResolution =
-  | { ok: true; user: User; created: boolean; joined: { workspaceId: string; region: 'eu' | 'us'; role: string }[]; roleChange?: { from: EmployeeRole; to: EmployeeRole } }
+  | {
+      ok: true;
+      user: User;
+      created: boolean;
+      joined: { workspaceId: string; region: 'eu' | 'us'; role: string }[];
+      roleChange?: { from: EmployeeRole; to: EmployeeRole };
+    }
   | { ok: false; reason: 'not_invited' | 'not_staff' | 'disabled' | 'email_unverified' };
 
 const ROLE_PRECEDENCE: EmployeeRole[] = ['security', 'support', 'engineer'];
@@ -23,7 +30,9 @@ const ROLE_PRECEDENCE: EmployeeRole[] = ['security', 'support', 'engineer'];
 /**
  * Maps a validated ID token to exactly one user by (issuer, subject). Unknown
  * subjects get in only as staff (verified email on the staff domain AND a
- * staff group) or through an open invitation for their verified email.
+ * staff group) or through an open invitation for their verified email: to a
+ * workspace, or an operator's sign-up invitation (an account without a
+ * workspace, which the console's setup wizard then creates).
  * Everything is created in one transaction: a failure leaves nothing behind.
  */
 export function createUserService(deps: {
@@ -45,7 +54,8 @@ export function createUserService(deps: {
   }
 
   function displayNameOf(claims: IdTokenClaims): string {
-    const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim() : typeof claims.email === 'string' ? claims.email : 'user';
+    const name =
+      typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim() : typeof claims.email === 'string' ? claims.email : 'user';
     return name.slice(0, 200);
   }
 
@@ -54,7 +64,14 @@ export function createUserService(deps: {
       const members = createMembersDal(client);
       const email = typeof claims.email === 'string' && claims.email.length <= 320 ? claims.email.toLowerCase() : null;
       const verified = claims.email_verified === true && !!email;
-      const { rows } = await client.query<{ id: string; kind: 'employee' | 'customer'; display_name: string; email: string | null; employee_role: EmployeeRole | null; disabled: boolean }>(
+      const { rows } = await client.query<{
+        id: string;
+        kind: 'employee' | 'customer';
+        display_name: string;
+        email: string | null;
+        employee_role: EmployeeRole | null;
+        disabled: boolean;
+      }>(
         `SELECT u.id, u.kind, u.display_name, u.email, u.employee_role, u.disabled_at IS NOT NULL AS disabled
            FROM wact.user_identities i JOIN wact.users u ON u.id = i.user_id
           WHERE i.issuer = $1 AND i.subject = $2 FOR UPDATE OF u`,
@@ -73,9 +90,19 @@ export function createUserService(deps: {
             await client.query('UPDATE wact.users SET employee_role = $2 WHERE id = $1', [existing.id, role]);
           }
         }
-        await client.query('UPDATE wact.users SET last_login_at = now(), display_name = $2, email = COALESCE($3, email) WHERE id = $1', [existing.id, displayNameOf(claims), verified ? email : null]);
+        await client.query('UPDATE wact.users SET last_login_at = now(), display_name = $2, email = COALESCE($3, email) WHERE id = $1', [
+          existing.id,
+          displayNameOf(claims),
+          verified ? email : null,
+        ]);
         const joined = existing.kind === 'customer' && verified ? await acceptInvitations(members, existing.id, email!) : [];
-        const user: User = { id: existing.id, kind: existing.kind, displayName: displayNameOf(claims), email: existing.email, employeeRole: roleChange?.to ?? existing.employee_role ?? undefined };
+        const user: User = {
+          id: existing.id,
+          kind: existing.kind,
+          displayName: displayNameOf(claims),
+          email: existing.email,
+          employeeRole: roleChange?.to ?? existing.employee_role ?? undefined,
+        };
         return { ok: true, user, created: false, joined, roleChange };
       }
 
@@ -83,16 +110,49 @@ export function createUserService(deps: {
       if (!role && !verified) return { ok: false, reason: 'email_unverified' };
       const id = crypto.randomUUID();
       if (role) {
-        await client.query(`INSERT INTO wact.users (id, kind, display_name, email, employee_role, last_login_at) VALUES ($1, 'employee', $2, $3, $4, now())`, [id, displayNameOf(claims), email, role]);
+        await client.query(
+          `INSERT INTO wact.users (id, kind, display_name, email, employee_role, last_login_at) VALUES ($1, 'employee', $2, $3, $4, now())`,
+          [id, displayNameOf(claims), email, role],
+        );
         await client.query('INSERT INTO wact.user_identities (issuer, subject, user_id) VALUES ($1, $2, $3)', [claims.iss, claims.sub, id]);
-        return { ok: true, user: { id, kind: 'employee', displayName: displayNameOf(claims), email, employeeRole: role }, created: true, joined: [] };
+        return {
+          ok: true,
+          user: { id, kind: 'employee', displayName: displayNameOf(claims), email, employeeRole: role },
+          created: true,
+          joined: [],
+        };
       }
+      // Workspace invitations first; an operator's sign-up invitation lets a new owner in without one.
       const invitations = await members.openInvitationsFor(email!);
-      if (!invitations.length) return { ok: false, reason: 'not_invited' };
-      await client.query(`INSERT INTO wact.users (id, kind, display_name, email, last_login_at) VALUES ($1, 'customer', $2, $3, now())`, [id, displayNameOf(claims), email]);
+      const signup = await createSignupDal(client).openFor(email!);
+      if (!invitations.length && !signup) return { ok: false, reason: 'not_invited' };
+      await client.query(`INSERT INTO wact.users (id, kind, display_name, email, last_login_at) VALUES ($1, 'customer', $2, $3, now())`, [
+        id,
+        displayNameOf(claims),
+        email,
+      ]);
       await client.query('INSERT INTO wact.user_identities (issuer, subject, user_id) VALUES ($1, $2, $3)', [claims.iss, claims.sub, id]);
+      const user: User = { id, kind: 'customer', displayName: displayNameOf(claims), email };
       const joined = await acceptInvitations(members, id, email!);
-      return { ok: true, user: { id, kind: 'customer', displayName: displayNameOf(claims), email }, created: true, joined };
+      if (signup) await acceptSignup(client, signup.id, user, joined.length ? 'workspace_invitation' : 'signup');
+      return { ok: true, user, created: true, joined };
+    });
+  }
+
+  /**
+   * A sign-up invitation is spent by the first account created for its address,
+   * whichever invitation let it in, so it cannot admit a second identity later.
+   * Audited inside the transaction: no audit event, no account.
+   */
+  async function acceptSignup(client: pg.PoolClient, invitationId: string, user: User, via: 'signup' | 'workspace_invitation') {
+    // The row is locked by openFor in this transaction, so this cannot lose a race.
+    if (!(await createSignupDal(client).accept(invitationId, user.id))) throw new Error('sign-up invitation changed while locked');
+    await deps.audit.append({
+      action: 'auth.signup.accepted',
+      actor: userActor(user),
+      target: { type: 'signup_invitation', id: invitationId },
+      outcome: 'success',
+      metadata: { via },
     });
   }
 
@@ -109,10 +169,13 @@ export function createUserService(deps: {
   }
 
   async function get(userId: string): Promise<User | undefined> {
-    const { rows } = await pool.query<{ id: string; kind: 'employee' | 'customer'; display_name: string; email: string | null; employee_role: EmployeeRole | null }>(
-      'SELECT id, kind, display_name, email, employee_role FROM wact.users WHERE id = $1',
-      [userId],
-    );
+    const { rows } = await pool.query<{
+      id: string;
+      kind: 'employee' | 'customer';
+      display_name: string;
+      email: string | null;
+      employee_role: EmployeeRole | null;
+    }>('SELECT id, kind, display_name, email, employee_role FROM wact.users WHERE id = $1', [userId]);
     const r = rows[0];
     return r && { id: r.id, kind: r.kind, displayName: r.display_name, email: r.email, employeeRole: r.employee_role ?? undefined };
   }

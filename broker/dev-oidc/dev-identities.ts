@@ -17,6 +17,8 @@ export interface DevIdentity {
   emailVerified: boolean;
   /** For seeding: this identity's role in the demo workspace (customers only). */
   demoRole?: CustomerRole;
+  /** For seeding: a new owner with an open sign-up invitation and no workspace (walks the setup wizard). */
+  demoSignup?: boolean;
 }
 
 export const DEMO_WORKSPACE_NAME = 'Demo Shop';
@@ -29,6 +31,7 @@ const SEED: Omit<DevIdentity, 'subject' | 'password'>[] = [
   { email: 'engineer@wact.dev', name: 'Eli Engineer', groups: ['wact-engineers'], emailVerified: true },
   { email: 'support@wact.dev', name: 'Sam Support', groups: ['wact-support'], emailVerified: true },
   { email: 'security@wact.dev', name: 'Sec Officer', groups: ['wact-security'], emailVerified: true },
+  { email: 'new-owner@example.com', name: 'New Owner', groups: [], emailVerified: true, demoSignup: true },
 ];
 
 export function devIdentitiesPath(home: string): string {
@@ -39,15 +42,31 @@ export function randomPassword(): string {
   return crypto.randomBytes(12).toString('base64url');
 }
 
-/** Reads the seeded identities, creating them (with fresh subjects and passwords) on first use. */
+const fresh = (s: (typeof SEED)[number]): DevIdentity => ({ ...s, subject: crypto.randomUUID(), password: randomPassword() });
+
+/**
+ * Reads the seeded identities, creating them (with fresh subjects and passwords)
+ * on first use. A state folder from before a seed entry existed gets just the
+ * missing entries appended; existing ones keep their subjects and passwords.
+ */
 export function loadDevIdentities(home: string): DevIdentity[] {
   const file = devIdentitiesPath(home);
+  let existing: DevIdentity[] | undefined;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevIdentity[];
+    existing = JSON.parse(fs.readFileSync(file, 'utf8')) as DevIdentity[];
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const identities = SEED.map((s) => ({ ...s, subject: crypto.randomUUID(), password: randomPassword() }));
+  if (existing) {
+    const known = new Set(existing.map((i) => i.email.toLowerCase()));
+    const missing = SEED.filter((s) => !known.has(s.email));
+    if (!missing.length) return existing;
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify([...existing, ...missing.map(fresh)], null, 2) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as DevIdentity[];
+  }
+  const identities = SEED.map(fresh);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(identities, null, 2) + '\n', { mode: 0o600 });
@@ -90,6 +109,7 @@ export function createDevIdentityStore(initial: DevIdentity[]): DevIdentityStore
         email: input.email,
         name: input.name,
         demoRole: input.demoRole,
+        demoSignup: input.demoSignup,
       };
       all.set(identity.subject, identity);
       return identity;

@@ -24,7 +24,12 @@ export async function startDevOidcService(ctx: ServiceContext, opts: { port?: nu
     urls: { 'dev OIDC': oidc.issuer },
     notes: [
       `demo logins (development only; passwords in ${devIdentitiesPath(config.home)}):`,
-      ...identities.list().map((i) => `  ${i.email.padEnd(width)}  ${i.password}  ${i.demoRole ? `Demo Shop ${i.demoRole}` : (i.groups[0] ?? '')}`),
+      ...identities
+        .list()
+        .map(
+          (i) =>
+            `  ${i.email.padEnd(width)}  ${i.password}  ${i.demoRole ? `Demo Shop ${i.demoRole}` : i.demoSignup ? 'new owner: sign-up invitation, walks the setup wizard' : (i.groups[0] ?? '')}`,
+        ),
       '  employees (and customers in workspaces that require it) set up TOTP at first sign-in',
     ],
     close: () => oidc.close(),

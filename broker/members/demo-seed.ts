@@ -4,6 +4,9 @@ import { createPlatform, type Platform } from '../../shared/runtime/platform.ts'
 import type { ServiceContext } from '../../shared/runtime/service-types.ts';
 import type { Workspace } from '../../shared/workspaces/workspace-service.ts';
 import { identitySettings } from '../auth/identity-settings.ts';
+import { createSignupDal } from '../auth/signup-dal.ts';
+import { createSignupService } from '../auth/signup-service.ts';
+import { ConflictError } from '../../shared/errors/errors.ts';
 import { DEMO_WORKSPACE_NAME, loadDevIdentities, type DevIdentity } from '../dev-oidc/dev-identities.ts';
 import type { EmployeeRole } from '../policy/permissions.ts';
 
@@ -15,9 +18,17 @@ export async function findDemoWorkspace(platform: Pick<Platform, 'workspaces'>):
 }
 
 /** Creates (or reuses) the user mapped to one dev identity at `issuer`. */
-export async function ensureIdentityUser(platform: Platform, issuer: string, identity: DevIdentity, employeeRole?: EmployeeRole): Promise<string> {
+export async function ensureIdentityUser(
+  platform: Platform,
+  issuer: string,
+  identity: DevIdentity,
+  employeeRole?: EmployeeRole,
+): Promise<string> {
   const pool = platform.pools.control;
-  const found = await pool.query<{ user_id: string }>('SELECT user_id FROM wact.user_identities WHERE issuer = $1 AND subject = $2', [issuer, identity.subject]);
+  const found = await pool.query<{ user_id: string }>('SELECT user_id FROM wact.user_identities WHERE issuer = $1 AND subject = $2', [
+    issuer,
+    identity.subject,
+  ]);
   if (found.rows[0]) return found.rows[0].user_id;
   const id = crypto.randomUUID();
   const client = await pool.connect();
@@ -42,10 +53,29 @@ export async function ensureIdentityUser(platform: Platform, issuer: string, ide
 }
 
 /**
+ * The new-owner demo login: an open sign-up invitation until that identity has
+ * signed up (then it is an ordinary customer without, or with its own, workspace).
+ * True when one was written now.
+ */
+async function ensureSignupInvitation(platform: Platform, issuer: string, identity: DevIdentity): Promise<boolean> {
+  const pool = platform.pools.control;
+  const user = await pool.query('SELECT 1 FROM wact.user_identities WHERE issuer = $1 AND subject = $2', [issuer, identity.subject]);
+  if (user.rows.length || (await createSignupDal(pool).openFor(identity.email))) return false;
+  try {
+    await createSignupService({ pool, audit: platform.audit }).invite({ email: identity.email }, SEED_ACTOR);
+    return true;
+  } catch (err) {
+    if (err instanceof ConflictError) return false; // another start wrote it meanwhile
+    throw err;
+  }
+}
+
+/**
  * First start: the "Demo Shop" workspace (eu) and its four members (owner,
- * admin, analyst, read-only) mapped to the dev provider's identities.
- * Idempotent. Employees are provisioned at their first sign-in from their
- * staff group claim, like in production.
+ * admin, analyst, read-only) mapped to the dev provider's identities, and an
+ * open sign-up invitation for the new-owner login. Idempotent. Employees are
+ * provisioned at their first sign-in from their staff group claim, like in
+ * production.
  */
 export async function seedDemoIdentities(ctx: ServiceContext): Promise<string[]> {
   const config: Config = ctx.config;
@@ -75,7 +105,12 @@ export async function seedDemoIdentities(ctx: ServiceContext): Promise<string[]>
         });
       }
     }
-    return created ? [`demo workspace "${DEMO_WORKSPACE_NAME}" (${workspace.region}) created: ${workspace.id}`] : [];
+    const notes = created ? [`demo workspace "${DEMO_WORKSPACE_NAME}" (${workspace.region}) created: ${workspace.id}`] : [];
+    for (const identity of loadDevIdentities(config.home)) {
+      if (identity.demoSignup && (await ensureSignupInvitation(platform, issuer, identity)))
+        notes.push(`sign-up invitation for ${identity.email} (no workspace yet: the setup wizard)`);
+    }
+    return notes;
   } finally {
     await platform.close();
   }
