@@ -62,7 +62,12 @@ export function brokerAgent(config: Config): Agent {
 }
 
 /** A JSON request to the broker with the stored CLI session (for `db connect`, `db sessions` …). */
-export async function brokerRequest<T = unknown>(method: string, apiPath: string, body?: unknown, opts: { reason?: string } = {}): Promise<T> {
+export async function brokerRequest<T = unknown>(
+  method: string,
+  apiPath: string,
+  body?: unknown,
+  opts: { reason?: string } = {},
+): Promise<T> {
   const config = loadConfig();
   const token = readCliToken();
   if (!token) throw new Error('not signed in: run wact login');
@@ -80,7 +85,8 @@ export async function brokerRequest<T = unknown>(method: string, apiPath: string
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!res.ok) throw new Error(`${json.error?.message ?? `broker answered ${res.status}`}${json.error?.code ? ` (${json.error.code})` : ''}`);
+    if (!res.ok)
+      throw new Error(`${json.error?.message ?? `broker answered ${res.status}`}${json.error?.code ? ` (${json.error.code})` : ''}`);
     return json as T;
   } finally {
     await agent.close();
@@ -105,7 +111,12 @@ async function deviceLogin(config: Config, broker: string, log: (line: string) =
   const agent = brokerAgent(config);
   try {
     const post = async (p: string, body: unknown) => {
-      const res = await fetch(`${broker}${p}`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${broker}${p}`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+      });
       return { status: res.status, json: (await res.json().catch(() => ({}))) as DeviceReply };
     };
     const start = await post('/auth/cli/device', {});
@@ -145,7 +156,11 @@ export function registerIdentityCommands(program: Command): void {
       const broker = (opts.broker ?? brokerUrl(config)).replace(/\/+$/, '');
       const token = await deviceLogin(config, broker, (line) => process.stderr.write(line + '\n'));
       saveCliToken(token);
-      printResult(!!opts.json, { broker, user: token.user, expiresAt: token.expiresAt, tokenFile: cliTokenPath() }, () => `signed in as ${token.user.displayName} until ${token.expiresAt} (token in ${cliTokenPath()}, mode 0600)`);
+      printResult(
+        !!opts.json,
+        { broker, user: token.user, expiresAt: token.expiresAt, tokenFile: cliTokenPath() },
+        () => `signed in as ${token.user.displayName} until ${token.expiresAt} (token in ${cliTokenPath()}, mode 0600)`,
+      );
     });
 
   program
@@ -189,12 +204,15 @@ function registerSignupCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { email: string; days: string; json?: boolean }) => {
       const input = signupInviteInput.parse({ email: opts.email, days: opts.days }); // before touching a database
-      const created = await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).invite(input, operatorActor()));
+      const created = await withOperator((p) =>
+        createSignupService({ pool: p.pools.control, audit: p.audit }).invite(input, operatorActor()),
+      );
       const config = loadConfig();
       printResult(
         !!opts.json,
         created,
-        () => `invited ${created.email} to sign up (invitation ${created.id}, expires ${created.expiresAt}); they sign in at ${brokerUrl(config)} and the setup wizard creates their workspace`,
+        () =>
+          `invited ${created.email} to sign up (invitation ${created.id}, expires ${created.expiresAt}); they sign in at ${brokerUrl(config)} and the setup wizard creates their workspace`,
       );
     });
 
@@ -214,7 +232,9 @@ function registerSignupCommands(program: Command): void {
     .requiredOption('--id <id>', 'invitation id (from wact signup list)')
     .option('--json', 'print JSON')
     .action(async (opts: { id: string; json?: boolean }) => {
-      const revoked = await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).revoke(opts.id, operatorActor()));
+      const revoked = await withOperator((p) =>
+        createSignupService({ pool: p.pools.control, audit: p.audit }).revoke(opts.id, operatorActor()),
+      );
       printResult(!!opts.json, revoked, () => `revoked sign-up invitation ${revoked.id}`);
     });
 }
