@@ -38,10 +38,11 @@ export function createBatcher(pool: Pick<pg.Pool, 'connect'>, opts: BatcherOptio
     const client = await pool.connect();
     let broken = false;
     try {
-      // Durable means flushed: never rely on the server's synchronous_commit default.
-      await client.query(`BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL statement_timeout = ${timeout}`);
-      await client.query('SELECT audit.append($1::jsonb)', [JSON.stringify(rows)]);
-      await client.query('COMMIT');
+      // One round trip (a caller such as the gateway holds its reply until
+      // this resolves): the batch travels as an escaped literal in a simple
+      // query. Durable means flushed: never rely on the server's default.
+      const literal = (client as unknown as { escapeLiteral(s: string): string }).escapeLiteral(JSON.stringify(rows));
+      await client.query(`BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL statement_timeout = ${timeout}; SELECT audit.append(${literal}::jsonb); COMMIT`);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;

@@ -1,7 +1,4 @@
-import fs from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
@@ -13,8 +10,6 @@ import { createSiemService } from '../../shared/audit/audit-siem.ts';
 import { verifyExport } from '../../shared/audit/audit-verify.ts';
 import { createFieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import { startTestBroker, type ApiClient, type TestBroker } from '../support/broker.ts';
-import { testDb } from '../support/db.ts';
-import { ensureDevCertificates } from '../../shared/http/tls.ts';
 
 /**
  * Reads of customer data (and of the audit logs): a GET under one of these
@@ -41,11 +36,8 @@ const EXEMPT = new Map<string, string>([
 ]);
 
 let b: TestBroker;
-const home = path.join(os.tmpdir(), `wact-audit-${testDb().prefix}`);
 beforeAll(async () => {
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  await ensureDevCertificates(home, ['localhost']); // the broker's home is the audit tests' shared one (same KEK)
-  b = await startTestBroker({ env: { WACT_HOME: home } });
+  b = await startTestBroker({ env: { LOG_LEVEL: process.env.AUDIT_TEST_LOG ?? 'silent' } });
 });
 afterAll(async () => {
   await b?.close();

@@ -48,7 +48,13 @@ describe('audit export and offline verification', () => {
   });
 
   it('a time range exports on its own and round-trips through verify (both ends anchored)', async () => {
-    const ws = await kit.stream(6);
+    // Events a few milliseconds apart, so millisecond bounds fall between them.
+    const ws = crypto.randomUUID();
+    for (let i = 1; i <= 6; i++) {
+      await kit.audit.append(kit.event(ws, i));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await kit.signer.signStreamHead('eu', ws, 'periodic');
     const rows = await readEvents(eu(), ws, 1, 100);
     const from = new Date(rows[2].occurredAt); // ms precision: seq 3 (or later) onwards
     from.setUTCMilliseconds(from.getUTCMilliseconds() + 1);

@@ -103,11 +103,12 @@ function plainAppender(pool: pg.Pool) {
   const run = async (batch: typeof queue) => {
     const c = await pool.connect();
     try {
-      await c.query('BEGIN; SET LOCAL synchronous_commit = on');
-      await c.query(`INSERT INTO bench_plain.events (stream_id, action, actor_kind, actor_id, actor_role, actor_name, target_type, target_id, reason, session_id, client_ip, outcome, metadata)
+      // Same single round trip as the audit batcher.
+      const literal = c.escapeLiteral(`[${batch.map((b) => b.row).join(',')}]`);
+      await c.query(`BEGIN; SET LOCAL synchronous_commit = on;
+        INSERT INTO bench_plain.events (stream_id, action, actor_kind, actor_id, actor_role, actor_name, target_type, target_id, reason, session_id, client_ip, outcome, metadata)
         SELECT (x->>'streamId')::uuid, x->>'action', x->>'actorKind', x->>'actorId', x->>'actorRole', x->>'actorName', x->>'targetType', x->>'targetId', x->>'reason', x->>'sessionId', x->>'clientIp', x->>'outcome', x->>'metadata'
-          FROM jsonb_array_elements($1::jsonb) x`, [`[${batch.map((b) => b.row).join(',')}]`]);
-      await c.query('COMMIT');
+          FROM jsonb_array_elements(${literal}::jsonb) x; COMMIT`);
       batch.forEach((b) => b.resolve());
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);

@@ -7,9 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { testDb } from '../support/db.ts';
 
 const run = promisify(execFile);
-// The KEK shared by the audit tests (the signing key in the run's databases is wrapped by it).
-const home = path.join(os.tmpdir(), `wact-audit-${testDb().prefix}`);
-fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+// The run's state folder: its KEKs wrap the signing keys in the run's shared databases.
+const home = testDb().home;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-audit-cli-'));
 
 async function wact(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
