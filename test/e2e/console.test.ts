@@ -16,7 +16,7 @@ import type { Browser } from 'playwright-core';
 import { ensureConsoleBuilt } from '../../scripts/build-console.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { testDb } from '../support/db.ts';
-import { ensureIdentityUser } from '../../broker/members/demo-seed.ts';
+import { createSignupService } from '../../broker/auth/signup-service.ts';
 import type { RunningService } from '../../shared/runtime/service-types.ts';
 import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { insertConversations } from '../support/console-fixtures.ts';
@@ -357,8 +357,12 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
   });
 
   it('a new owner walks the setup wizard: workspace, BSP webhook URL and secret, tracking link and snippet, first conversation turns it green', async () => {
+    // The operator invites the new owner to sign up; their first sign-in creates the account, without a workspace.
     const founder = broker.oidc.identities.add({ email: `founder-${Date.now()}@new-shop.example`, name: 'Nina Newowner' });
-    await ensureIdentityUser(broker.platform, broker.issuer, founder);
+    await createSignupService({ pool: broker.platform.pools.control, audit: broker.platform.audit }).invite(
+      { email: founder.email },
+      { id: 'operator:e2e', kind: 'operator', role: 'operator', displayName: 'e2e' },
+    );
     const { page, context, errors } = await newPerson(browser);
     await signInThroughConsole(page, broker.url, founder);
     await page.getByText('Name and region').waitFor();
