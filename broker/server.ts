@@ -37,7 +37,11 @@ export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions 
   });
   const port = (server.address() as AddressInfo).port;
   const settings = identitySettings(config, { publicUrl: config.raw.BROKER_PUBLIC_URL ?? `https://${config.publicHost}:${port}` });
-  const issuerCa = config.raw.OIDC_CA_FILE ? fs.readFileSync(config.raw.OIDC_CA_FILE, 'utf8') : config.env !== 'production' ? tls.ca : undefined;
+  const issuerCa = config.raw.OIDC_CA_FILE
+    ? fs.readFileSync(config.raw.OIDC_CA_FILE, 'utf8')
+    : config.env !== 'production'
+      ? tls.ca
+      : undefined;
   const identity = createIdentityRuntime(platform, settings, { issuerCa });
   const services: BrokerServices = {
     config,
@@ -53,7 +57,9 @@ export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions 
   return {
     name: 'broker',
     urls: { broker: settings.publicUrl, console: `${settings.publicUrl}/`, api: `${settings.publicUrl}/api` },
-    notes: fs.existsSync(path.join(consoleDir, 'index.html')) ? [] : ['console not built (npm run build): the broker serves /api and /auth only'],
+    notes: fs.existsSync(path.join(consoleDir, 'index.html'))
+      ? []
+      : ['console not built (npm run build): the broker serves /api and /auth only'],
     async close() {
       await auditJobs.stop();
       server.closeAllConnections?.();

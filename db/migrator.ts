@@ -24,7 +24,10 @@ export class MigrationError extends Error {
 
 /** The versioned SQL files of one set, in order. */
 export function loadMigrations(set: MigrationSet, dir = path.join(DB_DIR, 'migrations', set)): Migration[] {
-  const files = fs.readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
   const seen = new Set<string>();
   return files.map((name) => {
     const version = name.slice(0, 4);
@@ -78,24 +81,28 @@ export async function migrateDatabase(
       ALTER TABLE wact_meta.database_identity OWNER TO wact_owner;
       GRANT USAGE ON SCHEMA wact_meta TO wact_ingest, wact_broker;
       GRANT SELECT ON wact_meta.database_identity TO wact_ingest, wact_broker;`);
-    await client.query(
-      `INSERT INTO wact_meta.database_identity (kind, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-      [target, opts.env],
-    );
+    await client.query(`INSERT INTO wact_meta.database_identity (kind, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      target,
+      opts.env,
+    ]);
     const identity = await client.query<{ kind: string; environment: string }>('SELECT kind, environment FROM wact_meta.database_identity');
     assertIdentity(identity.rows[0], target, opts.env);
 
     const applied = new Map(
-      (await client.query<{ version: string; name: string; checksum: string }>('SELECT version, name, checksum FROM wact_meta.schema_migrations')).rows.map(
-        (r) => [r.version, r],
-      ),
+      (
+        await client.query<{ version: string; name: string; checksum: string }>(
+          'SELECT version, name, checksum FROM wact_meta.schema_migrations',
+        )
+      ).rows.map((r) => [r.version, r]),
     );
     const done: string[] = [];
     for (const m of migrations) {
       const prior = applied.get(m.version);
       if (prior) {
         if (prior.checksum !== m.checksum) {
-          throw new MigrationError(`migration ${m.name} was edited after it was applied to ${target} (checksum mismatch): add a new migration instead`);
+          throw new MigrationError(
+            `migration ${m.name} was edited after it was applied to ${target} (checksum mismatch): add a new migration instead`,
+          );
         }
         continue;
       }
@@ -104,7 +111,11 @@ export async function migrateDatabase(
         await client.query('SET LOCAL ROLE wact_owner');
         await client.query(m.sql);
         await client.query('RESET ROLE');
-        await client.query('INSERT INTO wact_meta.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+        await client.query('INSERT INTO wact_meta.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          m.checksum,
+        ]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);

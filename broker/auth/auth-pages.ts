@@ -21,7 +21,12 @@ export function sendAuthError(req: express.Request, res: express.Response, err: 
   res
     .status(status)
     .type('html')
-    .send(page('Sign-in problem', `<h1>Sign-in problem</h1><p>${escapeHtml(message)}</p><p><small>code: <code>${escapeHtml(code)}</code></small></p><p><a href="/auth/login">Start again</a></p>`));
+    .send(
+      page(
+        'Sign-in problem',
+        `<h1>Sign-in problem</h1><p>${escapeHtml(message)}</p><p><small>code: <code>${escapeHtml(code)}</code></small></p><p><a href="/auth/login">Start again</a></p>`,
+      ),
+    );
 }
 
 /**

@@ -28,7 +28,10 @@ export function clearSessionCookie(res: express.Response): void {
 }
 
 export function setLoginCookie(res: express.Response, loginId: string, maxAgeSeconds: number): void {
-  res.append('Set-Cookie', serialize(LOGIN_COOKIE, loginId, { httpOnly: true, secure: true, sameSite: 'lax', path: '/', maxAge: maxAgeSeconds }));
+  res.append(
+    'Set-Cookie',
+    serialize(LOGIN_COOKIE, loginId, { httpOnly: true, secure: true, sameSite: 'lax', path: '/', maxAge: maxAgeSeconds }),
+  );
 }
 
 export function clearLoginCookie(res: express.Response): void {

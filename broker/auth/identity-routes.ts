@@ -7,7 +7,12 @@ import { createMembersDal } from '../members/members-dal.ts';
 import type { IdentityRuntime } from './identity-runtime.ts';
 
 const rt = (req: ApiRequest) => req.services.features.identity as IdentityRuntime;
-const actor = (req: ApiRequest) => ({ id: req.auth.userId, kind: req.auth.kind, role: req.auth.employeeRole ?? req.auth.workspaceRole, displayName: req.auth.displayName });
+const actor = (req: ApiRequest) => ({
+  id: req.auth.userId,
+  kind: req.auth.kind,
+  role: req.auth.employeeRole ?? req.auth.workspaceRole,
+  displayName: req.auth.displayName,
+});
 const uuid = z.string().uuid();
 
 /** /api routes of the identity feature: own sessions, employees (security), workspace security settings, setup wizard. */
@@ -34,7 +39,15 @@ export const identityRoutes: ApiRoute[] = [
         [id.data, req.auth.userId],
       );
       if (!rowCount) throw new NotFoundError('unknown session', 'session_not_found');
-      await req.services.platform.audit.append({ action: 'auth.session.revoke', actor: actor(req), target: { type: 'session', id: id.data }, sessionId: req.auth.sessionId, clientIp: clientIp(req), outcome: 'success', metadata: { scope: 'own' } });
+      await req.services.platform.audit.append({
+        action: 'auth.session.revoke',
+        actor: actor(req),
+        target: { type: 'session', id: id.data },
+        sessionId: req.auth.sessionId,
+        clientIp: clientIp(req),
+        outcome: 'success',
+        metadata: { scope: 'own' },
+      });
       return { id: id.data };
     },
   },
@@ -44,7 +57,15 @@ export const identityRoutes: ApiRoute[] = [
     permission: 'account.self',
     handler: async (req) => {
       const ended = await rt(req).sessions.revokeAllForUser(req.auth.userId, req.auth.userId, 'self: sign out everywhere');
-      await req.services.platform.audit.append({ action: 'auth.sessions.revoke_all', actor: actor(req), target: { type: 'user', id: req.auth.userId }, sessionId: req.auth.sessionId, clientIp: clientIp(req), outcome: 'success', metadata: { ended } });
+      await req.services.platform.audit.append({
+        action: 'auth.sessions.revoke_all',
+        actor: actor(req),
+        target: { type: 'user', id: req.auth.userId },
+        sessionId: req.auth.sessionId,
+        clientIp: clientIp(req),
+        outcome: 'success',
+        metadata: { ended },
+      });
       return { ended };
     },
   },
@@ -54,7 +75,17 @@ export const identityRoutes: ApiRoute[] = [
     permission: 'employees.read',
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['displayName', 'employeeRole', 'lastLoginAt'], defaultSort: ['displayName', 'ASC'] });
-      const { rows } = await req.services.platform.pools.control.query<{ id: string; display_name: string; email: string | null; employee_role: string; last_login_at: Date | null; disabled: boolean; totp: boolean; locked: boolean; sessions: string }>(
+      const { rows } = await req.services.platform.pools.control.query<{
+        id: string;
+        display_name: string;
+        email: string | null;
+        employee_role: string;
+        last_login_at: Date | null;
+        disabled: boolean;
+        totp: boolean;
+        locked: boolean;
+        sessions: string;
+      }>(
         `SELECT u.id, u.display_name, u.email, u.employee_role, u.last_login_at, u.disabled_at IS NOT NULL AS disabled,
                 COALESCE(t.confirmed_at IS NOT NULL, false) AS totp, COALESCE(t.locked_until > now(), false) AS locked,
                 (SELECT count(*) FROM wact.sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > now()) AS sessions
@@ -129,7 +160,15 @@ export const identityRoutes: ApiRoute[] = [
         req.services.platform.logger.error({ err, workspace: ws.id }, 'workspace created but owner membership failed');
         throw err;
       }
-      await req.services.platform.audit.append({ action: 'member.add', actor: actor(req), workspaceId: ws.id, region: ws.region, target: { type: 'user', id: req.auth.userId }, outcome: 'success', metadata: { role: 'owner', via: 'setup' } });
+      await req.services.platform.audit.append({
+        action: 'member.add',
+        actor: actor(req),
+        workspaceId: ws.id,
+        region: ws.region,
+        target: { type: 'user', id: req.auth.userId },
+        outcome: 'success',
+        metadata: { role: 'owner', via: 'setup' },
+      });
       res.status(201);
       return { ...ws, role: 'owner' };
     },
@@ -150,7 +189,16 @@ export const identityRoutes: ApiRoute[] = [
       const ws = req.workspace!;
       const before = await rt(req).members.requiresTotp(ws.id);
       await rt(req).members.setRequireTotp(ws.id, body.data.requireTotp, req.auth.userId);
-      await req.services.platform.audit.append({ action: 'workspace.settings.update', actor: actor(req), workspaceId: ws.id, region: ws.region, target: { type: 'workspace', id: ws.id }, sessionId: req.auth.sessionId, outcome: 'success', metadata: { setting: 'requireTotp', from: before, to: body.data.requireTotp } });
+      await req.services.platform.audit.append({
+        action: 'workspace.settings.update',
+        actor: actor(req),
+        workspaceId: ws.id,
+        region: ws.region,
+        target: { type: 'workspace', id: ws.id },
+        sessionId: req.auth.sessionId,
+        outcome: 'success',
+        metadata: { setting: 'requireTotp', from: before, to: body.data.requireTotp },
+      });
       return { id: ws.id, requireTotp: body.data.requireTotp };
     },
   },

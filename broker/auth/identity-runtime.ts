@@ -20,7 +20,12 @@ export function createIdentityRuntime(platform: Platform, settings: IdentitySett
     platform,
     audit: platform.audit,
     logger: platform.logger,
-    sessions: createSessionService({ pool, idleMs: settings.sessionIdleMs, maxMs: settings.sessionMaxMs, pendingMs: settings.pendingSessionMs }),
+    sessions: createSessionService({
+      pool,
+      idleMs: settings.sessionIdleMs,
+      maxMs: settings.sessionMaxMs,
+      pendingMs: settings.pendingSessionMs,
+    }),
     users: createUserService({
       pool,
       audit: platform.audit,

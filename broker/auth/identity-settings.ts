@@ -36,7 +36,10 @@ export function devClientSecret(config: Config): string {
 
 export function parseGroupRoles(spec: string): { group: string; role: EmployeeRole }[] {
   const out: { group: string; role: EmployeeRole }[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [group, role] = part.split('=').map((s) => s?.trim());
     if (!group || !['engineer', 'support', 'security'].includes(role ?? '')) {
       throw new ConfigError(`STAFF_GROUP_ROLES: "${part}" is not group=engineer|support|security`);
@@ -49,7 +52,8 @@ export function parseGroupRoles(spec: string): { group: string; role: EmployeeRo
 export function identitySettings(config: Config, overrides: { publicUrl?: string } = {}): IdentitySettings {
   const v = config.raw;
   const production = ['staging', 'production'].includes(config.env);
-  if (production && !v.OIDC_CLIENT_SECRET) throw new ConfigError('refusing to start: set OIDC_CLIENT_SECRET (and OIDC_ISSUER_URL) outside development');
+  if (production && !v.OIDC_CLIENT_SECRET)
+    throw new ConfigError('refusing to start: set OIDC_CLIENT_SECRET (and OIDC_ISSUER_URL) outside development');
   if (production && !v.OIDC_ISSUER_URL) throw new ConfigError('refusing to start: set OIDC_ISSUER_URL outside development');
   return {
     issuerUrl: v.OIDC_ISSUER_URL ?? `https://${config.publicHost}:${config.ports.oidc}`,

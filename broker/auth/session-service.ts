@@ -56,14 +56,31 @@ const toSession = (r: Row): SessionUser => ({
 export function createSessionService(deps: { pool: pg.Pool; idleMs: number; maxMs: number; pendingMs: number }) {
   const { pool, idleMs, maxMs, pendingMs } = deps;
 
-  async function create(input: { userId: string; via: 'browser' | 'cli'; stage: SessionStage; mfa: boolean; clientIp?: string; userAgent?: string }) {
+  async function create(input: {
+    userId: string;
+    via: 'browser' | 'cli';
+    stage: SessionStage;
+    mfa: boolean;
+    clientIp?: string;
+    userAgent?: string;
+  }) {
     const token = randomToken();
     const id = crypto.randomUUID();
     const lifetime = input.stage === 'active' ? maxMs : pendingMs;
     await pool.query(
       `INSERT INTO wact.sessions (id, token_hash, user_id, via, stage, mfa, expires_at, client_ip, user_agent)
        VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision / 1000), $8, $9)`,
-      [id, digest(token), input.userId, input.via, input.stage, input.mfa, lifetime, input.clientIp ?? null, (input.userAgent ?? '').slice(0, 300) || null],
+      [
+        id,
+        digest(token),
+        input.userId,
+        input.via,
+        input.stage,
+        input.mfa,
+        lifetime,
+        input.clientIp ?? null,
+        (input.userAgent ?? '').slice(0, 300) || null,
+      ],
     );
     return { token, sessionId: id };
   }
@@ -83,7 +100,10 @@ export function createSessionService(deps: { pool: pg.Pool; idleMs: number; maxM
       [hash, idleMs],
     );
     if (rows[0]) return { ok: true, session: toSession(rows[0]) };
-    const known = await pool.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM wact.sessions WHERE token_hash = $1', [hash]);
+    const known = await pool.query<{ revoked: boolean }>(
+      'SELECT revoked_at IS NOT NULL AS revoked FROM wact.sessions WHERE token_hash = $1',
+      [hash],
+    );
     if (!known.rows[0]) return { ok: false, reason: 'unknown' };
     return { ok: false, reason: known.rows[0].revoked ? 'revoked' : 'expired' };
   }
@@ -127,7 +147,16 @@ export function createSessionService(deps: { pool: pg.Pool; idleMs: number; maxM
   }
 
   async function listForUser(userId: string) {
-    const { rows } = await pool.query<{ id: string; via: string; stage: string; created_at: Date; last_seen_at: Date; expires_at: Date; client_ip: string | null; user_agent: string | null }>(
+    const { rows } = await pool.query<{
+      id: string;
+      via: string;
+      stage: string;
+      created_at: Date;
+      last_seen_at: Date;
+      expires_at: Date;
+      client_ip: string | null;
+      user_agent: string | null;
+    }>(
       `SELECT id, via, stage, created_at, last_seen_at, expires_at, client_ip, user_agent FROM wact.sessions
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
           AND (via = 'cli' OR last_seen_at > now() - make_interval(secs => $2::double precision / 1000))

@@ -92,10 +92,16 @@ export function createTotpService(deps: { pool: pg.Pool; box: TotpSecretBox; max
         [userId],
       );
       const row = rows[0];
-      if (!row) throw new BadRequestError(mode === 'confirm' ? 'start TOTP enrollment first' : 'TOTP is not set up for this account', 'totp_not_enrolled');
-      if (mode === 'confirm' && row.confirmed_at) throw new ConflictError('TOTP is already set up for this account', 'totp_already_enrolled');
+      if (!row)
+        throw new BadRequestError(
+          mode === 'confirm' ? 'start TOTP enrollment first' : 'TOTP is not set up for this account',
+          'totp_not_enrolled',
+        );
+      if (mode === 'confirm' && row.confirmed_at)
+        throw new ConflictError('TOTP is already set up for this account', 'totp_already_enrolled');
       if (mode === 'verify' && !row.confirmed_at) throw new BadRequestError('finish TOTP enrollment first', 'totp_not_enrolled');
-      if (row.locked) throw new TooManyRequestsError(`too many wrong codes: TOTP is locked until ${row.locked_until!.toISOString()}`, 'totp_locked');
+      if (row.locked)
+        throw new TooManyRequestsError(`too many wrong codes: TOTP is locked until ${row.locked_until!.toISOString()}`, 'totp_locked');
 
       let success: { method: 'totp' | 'recovery_code'; step?: number; remaining?: number } | undefined;
       let reason: 'invalid' | 'replayed' = 'invalid';
@@ -106,7 +112,10 @@ export function createTotpService(deps: { pool: pg.Pool; box: TotpSecretBox; max
           [userId, recoveryCodeDigest(userId, input.recoveryCode.slice(0, 64))],
         );
         if (used.rowCount) {
-          const left = await client.query<{ n: string }>('SELECT count(*) AS n FROM wact.recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId]);
+          const left = await client.query<{ n: string }>(
+            'SELECT count(*) AS n FROM wact.recovery_codes WHERE user_id = $1 AND used_at IS NULL',
+            [userId],
+          );
           success = { method: 'recovery_code', remaining: Number(left.rows[0].n) };
         }
       } else if (typeof input.code === 'string' && CODE_PATTERN.test(input.code)) {
@@ -146,7 +155,10 @@ export function createTotpService(deps: { pool: pg.Pool; box: TotpSecretBox; max
     await withTransaction(pool, async (client) => {
       await client.query('DELETE FROM wact.recovery_codes WHERE user_id = $1', [userId]);
       for (const code of codes) {
-        await client.query('INSERT INTO wact.recovery_codes (user_id, code_hash) VALUES ($1, $2)', [userId, recoveryCodeDigest(userId, code)]);
+        await client.query('INSERT INTO wact.recovery_codes (user_id, code_hash) VALUES ($1, $2)', [
+          userId,
+          recoveryCodeDigest(userId, code),
+        ]);
       }
     });
     return codes;

@@ -101,11 +101,24 @@ export async function startDevOidc(opts: DevOidcOptions): Promise<DevOidc> {
       if (!identity) return undefined;
       return {
         accountId: sub,
-        claims: async () => ({ sub, email: identity.email, email_verified: identity.emailVerified, name: identity.name, groups: identity.groups }),
+        claims: async () => ({
+          sub,
+          email: identity.email,
+          email_verified: identity.emailVerified,
+          name: identity.name,
+          groups: identity.groups,
+        }),
       };
     },
     // The broker is first-party: grant its scopes without a consent screen.
-    loadExistingGrant: async (ctx: { oidc: { client: { clientId: string }; session: { accountId: string; grantIdFor(id: string): string | undefined }; result?: { consent?: { grantId?: string } }; provider: Provider } }) => {
+    loadExistingGrant: async (ctx: {
+      oidc: {
+        client: { clientId: string };
+        session: { accountId: string; grantIdFor(id: string): string | undefined };
+        result?: { consent?: { grantId?: string } };
+        provider: Provider;
+      };
+    }) => {
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
       if (grantId) {
         const found = await ctx.oidc.provider.Grant.find(grantId);
@@ -149,17 +162,28 @@ export async function startDevOidc(opts: DevOidcOptions): Promise<DevOidc> {
       const password = typeof req.body?.password === 'string' ? req.body.password.slice(0, 200) : '';
       const identity: DevIdentity | undefined = opts.identities.check(email, password);
       if (!identity) {
-        res.status(401).type('html').send(loginPage(details.uid, 'Unknown email or wrong password.', email));
+        res
+          .status(401)
+          .type('html')
+          .send(loginPage(details.uid, 'Unknown email or wrong password.', email));
         return;
       }
-      await provider.interactionFinished(req, res, { login: { accountId: identity.subject, amr: ['pwd'] } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: identity.subject, amr: ['pwd'] } },
+        { mergeWithLastSubmission: false },
+      );
     } catch (err) {
       next(err);
     }
   });
   app.use(provider.callback());
   app.use(((err, _req, res, _next) => {
-    res.status(400).type('html').send(`<!doctype html><html><body><h1>Sign-in error</h1><p>${escapeHtml((err as Error).name ?? 'error')}</p></body></html>`);
+    res
+      .status(400)
+      .type('html')
+      .send(`<!doctype html><html><body><h1>Sign-in error</h1><p>${escapeHtml((err as Error).name ?? 'error')}</p></body></html>`);
   }) as express.ErrorRequestHandler);
   handler = app;
 

@@ -58,7 +58,10 @@ export async function authenticateRequest(
   if (result.session.via !== via) throw new UnauthorizedError('sign in first', 'unauthenticated');
   if (result.session.stage !== 'active' && !opts.allowPending) {
     // 403, not 401: the caller IS signed in (the console then shows the TOTP step, not the login page).
-    throw new ForbiddenError('finish signing in (TOTP) first', result.session.stage === 'totp_enroll' ? 'totp_enrollment_required' : 'totp_required');
+    throw new ForbiddenError(
+      'finish signing in (TOTP) first',
+      result.session.stage === 'totp_enroll' ? 'totp_enrollment_required' : 'totp_required',
+    );
   }
   return { session: result.session, token };
 }
@@ -67,7 +70,8 @@ export async function authenticateRequest(
 export function checkCsrf(req: express.Request, via: 'browser' | 'cli', sessionToken: string, publicOrigin: string): void {
   if (SAFE_METHODS.has(req.method) || via === 'cli') return;
   const origin = req.headers.origin;
-  if (typeof origin === 'string' && origin !== 'null' && origin !== publicOrigin) throw new ForbiddenError('cross-origin request refused', 'csrf_failed');
+  if (typeof origin === 'string' && origin !== 'null' && origin !== publicOrigin)
+    throw new ForbiddenError('cross-origin request refused', 'csrf_failed');
   const presented = req.headers['x-csrf-token'];
   if (typeof presented !== 'string' || !safeEqual(presented, csrfTokenFor(sessionToken))) {
     throw new ForbiddenError('missing or invalid CSRF token (X-CSRF-Token)', 'csrf_failed');
@@ -76,7 +80,10 @@ export function checkCsrf(req: express.Request, via: 'browser' | 'cli', sessionT
 
 export function reasonOf(req: express.Request): string | undefined {
   const header = req.headers['x-wact-reason'];
-  const fromBody = req.body && typeof req.body === 'object' && typeof (req.body as { reason?: unknown }).reason === 'string' ? (req.body as { reason: string }).reason : undefined;
+  const fromBody =
+    req.body && typeof req.body === 'object' && typeof (req.body as { reason?: unknown }).reason === 'string'
+      ? (req.body as { reason: string }).reason
+      : undefined;
   const raw = typeof header === 'string' ? header : fromBody;
   const trimmed = raw?.trim();
   if (!trimmed) return undefined;
@@ -124,18 +131,16 @@ export function mountApiRoutes(router: express.Router, routes: readonly ApiRoute
           requiresTotp = workspaceRole ? await deps.memberships.requiresTotp(workspaceId) : false;
           auth.workspaceRole = workspaceRole;
         }
-        const decision = await decide(
-          { kind: auth.kind, employeeRole: auth.employeeRole, mfa: auth.mfa },
-          route.permission,
-          {
-            workspaceId,
-            workspaceRole,
-            workspaceRequiresTotp: requiresTotp,
-            reason,
-            supportSessionActive:
-              workspaceId && deps.conditions.supportSessionActive ? () => deps.conditions.supportSessionActive!(services, auth.userId, workspaceId) : undefined,
-          },
-        );
+        const decision = await decide({ kind: auth.kind, employeeRole: auth.employeeRole, mfa: auth.mfa }, route.permission, {
+          workspaceId,
+          workspaceRole,
+          workspaceRequiresTotp: requiresTotp,
+          reason,
+          supportSessionActive:
+            workspaceId && deps.conditions.supportSessionActive
+              ? () => deps.conditions.supportSessionActive!(services, auth.userId, workspaceId)
+              : undefined,
+        });
         if (!decision.allowed) {
           await services.platform.audit
             .append({
@@ -180,7 +185,8 @@ export function mountApiRoutes(router: express.Router, routes: readonly ApiRoute
 
         const result = await route.handler(apiReq, res);
         if (res.headersSent) {
-          if (route.audit && !recorded) services.platform.logger.error({ route: route.path }, 'handler sent data before recording its audit event');
+          if (route.audit && !recorded)
+            services.platform.logger.error({ route: route.path }, 'handler sent data before recording its audit event');
           return;
         }
         await apiReq.recordAudit();

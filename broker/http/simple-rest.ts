@@ -43,14 +43,16 @@ export function parseListQuery<F extends string>(
   if (req.query.sort !== undefined) {
     const parsed = sortSchema.safeParse(json(req.query.sort, 'sort'));
     if (!parsed.success) throw new BadRequestError('sort must be ["field","ASC"|"DESC"]', 'invalid_query');
-    if (!(opts.sortable as readonly string[]).includes(parsed.data[0])) throw new BadRequestError(`cannot sort by ${parsed.data[0].slice(0, 64)}`, 'invalid_query');
+    if (!(opts.sortable as readonly string[]).includes(parsed.data[0]))
+      throw new BadRequestError(`cannot sort by ${parsed.data[0].slice(0, 64)}`, 'invalid_query');
     sort = { field: parsed.data[0] as F, order: parsed.data[1].toUpperCase() as 'ASC' | 'DESC' };
   }
   let start = 0;
   let end = Math.min(24, maxPage - 1);
   if (req.query.range !== undefined) {
     const parsed = rangeSchema.safeParse(json(req.query.range, 'range'));
-    if (!parsed.success || parsed.data[1] < parsed.data[0]) throw new BadRequestError('range must be [start,end] with start <= end', 'invalid_query');
+    if (!parsed.success || parsed.data[1] < parsed.data[0])
+      throw new BadRequestError('range must be [start,end] with start <= end', 'invalid_query');
     [start, end] = parsed.data;
     if (end - start + 1 > maxPage) end = start + maxPage - 1;
   }

@@ -34,7 +34,10 @@ export function createMembersDal(pool: pg.Pool | pg.PoolClient) {
     },
 
     async requiresTotp(workspaceId: string): Promise<boolean> {
-      const { rows } = await pool.query<{ require_totp: boolean }>('SELECT require_totp FROM wact.workspace_settings WHERE workspace_id = $1', [workspaceId]);
+      const { rows } = await pool.query<{ require_totp: boolean }>(
+        'SELECT require_totp FROM wact.workspace_settings WHERE workspace_id = $1',
+        [workspaceId],
+      );
       return rows[0]?.require_totp ?? false;
     },
 
@@ -55,7 +58,13 @@ export function createMembersDal(pool: pg.Pool | pg.PoolClient) {
     },
 
     async workspacesOf(userId: string) {
-      const { rows } = await pool.query<{ id: string; name: string; region: 'eu' | 'us'; role: CustomerRole; require_totp: boolean | null }>(
+      const { rows } = await pool.query<{
+        id: string;
+        name: string;
+        region: 'eu' | 'us';
+        role: CustomerRole;
+        require_totp: boolean | null;
+      }>(
         `SELECT w.id, w.name, w.region, m.role, s.require_totp FROM wact.memberships m
            JOIN wact.workspaces w ON w.id = m.workspace_id
            LEFT JOIN wact.workspace_settings s ON s.workspace_id = w.id
@@ -66,7 +75,15 @@ export function createMembersDal(pool: pg.Pool | pg.PoolClient) {
     },
 
     async members(workspaceId: string): Promise<MemberRow[]> {
-      const { rows } = await pool.query<{ user_id: string; display_name: string; email: string | null; role: CustomerRole; created_at: Date; totp: boolean; last_login_at: Date | null }>(
+      const { rows } = await pool.query<{
+        user_id: string;
+        display_name: string;
+        email: string | null;
+        role: CustomerRole;
+        created_at: Date;
+        totp: boolean;
+        last_login_at: Date | null;
+      }>(
         `SELECT m.user_id, u.display_name, u.email, m.role, m.created_at, u.last_login_at,
                 EXISTS (SELECT 1 FROM wact.totp_credentials t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS totp
            FROM wact.memberships m JOIN wact.users u ON u.id = m.user_id
@@ -102,7 +119,11 @@ export function createMembersDal(pool: pg.Pool | pg.PoolClient) {
     },
 
     async setRole(workspaceId: string, userId: string, role: CustomerRole): Promise<void> {
-      await pool.query('UPDATE wact.memberships SET role = $3, updated_at = now() WHERE workspace_id = $1 AND user_id = $2', [workspaceId, userId, role]);
+      await pool.query('UPDATE wact.memberships SET role = $3, updated_at = now() WHERE workspace_id = $1 AND user_id = $2', [
+        workspaceId,
+        userId,
+        role,
+      ]);
     },
 
     async removeMember(workspaceId: string, userId: string): Promise<void> {
@@ -110,13 +131,27 @@ export function createMembersDal(pool: pg.Pool | pg.PoolClient) {
     },
 
     async invitations(workspaceId: string): Promise<InvitationRow[]> {
-      const { rows } = await pool.query<{ id: string; email: string; role: CustomerRole; invited_by: string | null; created_at: Date; expires_at: Date }>(
+      const { rows } = await pool.query<{
+        id: string;
+        email: string;
+        role: CustomerRole;
+        invited_by: string | null;
+        created_at: Date;
+        expires_at: Date;
+      }>(
         `SELECT id, email, role, invited_by, created_at, expires_at FROM wact.invitations
           WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()
           ORDER BY created_at, id`,
         [workspaceId],
       );
-      return rows.map((r) => ({ id: r.id, email: r.email, role: r.role, invitedBy: r.invited_by, createdAt: r.created_at.toISOString(), expiresAt: r.expires_at.toISOString() }));
+      return rows.map((r) => ({
+        id: r.id,
+        email: r.email,
+        role: r.role,
+        invitedBy: r.invited_by,
+        createdAt: r.created_at.toISOString(),
+        expiresAt: r.expires_at.toISOString(),
+      }));
     },
 
     async invite(workspaceId: string, email: string, role: CustomerRole, by: string, ttlDays: number): Promise<InvitationRow> {

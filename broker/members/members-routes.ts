@@ -13,7 +13,12 @@ const uuid = z.string().uuid();
 const dal = (req: ApiRequest) => createMembersDal(req.services.platform.pools.control);
 const service = (req: ApiRequest) => createMembersService({ pool: req.services.platform.pools.control });
 
-async function audit(req: ApiRequest, action: string, target: { type: string; id?: string }, metadata: Record<string, string | number | boolean | null>) {
+async function audit(
+  req: ApiRequest,
+  action: string,
+  target: { type: string; id?: string },
+  metadata: Record<string, string | number | boolean | null>,
+) {
   const ws = req.workspace!;
   await req.services.platform.audit.append({
     action,
@@ -58,7 +63,8 @@ export const memberRoutes: ApiRoute[] = [
       const userId = idParam(req, 'member');
       const { role } = z.object({ role: roleSchema }).parse(req.body ?? {});
       const change = await service(req).changeRole(req.workspace!.id, req.auth.workspaceRole!, userId, role);
-      if (change.from !== change.to) await audit(req, 'member.role.change', { type: 'user', id: userId }, { from: change.from, to: change.to });
+      if (change.from !== change.to)
+        await audit(req, 'member.role.change', { type: 'user', id: userId }, { from: change.from, to: change.to });
       return { id: userId, role: change.to };
     },
   },
@@ -92,12 +98,14 @@ export const memberRoutes: ApiRoute[] = [
       const input = z.object({ email: z.string().trim().toLowerCase().email().max(320), role: roleSchema }).parse(req.body ?? {});
       service(req).checkOwnerRule(req.auth.workspaceRole!, undefined, input.role);
       const members = await dal(req).members(req.workspace!.id);
-      if (members.some((m) => m.email?.toLowerCase() === input.email)) throw new ConflictError('this person is already a member', 'already_member');
+      if (members.some((m) => m.email?.toLowerCase() === input.email))
+        throw new ConflictError('this person is already a member', 'already_member');
       let invitation;
       try {
         invitation = await dal(req).invite(req.workspace!.id, input.email, input.role, req.auth.userId, INVITATION_DAYS);
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new ConflictError('an invitation for this email is already open', 'invitation_exists');
+        if ((err as { code?: string }).code === '23505')
+          throw new ConflictError('an invitation for this email is already open', 'invitation_exists');
         throw err;
       }
       // The email itself stays out of the audit metadata: the invitation id points to it.

@@ -14,10 +14,16 @@ import { createMembersDal } from './members-dal.ts';
 export function createMembersService(deps: { pool: pg.Pool }) {
   function checkOwnerRule(actorRole: CustomerRole, targetRole: CustomerRole | undefined, newRole?: CustomerRole) {
     if (actorRole === 'owner') return;
-    if (targetRole === 'owner' || newRole === 'owner') throw new ForbiddenError('only an owner can grant, change or remove the owner role', 'owner_only');
+    if (targetRole === 'owner' || newRole === 'owner')
+      throw new ForbiddenError('only an owner can grant, change or remove the owner role', 'owner_only');
   }
 
-  async function changeRole(workspaceId: string, actorRole: CustomerRole, userId: string, role: CustomerRole): Promise<{ from: CustomerRole; to: CustomerRole }> {
+  async function changeRole(
+    workspaceId: string,
+    actorRole: CustomerRole,
+    userId: string,
+    role: CustomerRole,
+  ): Promise<{ from: CustomerRole; to: CustomerRole }> {
     return withTransaction(deps.pool, async (client) => {
       const dal = createMembersDal(client);
       const members = await dal.lockMembers(workspaceId);

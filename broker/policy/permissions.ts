@@ -42,7 +42,12 @@ const DATA_READERS = ['owner', 'admin', 'analyst'] as const;
 const MANAGERS = ['owner', 'admin'] as const;
 
 export const PERMISSIONS = {
-  'account.self': { scope: 'platform', roles: ALL_ROLES, condition: 'any-customer', description: 'Own profile, own sessions, sign out everywhere' },
+  'account.self': {
+    scope: 'platform',
+    roles: ALL_ROLES,
+    condition: 'any-customer',
+    description: 'Own profile, own sessions, sign out everywhere',
+  },
   'dashboard.read': { scope: 'workspace', roles: EVERY_CUSTOMER, description: 'Dashboards and aggregate figures' },
   'attribution.read': { scope: 'workspace', roles: DATA_READERS, description: 'Attribution data with masked identifiers' },
   'attribution.export': { scope: 'workspace', roles: DATA_READERS, description: 'Export attribution data' },
@@ -56,13 +61,42 @@ export const PERMISSIONS = {
   'deletion.manage': { scope: 'workspace', roles: MANAGERS, description: 'Retention and deletion requests' },
   'audit.read': { scope: 'workspace', roles: MANAGERS, description: "The workspace's audit log" },
   'audit.export': { scope: 'workspace', roles: MANAGERS, description: "Export the workspace's audit log" },
-  'identifiers.unmask': { scope: 'workspace', roles: MANAGERS, reasonRequired: true, description: 'Reveal an identifier (reason required, audited)' },
+  'identifiers.unmask': {
+    scope: 'workspace',
+    roles: MANAGERS,
+    reasonRequired: true,
+    description: 'Reveal an identifier (reason required, audited)',
+  },
   'workspace.wipe': { scope: 'workspace', roles: ['owner'], description: 'Wipe the workspace (crypto-shredding)' },
-  'workspace.create': { scope: 'platform', roles: EVERY_CUSTOMER, condition: 'any-customer', description: 'Create a workspace (setup wizard)' },
-  'support.open': { scope: 'workspace', roles: ['support'], reasonRequired: true, description: 'Open a time-boxed support session for a ticket' },
-  'support.browse': { scope: 'workspace', roles: ['support'], condition: 'support-session', description: 'Browse a workspace redacted during a support session' },
-  'db.request': { scope: 'platform', roles: ['engineer', 'support'], reasonRequired: true, description: 'Request a database session (support: redacted only)' },
-  'db.sessions.read': { scope: 'platform', roles: ['engineer', 'support', 'security'], description: 'Database sessions (own; security: all)' },
+  'workspace.create': {
+    scope: 'platform',
+    roles: EVERY_CUSTOMER,
+    condition: 'any-customer',
+    description: 'Create a workspace (setup wizard)',
+  },
+  'support.open': {
+    scope: 'workspace',
+    roles: ['support'],
+    reasonRequired: true,
+    description: 'Open a time-boxed support session for a ticket',
+  },
+  'support.browse': {
+    scope: 'workspace',
+    roles: ['support'],
+    condition: 'support-session',
+    description: 'Browse a workspace redacted during a support session',
+  },
+  'db.request': {
+    scope: 'platform',
+    roles: ['engineer', 'support'],
+    reasonRequired: true,
+    description: 'Request a database session (support: redacted only)',
+  },
+  'db.sessions.read': {
+    scope: 'platform',
+    roles: ['engineer', 'support', 'security'],
+    description: 'Database sessions (own; security: all)',
+  },
   'db.approve': { scope: 'platform', roles: ['security'], description: 'Approve or deny access requests' },
   'db.revoke': { scope: 'platform', roles: ['security'], description: 'Revoke database sessions' },
   'platform.audit.read': { scope: 'platform', roles: ['security'], description: 'The platform audit log' },
@@ -99,7 +133,9 @@ export function permissionsMarkdown(): string {
       spec.reasonRequired ? 'reason required' : '',
       spec.condition === 'support-session' ? '*with an active support session on the workspace' : '',
       spec.condition === 'any-customer' ? 'any signed-in customer, even without a workspace yet' : '',
-    ].filter(Boolean).join('; ');
+    ]
+      .filter(Boolean)
+      .join('; ');
     return `| \`${name}\` | ${cells.join(' | ')} | ${notes} |`;
   });
   return [head, rule, ...rows].join('\n');

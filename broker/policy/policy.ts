@@ -23,9 +23,7 @@ export interface PolicyFacts {
   reason?: string;
 }
 
-export type Decision =
-  | { allowed: true; role: Role }
-  | { allowed: false; status: 400 | 403; code: string; message: string };
+export type Decision = { allowed: true; role: Role } | { allowed: false; status: 400 | 403; code: string; message: string };
 
 const deny = (code: string, message: string, status: 400 | 403 = 403): Decision => ({ allowed: false, status, code, message });
 
@@ -39,7 +37,8 @@ export function effectiveRole(subject: PolicySubject, spec: PermissionSpec, fact
 export async function decide(subject: PolicySubject, permission: Permission, facts: PolicyFacts): Promise<Decision> {
   const spec: PermissionSpec | undefined = PERMISSIONS[permission];
   if (!spec) return deny('unknown_permission', 'route declares an unknown permission');
-  if (spec.scope === 'workspace' && !facts.workspaceId) return deny('policy_misconfigured', 'workspace permission on a route without :workspaceId');
+  if (spec.scope === 'workspace' && !facts.workspaceId)
+    return deny('policy_misconfigured', 'workspace permission on a route without :workspaceId');
 
   let role: Role | undefined;
   if (subject.kind === 'employee') {
@@ -51,7 +50,8 @@ export async function decide(subject: PolicySubject, permission: Permission, fac
     role = facts.workspaceRole;
     if (!role) return deny('not_a_member', 'you are not a member of this workspace');
     if (!spec.roles.includes(role)) return deny('forbidden', 'your role in this workspace does not allow this');
-    if (facts.workspaceRequiresTotp && !subject.mfa) return deny('totp_required', 'this workspace requires TOTP: enroll or verify a code first');
+    if (facts.workspaceRequiresTotp && !subject.mfa)
+      return deny('totp_required', 'this workspace requires TOTP: enroll or verify a code first');
   } else {
     // Platform-scoped permission for a customer.
     if (spec.condition === 'any-customer') {

@@ -11,7 +11,9 @@ export function registerStartCommand(program: Command): void {
       console.log(`WAct (${config.env}) — state in ${config.home}`);
       const product = await startProduct(config, (line) => console.log(`  ${line}`));
       if (product.databases.server) {
-        console.log(`PostgreSQL   postgres://postgres@127.0.0.1:${product.databases.server.port}/ (password in ${config.home}/pg-superuser-password)`);
+        console.log(
+          `PostgreSQL   postgres://postgres@127.0.0.1:${product.databases.server.port}/ (password in ${config.home}/pg-superuser-password)`,
+        );
       }
       for (const s of product.services) {
         for (const [label, url] of Object.entries(s.urls)) console.log(`${label.padEnd(12)} ${url}`);

@@ -9,9 +9,17 @@ import type { RunningService, ServiceContext } from '../../shared/runtime/servic
  */
 type Starter = (ctx: ServiceContext) => Promise<RunningService>;
 const starters: { name: string; enabled: (c: Config) => boolean; start: () => Promise<Starter> }[] = [
-  { name: 'dev-oidc', enabled: (c) => c.devOidc, start: async () => (await import('../../broker/dev-oidc/dev-oidc-service.ts')).startDevOidcService },
+  {
+    name: 'dev-oidc',
+    enabled: (c) => c.devOidc,
+    start: async () => (await import('../../broker/dev-oidc/dev-oidc-service.ts')).startDevOidcService,
+  },
   { name: 'broker', enabled: () => true, start: async () => (await import('../../broker/server.ts')).startBroker },
-  { name: 'lifecycle', enabled: (c) => c.raw.LIFECYCLE_WORKER, start: async () => (await import('../../shared/lifecycle/lifecycle-jobs.ts')).startLifecycleWorker },
+  {
+    name: 'lifecycle',
+    enabled: (c) => c.raw.LIFECYCLE_WORKER,
+    start: async () => (await import('../../shared/lifecycle/lifecycle-jobs.ts')).startLifecycleWorker,
+  },
   { name: 'ingest', enabled: () => true, start: async () => (await import('../../ingest/server.ts')).startIngest },
   { name: 'gateway', enabled: () => true, start: async () => (await import('../../broker/gateway/gateway-start.ts')).startGateway },
 ];
@@ -48,7 +56,8 @@ export async function startProduct(config: Config = loadConfig(), log: (line: st
     for (const s of seeders) seedNotes.push(...(await (await s.load())(ctx)));
     // The broker serves console/dist: build it first when missing or older than its sources
     // (production deploys ship a prebuilt console: `npm run build`; vite is a dev dependency).
-    if (config.env !== 'production' && starters.some((s) => s.name === 'broker' && s.enabled(config))) await (await import('../../scripts/build-console.ts')).ensureConsoleBuilt(log);
+    if (config.env !== 'production' && starters.some((s) => s.name === 'broker' && s.enabled(config)))
+      await (await import('../../scripts/build-console.ts')).ensureConsoleBuilt(log);
     for (const s of starters) {
       if (!s.enabled(config)) continue;
       const start = await s.start();

@@ -12,16 +12,17 @@ export type WactEnv = (typeof ENVIRONMENTS)[number];
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const optionalUrl = z.string().url().optional();
-const boolish = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
  * Every environment variable the product reads, with its default and meaning.
  * `loadConfig` is the only place that reads `process.env` for configuration.
  */
 export const configSchema = z.object({
-  WACT_ENV: z.enum(ENVIRONMENTS).default('development').describe('Which environment this process belongs to; production enables every refusal below.'),
+  WACT_ENV: z
+    .enum(ENVIRONMENTS)
+    .default('development')
+    .describe('Which environment this process belongs to; production enables every refusal below.'),
   WACT_HOME: z.string().optional().describe('State folder (keys, certificates, embedded database). Default: .wact/ in the checkout.'),
   WACT_HOST: z.string().default('127.0.0.1').describe('Address every listener binds to.'),
   WACT_PUBLIC_HOST: z.string().default('localhost').describe('Host name printed in URLs and put in the development certificate.'),
@@ -31,17 +32,37 @@ export const configSchema = z.object({
   DATABASE_URL_CONTROL: optionalUrl.describe('Operator URL of the control database. Unset: use the embedded server.'),
   DATABASE_URL_EU: optionalUrl.describe('Operator URL of the eu regional database. Unset: use the embedded server.'),
   DATABASE_URL_US: optionalUrl.describe('Operator URL of the us regional database. Unset: use the embedded server.'),
-  WACT_DB_PASSWORD_INGEST: z.string().min(16).optional().describe('Password of the wact_ingest role. Development: generated into the state folder.'),
-  WACT_DB_PASSWORD_BROKER: z.string().min(16).optional().describe('Password of the wact_broker role. Development: generated into the state folder.'),
+  WACT_DB_PASSWORD_INGEST: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Password of the wact_ingest role. Development: generated into the state folder.'),
+  WACT_DB_PASSWORD_BROKER: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Password of the wact_broker role. Development: generated into the state folder.'),
 
-  WACT_KEY_PROVIDER: z.enum(['local', 'aws-kms']).default('local').describe('Where the key-encryption keys live: a local key file per region, or AWS KMS.'),
+  WACT_KEY_PROVIDER: z
+    .enum(['local', 'aws-kms'])
+    .default('local')
+    .describe('Where the key-encryption keys live: a local key file per region, or AWS KMS.'),
   WACT_KMS_KEY_EU: z.string().optional().describe('KMS key id or ARN for the eu KEK (aws-kms provider).'),
   WACT_KMS_KEY_US: z.string().optional().describe('KMS key id or ARN for the us KEK (aws-kms provider).'),
   WACT_KMS_AWS_REGION_EU: z.string().default('eu-central-1').describe('AWS region of the eu KMS key.'),
   WACT_KMS_AWS_REGION_US: z.string().default('us-east-1').describe('AWS region of the us KMS key.'),
-  WACT_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(300).describe('How long unwrapped workspace keys stay in memory (one KMS call per workspace per period).'),
+  WACT_KEY_CACHE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(300)
+    .describe('How long unwrapped workspace keys stay in memory (one KMS call per workspace per period).'),
 
-  TLS_CERT_FILE: z.string().optional().describe('PEM certificate for every HTTPS listener and the gateway. Development: self-signed, generated into the state folder.'),
+  TLS_CERT_FILE: z
+    .string()
+    .optional()
+    .describe('PEM certificate for every HTTPS listener and the gateway. Development: self-signed, generated into the state folder.'),
   TLS_KEY_FILE: z.string().optional().describe('PEM private key matching TLS_CERT_FILE.'),
   TLS_CA_FILE: z.string().optional().describe('Extra CA the services trust for each other (the development CA by default).'),
 
@@ -52,60 +73,232 @@ export const configSchema = z.object({
   WACT_DEV_OIDC: boolish.optional().describe('Run the development OpenID provider (default: on outside staging and production).'),
 
   // ingest (ingest/ingest-settings.ts reads these)
-  INGEST_PUBLIC_URL: optionalUrl.describe('Public base URL of ingest as BSPs call it (Twilio and Bird sign the full URL). Unset: the request’s own scheme, host and path.'),
-  INGEST_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024).describe('Largest webhook/click/conversion body accepted (bigger: 413).'),
-  INGEST_CONVERSATION_WINDOW_HOURS: z.coerce.number().positive().max(24 * 90).default(24).describe('Messages from one sender within this many hours of a conversation’s start belong to it.'),
-  INGEST_ATTRIBUTION_WINDOW_DAYS: z.coerce.number().positive().max(90).default(7).describe('A conversation is attributed only to a click at most this many days older.'),
-  INGEST_BIRD_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300).describe('Accepted clock difference of Bird’s messagebird-request-timestamp.'),
-  INGEST_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(5000).default(500).describe('Most inbound messages written in one group-commit transaction.'),
-  INGEST_WORKSPACE_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(30).describe('How long ingest caches a workspace directory entry and its BSP secrets.'),
-  EXPORT_QUEUE: z.string().regex(/^[a-z][a-z0-9_.-]{1,60}$/).default('ad-export').describe('pg-boss queue of ad-platform exports (one per deployment; tests use their own).'),
+  INGEST_PUBLIC_URL: optionalUrl.describe(
+    'Public base URL of ingest as BSPs call it (Twilio and Bird sign the full URL). Unset: the request’s own scheme, host and path.',
+  ),
+  INGEST_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(256 * 1024)
+    .describe('Largest webhook/click/conversion body accepted (bigger: 413).'),
+  INGEST_CONVERSATION_WINDOW_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(24)
+    .describe('Messages from one sender within this many hours of a conversation’s start belong to it.'),
+  INGEST_ATTRIBUTION_WINDOW_DAYS: z.coerce
+    .number()
+    .positive()
+    .max(90)
+    .default(7)
+    .describe('A conversation is attributed only to a click at most this many days older.'),
+  INGEST_BIRD_TOLERANCE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(300)
+    .describe('Accepted clock difference of Bird’s messagebird-request-timestamp.'),
+  INGEST_WRITER_MAX_BATCH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5000)
+    .default(500)
+    .describe('Most inbound messages written in one group-commit transaction.'),
+  INGEST_WORKSPACE_CACHE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(600)
+    .default(30)
+    .describe('How long ingest caches a workspace directory entry and its BSP secrets.'),
+  EXPORT_QUEUE: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.-]{1,60}$/)
+    .default('ad-export')
+    .describe('pg-boss queue of ad-platform exports (one per deployment; tests use their own).'),
   EXPORT_ENABLED: boolish.default(true).describe('Run the ad-platform export worker inside ingest.'),
-  EXPORT_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(8).describe('Retries of a failed ad-platform export (pg-boss, exponential backoff).'),
-  EXPORT_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(30).describe('First retry delay of an export; doubles each time.'),
+  EXPORT_RETRY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(8)
+    .describe('Retries of a failed ad-platform export (pg-boss, exponential backoff).'),
+  EXPORT_RETRY_DELAY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(30)
+    .describe('First retry delay of an export; doubles each time.'),
   EXPORT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000).describe('Timeout of one ad-platform request.'),
-  EXPORT_URL_META: z.string().default('https://graph.facebook.com/v21.0/{datasetId}/events').describe('Meta Conversions API endpoint ({placeholders} from the workspace’s credentials).'),
-  EXPORT_URL_GOOGLE: z.string().default('https://googleads.googleapis.com/v18/customers/{customerId}:uploadClickConversions').describe('Google Ads UploadClickConversions endpoint.'),
-  EXPORT_URL_MICROSOFT: z.string().default('https://campaign.api.bingads.microsoft.com/CampaignManagement/v13/OfflineConversions/Apply').describe('Microsoft Advertising ApplyOfflineConversions endpoint.'),
-  EXPORT_URL_TIKTOK: z.string().default('https://business-api.tiktok.com/open_api/v1.3/event/track/').describe('TikTok Events API 2.0 endpoint.'),
+  EXPORT_URL_META: z
+    .string()
+    .default('https://graph.facebook.com/v21.0/{datasetId}/events')
+    .describe('Meta Conversions API endpoint ({placeholders} from the workspace’s credentials).'),
+  EXPORT_URL_GOOGLE: z
+    .string()
+    .default('https://googleads.googleapis.com/v18/customers/{customerId}:uploadClickConversions')
+    .describe('Google Ads UploadClickConversions endpoint.'),
+  EXPORT_URL_MICROSOFT: z
+    .string()
+    .default('https://campaign.api.bingads.microsoft.com/CampaignManagement/v13/OfflineConversions/Apply')
+    .describe('Microsoft Advertising ApplyOfflineConversions endpoint.'),
+  EXPORT_URL_TIKTOK: z
+    .string()
+    .default('https://business-api.tiktok.com/open_api/v1.3/event/track/')
+    .describe('TikTok Events API 2.0 endpoint.'),
   EXPORT_URL_LINKEDIN: z.string().default('https://api.linkedin.com/rest/conversionEvents').describe('LinkedIn Conversions API endpoint.'),
 
   // Identity (broker/auth): single sign-on, sessions, TOTP.
-  OIDC_ISSUER_URL: z.string().url().optional().describe('OpenID issuer the broker signs people in with. Default: the development provider, https://<WACT_PUBLIC_HOST>:<OIDC_PORT>.'),
-  OIDC_CLIENT_ID: z.string().min(1).default('wact-broker').describe('The broker\'s client id at the issuer.'),
-  OIDC_CLIENT_SECRET: z.string().min(16).optional().describe('The broker\'s client secret at the issuer. Development: generated into the state folder (oidc-client-secret).'),
-  OIDC_CA_FILE: z.string().optional().describe('Extra CA to trust for the issuer\'s HTTPS (default: the development CA outside production; the system store always applies).'),
-  BROKER_PUBLIC_URL: z.string().url().optional().describe('Public base URL of the broker (redirect URI = <this>/auth/callback). Default: https://<WACT_PUBLIC_HOST>:<BROKER_PORT>.'),
-  STAFF_EMAIL_DOMAIN: z.string().min(1).default('wact.dev').describe('Employees are provisioned only from verified emails of this domain …'),
+  OIDC_ISSUER_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('OpenID issuer the broker signs people in with. Default: the development provider, https://<WACT_PUBLIC_HOST>:<OIDC_PORT>.'),
+  OIDC_CLIENT_ID: z.string().min(1).default('wact-broker').describe("The broker's client id at the issuer."),
+  OIDC_CLIENT_SECRET: z
+    .string()
+    .min(16)
+    .optional()
+    .describe("The broker's client secret at the issuer. Development: generated into the state folder (oidc-client-secret)."),
+  OIDC_CA_FILE: z
+    .string()
+    .optional()
+    .describe(
+      "Extra CA to trust for the issuer's HTTPS (default: the development CA outside production; the system store always applies).",
+    ),
+  BROKER_PUBLIC_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Public base URL of the broker (redirect URI = <this>/auth/callback). Default: https://<WACT_PUBLIC_HOST>:<BROKER_PORT>.'),
+  STAFF_EMAIL_DOMAIN: z
+    .string()
+    .min(1)
+    .default('wact.dev')
+    .describe('Employees are provisioned only from verified emails of this domain …'),
   STAFF_GROUP_CLAIM: z.string().min(1).default('groups').describe('… carrying one of the staff groups in this ID-token claim.'),
-  STAFF_GROUP_ROLES: z.string().default('wact-engineers=engineer,wact-support=support,wact-security=security').describe('Staff group → employee role mapping, comma-separated group=role (engineer|support|security). First match in the order security, support, engineer wins.'),
-  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30).describe('A session unused this long ends.'),
-  SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12).describe('A session ends this long after sign-in, used or not.'),
-  TOTP_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5).describe('Consecutive wrong TOTP / recovery codes before TOTP locks.'),
-  TOTP_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15).describe('How long TOTP stays locked after too many failures.'),
-  LOGIN_RATE_PER_IP: z.coerce.number().int().min(1).default(60).describe('Sign-in attempts (login starts, callbacks, TOTP codes) per client IP per 15 minutes.'),
+  STAFF_GROUP_ROLES: z
+    .string()
+    .default('wact-engineers=engineer,wact-support=support,wact-security=security')
+    .describe(
+      'Staff group → employee role mapping, comma-separated group=role (engineer|support|security). First match in the order security, support, engineer wins.',
+    ),
+  SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(30)
+    .describe('A session unused this long ends.'),
+  SESSION_MAX_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(12)
+    .describe('A session ends this long after sign-in, used or not.'),
+  TOTP_MAX_FAILURES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(5)
+    .describe('Consecutive wrong TOTP / recovery codes before TOTP locks.'),
+  TOTP_LOCK_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15)
+    .describe('How long TOTP stays locked after too many failures.'),
+  LOGIN_RATE_PER_IP: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(60)
+    .describe('Sign-in attempts (login starts, callbacks, TOTP codes) per client IP per 15 minutes.'),
   LOGIN_RATE_PER_ACCOUNT: z.coerce.number().int().min(1).default(20).describe('TOTP / recovery attempts per account per 15 minutes.'),
-  IDENTITY_KEY_REGION: z.enum(['eu', 'us']).default('eu').describe('Whose KEK wraps the platform keys of the control database (TOTP secrets).'),
+  IDENTITY_KEY_REGION: z
+    .enum(['eu', 'us'])
+    .default('eu')
+    .describe('Whose KEK wraps the platform keys of the control database (TOTP secrets).'),
 
   // Access broker and gateway.
   GATEWAY_PUBLIC_HOST: z.string().optional().describe('Host name printed in gateway connection strings (default: WACT_PUBLIC_HOST).'),
-  ACCESS_TTL_DEFAULT: z.string().regex(/^\d{1,5}(s|m)?$/).default('5m').describe('Default lifetime of a database session (e.g. 5m, 300s).'),
-  ACCESS_TTL_MAX: z.string().regex(/^\d{1,5}(s|m)?$/).default('15m').describe('Longest database session anyone may request (at most 15m).'),
-  ACCESS_PENDING_TIMEOUT: z.string().regex(/^\d{1,5}(s|m)?$/).default('60m').describe('A full-scope request nobody decided on expires after this long.'),
-  WACT_DB_AUTH: z.enum(['password', 'rds-iam']).default('password').describe('How session roles log in upstream: a random password (SCRAM) or an RDS IAM token (15 minutes, signed per connection).'),
+  ACCESS_TTL_DEFAULT: z
+    .string()
+    .regex(/^\d{1,5}(s|m)?$/)
+    .default('5m')
+    .describe('Default lifetime of a database session (e.g. 5m, 300s).'),
+  ACCESS_TTL_MAX: z
+    .string()
+    .regex(/^\d{1,5}(s|m)?$/)
+    .default('15m')
+    .describe('Longest database session anyone may request (at most 15m).'),
+  ACCESS_PENDING_TIMEOUT: z
+    .string()
+    .regex(/^\d{1,5}(s|m)?$/)
+    .default('60m')
+    .describe('A full-scope request nobody decided on expires after this long.'),
+  WACT_DB_AUTH: z
+    .enum(['password', 'rds-iam'])
+    .default('password')
+    .describe('How session roles log in upstream: a random password (SCRAM) or an RDS IAM token (15 minutes, signed per connection).'),
   WACT_RDS_AWS_REGION_EU: z.string().default('eu-central-1').describe('AWS region of the eu RDS instance (rds-iam mode).'),
   WACT_RDS_AWS_REGION_US: z.string().default('us-east-1').describe('AWS region of the us RDS instance (rds-iam mode).'),
-  GATEWAY_WATCH_INTERVAL_MS: z.coerce.number().int().min(100).max(2000).default(500).describe('How often the gateway checks live sessions for revocation (revocation takes effect within about two intervals).'),
+  GATEWAY_WATCH_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(2000)
+    .default(500)
+    .describe('How often the gateway checks live sessions for revocation (revocation takes effect within about two intervals).'),
 
   // Data lifecycle (shared/lifecycle): retention, end-user deletion, wipe.
-  WACT_DELETION_ENDPOINT_GOOGLE: z.string().optional().describe('Google Ads conversion-adjustment endpoint end-user deletions are retracted at ({customerId} from the workspace’s credentials). Default: googleads.googleapis.com.'),
-  WACT_DELETION_ENDPOINT_MICROSOFT: z.string().optional().describe('Microsoft Advertising ApplyOfflineConversionAdjustments endpoint for end-user deletions. Default: campaign.api.bingads.microsoft.com.'),
-  LIFECYCLE_WORKER: boolish.default(true).describe('Run the data-lifecycle jobs (retention, deletion requests and their propagation) inside the broker process.'),
+  WACT_DELETION_ENDPOINT_GOOGLE: z
+    .string()
+    .optional()
+    .describe(
+      'Google Ads conversion-adjustment endpoint end-user deletions are retracted at ({customerId} from the workspace’s credentials). Default: googleads.googleapis.com.',
+    ),
+  WACT_DELETION_ENDPOINT_MICROSOFT: z
+    .string()
+    .optional()
+    .describe(
+      'Microsoft Advertising ApplyOfflineConversionAdjustments endpoint for end-user deletions. Default: campaign.api.bingads.microsoft.com.',
+    ),
+  LIFECYCLE_WORKER: boolish
+    .default(true)
+    .describe('Run the data-lifecycle jobs (retention, deletion requests and their propagation) inside the broker process.'),
   LIFECYCLE_RETENTION_CRON: z.string().default('17 3 * * *').describe('When the retention job runs (cron, UTC).'),
-  WACT_AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(12).max(120).default(12).describe('Months of audit log kept; whole months older than this are dropped (never less than 12).'),
-  WACT_AUDIT_SIGN_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(3600).describe('How often the broker signs the audit chain heads that moved (also signed at every export).'),
-  WACT_AUDIT_CONTROL_KEK_REGION: z.enum(['eu', 'us']).default('eu').describe("Which region's KEK wraps the control database's audit signing key."),
-  WACT_AUDIT_SIEM_ALLOW_PRIVATE: boolish.default(false).describe('Allow SIEM push destinations on private or loopback addresses (tests, on-premises SIEMs).'),
+  WACT_AUDIT_RETENTION_MONTHS: z.coerce
+    .number()
+    .int()
+    .min(12)
+    .max(120)
+    .default(12)
+    .describe('Months of audit log kept; whole months older than this are dropped (never less than 12).'),
+  WACT_AUDIT_SIGN_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(86400)
+    .default(3600)
+    .describe('How often the broker signs the audit chain heads that moved (also signed at every export).'),
+  WACT_AUDIT_CONTROL_KEK_REGION: z
+    .enum(['eu', 'us'])
+    .default('eu')
+    .describe("Which region's KEK wraps the control database's audit signing key."),
+  WACT_AUDIT_SIEM_ALLOW_PRIVATE: boolish
+    .default(false)
+    .describe('Allow SIEM push destinations on private or loopback addresses (tests, on-premises SIEMs).'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -10,13 +10,9 @@ export interface Config {
   host: string;
   publicHost: string;
   logLevel: string;
-  database:
-    | { kind: 'embedded'; port: number }
-    | { kind: 'external'; urls: Record<DatabaseTarget, string> };
+  database: { kind: 'embedded'; port: number } | { kind: 'external'; urls: Record<DatabaseTarget, string> };
   serviceDbPasswords: { ingest?: string; broker?: string };
-  keys:
-    | { provider: 'local' }
-    | { provider: 'aws-kms'; keyIds: Record<Region, string>; awsRegions: Record<Region, string> };
+  keys: { provider: 'local' } | { provider: 'aws-kms'; keyIds: Record<Region, string>; awsRegions: Record<Region, string> };
   keyCacheTtlMs: number;
   tls: { certFile?: string; keyFile?: string; caFile?: string };
   ports: { ingest: number; broker: number; gateway: number; oidc: number };
@@ -75,10 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: v.WACT_HOST,
     publicHost: v.WACT_PUBLIC_HOST,
     logLevel: v.LOG_LEVEL,
-    database:
-      given === 0
-        ? { kind: 'embedded', port: v.WACT_PG_PORT }
-        : { kind: 'external', urls: urls as Record<DatabaseTarget, string> },
+    database: given === 0 ? { kind: 'embedded', port: v.WACT_PG_PORT } : { kind: 'external', urls: urls as Record<DatabaseTarget, string> },
     serviceDbPasswords: { ingest: v.WACT_DB_PASSWORD_INGEST, broker: v.WACT_DB_PASSWORD_BROKER },
     keys:
       v.WACT_KEY_PROVIDER === 'local'

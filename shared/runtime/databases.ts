@@ -21,9 +21,11 @@ export async function ensureDatabase(serverUrl: string, name: string): Promise<v
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
-      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} ENCODING 'UTF8' TEMPLATE template0`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04' && err.code !== '23505') throw err; // already exists
-      });
+      await client
+        .query(`CREATE DATABASE ${client.escapeIdentifier(name)} ENCODING 'UTF8' TEMPLATE template0`)
+        .catch((err: { code?: string }) => {
+          if (err.code !== '42P04' && err.code !== '23505') throw err; // already exists
+        });
     }
   } finally {
     await client.end();
@@ -39,7 +41,10 @@ export async function setServicePasswords(operatorUrl: string, passwords: { inge
   const client = new pg.Client({ connectionString: operatorUrl });
   await client.connect();
   try {
-    for (const [role, pw] of [['wact_ingest', passwords.ingest], ['wact_broker', passwords.broker]] as const) {
+    for (const [role, pw] of [
+      ['wact_ingest', passwords.ingest],
+      ['wact_broker', passwords.broker],
+    ] as const) {
       await client.query(`ALTER ROLE ${role} WITH LOGIN PASSWORD ${client.escapeLiteral(pw)}`);
     }
   } finally {

@@ -46,7 +46,12 @@ export function keyProviders(config: Config): (region: Region) => KeyProvider {
 }
 
 /** Builds the shared parts for one database role on already-open databases. */
-export function createPlatform(config: Config, databases: Databases, role: DbRole, opts: { poolMax?: number; name?: string } = {}): Platform {
+export function createPlatform(
+  config: Config,
+  databases: Databases,
+  role: DbRole,
+  opts: { poolMax?: number; name?: string } = {},
+): Platform {
   const pools =
     role === 'operator'
       ? createPools(databases.urls, { max: opts.poolMax ?? 4, applicationName: 'wact-operator' })
@@ -56,7 +61,11 @@ export function createPlatform(config: Config, databases: Databases, role: DbRol
           max: opts.poolMax ?? 20,
           applicationName: `wact-${role}`,
         });
-  const keyring = createKeyring({ providerFor: keyProviders(config), store: createKeyStore({ poolFor: (r) => pools.region(r) }), ttlMs: config.keyCacheTtlMs });
+  const keyring = createKeyring({
+    providerFor: keyProviders(config),
+    store: createKeyStore({ poolFor: (r) => pools.region(r) }),
+    ttlMs: config.keyCacheTtlMs,
+  });
   const audit = createAuditLog({ pools });
   const logger = createLogger({ level: config.logLevel, name: opts.name ?? role });
   const workspaces = createWorkspaceService({ pools, keyring, audit });

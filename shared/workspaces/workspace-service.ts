@@ -37,7 +37,15 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
         'INSERT INTO wact.workspaces (id, name, region) VALUES ($1, $2, $3) RETURNING created_at',
         [id, name, region],
       );
-      await audit.append({ action: 'workspace.create', actor, workspaceId: id, region, target: { type: 'workspace', id }, outcome: 'success', metadata: { region } });
+      await audit.append({
+        action: 'workspace.create',
+        actor,
+        workspaceId: id,
+        region,
+        target: { type: 'workspace', id },
+        outcome: 'success',
+        metadata: { region },
+      });
       return { id, name, region, createdAt: rows[0].created_at.toISOString() };
     } catch (err) {
       await regional.query('DELETE FROM wact.workspaces WHERE id = $1', [id]).catch(() => undefined);
@@ -67,7 +75,14 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
   async function rotateKeys(id: string, actor: AuditEventInput['actor']): Promise<void> {
     const ws = await get(id);
     await keyring.rotate(ws.id, ws.region);
-    await audit.append({ action: 'workspace.keys.rotate', actor, workspaceId: ws.id, region: ws.region, target: { type: 'workspace', id: ws.id }, outcome: 'success' });
+    await audit.append({
+      action: 'workspace.keys.rotate',
+      actor,
+      workspaceId: ws.id,
+      region: ws.region,
+      target: { type: 'workspace', id: ws.id },
+      outcome: 'success',
+    });
   }
 
   return { create, list, get, rotateKeys };

@@ -47,8 +47,13 @@ describe('wact workspace', () => {
 
     const dir = await ops.control.query('SELECT region FROM wact.workspaces WHERE id = $1', [ws.id]);
     expect(dir.rows).toEqual([{ region: 'us' }]);
-    const keys = await ops.region('us').query('SELECT purpose, version FROM wact_private.workspace_keys WHERE workspace_id = $1 ORDER BY purpose', [ws.id]);
-    expect(keys.rows).toEqual([{ purpose: 'dek', version: 1 }, { purpose: 'hmac', version: 1 }]);
+    const keys = await ops
+      .region('us')
+      .query('SELECT purpose, version FROM wact_private.workspace_keys WHERE workspace_id = $1 ORDER BY purpose', [ws.id]);
+    expect(keys.rows).toEqual([
+      { purpose: 'dek', version: 1 },
+      { purpose: 'hmac', version: 1 },
+    ]);
     const inEu = await ops.region('eu').query('SELECT count(*)::int AS n FROM wact.workspaces WHERE id = $1', [ws.id]);
     expect(inEu.rows[0].n).toBe(0);
 
@@ -63,7 +68,9 @@ describe('wact workspace', () => {
   it('rotates keys to a new version', async () => {
     const ws = JSON.parse((await wact('workspace', 'create', '--name', 'Rotating', '--region', 'eu', '--json')).stdout);
     expect((await wact('workspace', 'rotate-keys', '--workspace', ws.id)).code).toBe(0);
-    const keys = await ops.region('eu').query(`SELECT max(version)::int AS v FROM wact_private.workspace_keys WHERE workspace_id = $1 AND purpose = 'dek'`, [ws.id]);
+    const keys = await ops
+      .region('eu')
+      .query(`SELECT max(version)::int AS v FROM wact_private.workspace_keys WHERE workspace_id = $1 AND purpose = 'dek'`, [ws.id]);
     expect(keys.rows[0].v).toBe(2);
   });
 

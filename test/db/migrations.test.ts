@@ -27,9 +27,9 @@ describe('migrations', () => {
     await migrateDatabase(fresh.urls.control, 'control', { env: 'test', migrations: loadMigrations('control', dir) });
     const first = loadMigrations('control', dir)[0];
     fs.appendFileSync(path.join(dir, first.name), '\n-- edited\n');
-    await expect(migrateDatabase(fresh.urls.control, 'control', { env: 'test', migrations: loadMigrations('control', dir) })).rejects.toThrow(
-      /edited after it was applied/,
-    );
+    await expect(
+      migrateDatabase(fresh.urls.control, 'control', { env: 'test', migrations: loadMigrations('control', dir) }),
+    ).rejects.toThrow(/edited after it was applied/);
   });
 
   it('roll back a failing migration completely', async () => {
@@ -41,7 +41,9 @@ describe('migrations', () => {
     );
     const c = new pg.Client({ connectionString: fresh.urls.eu });
     await c.connect();
-    const { rows } = await c.query("SELECT to_regclass('wact.half_done') AS t, (SELECT count(*) FROM wact_meta.schema_migrations WHERE version = '9999')::int AS n");
+    const { rows } = await c.query(
+      "SELECT to_regclass('wact.half_done') AS t, (SELECT count(*) FROM wact_meta.schema_migrations WHERE version = '9999')::int AS n",
+    );
     await c.end();
     expect(rows[0]).toEqual({ t: null, n: 0 });
   });

@@ -27,15 +27,27 @@ describe('database roles and row-level security', () => {
     ops = operatorPools();
     const eu = ops.region('eu');
     await eu.query(`INSERT INTO wact.workspaces (id, name, region) VALUES ($1, 'A', 'eu'), ($2, 'B', 'eu')`, [wsA, wsB]);
-    await eu.query(`INSERT INTO wact_private.workspace_keys (workspace_id, purpose, version, wrapped, kek_id, provider)
-                    VALUES ($1, 'dek', 1, '\\x00', 'k', 'local'), ($2, 'dek', 1, '\\x00', 'k', 'local')`, [wsA, wsB]);
-    for (const [role, group] of [[sessionRole, 'wact_engineer'], [expiredRole, 'wact_engineer'], [supportRole, 'wact_support']]) {
-      await eu.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' VALID UNTIL '${new Date(Date.now() + 600_000).toISOString()}' IN ROLE ${group}`);
+    await eu.query(
+      `INSERT INTO wact_private.workspace_keys (workspace_id, purpose, version, wrapped, kek_id, provider)
+                    VALUES ($1, 'dek', 1, '\\x00', 'k', 'local'), ($2, 'dek', 1, '\\x00', 'k', 'local')`,
+      [wsA, wsB],
+    );
+    for (const [role, group] of [
+      [sessionRole, 'wact_engineer'],
+      [expiredRole, 'wact_engineer'],
+      [supportRole, 'wact_support'],
+    ]) {
+      await eu.query(
+        `CREATE ROLE ${role} LOGIN PASSWORD '${password}' VALID UNTIL '${new Date(Date.now() + 600_000).toISOString()}' IN ROLE ${group}`,
+      );
     }
-    await eu.query(`INSERT INTO wact_private.session_grants (role_name, workspace_id, scope, expires_at) VALUES
+    await eu.query(
+      `INSERT INTO wact_private.session_grants (role_name, workspace_id, scope, expires_at) VALUES
       ($1, $3, 'full', now() + interval '10 minutes'),
       ($2, $3, 'full', now() - interval '1 second'),
-      ($4, $3, 'redacted', now() + interval '10 minutes')`, [sessionRole, expiredRole, wsA, supportRole]);
+      ($4, $3, 'redacted', now() + interval '10 minutes')`,
+      [sessionRole, expiredRole, wsA, supportRole],
+    );
   });
 
   afterAll(async () => {
@@ -94,7 +106,13 @@ describe('database roles and row-level security', () => {
     expect(rows).toHaveLength(2);
     expect(await sqlstate(c, `UPDATE wact_private.workspace_keys SET kek_id = 'x' WHERE workspace_id = $1`, [wsA])).toBe('42501');
     expect(await sqlstate(c, `DELETE FROM wact_private.workspace_keys WHERE workspace_id = $1`, [wsA])).toBe('42501');
-    expect(await sqlstate(c, `INSERT INTO wact_private.workspace_keys (workspace_id, purpose, version, wrapped, kek_id, provider) VALUES ($1, 'dek', 9, '\\x00', 'k', 'l')`, [wsA])).toBe('42501');
+    expect(
+      await sqlstate(
+        c,
+        `INSERT INTO wact_private.workspace_keys (workspace_id, purpose, version, wrapped, kek_id, provider) VALUES ($1, 'dek', 9, '\\x00', 'k', 'l')`,
+        [wsA],
+      ),
+    ).toBe('42501');
     expect(await sqlstate(c, 'CREATE TABLE wact.mine (id int)')).toBe('42501');
     expect(await sqlstate(c, 'CREATE TABLE public.mine (id int)')).toBe('42501');
     expect(await sqlstate(c, 'SELECT * FROM wact_private.session_grants')).toBe('42501');
@@ -106,7 +124,13 @@ describe('database roles and row-level security', () => {
     const c = await connectAs('eu', 'wact_broker', testDb().servicePasswords.broker);
     expect(await sqlstate(c, 'CREATE ROLE sneaky LOGIN')).toBe('42501');
     expect(await sqlstate(c, `UPDATE wact_private.workspace_keys SET kek_id = 'x' WHERE workspace_id = $1`, [wsA])).toBe('42501');
-    expect(await sqlstate(c, `INSERT INTO wact_private.session_grants (role_name, workspace_id, scope, expires_at) VALUES ('x', $1, 'full', now())`, [wsA])).toBe('42501');
+    expect(
+      await sqlstate(
+        c,
+        `INSERT INTO wact_private.session_grants (role_name, workspace_id, scope, expires_at) VALUES ('x', $1, 'full', now())`,
+        [wsA],
+      ),
+    ).toBe('42501');
     await c.end();
   });
 

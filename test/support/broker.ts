@@ -102,7 +102,12 @@ export class CookieJar {
 export const SESSION_COOKIE_NAME = '__Host-wact_session';
 
 /** A raw HTTPS request with our CA and a cookie jar; never follows redirects. */
-export async function rawRequest(agent: Agent, jar: CookieJar | undefined, url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult & { location?: string }> {
+export async function rawRequest(
+  agent: Agent,
+  jar: CookieJar | undefined,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpResult & { location?: string }> {
   const u = new URL(url);
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   const cookie = jar?.header(u);
@@ -119,7 +124,13 @@ export async function rawRequest(agent: Agent, jar: CookieJar | undefined, url: 
     }
   }
   const location = res.headers.get('location') ?? undefined;
-  return { status: res.status, headers: res.headers as unknown as Headers, body, text, location: location ? new URL(location, u).href : undefined };
+  return {
+    status: res.status,
+    headers: res.headers as unknown as Headers,
+    body,
+    text,
+    location: location ? new URL(location, u).href : undefined,
+  };
 }
 
 export interface TestBroker {
@@ -137,12 +148,19 @@ export interface TestBroker {
   identity(emailOrRole: string): DevIdentity;
   loginAs(who: DevIdentity | string, opts?: { totp?: boolean; via?: 'browser' }): Promise<ApiClient>;
   /** Drives the flow up to and including the callback; returns the jar and the callback response. */
-  signIn(who: DevIdentity | string, opts?: { tamper?: (callbackUrl: URL) => URL; tamperAuthorize?: (authorizeUrl: URL) => URL }): Promise<{ client: ApiClient; callback: HttpResult }>;
+  signIn(
+    who: DevIdentity | string,
+    opts?: { tamper?: (callbackUrl: URL) => URL; tamperAuthorize?: (authorizeUrl: URL) => URL },
+  ): Promise<{ client: ApiClient; callback: HttpResult }>;
   totpCode(who: DevIdentity | string): Promise<string>;
   /** The TOTP secret learnt at enrollment and the last step the helper spent. */
   totpState(who: DevIdentity | string): TotpMemory | undefined;
   createWorkspace(name?: string, region?: 'eu' | 'us'): Promise<Workspace>;
-  createCustomer(workspaceId: string, role: CustomerRole, opts?: { email?: string; name?: string }): Promise<{ identity: DevIdentity; userId: string }>;
+  createCustomer(
+    workspaceId: string,
+    role: CustomerRole,
+    opts?: { email?: string; name?: string },
+  ): Promise<{ identity: DevIdentity; userId: string }>;
   createEmployee(role: EmployeeRole): DevIdentity;
   client(): ApiClient;
   close(): Promise<void>;
@@ -154,7 +172,9 @@ export interface TotpMemory {
   lastStep: number;
 }
 
-export async function startTestBroker(opts: { env?: Record<string, string>; extraClients?: { client_id: string; client_secret: string }[] } = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  opts: { env?: Record<string, string>; extraClients?: { client_id: string; client_secret: string }[] } = {},
+): Promise<TestBroker> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-broker-'));
   // Platform keys (e.g. the audit signing key) live in the shared test databases, so every
   // test process must wrap and unwrap them with the run's one local KEK per region.
@@ -219,7 +239,11 @@ export async function startTestBroker(opts: { env?: Record<string, string>; extr
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (method !== 'GET' && client.csrf && !o.noCsrf) headers['x-csrf-token'] = client.csrf;
       if (o.reason) headers['x-wact-reason'] = o.reason;
-      const res = await rawRequest(agent, jar, new URL(p, url).href, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await rawRequest(agent, jar, new URL(p, url).href, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       if (res.body && typeof res.body === 'object' && typeof res.body.csrfToken === 'string') client.csrf = res.body.csrfToken;
       return res;
     }
@@ -318,7 +342,11 @@ export async function startTestBroker(opts: { env?: Record<string, string>; extr
       const tag = crypto.randomBytes(4).toString('hex');
       const id = identities.add({ email: o.email ?? `${role}-${tag}@customer.example`, name: o.name ?? `${role} ${tag}` });
       const userId = await ensureIdentityUser(platform, oidc.issuer, id);
-      await platform.pools.control.query('INSERT INTO wact.memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)', [workspaceId, userId, role]);
+      await platform.pools.control.query('INSERT INTO wact.memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)', [
+        workspaceId,
+        userId,
+        role,
+      ]);
       return { identity: id, userId };
     },
     createEmployee(role) {

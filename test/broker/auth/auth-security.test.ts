@@ -11,7 +11,10 @@ afterAll(async () => {
 });
 
 async function auditActions(actorId: string): Promise<{ action: string; outcome: string }[]> {
-  const { rows } = await b.platform.pools.control.query<{ action: string; outcome: string }>('SELECT action, outcome FROM audit.events WHERE actor_id = $1 ORDER BY occurred_at, seq', [actorId]);
+  const { rows } = await b.platform.pools.control.query<{ action: string; outcome: string }>(
+    'SELECT action, outcome FROM audit.events WHERE actor_id = $1 ORDER BY occurred_at, seq',
+    [actorId],
+  );
   return rows;
 }
 
@@ -25,8 +28,12 @@ describe('sign-in refusals', () => {
     });
     expect(callback.status).toBe(400);
     expect(callback.body.error.code).toBe('invalid_state');
-    expect(callback.headers.getSetCookie().some((c) => c.startsWith('__Host-wact_session=') && !c.startsWith('__Host-wact_session=;'))).toBe(false);
-    const { rows } = await b.platform.pools.control.query(`SELECT 1 FROM audit.events WHERE action = 'auth.login' AND outcome = 'failure' AND metadata LIKE '%invalid_state%'`);
+    expect(
+      callback.headers.getSetCookie().some((c) => c.startsWith('__Host-wact_session=') && !c.startsWith('__Host-wact_session=;')),
+    ).toBe(false);
+    const { rows } = await b.platform.pools.control.query(
+      `SELECT 1 FROM audit.events WHERE action = 'auth.login' AND outcome = 'failure' AND metadata LIKE '%invalid_state%'`,
+    );
     expect(rows.length).toBeGreaterThan(0);
   });
 
@@ -52,7 +59,14 @@ describe('sign-in refusals', () => {
 
   it('refuses malformed callbacks and callbacks without the browser binding', async () => {
     const c = b.client();
-    for (const q of ['', '?code=x', '?state=y', `?code=${'a'.repeat(5000)}&state=s`, '?error=access_denied&state=s', '?code=a&code=b&state=s']) {
+    for (const q of [
+      '',
+      '?code=x',
+      '?state=y',
+      `?code=${'a'.repeat(5000)}&state=s`,
+      '?error=access_denied&state=s',
+      '?code=a&code=b&state=s',
+    ]) {
       const res = await c.get(`/auth/callback${q}`);
       expect(res.status, q).toBeGreaterThanOrEqual(400);
       expect(res.status, q).toBeLessThan(500);
@@ -127,7 +141,9 @@ describe('sessions', () => {
 
     // absolute lifetime, even when used
     const c2 = await b.loginAs(identity);
-    await b.platform.pools.control.query(`UPDATE wact.sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [c2.me.session.id]);
+    await b.platform.pools.control.query(`UPDATE wact.sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      c2.me.session.id,
+    ]);
     expect((await c2.get('/api/me/sessions')).body.error.code).toBe('session_expired');
 
     // revoke all my sessions
@@ -174,7 +190,9 @@ describe('sessions', () => {
   });
 
   it('oversized headers are refused before any handler', async () => {
-    const res = await rawRequest(b.agent, undefined, `${b.url}/api/me`, { headers: { cookie: `__Host-wact_session=${'a'.repeat(20000)}` } });
+    const res = await rawRequest(b.agent, undefined, `${b.url}/api/me`, {
+      headers: { cookie: `__Host-wact_session=${'a'.repeat(20000)}` },
+    });
     expect(res.status).toBe(431);
   });
 });
@@ -227,9 +245,15 @@ describe('TOTP', () => {
     const emp = b.createEmployee('support');
     const c = await b.loginAs(emp);
     const { secret } = b.totpState(emp)!;
-    const { rows } = await b.platform.pools.control.query<{ secret_ct: Buffer }>('SELECT secret_ct FROM wact.totp_credentials WHERE user_id = $1', [c.me.id]);
+    const { rows } = await b.platform.pools.control.query<{ secret_ct: Buffer }>(
+      'SELECT secret_ct FROM wact.totp_credentials WHERE user_id = $1',
+      [c.me.id],
+    );
     expect(rows[0].secret_ct.includes(Buffer.from(secret))).toBe(false);
-    const codes = await b.platform.pools.control.query<{ code_hash: Buffer }>('SELECT code_hash FROM wact.recovery_codes WHERE user_id = $1', [c.me.id]);
+    const codes = await b.platform.pools.control.query<{ code_hash: Buffer }>(
+      'SELECT code_hash FROM wact.recovery_codes WHERE user_id = $1',
+      [c.me.id],
+    );
     expect(codes.rows).toHaveLength(10);
     for (const r of codes.rows) for (const code of c.recoveryCodes!) expect(r.code_hash.includes(Buffer.from(code))).toBe(false);
   });

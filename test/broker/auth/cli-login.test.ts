@@ -14,7 +14,11 @@ afterAll(async () => {
 });
 
 const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
-  rawRequest(b.agent, undefined, `${b.url}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers }, body: JSON.stringify(body) });
+  rawRequest(b.agent, undefined, `${b.url}${p}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe('CLI device login', () => {
   it('device code → approval in a signed-in browser (SSO + TOTP) → bearer token → API', async () => {
@@ -42,7 +46,9 @@ describe('CLI device login', () => {
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ kind: 'employee', mfa: true, session: { via: 'cli' } });
     // A bearer token needs no CSRF token; a cookie with the CLI token is refused.
-    const asCookie = await rawRequest(b.agent, undefined, `${b.url}/api/me`, { headers: { cookie: `__Host-wact_session=${token.body.token}` } });
+    const asCookie = await rawRequest(b.agent, undefined, `${b.url}/api/me`, {
+      headers: { cookie: `__Host-wact_session=${token.body.token}` },
+    });
     expect(asCookie.status).toBe(401);
     const out = await post('/auth/logout', {}, { authorization: `Bearer ${token.body.token}` });
     expect(out.status).toBe(204);
@@ -58,7 +64,16 @@ describe('CLI device login', () => {
   it('stores the token with mode 0600 and refuses a token file others can read', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-cli-'));
     const file = path.join(dir, 'sub', 'token.json');
-    saveCliToken({ broker: 'https://localhost:1', token: 't', sessionId: 's', expiresAt: new Date(Date.now() + 60_000).toISOString(), user: { id: 'u', displayName: 'U', kind: 'employee' } }, file);
+    saveCliToken(
+      {
+        broker: 'https://localhost:1',
+        token: 't',
+        sessionId: 's',
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        user: { id: 'u', displayName: 'U', kind: 'employee' },
+      },
+      file,
+    );
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(readCliToken(file)?.token).toBe('t');
     fs.chmodSync(file, 0o644);

@@ -16,14 +16,18 @@ describe('members, invitations and roles', () => {
     const invitee = b.oidc.identities.add({ email: 'new.analyst@customer.example', name: 'New Analyst' });
     const inv = await owner.post(`/api/workspaces/${ws.id}/invitations`, { email: 'New.Analyst@customer.example', role: 'analyst' });
     expect(inv.status).toBe(201);
-    expect((await owner.post(`/api/workspaces/${ws.id}/invitations`, { email: 'new.analyst@customer.example', role: 'admin' })).status).toBe(409);
+    expect(
+      (await owner.post(`/api/workspaces/${ws.id}/invitations`, { email: 'new.analyst@customer.example', role: 'admin' })).status,
+    ).toBe(409);
     const list = await owner.get(`/api/workspaces/${ws.id}/invitations`);
     expect(list.headers.get('content-range')).toBe('invitations 0-0/1');
 
     const joined = await b.loginAs(invitee);
     expect(joined.me.workspaces).toEqual([expect.objectContaining({ id: ws.id, role: 'analyst' })]);
     expect((await owner.get(`/api/workspaces/${ws.id}/invitations`)).body).toEqual([]);
-    const audit = await b.platform.pools.region('eu').query(`SELECT action FROM audit.events WHERE action IN ('member.invite', 'member.join') AND metadata NOT LIKE '%@%'`);
+    const audit = await b.platform.pools
+      .region('eu')
+      .query(`SELECT action FROM audit.events WHERE action IN ('member.invite', 'member.join') AND metadata NOT LIKE '%@%'`);
     expect(audit.rows.map((r) => r.action)).toEqual(expect.arrayContaining(['member.invite', 'member.join']));
   });
 
@@ -46,10 +50,16 @@ describe('members, invitations and roles', () => {
     expect((await owner.put(`/api/workspaces/${ws.id}/members/${a.userId}`, { role: 'owner' })).status).toBe(200);
     expect((await owner.put(`/api/workspaces/${ws.id}/members/${o.userId}`, { role: 'admin' })).status).toBe(200);
 
-    const members = await admin.get(`/api/workspaces/${ws.id}/members?sort=${encodeURIComponent('["role","ASC"]')}&range=${encodeURIComponent('[0,1]')}`);
+    const members = await admin.get(
+      `/api/workspaces/${ws.id}/members?sort=${encodeURIComponent('["role","ASC"]')}&range=${encodeURIComponent('[0,1]')}`,
+    );
     expect(members.status).toBe(200);
     expect(members.headers.get('content-range')).toBe('members 0-1/3');
-    const changes = await b.platform.pools.region('eu').query(`SELECT count(*)::int AS n FROM audit.events WHERE action = 'member.role.change' AND target_id = ANY($1)`, [[o.userId, a.userId, r.userId]]);
+    const changes = await b.platform.pools
+      .region('eu')
+      .query(`SELECT count(*)::int AS n FROM audit.events WHERE action = 'member.role.change' AND target_id = ANY($1)`, [
+        [o.userId, a.userId, r.userId],
+      ]);
     expect(changes.rows[0].n).toBe(3);
   });
 
@@ -64,7 +74,10 @@ describe('members, invitations and roles', () => {
       c2.put(`/api/workspaces/${ws.id}/members/${o2.userId}`, { role: 'admin' }),
     ]);
     expect([x.status, y.status].sort()).toEqual([200, 409]);
-    const { rows } = await b.platform.pools.control.query(`SELECT count(*)::int AS n FROM wact.memberships WHERE workspace_id = $1 AND role = 'owner'`, [ws.id]);
+    const { rows } = await b.platform.pools.control.query(
+      `SELECT count(*)::int AS n FROM wact.memberships WHERE workspace_id = $1 AND role = 'owner'`,
+      [ws.id],
+    );
     expect(rows[0].n).toBe(1);
   });
 
@@ -75,7 +88,9 @@ describe('members, invitations and roles', () => {
     expect((await owner.post(`/api/workspaces/${ws.id}/invitations`, { email: 'x@y.example', role: 'god' })).status).toBe(400);
     expect((await owner.put(`/api/workspaces/${ws.id}/members/not-a-uuid`, { role: 'admin' })).status).toBe(404);
     expect((await owner.get(`/api/workspaces/${ws.id}/members?range=oops`)).status).toBe(400);
-    expect((await owner.get(`/api/workspaces/${ws.id}/members?sort=${encodeURIComponent('["email; drop table","ASC"]')}`)).status).toBe(400);
+    expect((await owner.get(`/api/workspaces/${ws.id}/members?sort=${encodeURIComponent('["email; drop table","ASC"]')}`)).status).toBe(
+      400,
+    );
     expect((await owner.get(`/api/workspaces/not-a-uuid/members`)).status).toBe(404);
   });
 
@@ -83,7 +98,9 @@ describe('members, invitations and roles', () => {
     const ws = await b.createWorkspace();
     const admin = await b.loginAs((await b.createCustomer(ws.id, 'admin')).identity);
     expect((await admin.get(`/api/workspaces/${ws.id}/members`)).status).toBe(200);
-    const { rows } = await b.platform.pools.region('eu').query(`SELECT actor_id, actor_role FROM audit.events WHERE action = 'members.list' AND actor_id = $1`, [admin.me.id]);
+    const { rows } = await b.platform.pools
+      .region('eu')
+      .query(`SELECT actor_id, actor_role FROM audit.events WHERE action = 'members.list' AND actor_id = $1`, [admin.me.id]);
     expect(rows).toEqual([{ actor_id: admin.me.id, actor_role: 'admin' }]);
   });
 
@@ -94,7 +111,12 @@ describe('members, invitations and roles', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'My Second Shop', region: 'us', role: 'owner' });
     const mine = await analyst.get('/api/workspaces');
-    expect(mine.body.map((w: { id: string; role: string }) => [w.id, w.role])).toEqual(expect.arrayContaining([[created.body.id, 'owner'], [ws.id, 'analyst']]));
+    expect(mine.body.map((w: { id: string; role: string }) => [w.id, w.role])).toEqual(
+      expect.arrayContaining([
+        [created.body.id, 'owner'],
+        [ws.id, 'analyst'],
+      ]),
+    );
     const eng = await b.loginAs('engineer');
     expect((await eng.post('/api/workspaces', { name: 'Nope', region: 'eu' })).status).toBe(403);
   });

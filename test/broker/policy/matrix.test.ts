@@ -21,7 +21,10 @@ function expected(route: ApiRoute, caller: Caller): 'allow' | 'deny' {
     // A member of another workspace: no role here; platform permissions open to any customer still apply.
     return spec.scope === 'platform' && spec.condition === 'any-customer' ? 'allow' : 'deny';
   }
-  if (!spec.roles.includes(caller)) return spec.scope === 'platform' && spec.condition === 'any-customer' && ['owner', 'admin', 'analyst', 'readonly'].includes(caller) ? 'allow' : 'deny';
+  if (!spec.roles.includes(caller))
+    return spec.scope === 'platform' && spec.condition === 'any-customer' && ['owner', 'admin', 'analyst', 'readonly'].includes(caller)
+      ? 'allow'
+      : 'deny';
   if (spec.condition === 'support-session') return 'deny'; // nobody has a support session here
   return 'allow';
 }
@@ -51,7 +54,8 @@ afterAll(async () => {
 /** Destructive routes last, so that a wipe cannot change the answers of other cells. */
 function order(routes: ApiRoute[]): ApiRoute[] {
   // revoke-all ends the caller's own session: after it nothing else can run.
-  const weight = (r: ApiRoute) => (r.path.endsWith('/revoke-all') ? 3 : r.permission === 'workspace.wipe' ? 2 : r.method === 'delete' ? 1 : 0);
+  const weight = (r: ApiRoute) =>
+    r.path.endsWith('/revoke-all') ? 3 : r.permission === 'workspace.wipe' ? 2 : r.method === 'delete' ? 1 : 0;
   return [...routes].sort((x, y) => weight(x) - weight(y));
 }
 
@@ -77,13 +81,21 @@ describe('authorization matrix', () => {
       for (const caller of callers) {
         const c = clients.get(caller)!;
         const opts = { reason: 'authorization matrix test' };
-        const res = route.method === 'get' ? await c.get(path, opts) : route.method === 'delete' ? await c.delete(path, opts) : await c[route.method](path, {}, opts);
+        const res =
+          route.method === 'get'
+            ? await c.get(path, opts)
+            : route.method === 'delete'
+              ? await c.delete(path, opts)
+              : await c[route.method](path, {}, opts);
         const code = res.body?.error?.code as string | undefined;
         const denied = res.status === 401 || (res.status === 403 && POLICY_DENIALS.has(code ?? ''));
         const want = expected(route, caller);
-        if ((want === 'deny') !== denied) mismatches.push(`${route.method.toUpperCase()} ${route.path} as ${caller}: expected ${want}, got ${res.status} ${code ?? ''}`);
-        if (want === 'deny' && caller === 'anonymous' && res.status !== 401) mismatches.push(`${route.method.toUpperCase()} ${route.path} as anonymous: expected 401, got ${res.status}`);
-        if (res.status >= 500 && res.status !== 503) mismatches.push(`${route.method.toUpperCase()} ${route.path} as ${caller}: ${res.status} (5xx)`);
+        if ((want === 'deny') !== denied)
+          mismatches.push(`${route.method.toUpperCase()} ${route.path} as ${caller}: expected ${want}, got ${res.status} ${code ?? ''}`);
+        if (want === 'deny' && caller === 'anonymous' && res.status !== 401)
+          mismatches.push(`${route.method.toUpperCase()} ${route.path} as anonymous: expected 401, got ${res.status}`);
+        if (res.status >= 500 && res.status !== 503)
+          mismatches.push(`${route.method.toUpperCase()} ${route.path} as ${caller}: ${res.status} (5xx)`);
       }
     }
     expect(mismatches).toEqual([]);
@@ -94,6 +106,7 @@ describe('authorization matrix', () => {
     expect(PERMISSIONS['attribution.read'].roles).not.toContain('readonly');
     expect(PERMISSIONS['dashboard.read'].roles).toContain('readonly');
     expect(PERMISSIONS['identifiers.unmask'].reasonRequired).toBe(true);
-    for (const p of ['db.approve', 'db.revoke', 'platform.audit.read', 'employees.read'] as const) expect(PERMISSIONS[p].roles).toEqual(['security']);
+    for (const p of ['db.approve', 'db.revoke', 'platform.audit.read', 'employees.read'] as const)
+      expect(PERMISSIONS[p].roles).toEqual(['security']);
   });
 });

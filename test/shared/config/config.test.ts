@@ -53,7 +53,9 @@ describe('configuration', () => {
   });
 
   it('refuses a database URL without certificate verification in production', () => {
-    expect(refusal({ ...production, DATABASE_URL_EU: 'postgres://a@db.example/wact_eu?sslmode=require' })).toMatch(/eu does not verify TLS/);
+    expect(refusal({ ...production, DATABASE_URL_EU: 'postgres://a@db.example/wact_eu?sslmode=require' })).toMatch(
+      /eu does not verify TLS/,
+    );
     expect(refusal({ ...production, DATABASE_URL_US: 'postgres://a@db.example/wact_us' })).toMatch(/us does not verify TLS/);
   });
 
