@@ -1,6 +1,8 @@
 // Prints the configuration table for the README from the one zod schema, so
 // the documentation cannot drift from what the code reads:
-//   npx tsx scripts/config-docs.ts
+//   npx tsx scripts/config-docs.ts           (print)
+//   npx tsx scripts/config-docs.ts --write   (replace the table in README.md)
+import fs from 'node:fs';
 import { z } from 'zod';
 import { configSchema } from '../shared/config/config-schema.ts';
 
@@ -23,4 +25,13 @@ export function configTable(): string {
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(configTable());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--write')) {
+    const file = new URL('../README.md', import.meta.url);
+    const readme = fs.readFileSync(file, 'utf8');
+    const updated = readme.replace(/(<!-- config-table:start -->\n)[\s\S]*?(\n<!-- config-table:end -->)/, `$1${configTable()}$2`);
+    fs.writeFileSync(file, updated);
+  } else {
+    console.log(configTable());
+  }
+}
