@@ -32,14 +32,21 @@ function exportParams(req: ApiRequest): z.infer<typeof exportQuery> {
 
 /** Streams an export after its audit event is durable; a failure mid-stream cuts the download (the verifier flags a file without trailer). */
 async function streamExport(req: ApiRequest, res: express.Response, ws: Workspace, p: { format: 'csv' | 'jsonl'; from?: Date; to?: Date }) {
-  await req.recordAudit({ targetId: ws.id, metadata: { format: p.format, from: p.from?.toISOString() ?? null, to: p.to?.toISOString() ?? null } });
+  await req.recordAudit({
+    targetId: ws.id,
+    metadata: { format: p.format, from: p.from?.toISOString() ?? null, to: p.to?.toISOString() ?? null },
+  });
   const { parts } = auditFeature(req.services);
   const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '');
   res.status(200);
   res.setHeader('Content-Type', p.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="wact-audit-${ws.id}-${stamp}.${p.format}"`);
   try {
-    await exportAuditStream({ ...parts, log: (m) => req.services.platform.logger.warn(m) }, { database: ws.region, streamId: ws.id, format: p.format, from: p.from, to: p.to }, res);
+    await exportAuditStream(
+      { ...parts, log: (m) => req.services.platform.logger.warn(m) },
+      { database: ws.region, streamId: ws.id, format: p.format, from: p.from, to: p.to },
+      res,
+    );
     res.end();
   } catch (err) {
     req.services.platform.logger.error({ err }, 'audit export failed mid-stream');
@@ -89,7 +96,9 @@ export const auditRoutes: ApiRoute[] = [
     permission: 'audit.export',
     audit: { action: 'audit.export.link', target: 'audit_log' },
     handler: async (req, res) => {
-      const body = z.object({ format: formatSchema, from: z.coerce.date().optional(), to: z.coerce.date().optional() }).safeParse(req.body ?? {});
+      const body = z
+        .object({ format: formatSchema, from: z.coerce.date().optional(), to: z.coerce.date().optional() })
+        .safeParse(req.body ?? {});
       if (!body.success) throw new BadRequestError('format must be csv or jsonl; from/to ISO times', 'invalid_body');
       const ws = req.workspace!;
       const token = crypto.randomBytes(32).toString('base64url');
@@ -123,7 +132,11 @@ export const auditRoutes: ApiRoute[] = [
           [tokenHash(token), ws.id],
         );
       if (!rows[0]) throw new NotFoundError('unknown, used or expired download link', 'link_not_found');
-      await streamExport(req, res, ws, { format: rows[0].format, from: rows[0].range_from ?? undefined, to: rows[0].range_to ?? undefined });
+      await streamExport(req, res, ws, {
+        format: rows[0].format,
+        from: rows[0].range_from ?? undefined,
+        to: rows[0].range_to ?? undefined,
+      });
     },
   },
   {
@@ -139,7 +152,11 @@ export const auditRoutes: ApiRoute[] = [
     audit: { action: 'audit.siem.update', target: 'siem_destination' },
     handler: async (req) => {
       const parsed = siemInput.safeParse(req.body ?? {});
-      if (!parsed.success) throw new BadRequestError(`invalid SIEM destination: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`, 'invalid_body');
+      if (!parsed.success)
+        throw new BadRequestError(
+          `invalid SIEM destination: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`,
+          'invalid_body',
+        );
       return auditFeature(req.services).siem.configure(req.workspace!, parsed.data);
     },
   },

@@ -40,56 +40,91 @@ export function registerAuditCommands(program: Command): void {
     .option('--out <file>', 'write to this file (default: standard output)')
     .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print a JSON summary (with --out)')
-    .action(async (opts: { workspace?: string; platform?: boolean; format: string; from?: string; to?: string; out?: string; reason?: string; json?: boolean }) => {
-      if (opts.format !== 'csv' && opts.format !== 'jsonl') throw new Error('--format must be csv or jsonl');
-      if (!!opts.workspace === !!opts.platform) throw new Error('give --workspace <id> or --platform');
-      const from = parseTime(opts.from, 'from');
-      const to = parseTime(opts.to, 'to');
-      const result = await withOperator(async (p) => {
-        const parts = auditParts(p);
-        const ws = opts.workspace ? await p.workspaces.get(opts.workspace) : undefined;
-        const database: AuditDatabase = ws ? ws.region : 'control';
-        const streamId = ws ? ws.id : PLATFORM_STREAM;
-        // The export is itself an audit event, written (durably) before any data leaves.
-        await p.audit.append({
-          action: 'audit.export',
-          actor: operatorActor(),
-          workspaceId: ws?.id ?? null,
-          region: ws?.region,
-          target: { type: 'audit_log', id: streamId },
-          reason: opts.reason,
-          outcome: 'success',
-          metadata: { format: opts.format, from: from?.toISOString() ?? null, to: to?.toISOString() ?? null, via: 'cli' },
+    .action(
+      async (opts: {
+        workspace?: string;
+        platform?: boolean;
+        format: string;
+        from?: string;
+        to?: string;
+        out?: string;
+        reason?: string;
+        json?: boolean;
+      }) => {
+        if (opts.format !== 'csv' && opts.format !== 'jsonl') throw new Error('--format must be csv or jsonl');
+        if (!!opts.workspace === !!opts.platform) throw new Error('give --workspace <id> or --platform');
+        const from = parseTime(opts.from, 'from');
+        const to = parseTime(opts.to, 'to');
+        const result = await withOperator(async (p) => {
+          const parts = auditParts(p);
+          const ws = opts.workspace ? await p.workspaces.get(opts.workspace) : undefined;
+          const database: AuditDatabase = ws ? ws.region : 'control';
+          const streamId = ws ? ws.id : PLATFORM_STREAM;
+          // The export is itself an audit event, written (durably) before any data leaves.
+          await p.audit.append({
+            action: 'audit.export',
+            actor: operatorActor(),
+            workspaceId: ws?.id ?? null,
+            region: ws?.region,
+            target: { type: 'audit_log', id: streamId },
+            reason: opts.reason,
+            outcome: 'success',
+            metadata: { format: opts.format, from: from?.toISOString() ?? null, to: to?.toISOString() ?? null, via: 'cli' },
+          });
+          const out: Writable = opts.out ? fs.createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
+          const bar = process.stderr.isTTY
+            ? new cliProgress.SingleBar(
+                {
+                  stream: process.stderr,
+                  format: 'export [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left',
+                  hideCursor: true,
+                },
+                cliProgress.Presets.shades_classic,
+              )
+            : undefined;
+          let started = false;
+          try {
+            const r = await exportAuditStream(
+              { ...parts, log: (m) => process.stderr.write(`wact: ${m}\n`) },
+              {
+                database,
+                streamId,
+                format: opts.format as ExportFormat,
+                from,
+                to,
+                onProgress: (done, total) => {
+                  if (!bar) return;
+                  if (!started) bar.start(total, 0);
+                  started = true;
+                  bar.update(done);
+                },
+              },
+              out,
+            );
+            return r;
+          } finally {
+            bar?.stop();
+            if (opts.out)
+              await new Promise<void>((resolve, reject) =>
+                (out as fs.WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())),
+              );
+          }
         });
-        const out: Writable = opts.out ? fs.createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
-        const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr, format: 'export [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
-        let started = false;
-        try {
-          const r = await exportAuditStream({ ...parts, log: (m) => process.stderr.write(`wact: ${m}\n`) }, {
-            database,
-            streamId,
-            format: opts.format as ExportFormat,
-            from,
-            to,
-            onProgress: (done, total) => {
-              if (!bar) return;
-              if (!started) bar.start(total, 0);
-              started = true;
-              bar.update(done);
-            },
-          }, out);
-          return r;
-        } finally {
-          bar?.stop();
-          if (opts.out) await new Promise<void>((resolve, reject) => (out as fs.WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
-        }
-      });
-      if (opts.out) printResult(!!opts.json, { ...result, out: opts.out }, () => `exported ${result.events} events (seq ${result.firstSeq ?? '–'}…${result.lastSeq ?? '–'}) with ${result.signedHeads} signed head(s) to ${opts.out}`);
-    });
+        if (opts.out)
+          printResult(
+            !!opts.json,
+            { ...result, out: opts.out },
+            () =>
+              `exported ${result.events} events (seq ${result.firstSeq ?? '–'}…${result.lastSeq ?? '–'}) with ${result.signedHeads} signed head(s) to ${opts.out}`,
+          );
+      },
+    );
 
   audit
     .command('verify <file>')
-    .description('verify an export offline: recompute the chain, check the signed heads, name every missing, altered, reordered or inserted event')
+    .description(
+      'verify an export offline: recompute the chain, check the signed heads, name every missing, altered, reordered or inserted event',
+    )
     .option('--public-key <keyOrFile>', 'a key file (the JSON of /.well-known/wact-audit-keys, a JWK or PEM) or a base64 Ed25519 key')
     .option('--keys <file>', 'same as --public-key with a file')
     .option('--keys-url <url>', 'fetch the public keys (e.g. https://broker/.well-known/wact-audit-keys)')
@@ -125,7 +160,9 @@ export function registerAuditCommands(program: Command): void {
       });
       printResult(!!opts.json, result, () =>
         Object.entries(result)
-          .map(([db, r]) => `${db}: signed ${r.signed} head(s)${r.broken.length ? `; NOT signed (chain broken): ${r.broken.join('; ')}` : ''}`)
+          .map(
+            ([db, r]) => `${db}: signed ${r.signed} head(s)${r.broken.length ? `; NOT signed (chain broken): ${r.broken.join('; ')}` : ''}`,
+          )
           .join('\n'),
       );
       if (Object.values(result).some((r) => r.broken.length)) process.exitCode = 1;
@@ -157,7 +194,12 @@ export function registerAuditCommands(program: Command): void {
         return out;
       });
       printResult(!!opts.json, result, () =>
-        result.map((r) => `${r.database}: ${r.dropped.length ? r.dropped.map((d) => `dropped ${d.partition} (${d.events} events)`).join(', ') : 'nothing expired'}`).join('\n'),
+        result
+          .map(
+            (r) =>
+              `${r.database}: ${r.dropped.length ? r.dropped.map((d) => `dropped ${d.partition} (${d.events} events)`).join(', ') : 'nothing expired'}`,
+          )
+          .join('\n'),
       );
     });
 }

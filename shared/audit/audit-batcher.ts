@@ -42,7 +42,9 @@ export function createBatcher(pool: Pick<pg.Pool, 'connect'>, opts: BatcherOptio
       // this resolves): the batch travels as an escaped literal in a simple
       // query. Durable means flushed: never rely on the server's default.
       const literal = (client as unknown as { escapeLiteral(s: string): string }).escapeLiteral(JSON.stringify(rows));
-      await client.query(`BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL statement_timeout = ${timeout}; SELECT audit.append(${literal}::jsonb); COMMIT`);
+      await client.query(
+        `BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL statement_timeout = ${timeout}; SELECT audit.append(${literal}::jsonb); COMMIT`,
+      );
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;

@@ -51,7 +51,12 @@ class CopyOutStream {
 }
 
 /** Runs `sql` (a COPY … TO STDOUT without parameters) on `client`, writing every row to `out`; resolves to the row count. */
-export async function copyOut(client: pg.PoolClient | pg.Client, sql: string, out: Writable, onRows?: (rows: number) => void): Promise<number> {
+export async function copyOut(
+  client: pg.PoolClient | pg.Client,
+  sql: string,
+  out: Writable,
+  onRows?: (rows: number) => void,
+): Promise<number> {
   const copy = new CopyOutStream(sql, out, onRows);
   // A destination that goes away mid-copy must not leave the query hanging.
   const gone = new Promise<never>((_, reject) => {

@@ -44,7 +44,12 @@ export function rowToEvent(r: unknown[]): StoredEvent {
   return e as unknown as StoredEvent;
 }
 
-export async function readEvents(db: Queryable, streamId: string, fromSeq: bigint | number, toSeq: bigint | number): Promise<StoredEvent[]> {
+export async function readEvents(
+  db: Queryable,
+  streamId: string,
+  fromSeq: bigint | number,
+  toSeq: bigint | number,
+): Promise<StoredEvent[]> {
   const { rows } = await db.query({
     text: `SELECT ${EVENT_SELECT} FROM audit.events e WHERE e.stream_id = $1 AND e.seq BETWEEN $2 AND $3 ORDER BY e.seq`,
     values: [streamId, String(fromSeq), String(toSeq)],
@@ -79,10 +84,10 @@ export async function signedHeads(db: Queryable, streamId: string, fromSeq: bigi
 /** The newest signed head at or below `seq`, and the oldest at or above it. */
 export async function headsAround(db: Queryable, streamId: string, seq: bigint): Promise<{ below?: SignedHead; above?: SignedHead }> {
   const q = (cmp: string, order: string) =>
-    db.query<SignedHead>(`SELECT ${HEAD_SELECT} FROM audit.signed_heads h WHERE h.stream_id = $1 AND h.seq ${cmp} $2 ORDER BY h.seq ${order}, h.signed_at DESC LIMIT 1`, [
-      streamId,
-      String(seq),
-    ]);
+    db.query<SignedHead>(
+      `SELECT ${HEAD_SELECT} FROM audit.signed_heads h WHERE h.stream_id = $1 AND h.seq ${cmp} $2 ORDER BY h.seq ${order}, h.signed_at DESC LIMIT 1`,
+      [streamId, String(seq)],
+    );
   const [below, above] = await Promise.all([q('<=', 'DESC'), q('>=', 'ASC')]);
   const fix = (h?: SignedHead) => (h ? { ...h, signature: h.signature.replace(/\n/g, '') } : undefined);
   return { below: fix(below.rows[0]), above: fix(above.rows[0]) };

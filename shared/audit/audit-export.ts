@@ -153,7 +153,9 @@ export async function exportAuditStream(
       }
     }
     if (last < headSeq) {
-      await deps.signer.checkpoint(opts.database, streamId, last, 'checkpoint').catch((err: Error) => deps.log?.(`export: end of range not anchored: ${err.message}`));
+      await deps.signer
+        .checkpoint(opts.database, streamId, last, 'checkpoint')
+        .catch((err: Error) => deps.log?.(`export: end of range not anchored: ${err.message}`));
     }
   }
   // Heads up to the chain head: one beyond the last exported event shows a lost tail.
@@ -182,10 +184,39 @@ export async function exportAuditStream(
   };
   const headRow = (h: SignedHead) =>
     csv
-      ? stringify([csvCells(['signed_head', h.streamId, h.seq, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, h.hash, h.signedAt, h.keyId, h.purpose, h.signature])])
+      ? stringify([
+          csvCells([
+            'signed_head',
+            h.streamId,
+            h.seq,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            h.hash,
+            h.signedAt,
+            h.keyId,
+            h.purpose,
+            h.signature,
+          ]),
+        ])
       : JSON.stringify({ type: 'signed_head', ...h }) + '\n';
   const metaRow = (record: string, value: unknown) =>
-    csv ? stringify([[record, ...new Array(16).fill(null), JSON.stringify(value), ...new Array(6).fill(null)]]) : JSON.stringify(value) + '\n';
+    csv
+      ? stringify([[record, ...new Array(16).fill(null), JSON.stringify(value), ...new Array(6).fill(null)]])
+      : JSON.stringify(value) + '\n';
 
   await write((csv ? stringify([CSV_COLUMNS as unknown as string[]]) : '') + metaRow('header', header));
   for (const h of heads) await write(headRow(h));

@@ -10,7 +10,7 @@ export function parsePublicKeys(text: string): { get(keyId: string): KeyObject |
   const trimmed = text.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     const json = JSON.parse(trimmed) as unknown;
-    const list = Array.isArray(json) ? json : (json as { keys?: unknown[] }).keys ?? [json];
+    const list = Array.isArray(json) ? json : ((json as { keys?: unknown[] }).keys ?? [json]);
     const map = new Map<string, KeyObject>();
     for (const k of list as { kty?: string; crv?: string; x?: string; kid?: string }[]) {
       if (k?.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string') continue;

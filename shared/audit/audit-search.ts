@@ -14,7 +14,10 @@ export const searchFilterSchema = z
     reason: z.string().trim().min(1).max(200).optional(), // text the reason contains
     outcome: z.enum(['success', 'failure', 'denied']).optional(),
     /** Keyset cursor: return events older than this seq (newest first) or newer (oldest first). */
-    cursor: z.string().regex(/^\d{1,19}$/).optional(),
+    cursor: z
+      .string()
+      .regex(/^\d{1,19}$/)
+      .optional(),
   })
   .strip();
 export type SearchFilter = z.infer<typeof searchFilterSchema>;
@@ -46,7 +49,11 @@ const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function parseSearchFilter(raw: unknown): SearchFilter {
   const parsed = searchFilterSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new BadRequestError(`invalid audit filter: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`, 'invalid_query');
+  if (!parsed.success)
+    throw new BadRequestError(
+      `invalid audit filter: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`,
+      'invalid_query',
+    );
   return parsed.data;
 }
 
@@ -121,7 +128,10 @@ export async function searchAuditLog(
 export async function countAuditLog(pool: Pick<pg.Pool, 'query'>, streamId: string, filter: SearchFilter, cap = 10_000): Promise<number> {
   const { where, values } = buildWhere(streamId, { ...filter, cursor: undefined }, 'DESC');
   values.push(cap);
-  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM audit.events e WHERE ${where.join(' AND ')} LIMIT $${values.length}) x`, values);
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM audit.events e WHERE ${where.join(' AND ')} LIMIT $${values.length}) x`,
+    values,
+  );
   return rows[0].n;
 }
 

@@ -11,7 +11,12 @@ import { exportAuditStream } from './audit-export.ts';
 import type { AuditParts } from './audit-platform.ts';
 import type { AuditEventInput } from './audit-types.ts';
 
-export const SIEM_ACTOR: AuditEventInput['actor'] = { id: 'service:broker-siem', kind: 'service', role: 'siem-push', displayName: 'SIEM push' };
+export const SIEM_ACTOR: AuditEventInput['actor'] = {
+  id: 'service:broker-siem',
+  kind: 'service',
+  role: 'siem-push',
+  displayName: 'SIEM push',
+};
 const AUTH_CTX = { table: 'audit_siem_destinations', column: 'auth_header' };
 const MAX_EVENTS_PER_PUSH = 50_000;
 const MAX_BACKOFF_SECONDS = 3600;
@@ -29,10 +34,28 @@ export function isPrivateAddress(ip: string): boolean {
   const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   if (net.isIPv4(v4)) {
     const [a, b] = v4.split('.').map(Number);
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+    return (
+      a === 10 ||
+      a === 127 ||
+      a === 0 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      a >= 224
+    );
   }
   const l = ip.toLowerCase();
-  return l === '::1' || l === '::' || l.startsWith('fc') || l.startsWith('fd') || l.startsWith('fe8') || l.startsWith('fe9') || l.startsWith('fea') || l.startsWith('feb');
+  return (
+    l === '::1' ||
+    l === '::' ||
+    l.startsWith('fc') ||
+    l.startsWith('fd') ||
+    l.startsWith('fe8') ||
+    l.startsWith('fe9') ||
+    l.startsWith('fea') ||
+    l.startsWith('feb')
+  );
 }
 
 /**
@@ -48,12 +71,14 @@ export async function checkDestination(raw: string, allowPrivate: boolean): Prom
     throw new BadRequestError('the SIEM URL is not a URL', 'invalid_siem_url');
   }
   if (url.protocol !== 'https:') throw new BadRequestError('the SIEM URL must use https', 'invalid_siem_url');
-  if (url.username || url.password) throw new BadRequestError('put credentials in the authorization field, not the URL', 'invalid_siem_url');
+  if (url.username || url.password)
+    throw new BadRequestError('put credentials in the authorization field, not the URL', 'invalid_siem_url');
   if (!allowPrivate) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const addrs = net.isIP(host) ? [{ address: host }] : await dns.lookup(host, { all: true }).catch(() => []);
     if (addrs.length === 0) throw new BadRequestError('the SIEM host does not resolve', 'invalid_siem_url');
-    if (addrs.some((a) => isPrivateAddress(a.address))) throw new BadRequestError('the SIEM host is a private or loopback address', 'invalid_siem_url');
+    if (addrs.some((a) => isPrivateAddress(a.address)))
+      throw new BadRequestError('the SIEM host is a private or loopback address', 'invalid_siem_url');
   }
   return url;
 }
@@ -102,7 +127,9 @@ export function createSiemService(deps: SiemDeps) {
   }
 
   async function get(ws: { id: string; region: Region }) {
-    const { rows } = await pool(ws.region).query<DestinationRow>('SELECT * FROM wact.audit_siem_destinations WHERE workspace_id = $1', [ws.id]);
+    const { rows } = await pool(ws.region).query<DestinationRow>('SELECT * FROM wact.audit_siem_destinations WHERE workspace_id = $1', [
+      ws.id,
+    ]);
     const r = rows[0];
     if (!r) return null;
     return {
@@ -132,7 +159,10 @@ export function createSiemService(deps: SiemDeps) {
       [r.workspace_id, r.last_pushed_seq, SIEM_ACTOR.id],
     );
     if (!news.rowCount) {
-      await db.query(`UPDATE wact.audit_siem_destinations SET next_attempt_at = now() + make_interval(secs => interval_seconds) WHERE workspace_id = $1`, [r.workspace_id]);
+      await db.query(
+        `UPDATE wact.audit_siem_destinations SET next_attempt_at = now() + make_interval(secs => interval_seconds) WHERE workspace_id = $1`,
+        [r.workspace_id],
+      );
       return { workspaceId: r.workspace_id, ok: true, events: 0 };
     }
     let events = 0;
@@ -153,11 +183,24 @@ export function createSiemService(deps: SiemDeps) {
       const headers: Record<string, string> = { 'content-type': r.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson' };
       if (r.auth_header) headers.authorization = await deps.fieldCrypto.decryptString(r.workspace_id, region, AUTH_CTX, r.auth_header);
       const body = new PassThrough();
-      const sending = request(url, { method: 'POST', headers, body, dispatcher: deps.dispatcher, headersTimeout: 30_000, bodyTimeout: 30_000 });
+      const sending = request(url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: deps.dispatcher,
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
+      });
       sending.catch(() => body.destroy());
       const exported = await exportAuditStream(
         { poolFor: deps.parts.poolFor, signer: deps.parts.signer },
-        { database: region, streamId: r.workspace_id, format: r.format, afterSeq: BigInt(r.last_pushed_seq), maxEvents: MAX_EVENTS_PER_PUSH },
+        {
+          database: region,
+          streamId: r.workspace_id,
+          format: r.format,
+          afterSeq: BigInt(r.last_pushed_seq),
+          maxEvents: MAX_EVENTS_PER_PUSH,
+        },
         body,
       ).finally(() => body.end());
       const res = await sending;

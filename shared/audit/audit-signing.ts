@@ -71,13 +71,10 @@ export function createAuditSigner(deps: AuditSignerDeps) {
       const { wrapped, kekId } = await provider.wrap(privateKey.export({ format: 'der', type: 'pkcs8' }), keyContext(db));
       const keyId = `${db}-${randomBytes(5).toString('hex')}`;
       try {
-        await pool.query('INSERT INTO audit.signing_keys (key_id, public_key, wrapped_private, kek_id, provider) VALUES ($1, $2, $3, $4, $5)', [
-          keyId,
-          raw,
-          wrapped,
-          kekId,
-          provider.name,
-        ]);
+        await pool.query(
+          'INSERT INTO audit.signing_keys (key_id, public_key, wrapped_private, kek_id, provider) VALUES ($1, $2, $3, $4, $5)',
+          [keyId, raw, wrapped, kekId, provider.name],
+        );
         return { keyId, privateKey };
       } catch (err) {
         if ((err as { code?: string }).code !== '23505') throw err; // another process created one first: use it
@@ -99,9 +96,11 @@ export function createAuditSigner(deps: AuditSignerDeps) {
   async function publicKeys(dbs: AuditDatabase[]): Promise<PublicAuditKey[]> {
     const out: PublicAuditKey[] = [];
     for (const db of dbs) {
-      const { rows } = await deps.poolFor(db).query<{ key_id: string; public_key: Buffer; created_at: Date; retired_at: Date | null }>(
-        'SELECT key_id, public_key, created_at, retired_at FROM audit.signing_keys ORDER BY created_at',
-      );
+      const { rows } = await deps
+        .poolFor(db)
+        .query<{ key_id: string; public_key: Buffer; created_at: Date; retired_at: Date | null }>(
+          'SELECT key_id, public_key, created_at, retired_at FROM audit.signing_keys ORDER BY created_at',
+        );
       for (const r of rows) {
         out.push({
           kty: 'OKP',
@@ -138,7 +137,13 @@ export function createAuditSigner(deps: AuditSignerDeps) {
     return prev;
   }
 
-  async function insertHead(db: AuditDatabase, streamId: string, seq: bigint, hash: string, purpose: SignedHead['purpose']): Promise<SignedHead> {
+  async function insertHead(
+    db: AuditDatabase,
+    streamId: string,
+    seq: bigint,
+    hash: string,
+    purpose: SignedHead['purpose'],
+  ): Promise<SignedHead> {
     const { keyId, privateKey } = await activeKey(db);
     const signedAt = isoMicros(now());
     const head = { streamId, seq: String(seq), hash, signedAt, keyId };
@@ -156,7 +161,12 @@ export function createAuditSigner(deps: AuditSignerDeps) {
    * existing one; otherwise verifies the events between `seq` and the nearest
    * signed head (or genesis) and signs.
    */
-  async function checkpoint(db: AuditDatabase, streamId: string, seq: bigint, purpose: SignedHead['purpose']): Promise<SignedHead | undefined> {
+  async function checkpoint(
+    db: AuditDatabase,
+    streamId: string,
+    seq: bigint,
+    purpose: SignedHead['purpose'],
+  ): Promise<SignedHead | undefined> {
     if (seq <= 0n) return undefined;
     const pool = deps.poolFor(db);
     const { below, above } = await headsAround(pool, streamId, seq);
@@ -178,8 +188,12 @@ export function createAuditSigner(deps: AuditSignerDeps) {
       if (below) {
         const [b] = await readEvents(pool, streamId, fromSeq, fromSeq);
         // Gone by retention (nothing at or before it is left): the signed head itself is the anchor.
-        const retainedAway = !b && (await pool.query('SELECT 1 FROM audit.events WHERE stream_id = $1 AND seq <= $2 LIMIT 1', [streamId, String(fromSeq)])).rowCount === 0;
-        if (!retainedAway && (!b || b.hash !== below.hash)) throw new ChainBrokenError(streamId, fromSeq, 'the event under a signed head changed');
+        const retainedAway =
+          !b &&
+          (await pool.query('SELECT 1 FROM audit.events WHERE stream_id = $1 AND seq <= $2 LIMIT 1', [streamId, String(fromSeq)]))
+            .rowCount === 0;
+        if (!retainedAway && (!b || b.hash !== below.hash))
+          throw new ChainBrokenError(streamId, fromSeq, 'the event under a signed head changed');
       }
       hash = await recompute(pool, streamId, fromSeq, below ? below.hash : GENESIS_HASH, seq);
     }
@@ -187,7 +201,10 @@ export function createAuditSigner(deps: AuditSignerDeps) {
   }
 
   /** Signs the current head of every stream that moved since it was last signed (the hourly job). */
-  async function signHeads(db: AuditDatabase, purpose: SignedHead['purpose'] = 'periodic'): Promise<{ signed: SignedHead[]; broken: ChainBrokenError[] }> {
+  async function signHeads(
+    db: AuditDatabase,
+    purpose: SignedHead['purpose'] = 'periodic',
+  ): Promise<{ signed: SignedHead[]; broken: ChainBrokenError[] }> {
     const signed: SignedHead[] = [];
     const broken: ChainBrokenError[] = [];
     for (const h of await unsignedHeads(deps.poolFor(db))) {
@@ -203,7 +220,11 @@ export function createAuditSigner(deps: AuditSignerDeps) {
   }
 
   /** Signs one stream's current head (at every export). */
-  async function signStreamHead(db: AuditDatabase, streamId: string, purpose: SignedHead['purpose'] = 'export'): Promise<SignedHead | undefined> {
+  async function signStreamHead(
+    db: AuditDatabase,
+    streamId: string,
+    purpose: SignedHead['purpose'] = 'export',
+  ): Promise<SignedHead | undefined> {
     const head = await chainHead(deps.poolFor(db), streamId);
     if (!head || head.seq === 0n) return undefined;
     return checkpoint(db, streamId, head.seq, purpose);

@@ -111,7 +111,8 @@ export function canonicalMetadata(m: unknown): string {
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) fail(`metadata.${k}`, 'numbers must be finite');
       // A 10–15 digit integer is more likely a phone number than a count.
-      if (Number.isInteger(v) && Math.abs(v) >= 1e9 && Math.abs(v) < 1e15) fail(`metadata.${k}`, 'metadata number looks like a phone number');
+      if (Number.isInteger(v) && Math.abs(v) >= 1e9 && Math.abs(v) < 1e15)
+        fail(`metadata.${k}`, 'metadata number looks like a phone number');
       out[k] = v;
     } else fail(`metadata.${k}`, 'values are strings, numbers, booleans or null');
   }
@@ -146,7 +147,8 @@ export function toAppendRow(event: AuditEventInput): AppendRow {
   if (!event || typeof event !== 'object') fail('event', 'must be an object');
   const e = event as unknown as Record<string, unknown>;
   const action = e.action;
-  if (typeof action !== 'string' || !ACTION_PATTERN.test(action)) fail('action', 'action must be a dotted lower-case verb such as data.read');
+  if (typeof action !== 'string' || !ACTION_PATTERN.test(action))
+    fail('action', 'action must be a dotted lower-case verb such as data.read');
   const actor = e.actor as Record<string, unknown> | undefined;
   if (!actor || typeof actor !== 'object') fail('actor', 'is required');
   const actorId = optText(actor.id, 'actor.id', 200);
@@ -154,7 +156,8 @@ export function toAppendRow(event: AuditEventInput): AppendRow {
   if (typeof actor.kind !== 'string' || !KINDS.has(actor.kind)) fail('actor.kind', `must be one of ${ACTOR_KINDS.join(', ')}`);
   const kind = actor.kind as string;
   const workspaceId = e.workspaceId;
-  if (workspaceId !== undefined && workspaceId !== null && (typeof workspaceId !== 'string' || !UUID_EXACT.test(workspaceId))) fail('workspaceId', 'workspaceId must be a uuid');
+  if (workspaceId !== undefined && workspaceId !== null && (typeof workspaceId !== 'string' || !UUID_EXACT.test(workspaceId)))
+    fail('workspaceId', 'workspaceId must be a uuid');
   if (workspaceId === PLATFORM_STREAM) fail('workspaceId', 'the nil uuid is the platform stream, not a workspace');
   const region = e.region;
   if (region !== undefined && region !== 'eu' && region !== 'us') fail('region', 'must be eu or us');
@@ -163,7 +166,8 @@ export function toAppendRow(event: AuditEventInput): AppendRow {
   let targetId: string | undefined;
   if (e.target !== undefined && e.target !== null) {
     const target = e.target as Record<string, unknown>;
-    if (typeof target !== 'object' || typeof target.type !== 'string' || !TARGET_TYPE_PATTERN.test(target.type)) fail('target.type', 'target type must be lower-case, e.g. conversation');
+    if (typeof target !== 'object' || typeof target.type !== 'string' || !TARGET_TYPE_PATTERN.test(target.type))
+      fail('target.type', 'target type must be lower-case, e.g. conversation');
     targetType = target.type as string;
     targetId = optText(target.id, 'target.id', 200, true);
   }
@@ -172,7 +176,13 @@ export function toAppendRow(event: AuditEventInput): AppendRow {
   if (typeof e.outcome !== 'string' || !OUTCOMES.has(e.outcome)) fail('outcome', 'must be success, failure or denied');
   const clientIp = typeof e.clientIp === 'string' && isIP(e.clientIp) ? e.clientIp : undefined;
   // Truncated, not refused: it is the client's to choose. Control characters go.
-  const userAgent = typeof e.userAgent === 'string' ? clean(e.userAgent).replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, 512) || undefined : undefined;
+  const userAgent =
+    typeof e.userAgent === 'string'
+      ? clean(e.userAgent)
+          .replace(/\p{Cc}/gu, ' ')
+          .trim()
+          .slice(0, 512) || undefined
+      : undefined;
   return {
     database: workspaceId ? (region as Region) : 'control',
     row: {

@@ -174,7 +174,13 @@ export async function* readExport(input: Readable, onFormat?: (f: 'jsonl' | 'csv
     const o: Rec = { type: record ?? '' };
     for (let i = 1; i < columns.length; i++) {
       const key = CSV_TO_KEY[columns[i]];
-      if (key && (record === 'event' ? i <= columns.indexOf('hash') : ['streamId', 'seq', 'hash', 'signedAt', 'keyId', 'purpose', 'signature'].includes(key))) o[key] = values[i] ?? null;
+      if (
+        key &&
+        (record === 'event'
+          ? i <= columns.indexOf('hash')
+          : ['streamId', 'seq', 'hash', 'signedAt', 'keyId', 'purpose', 'signature'].includes(key))
+      )
+        o[key] = values[i] ?? null;
     }
     yield o;
   }
@@ -245,25 +251,32 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     return report();
   }
   if (!trailer) problems.push({ kind: 'format', message: 'no trailer: the file is truncated' });
-  else if (trailer.events !== events.length) problems.push({ kind: 'format', message: `trailer says ${String(trailer.events)} events, the file has ${events.length}` });
+  else if (trailer.events !== events.length)
+    problems.push({ kind: 'format', message: `trailer says ${String(trailer.events)} events, the file has ${events.length}` });
 
   // 1. Signatures.
   for (const h of heads) {
     const key = keys.get(h.keyId);
     if (!key) problems.push({ kind: 'signature', seq: h.seq, message: `signed head at seq ${h.seq} uses unknown key ${h.keyId}` });
-    else if (h.streamId !== header.streamId || !verifyHeadSignature(h, key)) problems.push({ kind: 'signature', seq: h.seq, message: `signed head at seq ${h.seq}: signature does not verify` });
+    else if (h.streamId !== header.streamId || !verifyHeadSignature(h, key))
+      problems.push({ kind: 'signature', seq: h.seq, message: `signed head at seq ${h.seq}: signature does not verify` });
     else validHeads.push(h);
   }
 
   // 2. Per-event content.
-  for (const e of events) if (!e.ok) problems.push({ kind: 'altered', seq: e.seq, id: e.id, message: `event ${label(e)} altered: its content does not match its hash` });
+  for (const e of events)
+    if (!e.ok)
+      problems.push({ kind: 'altered', seq: e.seq, id: e.id, message: `event ${label(e)} altered: its content does not match its hash` });
 
   // 3. The anchor the first event must link to.
   const anchor = header.anchor as { seq: string; hash: string } | null;
   let anchorHash: string | undefined;
   if (anchor && anchor.seq === '0' && anchor.hash === GENESIS_HASH) anchorHash = GENESIS_HASH;
   else if (anchor && validHeads.some((h) => h.seq === anchor.seq && h.hash === anchor.hash)) anchorHash = anchor.hash;
-  else if (events.length) warnings.push(`the first event (seq ${events[0].seq}) is not anchored by a signed head: events before it cannot be checked from this file`);
+  else if (events.length)
+    warnings.push(
+      `the first event (seq ${events[0].seq}) is not anchored by a signed head: events before it cannot be checked from this file`,
+    );
 
   // 4. Follow the links from the anchor; what cannot be reached forms further segments.
   const byPrev = new Map<string, number[]>();
@@ -308,7 +321,12 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     else kept.push(seg);
   }
   for (const i of [...inserted].sort((a, b) => a - b)) {
-    problems.push({ kind: 'inserted', seq: events[i].seq, id: events[i].id, message: `event ${label(events[i])} inserted: it is not part of the chain` });
+    problems.push({
+      kind: 'inserted',
+      seq: events[i].seq,
+      id: events[i].id,
+      message: `event ${label(events[i])} inserted: it is not part of the chain`,
+    });
   }
 
   // 6. Gaps between segments (in file order): missing events, or a rewritten hash.
@@ -318,8 +336,19 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     const f = events[kept[0][0]];
     if (f.prev !== anchorHash) {
       const gap = BigInt(f.seq) - startSeq - 1n;
-      if (gap > 0n) problems.push({ kind: 'missing', seq: String(startSeq + 1n), message: `${gap} event(s) missing before ${label(f)}: seq ${startSeq + 1n}${gap > 1n ? `–${BigInt(f.seq) - 1n}` : ''}` });
-      else problems.push({ kind: 'altered', seq: f.seq, id: f.id, message: `event ${label(f)} altered: it no longer links to the anchored head` });
+      if (gap > 0n)
+        problems.push({
+          kind: 'missing',
+          seq: String(startSeq + 1n),
+          message: `${gap} event(s) missing before ${label(f)}: seq ${startSeq + 1n}${gap > 1n ? `–${BigInt(f.seq) - 1n}` : ''}`,
+        });
+      else
+        problems.push({
+          kind: 'altered',
+          seq: f.seq,
+          id: f.id,
+          message: `event ${label(f)} altered: it no longer links to the anchored head`,
+        });
     }
   }
   for (let k = 1; k < kept.length; k++) {
@@ -327,9 +356,18 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     const f = events[kept[k][0]];
     const gap = BigInt(f.seq) - BigInt(l.seq) - 1n;
     if (gap > 0n) {
-      problems.push({ kind: 'missing', seq: String(BigInt(l.seq) + 1n), message: `${gap} event(s) missing between ${label(l)} and ${label(f)}: seq ${BigInt(l.seq) + 1n}${gap > 1n ? `–${BigInt(f.seq) - 1n}` : ''}` });
+      problems.push({
+        kind: 'missing',
+        seq: String(BigInt(l.seq) + 1n),
+        message: `${gap} event(s) missing between ${label(l)} and ${label(f)}: seq ${BigInt(l.seq) + 1n}${gap > 1n ? `–${BigInt(f.seq) - 1n}` : ''}`,
+      });
     } else if (l.ok) {
-      problems.push({ kind: 'altered', seq: l.seq, id: l.id, message: `event ${label(l)} altered: its hash was rewritten (${label(f)} links to a different hash)` });
+      problems.push({
+        kind: 'altered',
+        seq: l.seq,
+        id: l.id,
+        message: `event ${label(l)} altered: its hash was rewritten (${label(f)} links to a different hash)`,
+      });
     }
   }
 
@@ -340,7 +378,12 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     if (keep.has(pos)) return;
     const e = events[fileIdx];
     const before = pos > 0 ? events[chainOrder[pos - 1]] : undefined;
-    problems.push({ kind: 'reordered', seq: e.seq, id: e.id, message: `event ${label(e)} reordered: the chain puts it ${before ? `right after ${label(before)}` : 'first'}` });
+    problems.push({
+      kind: 'reordered',
+      seq: e.seq,
+      id: e.id,
+      message: `event ${label(e)} reordered: the chain puts it ${before ? `right after ${label(before)}` : 'first'}`,
+    });
   });
 
   // 8. Signed heads must match the events they sign; one beyond the last event of a full export means a lost tail.
@@ -352,16 +395,31 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     const s = BigInt(h.seq);
     if (first === undefined || last === undefined || s < first) continue;
     if (s > last) {
-      if (header.complete === true) problems.push({ kind: 'missing', seq: String(last + 1n), message: `event(s) seq ${last + 1n}–${h.seq} missing at the end: a head signed at ${h.signedAt} covers seq ${h.seq}` });
+      if (header.complete === true)
+        problems.push({
+          kind: 'missing',
+          seq: String(last + 1n),
+          message: `event(s) seq ${last + 1n}–${h.seq} missing at the end: a head signed at ${h.signedAt} covers seq ${h.seq}`,
+        });
       continue;
     }
     const at = byHash.get(h.hash);
     if (at === undefined) {
-      problems.push({ kind: 'head_mismatch', seq: h.seq, message: `signed head at seq ${h.seq} (${h.signedAt}) matches no event: the chain up to seq ${h.seq} was changed` });
+      problems.push({
+        kind: 'head_mismatch',
+        seq: h.seq,
+        message: `signed head at seq ${h.seq} (${h.signedAt}) matches no event: the chain up to seq ${h.seq} was changed`,
+      });
     } else if (events[at].seq !== h.seq && !flagged.has(events[at].id)) {
-      problems.push({ kind: 'head_mismatch', seq: h.seq, id: events[at].id, message: `signed head at seq ${h.seq} matches event ${label(events[at])}: events were renumbered` });
+      problems.push({
+        kind: 'head_mismatch',
+        seq: h.seq,
+        id: events[at].id,
+        message: `signed head at seq ${h.seq} matches event ${label(events[at])}: events were renumbered`,
+      });
     } else if (s === last) endAnchored = true;
   }
-  if (events.length && !endAnchored) warnings.push(`the last event (seq ${events.at(-1)!.seq}) is not covered by a signed head in this file`);
+  if (events.length && !endAnchored)
+    warnings.push(`the last event (seq ${events.at(-1)!.seq}) is not covered by a signed head in this file`);
   return report({ start: anchorHash !== undefined, end: endAnchored });
 }

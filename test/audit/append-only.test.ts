@@ -16,12 +16,20 @@ describe('audit log is append-only for every application role', () => {
   let partition: string;
   beforeAll(async () => {
     const pools = servicePools('broker');
-    await createAuditLog({ pools }).append({ action: 'test.seed', actor: { id: 'seed', kind: 'operator' }, workspaceId: crypto.randomUUID(), region: 'eu', outcome: 'success' });
+    await createAuditLog({ pools }).append({
+      action: 'test.seed',
+      actor: { id: 'seed', kind: 'operator' },
+      workspaceId: crypto.randomUUID(),
+      region: 'eu',
+      outcome: 'success',
+    });
     await createAuditLog({ pools }).append({ action: 'test.seed', actor: { id: 'seed', kind: 'operator' }, outcome: 'success' });
     await pools.end();
-    const { rows } = await op.region('eu').query(
-      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit.events'::regclass ORDER BY 1 LIMIT 1`,
-    );
+    const { rows } = await op
+      .region('eu')
+      .query(
+        `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit.events'::regclass ORDER BY 1 LIMIT 1`,
+      );
     partition = `audit.${rows[0].relname}`;
   });
   afterAll(() => op.end());

@@ -45,11 +45,27 @@ describe('audit append', () => {
   it('writes a hash chain whose canonical form the TypeScript side reproduces (unicode, nulls, quotes)', async () => {
     const ws = crypto.randomUUID();
     const audit = createAuditLog({ pools: broker });
-    await audit.append(ev(ws, { actor: { id: 'u-1', kind: 'customer', displayName: 'Zoë "Z" Ödegaard' }, reason: undefined, metadata: undefined }));
-    await audit.append(ev(ws, { reason: 'ticket #4411: résumé ✓ \\ back|slash ~', target: { type: 'conversation' }, sessionId: 's-1', clientIp: '::ffff:127.0.0.1', userAgent: 'curl/8\n' }));
+    await audit.append(
+      ev(ws, { actor: { id: 'u-1', kind: 'customer', displayName: 'Zoë "Z" Ödegaard' }, reason: undefined, metadata: undefined }),
+    );
+    await audit.append(
+      ev(ws, {
+        reason: 'ticket #4411: résumé ✓ \\ back|slash ~',
+        target: { type: 'conversation' },
+        sessionId: 's-1',
+        clientIp: '::ffff:127.0.0.1',
+        userAgent: 'curl/8\n',
+      }),
+    );
     await audit.append(ev(ws, { metadata: { z: 'last', a: 'first', n: null, ok: true, f: 1.5 } }));
     const events = await expectValidChain(op.region('eu'), ws, 3);
-    expect(events[0]).toMatchObject({ actorKind: 'customer', reason: null, targetType: 'conversation', metadata: '{}', actorName: 'Zoë "Z" Ödegaard' });
+    expect(events[0]).toMatchObject({
+      actorKind: 'customer',
+      reason: null,
+      targetType: 'conversation',
+      metadata: '{}',
+      actorName: 'Zoë "Z" Ödegaard',
+    });
     expect(events[1]).toMatchObject({ targetId: null, clientIp: '::ffff:127.0.0.1', userAgent: 'curl/8' });
     expect(events[2].metadata).toBe('{"a":"first","f":1.5,"n":null,"ok":true,"z":"last"}');
     expect(events[0].occurredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -57,9 +73,19 @@ describe('audit append', () => {
 
   it('sends platform events (no workspace) to the control database', async () => {
     const audit = createAuditLog({ pools: ingest });
-    const before = await op.control.query(`SELECT coalesce(max(seq),0)::int AS n FROM audit.events WHERE stream_id = $1`, [PLATFORM_STREAM]);
-    await audit.append({ action: 'auth.login', actor: { id: 'u-2', kind: 'customer' }, outcome: 'failure', metadata: { code: 'bad_totp' } });
-    const after = await op.control.query(`SELECT max(seq)::int AS n, (array_agg(action ORDER BY seq DESC))[1] AS a FROM audit.events WHERE stream_id = $1`, [PLATFORM_STREAM]);
+    const before = await op.control.query(`SELECT coalesce(max(seq),0)::int AS n FROM audit.events WHERE stream_id = $1`, [
+      PLATFORM_STREAM,
+    ]);
+    await audit.append({
+      action: 'auth.login',
+      actor: { id: 'u-2', kind: 'customer' },
+      outcome: 'failure',
+      metadata: { code: 'bad_totp' },
+    });
+    const after = await op.control.query(
+      `SELECT max(seq)::int AS n, (array_agg(action ORDER BY seq DESC))[1] AS a FROM audit.events WHERE stream_id = $1`,
+      [PLATFORM_STREAM],
+    );
     expect(after.rows[0].n).toBeGreaterThan(before.rows[0].n);
     expect(after.rows[0].a).toBe('auth.login');
   });
@@ -67,7 +93,11 @@ describe('audit append', () => {
   it('keeps one valid chain per workspace with many concurrent appenders in several processes', async () => {
     const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
     const extra = [servicePools('broker'), servicePools('ingest')];
-    const logs = [createAuditLog({ pools: broker }), createAuditLog({ pools: ingest }), ...extra.map((pools) => createAuditLog({ pools, batching: { maxInFlight: 3, maxBatch: 7 } }))];
+    const logs = [
+      createAuditLog({ pools: broker }),
+      createAuditLog({ pools: ingest }),
+      ...extra.map((pools) => createAuditLog({ pools, batching: { maxInFlight: 3, maxBatch: 7 } })),
+    ];
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < 400; i++) jobs.push(logs[i % logs.length].append(ev(i % 3 === 0 ? b : a, { metadata: { i } })));
     await Promise.all(jobs);
@@ -132,7 +162,13 @@ describe('audit append', () => {
       await expect(audit.append(ev(ws, patch)), what).rejects.toThrow(/invalid audit event/);
     }
     // What is fine: customer reads without a reason, uuids and hex hashes in metadata.
-    await audit.append(ev(ws, { actor: { id: 'c-1', kind: 'customer', role: 'analyst' }, reason: undefined, metadata: { hash: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcdef0123456789abcdef01', id: crypto.randomUUID(), rows: 120000 } }));
+    await audit.append(
+      ev(ws, {
+        actor: { id: 'c-1', kind: 'customer', role: 'analyst' },
+        reason: undefined,
+        metadata: { hash: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcdef0123456789abcdef01', id: crypto.randomUUID(), rows: 120000 },
+      }),
+    );
     const { rows } = await op.region('eu').query('SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1', [ws]);
     expect(rows[0].n).toBe(1);
   });
@@ -141,10 +177,16 @@ describe('audit append', () => {
     const fc = await import('fast-check');
     const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(''));
     fc.assert(
-      fc.property(digits(10), fc.constantFrom(' ', '-', '.', ''), fc.constantFrom('+44 ', '+1', '00', ''), fc.string({ maxLength: 10 }), (d, sep, prefix, text) => {
-        const formatted = prefix + d.slice(0, 3) + sep + d.slice(3, 6) + sep + d.slice(6);
-        return looksLikeIdentifier(formatted) && (prefix.startsWith('+') ? looksLikeIdentifier(`${text} ${formatted} ${text}`) : true);
-      }),
+      fc.property(
+        digits(10),
+        fc.constantFrom(' ', '-', '.', ''),
+        fc.constantFrom('+44 ', '+1', '00', ''),
+        fc.string({ maxLength: 10 }),
+        (d, sep, prefix, text) => {
+          const formatted = prefix + d.slice(0, 3) + sep + d.slice(3, 6) + sep + d.slice(6);
+          return looksLikeIdentifier(formatted) && (prefix.startsWith('+') ? looksLikeIdentifier(`${text} ${formatted} ${text}`) : true);
+        },
+      ),
     );
     fc.assert(fc.property(fc.emailAddress(), (e) => looksLikeIdentifier(e) && looksLikeIdentifier(`mail ${e} now`)));
     fc.assert(fc.property(fc.uuid(), (u) => !looksLikeIdentifier(u)));

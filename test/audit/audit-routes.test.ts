@@ -44,7 +44,11 @@ afterAll(async () => {
 });
 
 const count = async (ws: string, action: string) =>
-  (await b.platform.pools.region('eu').query(`SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1 AND action = $2`, [ws, action])).rows[0].n as number;
+  (
+    await b.platform.pools
+      .region('eu')
+      .query(`SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1 AND action = $2`, [ws, action])
+  ).rows[0].n as number;
 
 async function keys() {
   const res = await b.client().get('/.well-known/wact-audit-keys');
@@ -70,10 +74,19 @@ describe('audit API', () => {
     const { ws, owner } = await ownerOf();
     const audit = b.platform.audit;
     for (let i = 0; i < 12; i++) {
-      await audit.append({ action: i % 2 ? 'data.read' : 'db.query', actor: { id: `emp-${i % 3}`, kind: 'employee', displayName: `Eve ${i % 3}` }, workspaceId: ws.id, region: 'eu', target: { type: 'conversation', id: `c-${i}` }, reason: `ticket T-${i}`, outcome: 'success' });
+      await audit.append({
+        action: i % 2 ? 'data.read' : 'db.query',
+        actor: { id: `emp-${i % 3}`, kind: 'employee', displayName: `Eve ${i % 3}` },
+        workspaceId: ws.id,
+        region: 'eu',
+        target: { type: 'conversation', id: `c-${i}` },
+        reason: `ticket T-${i}`,
+        outcome: 'success',
+      });
     }
     const before = await count(ws.id, 'audit.search');
-    const q = (filter: object, range = [0, 4]) => `/api/workspaces/${ws.id}/audit/events?filter=${encodeURIComponent(JSON.stringify(filter))}&range=${encodeURIComponent(JSON.stringify(range))}`;
+    const q = (filter: object, range = [0, 4]) =>
+      `/api/workspaces/${ws.id}/audit/events?filter=${encodeURIComponent(JSON.stringify(filter))}&range=${encodeURIComponent(JSON.stringify(range))}`;
     const all = await owner.get(q({}));
     expect(all.status).toBe(200);
     expect(all.body).toHaveLength(5);
@@ -84,7 +97,11 @@ describe('audit API', () => {
     expect(reads.body.map((r: { action: string }) => r.action)).toEqual(Array(6).fill('data.read'));
     expect((await owner.get(q({ actor: 'emp-1' }, [0, 49]))).body).toHaveLength(4);
     expect((await owner.get(q({ actor: 'eve 2' }, [0, 49]))).body).toHaveLength(4);
-    expect((await owner.get(q({ reason: 'T-1' }, [0, 49]))).body.map((r: { reason: string }) => r.reason).sort()).toEqual(['ticket T-1', 'ticket T-10', 'ticket T-11']);
+    expect((await owner.get(q({ reason: 'T-1' }, [0, 49]))).body.map((r: { reason: string }) => r.reason).sort()).toEqual([
+      'ticket T-1',
+      'ticket T-10',
+      'ticket T-11',
+    ]);
     expect((await owner.get(q({ target: 'conversation:c-3' }, [0, 49]))).body).toHaveLength(1);
     expect((await owner.get(q({ from: '2000-01-01T00:00:00Z', to: '2000-02-01T00:00:00Z' }))).body).toEqual([]);
 
@@ -92,7 +109,9 @@ describe('audit API', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<ApiClient['get']>> = await owner.get(q(cursor ? { action: 'db.query', cursor } : { action: 'db.query' }, [0, 3]));
+      const page: Awaited<ReturnType<ApiClient['get']>> = await owner.get(
+        q(cursor ? { action: 'db.query', cursor } : { action: 'db.query' }, [0, 3]),
+      );
       seen.push(...page.body.map((r: { seq: string }) => r.seq));
       cursor = page.headers.get('x-next-cursor');
     } while (cursor);
@@ -115,7 +134,9 @@ describe('audit API', () => {
     expect(report.problems).toEqual([]);
     expect(report.anchored).toEqual({ start: true, end: true });
 
-    const csv = await owner.get(`/api/workspaces/${ws.id}/audit/export?format=csv&filter=${encodeURIComponent(JSON.stringify({ from: '2020-01-01T00:00:00Z' }))}`);
+    const csv = await owner.get(
+      `/api/workspaces/${ws.id}/audit/export?format=csv&filter=${encodeURIComponent(JSON.stringify({ from: '2020-01-01T00:00:00Z' }))}`,
+    );
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     expect((await verifyExport(Readable.from([csv.text]), await keys())).ok).toBe(true);
@@ -137,7 +158,9 @@ describe('audit API', () => {
     const link2 = await owner.post(`/api/workspaces/${ws.id}/audit/export-links`, { format: 'jsonl' });
     expect((await other.owner.get(link2.body.url)).status).toBe(403);
     expect((await owner.get(`/api/workspaces/${ws.id}/audit/downloads/${'A'.repeat(43)}`)).status).toBe(404);
-    await b.platform.pools.region('eu').query(`UPDATE wact.audit_export_links SET expires_at = now() - interval '1 second' WHERE workspace_id = $1`, [ws.id]);
+    await b.platform.pools
+      .region('eu')
+      .query(`UPDATE wact.audit_export_links SET expires_at = now() - interval '1 second' WHERE workspace_id = $1`, [ws.id]);
     expect((await owner.get(link2.body.url)).status).toBe(404);
   });
 
@@ -165,7 +188,7 @@ describe('audit API', () => {
     expect(refused.body.error.message).toMatch(/private or loopback/);
 
     const received: string[] = [];
-    let answers = [503, 200, 200];
+    const answers = [503, 200, 200];
     const server = https.createServer({ key: b.tls.key, cert: b.tls.cert }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -187,7 +210,9 @@ describe('audit API', () => {
     try {
       const cfg = await siem.configure(ws, { url, authorization: 'Bearer siem-token', intervalSeconds: 60 });
       expect(cfg).toMatchObject({ url, hasAuthorization: true, failures: 0 });
-      const stored = await b.platform.pools.region('eu').query(`SELECT auth_header FROM wact.audit_siem_destinations WHERE workspace_id = $1`, [ws.id]);
+      const stored = await b.platform.pools
+        .region('eu')
+        .query(`SELECT auth_header FROM wact.audit_siem_destinations WHERE workspace_id = $1`, [ws.id]);
       expect(stored.rows[0].auth_header.toString('latin1')).not.toContain('siem-token');
 
       const failed = await siem.pushDue('eu');
@@ -197,7 +222,10 @@ describe('audit API', () => {
       expect(new Date(after!.nextAttemptAt).getTime()).toBeGreaterThan(Date.now());
       expect((await siem.pushDue('eu')).find((r) => r.workspaceId === ws.id)).toBeUndefined(); // backing off
 
-      const due = () => b.platform.pools.region('eu').query(`UPDATE wact.audit_siem_destinations SET next_attempt_at = now() WHERE workspace_id = $1`, [ws.id]);
+      const due = () =>
+        b.platform.pools
+          .region('eu')
+          .query(`UPDATE wact.audit_siem_destinations SET next_attempt_at = now() WHERE workspace_id = $1`, [ws.id]);
       await due();
       expect((await siem.pushDue('eu')).find((r) => r.workspaceId === ws.id)).toMatchObject({ ok: true });
       const k = await keys();
@@ -205,7 +233,13 @@ describe('audit API', () => {
       expect(r1.problems).toEqual([]);
       expect(r1.firstSeq).toBe('1');
 
-      await b.platform.audit.append({ action: 'member.join', actor: { id: 'u-9', kind: 'customer' }, workspaceId: ws.id, region: 'eu', outcome: 'success' });
+      await b.platform.audit.append({
+        action: 'member.join',
+        actor: { id: 'u-9', kind: 'customer' },
+        workspaceId: ws.id,
+        region: 'eu',
+        outcome: 'success',
+      });
       await due();
       await siem.pushDue('eu');
       const r2 = await verifyExport(Readable.from([received[1]]), k);

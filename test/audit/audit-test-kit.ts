@@ -58,5 +58,18 @@ export function auditKit() {
     return verifyExport(Readable.from([text]), await keys());
   }
 
-  return { config, broker, op, poolFor, signer, audit, event, stream, exportText, keys, verifyText, end: () => Promise.all([broker.end(), op.end()]) };
+  return {
+    config,
+    broker,
+    op,
+    poolFor,
+    signer,
+    audit,
+    event,
+    stream,
+    exportText,
+    keys,
+    verifyText,
+    end: () => Promise.all([broker.end(), op.end()]),
+  };
 }

@@ -13,7 +13,10 @@ describe('audit export and offline verification', () => {
   it('a JSON Lines export of a whole stream verifies, anchored at genesis and at the signed head', async () => {
     const ws = await kit.stream(8);
     const text = await kit.exportText(ws);
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ type: 'header', streamId: ws, firstSeq: '1', lastSeq: '8', anchor: { seq: '0' } });
     expect(lines.filter((l) => l.type === 'event')).toHaveLength(8);
     expect(lines.filter((l) => l.type === 'signed_head').length).toBeGreaterThanOrEqual(1);
@@ -83,7 +86,10 @@ describe('audit export and offline verification', () => {
     const ws = await kit.stream(10);
     const [e4] = await readEvents(eu(), ws, 4, 4);
     const forged = { ...e4, reason: 'forged' };
-    await eu().query(`UPDATE audit.events SET reason = 'forged', hash = decode($2, 'hex') WHERE stream_id = $1 AND seq = 4`, [ws, eventHash(e4.prevHash, forged)]);
+    await eu().query(`UPDATE audit.events SET reason = 'forged', hash = decode($2, 'hex') WHERE stream_id = $1 AND seq = 4`, [
+      ws,
+      eventHash(e4.prevHash, forged),
+    ]);
     const report = await kit.verifyText(await kit.exportText(ws));
     expect(report.problems[0]).toMatchObject({ kind: 'altered', seq: '4', id: e4.id });
   });

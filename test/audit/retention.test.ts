@@ -12,7 +12,9 @@ const actor = { id: 'operator:test', kind: 'operator' as const };
 /** Events in a past month: only the owner/superuser path (audit.append_at) can date them. */
 async function appendAt(ws: string, monthsAgo: number, n: number) {
   const rows = Array.from({ length: n }, (_, i) => toAppendRow(kit.event(ws, i + 1)).row);
-  await kit.op.region('eu').query(`SELECT audit.append_at($1::jsonb, now() - make_interval(months => $2))`, [JSON.stringify(rows), monthsAgo]);
+  await kit.op
+    .region('eu')
+    .query(`SELECT audit.append_at($1::jsonb, now() - make_interval(months => $2))`, [JSON.stringify(rows), monthsAgo]);
 }
 
 describe('audit retention', () => {
@@ -36,7 +38,9 @@ describe('audit retention', () => {
     expect(mine).toContain(oldest);
     expect(result.dropped.reduce((a, d) => a + d.events, 0)).toBeGreaterThanOrEqual(7);
 
-    const { rows } = await kit.op.region('eu').query(`SELECT min(seq)::int AS first, count(*)::int AS n FROM audit.events WHERE stream_id = $1`, [ws]);
+    const { rows } = await kit.op
+      .region('eu')
+      .query(`SELECT min(seq)::int AS first, count(*)::int AS n FROM audit.events WHERE stream_id = $1`, [ws]);
     expect(rows[0]).toEqual({ first: 8, n: 5 }); // 3 recent + one retention event per dropped month
     const text = await kit.exportText(ws);
     const header = JSON.parse(text.split('\n')[0]);

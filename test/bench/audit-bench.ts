@@ -72,7 +72,12 @@ function benchEvent(ws: string, i: number): AuditEventInput {
 }
 
 /** W writers × INFLIGHT concurrent append loops for `seconds`; events/s and latency. */
-async function appendRun(makeAppend: (w: number) => (e: AuditEventInput) => Promise<void>, seconds: number, inflight: number, workspaceOf: (w: number, i: number) => string) {
+async function appendRun(
+  makeAppend: (w: number) => (e: AuditEventInput) => Promise<void>,
+  seconds: number,
+  inflight: number,
+  workspaceOf: (w: number, i: number) => string,
+) {
   const appenders = Array.from({ length: WRITERS }, (_, w) => makeAppend(w));
   const stopAt = Date.now() + seconds * 1000;
   let done = 0;
@@ -129,7 +134,21 @@ function plainAppender(pool: pg.Pool) {
   };
   return (e: AuditEventInput) =>
     new Promise<void>((resolve, reject) => {
-      const row = JSON.stringify({ streamId: e.workspaceId, action: e.action, actorKind: e.actor.kind, actorId: e.actor.id, actorRole: e.actor.role, actorName: e.actor.displayName, targetType: e.target?.type, targetId: e.target?.id, reason: e.reason, sessionId: e.sessionId, clientIp: e.clientIp, outcome: e.outcome, metadata: JSON.stringify(e.metadata) });
+      const row = JSON.stringify({
+        streamId: e.workspaceId,
+        action: e.action,
+        actorKind: e.actor.kind,
+        actorId: e.actor.id,
+        actorRole: e.actor.role,
+        actorName: e.actor.displayName,
+        targetType: e.target?.type,
+        targetId: e.target?.id,
+        reason: e.reason,
+        sessionId: e.sessionId,
+        clientIp: e.clientIp,
+        outcome: e.outcome,
+        metadata: JSON.stringify(e.metadata),
+      });
       queue.push({ row, resolve, reject });
       if (!scheduled && inFlight < 2) {
         scheduled = true;
@@ -175,7 +194,14 @@ class CopyOut {
 }
 
 /** The export phase runs in a child process so its peak RSS is the exporter's alone. */
-async function exportChild(args: { urls: DatabaseUrls; brokerPassword: string; home: string; streamId: string; format: 'csv' | 'jsonl'; engine: 'copy' | 'node' }) {
+async function exportChild(args: {
+  urls: DatabaseUrls;
+  brokerPassword: string;
+  home: string;
+  streamId: string;
+  format: 'csv' | 'jsonl';
+  engine: 'copy' | 'node';
+}) {
   const pools = createPools(args.urls, { user: 'wact_broker', password: args.brokerPassword, max: 4 });
   const poolFor = (db: AuditDatabase) => (db === 'control' ? pools.control : pools.region(db));
   const signer = createAuditSigner({ poolFor, providerFor: (region) => createLocalKeyProvider({ home: args.home, region }) });
@@ -188,7 +214,11 @@ async function exportChild(args: { urls: DatabaseUrls; brokerPassword: string; h
     },
   });
   const t0 = process.hrtime.bigint();
-  const r = await exportAuditStream({ poolFor, signer }, { database: 'eu', streamId: args.streamId, format: args.format, batchSize: 5000, engine: args.engine }, sink);
+  const r = await exportAuditStream(
+    { poolFor, signer },
+    { database: 'eu', streamId: args.streamId, format: args.format, batchSize: 5000, engine: args.engine },
+    sink,
+  );
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   await pools.end();
   return { events: r.events, seconds: secs, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024 };
@@ -225,11 +255,18 @@ async function main(): Promise<void> {
     const workspaces = Array.from({ length: 64 }, () => crypto.randomUUID());
     const own = (w: number, i: number) => workspaces[w * 8 + (i % 8)];
     const shared = (_w: number, i: number) => workspaces[i % 16];
-    const writerPools = Array.from({ length: WRITERS }, () => createPools(urls, { user: 'wact_broker', password: servicePasswords.broker, max: 3 }));
+    const writerPools = Array.from({ length: WRITERS }, () =>
+      createPools(urls, { user: 'wact_broker', password: servicePasswords.broker, max: 3 }),
+    );
     pools.push(...writerPools);
     await admin.query(`CREATE SCHEMA bench_plain; CREATE TABLE bench_plain.events (stream_id uuid, seq bigserial, occurred_at timestamptz DEFAULT clock_timestamp(), id uuid DEFAULT gen_random_uuid(),
       action text, actor_kind text, actor_id text, actor_role text, actor_name text, target_type text, target_id text, reason text, session_id text, client_ip text, outcome text, metadata text)`);
-    const logs = writerPools.map((p) => createAuditLog({ pools: p, batching: process.env.BENCH_TX_INFLIGHT ? { maxInFlight: Number(process.env.BENCH_TX_INFLIGHT) } : undefined }));
+    const logs = writerPools.map((p) =>
+      createAuditLog({
+        pools: p,
+        batching: process.env.BENCH_TX_INFLIGHT ? { maxInFlight: Number(process.env.BENCH_TX_INFLIGHT) } : undefined,
+      }),
+    );
     const chained = await appendRun((w) => (e) => logs[w].append(e), APPEND_SECONDS, INFLIGHT, own);
     const plainPools = Array.from({ length: WRITERS }, () => createPools(urls, { max: 3 }));
     pools.push(...plainPools);
@@ -277,7 +314,9 @@ async function main(): Promise<void> {
     let copy = new CopyOut('');
     for (let k = 0; k < 2; k++) {
       const c0 = process.hrtime.bigint();
-      copy = new CopyOut(`COPY (SELECT ${EVENT_SELECT} FROM audit.events e WHERE e.stream_id = '${big}' ORDER BY e.seq) TO STDOUT WITH (FORMAT csv)`);
+      copy = new CopyOut(
+        `COPY (SELECT ${EVENT_SELECT} FROM audit.events e WHERE e.stream_id = '${big}' ORDER BY e.seq) TO STDOUT WITH (FORMAT csv)`,
+      );
       copyClient.query(copy as unknown as pg.QueryConfig);
       await copy.done;
       copySeconds = Math.min(copySeconds, Number(process.hrtime.bigint() - c0) / 1e9);
@@ -288,9 +327,16 @@ async function main(): Promise<void> {
       new Promise<{ events: number; seconds: number; bytes: number; peakRssMb: number }>((resolve, reject) => {
         execFile(
           process.execPath,
-          ['--import', 'tsx', fileURLToPath(import.meta.url), '--export-child', JSON.stringify({ urls, brokerPassword: servicePasswords.broker, home, streamId: big, format, engine })],
+          [
+            '--import',
+            'tsx',
+            fileURLToPath(import.meta.url),
+            '--export-child',
+            JSON.stringify({ urls, brokerPassword: servicePasswords.broker, home, streamId: big, format, engine }),
+          ],
           { maxBuffer: 1 << 20, timeout: 600_000 },
-          (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(stdout.trim().split('\n').at(-1)!))),
+          (err, stdout, stderr) =>
+            err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(stdout.trim().split('\n').at(-1)!)),
         );
       });
     const csv = await child('csv');
@@ -317,7 +363,10 @@ async function main(): Promise<void> {
         (timings[name] ??= []).push(Number(process.hrtime.bigint() - q0) / 1e6);
       }
       const q1 = process.hrtime.bigint();
-      await Promise.all([searchAuditLog(pool, big, { action: 'data.read' }, { limit: 25 }), countAuditLog(pool, big, { action: 'data.read' })]);
+      await Promise.all([
+        searchAuditLog(pool, big, { action: 'data.read' }, { limit: 25 }),
+        countAuditLog(pool, big, { action: 'data.read' }),
+      ]);
       withCount.push(Number(process.hrtime.bigint() - q1) / 1e6);
     }
     const rare: number[] = [];
@@ -333,24 +382,43 @@ async function main(): Promise<void> {
     const jsonlRate = jsonl.events / jsonl.seconds;
     console.log('');
     console.log('(a) append, 8 writers × %d in flight (group commit, durable, chained)', INFLIGHT);
-    console.log(`    chained audit.append : ${fmt(chained.perSecond)} events/s  (p50 ${chained.p50.toFixed(1)} ms, p99 ${chained.p99.toFixed(1)} ms per append)`);
+    console.log(
+      `    chained audit.append : ${fmt(chained.perSecond)} events/s  (p50 ${chained.p50.toFixed(1)} ms, p99 ${chained.p99.toFixed(1)} ms per append)`,
+    );
     console.log(`    plain INSERT baseline: ${fmt(plain.perSecond)} events/s  (same batching, no chain, no checks)`);
-    console.log(`    ratio chained/plain  : ${(chained.perSecond / plain.perSecond).toFixed(2)}   target ≥ 10,000 events/s: ${chained.perSecond >= 10_000 ? 'MET' : 'MISSED'}`);
-    console.log(`    all 8 writers on the same 16 workspaces (worst case): ${fmt(contended.perSecond)} events/s (p50 ${contended.p50.toFixed(1)} ms)`);
+    console.log(
+      `    ratio chained/plain  : ${(chained.perSecond / plain.perSecond).toFixed(2)}   target ≥ 10,000 events/s: ${chained.perSecond >= 10_000 ? 'MET' : 'MISSED'}`,
+    );
+    console.log(
+      `    all 8 writers on the same 16 workspaces (worst case): ${fmt(contended.perSecond)} events/s (p50 ${contended.p50.toFixed(1)} ms)`,
+    );
     console.log(`    one append in flight per writer: ${fmt(strict.perSecond)} events/s (p50 ${strict.p50.toFixed(1)} ms) — latency-bound`);
     console.log(`    chain links checked after the runs: ${broken.rows[0].n === 0 ? 'all valid' : `${broken.rows[0].n} BROKEN`}`);
     console.log('');
-    console.log(`(b) export of ${fmt(EVENTS)} events (generated through audit.append_at in ${genSeconds.toFixed(0)} s; head signing incl. full chain verification ${signSeconds.toFixed(1)} s = ${fmt(EVENTS / signSeconds)} events/s)`);
+    console.log(
+      `(b) export of ${fmt(EVENTS)} events (generated through audit.append_at in ${genSeconds.toFixed(0)} s; head signing incl. full chain verification ${signSeconds.toFixed(1)} s = ${fmt(EVENTS / signSeconds)} events/s)`,
+    );
     console.log(`    COPY … TO STDOUT (csv): ${fmt(copyRate)} rows/s (${(copy.bytes / 1e6).toFixed(0)} MB in ${copySeconds.toFixed(2)} s)`);
-    console.log(`    export CSV            : ${fmt(csvRate)} rows/s (${(csv.bytes / 1e6).toFixed(0)} MB in ${csv.seconds.toFixed(2)} s), peak RSS ${csv.peakRssMb.toFixed(0)} MB`);
-    console.log(`    export JSON Lines     : ${fmt(jsonlRate)} rows/s (${(jsonl.bytes / 1e6).toFixed(0)} MB in ${jsonl.seconds.toFixed(2)} s), peak RSS ${jsonl.peakRssMb.toFixed(0)} MB`);
-    console.log(`    ratio CSV/COPY        : ${(csvRate / copyRate).toFixed(2)}   target ≥ 0.5: ${csvRate / copyRate >= 0.5 ? 'MET' : 'MISSED'};  peak RSS ≤ 200 MB: ${Math.max(csv.peakRssMb, jsonl.peakRssMb) <= 200 ? 'MET' : 'MISSED'}`);
+    console.log(
+      `    export CSV            : ${fmt(csvRate)} rows/s (${(csv.bytes / 1e6).toFixed(0)} MB in ${csv.seconds.toFixed(2)} s), peak RSS ${csv.peakRssMb.toFixed(0)} MB`,
+    );
+    console.log(
+      `    export JSON Lines     : ${fmt(jsonlRate)} rows/s (${(jsonl.bytes / 1e6).toFixed(0)} MB in ${jsonl.seconds.toFixed(2)} s), peak RSS ${jsonl.peakRssMb.toFixed(0)} MB`,
+    );
+    console.log(
+      `    ratio CSV/COPY        : ${(csvRate / copyRate).toFixed(2)}   target ≥ 0.5: ${csvRate / copyRate >= 0.5 ? 'MET' : 'MISSED'};  peak RSS ≤ 200 MB: ${Math.max(csv.peakRssMb, jsonl.peakRssMb) <= 200 ? 'MET' : 'MISSED'}`,
+    );
     console.log(`    ratio JSONL/COPY      : ${(jsonlRate / copyRate).toFixed(2)}`);
-    console.log(`    reference engine (cursor + csv-stringify): ${fmt(nodeCsv.events / nodeCsv.seconds)} rows/s, ratio ${(nodeCsv.events / nodeCsv.seconds / copyRate).toFixed(2)}, peak RSS ${nodeCsv.peakRssMb.toFixed(0)} MB`);
+    console.log(
+      `    reference engine (cursor + csv-stringify): ${fmt(nodeCsv.events / nodeCsv.seconds)} rows/s, ratio ${(nodeCsv.events / nodeCsv.seconds / copyRate).toFixed(2)}, peak RSS ${nodeCsv.peakRssMb.toFixed(0)} MB`,
+    );
     console.log('');
     console.log(`(c) first page (25 rows) of filtered searches over ${fmt(EVENTS)} events, 40 rounds`);
-    for (const [name, xs] of Object.entries(timings)) console.log(`    ${name.padEnd(24)}: p50 ${pct(xs, 50).toFixed(2)} ms, p95 ${pct(xs, 95).toFixed(2)} ms`);
-    console.log(`    all of the above      : p95 ${pct(allFirstPages, 95).toFixed(2)} ms   target < 50 ms: ${pct(allFirstPages, 95) < 50 ? 'MET' : 'MISSED'}`);
+    for (const [name, xs] of Object.entries(timings))
+      console.log(`    ${name.padEnd(24)}: p50 ${pct(xs, 50).toFixed(2)} ms, p95 ${pct(xs, 95).toFixed(2)} ms`);
+    console.log(
+      `    all of the above      : p95 ${pct(allFirstPages, 95).toFixed(2)} ms   target < 50 ms: ${pct(allFirstPages, 95) < 50 ? 'MET' : 'MISSED'}`,
+    );
     console.log(`    page + capped total (API list): p95 ${pct(withCount, 95).toFixed(2)} ms`);
     console.log(`    rare reason text (unindexed, scans the stream): ${rare.map((x) => x.toFixed(0)).join(', ')} ms`);
   } finally {
@@ -358,7 +426,8 @@ async function main(): Promise<void> {
     for (const p of pools) await p.end().catch(() => undefined);
     const drop = new pg.Client({ connectionString: serverUrl });
     await drop.connect().catch(() => undefined);
-    for (const t of DATABASE_TARGETS) await drop.query(`DROP DATABASE IF EXISTS ${drop.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
+    for (const t of DATABASE_TARGETS)
+      await drop.query(`DROP DATABASE IF EXISTS ${drop.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
     await drop.end().catch(() => undefined);
     if (server) await server.stop();
     fs.rmSync(home, { recursive: true, force: true });

@@ -38,7 +38,19 @@ describe('wact audit', () => {
     const ws = JSON.parse((await wact('workspace', 'create', '--name', 'Audit CLI', '--region', 'eu', '--json')).stdout);
     await wact('workspace', 'rotate-keys', '--workspace', ws.id);
     const file = path.join(dir, 'audit.jsonl');
-    const exp = await wact('audit', 'export', '--workspace', ws.id, '--format', 'jsonl', '--out', file, '--reason', 'quarterly review', '--json');
+    const exp = await wact(
+      'audit',
+      'export',
+      '--workspace',
+      ws.id,
+      '--format',
+      'jsonl',
+      '--out',
+      file,
+      '--reason',
+      'quarterly review',
+      '--json',
+    );
     expect(exp.code, exp.stderr).toBe(0);
     expect(JSON.parse(exp.stdout)).toMatchObject({ events: 3, firstSeq: '1', lastSeq: '3' }); // create, rotate, the export itself
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
