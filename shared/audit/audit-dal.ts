@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { CANONICAL_FIELDS } from './audit-canonical.ts';
 import type { SignedHead, StoredEvent } from './audit-types.ts';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -13,24 +14,11 @@ export const EVENT_SELECT = `e.stream_id::text, e.seq::text, e.id::text,
   e.reason, e.session_id, e.client_ip, e.user_agent, e.outcome, e.metadata,
   encode(e.prev_hash, 'hex'), encode(e.hash, 'hex')`;
 
+// The stored and exported order: the canonical fields with seq after the stream id and the two hashes last.
 export const EVENT_KEYS = [
-  'streamId',
+  CANONICAL_FIELDS[0],
   'seq',
-  'id',
-  'occurredAt',
-  'action',
-  'actorKind',
-  'actorId',
-  'actorRole',
-  'actorName',
-  'targetType',
-  'targetId',
-  'reason',
-  'sessionId',
-  'clientIp',
-  'userAgent',
-  'outcome',
-  'metadata',
+  ...CANONICAL_FIELDS.slice(1),
   'prevHash',
   'hash',
 ] as const satisfies readonly (keyof StoredEvent)[];

@@ -1,37 +1,12 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { testDb } from '../support/db.ts';
+import { runWact } from '../support/cli.ts';
 
-const run = promisify(execFile);
-// The run's state folder: its KEKs wrap the signing keys in the run's shared databases.
-const home = testDb().home;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-audit-cli-'));
 
-async function wact(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const { urls, servicePasswords } = testDb();
-  const env = {
-    ...process.env,
-    WACT_ENV: 'test',
-    WACT_HOME: home,
-    LOG_LEVEL: 'silent',
-    DATABASE_URL_CONTROL: urls.control,
-    DATABASE_URL_EU: urls.eu,
-    DATABASE_URL_US: urls.us,
-    WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
-    WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
-  };
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/wact.mjs', ...args], { env });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const wact = (...args: string[]) => runWact(args);
 
 describe('wact audit', () => {
   it('export → verify round-trips offline with the published keys; a tampered file names the event', async () => {

@@ -1,36 +1,15 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operatorPools, testDb } from '../support/db.ts';
+import { operatorPools } from '../support/db.ts';
+import { runWact } from '../support/cli.ts';
 import type { Pools } from '../../shared/db/pools.ts';
 
-const run = promisify(execFile);
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-cli-'));
 
-/** Runs the real `wact` binary against the test databases. */
-async function wact(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const { urls } = testDb();
-  const env = {
-    ...process.env,
-    WACT_ENV: 'test',
-    WACT_HOME: home,
-    DATABASE_URL_CONTROL: urls.control,
-    DATABASE_URL_EU: urls.eu,
-    DATABASE_URL_US: urls.us,
-    WACT_DB_PASSWORD_INGEST: testDb().servicePasswords.ingest,
-    WACT_DB_PASSWORD_BROKER: testDb().servicePasswords.broker,
-  };
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/wact.mjs', ...args], { env });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+/** The real `wact` binary against the test databases, with a state folder of its own. */
+const wact = (...args: string[]) => runWact(args, { home });
 
 describe('wact workspace', () => {
   let ops: Pools;

@@ -1,37 +1,15 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pools } from '../../shared/db/pools.ts';
-import { operatorPools, testDb } from '../support/db.ts';
+import { operatorPools } from '../support/db.ts';
+import { runWact } from '../support/cli.ts';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-cli-lc-'));
 
 /** Runs the real `wact` binary against the test databases (stdin optional). */
-function wact(args: string[], stdin?: string): Promise<{ stdout: string; stderr: string; code: number }> {
-  const { urls, servicePasswords } = testDb();
-  const env = {
-    ...process.env,
-    WACT_ENV: 'test',
-    WACT_HOME: home,
-    LOG_LEVEL: 'silent',
-    DATABASE_URL_CONTROL: urls.control,
-    DATABASE_URL_EU: urls.eu,
-    DATABASE_URL_US: urls.us,
-    WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
-    WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
-  };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/wact.mjs', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+const wact = (args: string[], stdin?: string) => runWact(args, { home, stdin });
 
 describe('wact lifecycle commands', () => {
   let ops: Pools;

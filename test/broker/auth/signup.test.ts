@@ -3,18 +3,17 @@
  * a workspace; the first sign-in with that verified email creates the account
  * (once), and the setup wizard's POST /api/workspaces makes it an owner.
  */
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSignupService, type SignupService } from '../../../broker/auth/signup-service.ts';
 import { createUserService, type UserService } from '../../../broker/auth/user-service.ts';
 import type { Pools } from '../../../shared/db/pools.ts';
 import { startTestBroker, type TestBroker } from '../../support/broker.ts';
 import { servicePools, testDb } from '../../support/db.ts';
+import { runWact } from '../../support/cli.ts';
 
 const OPERATOR = { id: 'operator:test', kind: 'operator' as const, role: 'operator', displayName: 'test' };
 
@@ -212,27 +211,7 @@ describe('wact signup (operator CLI)', () => {
   });
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
-  async function wact(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    const { urls, servicePasswords } = testDb();
-    const env = {
-      ...process.env,
-      WACT_ENV: 'test',
-      WACT_HOME: home,
-      LOG_LEVEL: 'silent',
-      DATABASE_URL_CONTROL: urls.control,
-      DATABASE_URL_EU: urls.eu,
-      DATABASE_URL_US: urls.us,
-      WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
-      WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
-    };
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['bin/wact.mjs', ...args], { env });
-      return { stdout, stderr, code: 0 };
-    } catch (err) {
-      const e = err as { stdout: string; stderr: string; code: number };
-      return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-    }
-  }
+  const wact = (...args: string[]) => runWact(args, { home });
 
   it('invite writes an audited invitation the broker then accepts; list shows it; bad input and duplicates fail in one line', async () => {
     const email = freshEmail('cli');
