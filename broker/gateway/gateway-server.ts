@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { PostgresConnection, type State } from 'pg-gateway';
 import type { Logger } from 'pino';
-import type { AuditEventInput, AuditLog } from '../../shared/audit/audit-types.ts';
+import type { AuditEventInput, AuditLog, SeriesEvent } from '../../shared/audit/audit-types.ts';
 import type { TlsMaterial } from '../../shared/http/tls.ts';
 import { endMessage, GatewayAuthError, type GatewaySession, type GatewaySessionSource, type SessionStatus } from './gateway-types.ts';
 import { Relay } from './relay.ts';
@@ -67,6 +67,10 @@ export function createGateway(opts: GatewayOptions) {
   server.on('error', (err) => logger.error({ err }, 'gateway listener error'));
 
   function baseEvent(s: GatewaySession, action: string, outcome: AuditEventInput['outcome'], conn?: LiveConnection): AuditEventInput {
+    return { ...sharedFields(s, action, conn), outcome };
+  }
+
+  function sharedFields(s: GatewaySession, action: string, conn?: LiveConnection) {
     return {
       action,
       actor: actorOf(s),
@@ -76,14 +80,13 @@ export function createGateway(opts: GatewayOptions) {
       reason: s.reason,
       sessionId: s.id,
       clientIp: conn?.clientIp,
-      outcome,
     };
   }
 
-  function statementEvent(conn: LiveConnection, r: StatementResult): AuditEventInput {
+  function statementEvent(conn: LiveConnection, r: StatementResult): SeriesEvent {
     const s = conn.session;
     return {
-      ...baseEvent(s, 'db.statement', r.error ? 'failure' : 'success', conn),
+      outcome: r.error ? 'failure' : 'success',
       metadata: {
         ...auditStatementFields(r.text),
         protocol: r.protocol,
@@ -202,6 +205,8 @@ export function createGateway(opts: GatewayOptions) {
         pg.socket.end();
         return;
       }
+      // This connection's statement records: one audit series (shared fields validated once).
+      const statementLog = audit.series(sharedFields(session, 'db.statement', c));
       if (upstream.backendKey) cancelKeys.set(`${upstream.backendKey.processId}:${upstream.backendKey.secretKey}`, target);
       const clientSocket = pg.detach();
       if (clientSocket.destroyed) {
@@ -219,7 +224,7 @@ export function createGateway(opts: GatewayOptions) {
         upstream: upstream.socket,
         holdLimitBytes: opts.holdLimitBytes,
         record: async (r) => {
-          await audit.append(statementEvent(c, r));
+          await statementLog.append(statementEvent(c, r));
           c.statements++;
           pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
         },

@@ -2,6 +2,7 @@ import type { Pools } from '../db/pools.ts';
 import type { AuditEventInput, AuditLog } from './audit-types.ts';
 import { toAppendRow } from './audit-validation.ts';
 import { createBatcher, type Batcher, type BatcherOptions } from './audit-batcher.ts';
+import { createSeriesWriter, seriesTemplate, type SeriesWriter } from './audit-series.ts';
 
 /**
  * The single entry point every service uses to write audit events.
@@ -9,23 +10,39 @@ import { createBatcher, type Batcher, type BatcherOptions } from './audit-batche
  * platform events to the control database. Validation happens before
  * queueing (a refused event rejects at once); concurrent appends to the same
  * database are group-committed (see audit-batcher.ts). `append` resolves
- * only when the event is durable.
+ * only when the event is durable. `series` is the cheap path for many events
+ * that share their fields (see audit-series.ts).
  */
 export function createAuditLog(deps: { pools: Pick<Pools, 'control' | 'region'>; batching?: BatcherOptions }): AuditLog {
+  const poolFor = (database: string) => (database === 'control' ? deps.pools.control : deps.pools.region(database as 'eu' | 'us'));
   const batchers = new Map<string, Batcher>();
   const batcherFor = (database: string): Batcher => {
     let b = batchers.get(database);
     if (!b) {
-      const pool = database === 'control' ? deps.pools.control : deps.pools.region(database as 'eu' | 'us');
-      b = createBatcher(pool, deps.batching);
+      b = createBatcher(poolFor(database), deps.batching);
       batchers.set(database, b);
     }
     return b;
+  };
+  const writers = new Map<string, SeriesWriter>();
+  const writerFor = (database: string): SeriesWriter => {
+    let w = writers.get(database);
+    if (!w) {
+      w = createSeriesWriter(poolFor(database));
+      writers.set(database, w);
+    }
+    return w;
   };
   return {
     async append(event: AuditEventInput) {
       const { database, row } = toAppendRow(event);
       await batcherFor(database).push(row);
+    },
+    series(template) {
+      const { database, row } = toAppendRow({ ...template, outcome: 'success' });
+      const t = seriesTemplate(row);
+      const writer = writerFor(database);
+      return { append: (event) => writer.push(t, event) };
     },
   };
 }

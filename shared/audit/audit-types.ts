@@ -28,6 +28,23 @@ export interface AuditEventInput {
 export interface AuditLog {
   /** Resolves once the event is durable; rejects if it could not be written (callers fail closed). */
   append(event: AuditEventInput): Promise<void>;
+  /**
+   * Opens a series: many events sharing the template's fields, each with its
+   * own outcome and metadata (the gateway's statements). The template is
+   * validated here (throws AuditValidationError); each append resolves once
+   * that event is durable. Same rows and chain as `append`, cheaper per event.
+   */
+  series(template: Omit<AuditEventInput, 'outcome' | 'metadata'>): AuditSeries;
+}
+
+/** One event of a series: what differs from the template. */
+export interface SeriesEvent {
+  outcome: 'success' | 'failure' | 'denied';
+  metadata?: Record<string, MetadataValue>;
+}
+
+export interface AuditSeries {
+  append(event: SeriesEvent): Promise<void>;
 }
 
 /** The stream of platform events (no workspace) in the control database. */

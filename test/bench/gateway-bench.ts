@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import pg from 'pg';
 import pino from 'pino';
 import { accessServiceFor } from '../../broker/access/access-wiring.ts';
@@ -60,6 +61,53 @@ interface BenchResult {
   tps: number;
   transactions: number;
   latencyMs: number;
+  cpu: CpuShare;
+}
+
+/** CPU seconds spent during a phase: this process (the gateway), PostgreSQL, everything else (pgbench). */
+interface CpuShare {
+  gateway: number;
+  postgres: number;
+  other: number;
+}
+
+function postgresTicks(): number {
+  let ticks = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime stime cutime cstime (the postmaster's c-times hold its exited backends)
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return ticks;
+}
+
+function busyTicks(): number {
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]; // minus idle and iowait
+}
+
+function cpuMeter(): () => CpuShare {
+  const hz = 100;
+  const t0 = { self: process.cpuUsage(), pg: postgresTicks(), busy: busyTicks() };
+  return () => {
+    const self = process.cpuUsage(t0.self);
+    const gateway = (self.user + self.system) / 1e6;
+    const postgres = (postgresTicks() - t0.pg) / hz;
+    const busy = (busyTicks() - t0.busy) / hz;
+    return { gateway, postgres, other: Math.max(0, busy - gateway - postgres) };
+  };
+}
+
+function cpuPerTransaction(r: BenchResult): string {
+  const us = (s: number) => ((s / r.transactions) * 1e6).toFixed(0).padStart(4);
+  return `CPU µs per transaction: node ${us(r.cpu.gateway)}, postgres ${us(r.cpu.postgres)}, pgbench+other ${us(r.cpu.other)}`;
 }
 
 async function pgbench(
@@ -67,6 +115,7 @@ async function pgbench(
   conn: { host: string; port: number; user: string; password: string; db: string; ssl: boolean },
 ): Promise<BenchResult> {
   process.stdout.write(`running pgbench -S -c ${CLIENTS} -j ${JOBS} -T ${SECONDS} ${label} …\n`);
+  const meter = cpuMeter();
   const { stdout } = await run(
     PGBENCH,
     [
@@ -95,7 +144,7 @@ async function pgbench(
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`could not read pgbench output:\n${stdout}`);
-  return { tps, transactions, latencyMs };
+  return { tps, transactions, latencyMs, cpu: meter() };
 }
 
 async function main(): Promise<void> {
@@ -154,7 +203,7 @@ async function main(): Promise<void> {
       () => operator.close(),
     );
     await ensureDevCertificates(home, []);
-    const tls = loadTlsMaterial(config);
+    const tls_ = loadTlsMaterial(config);
     const access = accessServiceFor(platform, { settings: { maxTtlSeconds: 900 } });
 
     const ws = await operator.workspaces.create({ name: 'Bench', region: 'eu' }, { id: 'operator:bench', kind: 'operator' });
@@ -174,7 +223,12 @@ async function main(): Promise<void> {
     const { connection } = await access.issueToken(engineer, req.session.id);
     cleanup.push(() => access.end(engineer, req.session.id)); // roles are cluster-wide: drop it
 
-    const gateway = createGateway({ tls, sessions: access.gatewaySource(), audit: platform.audit, logger: pino({ level: 'silent' }) });
+    const gateway = createGateway({
+      tls: tls_,
+      sessions: access.gatewaySource(),
+      audit: platform.audit,
+      logger: pino({ level: 'silent' }),
+    });
     cleanup.push(() => gateway.close());
     const { port } = await gateway.listen(0, '127.0.0.1');
 
@@ -205,9 +259,9 @@ async function main(): Promise<void> {
     let relayOnly: BenchResult | undefined;
     if (process.env.BENCH_DIAGNOSE === '1') {
       const bare = createGateway({
-        tls,
+        tls: tls_,
         sessions: access.gatewaySource(),
-        audit: { append: async () => undefined },
+        audit: { append: async () => undefined, series: () => ({ append: async () => undefined }) },
         logger: pino({ level: 'silent' }),
       });
       const bp = (await bare.listen(0, '127.0.0.1')).port;
@@ -220,6 +274,33 @@ async function main(): Promise<void> {
         ssl: true,
       });
       await bare.close();
+    }
+
+    // Diagnosis only: the floor for any Node.js TLS proxy here, a bare TLS-terminating pipe
+    // with no protocol parsing and no audit (pgbench logs in upstream directly).
+    let barePipe: BenchResult | undefined;
+    if (process.env.BENCH_DIAGNOSE === '1') {
+      const pipe = net.createServer((sock) => {
+        sock.once('data', () => {
+          sock.write('S'); // answer SSLRequest, then terminate TLS and pipe bytes upstream
+          const secure = new tls.TLSSocket(sock, { isServer: true, key: tls_.key, cert: tls_.cert });
+          const up = net.connect(Number(eu.port || 5432), eu.hostname);
+          up.setNoDelay(true);
+          secure.pipe(up).pipe(secure);
+          secure.on('error', () => up.destroy());
+          up.on('error', () => secure.destroy());
+        });
+      });
+      await new Promise<void>((r) => pipe.listen(0, '127.0.0.1', r));
+      barePipe = await pgbench('through a bare Node.js TLS pipe (diagnosis)', {
+        host: '127.0.0.1',
+        port: (pipe.address() as net.AddressInfo).port,
+        user: row.role_name,
+        password: rolePassword,
+        db: names.eu,
+        ssl: true,
+      });
+      pipe.close();
     }
 
     const { rows } = await operator.pools.region('eu').query<{ n: string; all: string }>(
@@ -241,6 +322,14 @@ async function main(): Promise<void> {
         ...(relayOnly
           ? [
               `  diagnosis: relay + TLS without audit writes ${relayOnly.tps.toFixed(0)} tps (ratio ${(relayOnly.tps / direct.tps).toFixed(2)}): the rest is the audit log's durable group commit`,
+              `  direct:          ${cpuPerTransaction(direct)}`,
+              `  through gateway: ${cpuPerTransaction(viaGateway)}`,
+              `  relay only:      ${cpuPerTransaction(relayOnly)}`,
+              ...(barePipe
+                ? [
+                    `  bare TLS pipe:   ${barePipe.tps.toFixed(0)} tps (ratio ${(barePipe.tps / direct.tps).toFixed(2)}), ${cpuPerTransaction(barePipe)}`,
+                  ]
+                : []),
             ]
           : []),
         `  statements run through the gateway: ${viaGateway.transactions}; audit rows for them: ${audited} (${Number(rows[0].all)} db.statement rows in all, incl. pgbench's own setup queries)`,

@@ -197,9 +197,15 @@ describe('gateway: fail closed when the audit log cannot write', () => {
   beforeAll(async () => {
     h = await startHarness({
       audit: (base) => ({
-        append: async (e) => {
-          if (failStatements && e.action === 'db.statement') throw new Error('audit store down');
-          return base.append(e);
+        append: (e) => base.append(e),
+        series: (template) => {
+          const statements = base.series(template);
+          return {
+            append: async (e) => {
+              if (failStatements && template.action === 'db.statement') throw new Error('audit store down');
+              return statements.append(e);
+            },
+          };
         },
       }),
     });
