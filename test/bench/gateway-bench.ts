@@ -67,6 +67,8 @@ interface BenchResult {
 /** CPU seconds spent during a phase: this process (the gateway), PostgreSQL, everything else (pgbench). */
 interface CpuShare {
   gateway: number;
+  /** of which in the kernel (system time) */
+  gatewaySystem: number;
   postgres: number;
   other: number;
 }
@@ -99,15 +101,16 @@ function cpuMeter(): () => CpuShare {
   return () => {
     const self = process.cpuUsage(t0.self);
     const gateway = (self.user + self.system) / 1e6;
+    const gatewaySystem = self.system / 1e6;
     const postgres = (postgresTicks() - t0.pg) / hz;
     const busy = (busyTicks() - t0.busy) / hz;
-    return { gateway, postgres, other: Math.max(0, busy - gateway - postgres) };
+    return { gateway, gatewaySystem, postgres, other: Math.max(0, busy - gateway - postgres) };
   };
 }
 
 function cpuPerTransaction(r: BenchResult): string {
   const us = (s: number) => ((s / r.transactions) * 1e6).toFixed(0).padStart(4);
-  return `CPU µs per transaction: node ${us(r.cpu.gateway)}, postgres ${us(r.cpu.postgres)}, pgbench+other ${us(r.cpu.other)}`;
+  return `CPU µs per transaction: node ${us(r.cpu.gateway)} (kernel ${us(r.cpu.gatewaySystem).trim()}), postgres ${us(r.cpu.postgres)}, pgbench+other ${us(r.cpu.other)}`;
 }
 
 async function pgbench(
@@ -145,6 +148,33 @@ async function pgbench(
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`could not read pgbench output:\n${stdout}`);
   return { tps, transactions, latencyMs, cpu: meter() };
+}
+
+/**
+ * Turns TLS on for the bench's own embedded server (the dev certificate), so
+ * the direct baseline can also run over TLS. Skipped for a server we did not start.
+ */
+async function enableServerTls(admin: pg.Client, home: string, material: { key: string; cert: string }): Promise<boolean> {
+  const dataDir = path.join(home, 'pg');
+  if (process.env.WACT_BENCH_DATABASE_URL || !fs.existsSync(path.join(dataDir, 'PG_VERSION'))) return false;
+  const owner = fs.statSync(path.join(dataDir, 'PG_VERSION'));
+  for (const [name, body] of [
+    ['bench-server.crt', material.cert],
+    ['bench-server.key', material.key],
+  ] as const) {
+    const file = path.join(dataDir, name);
+    fs.writeFileSync(file, body, { mode: 0o600 });
+    fs.chownSync(file, owner.uid, owner.gid);
+  }
+  await admin.query(`ALTER SYSTEM SET ssl_cert_file = 'bench-server.crt'`);
+  await admin.query(`ALTER SYSTEM SET ssl_key_file = 'bench-server.key'`);
+  await admin.query(`ALTER SYSTEM SET ssl = on`);
+  await admin.query(`SELECT pg_reload_conf()`);
+  for (let i = 0; i < 50; i++) {
+    if ((await admin.query(`SHOW ssl`)).rows[0].ssl === 'on') return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }
 
 async function main(): Promise<void> {
@@ -245,6 +275,17 @@ async function main(): Promise<void> {
       db: names.eu,
       ssl: false,
     });
+    // Like for like: clients reach the gateway over TLS, and production databases only over TLS.
+    const directTls = (await enableServerTls(admin, home, tls_))
+      ? await pgbench('directly over TLS', {
+          host: eu.hostname,
+          port: Number(eu.port || 5432),
+          user: row.role_name,
+          password: rolePassword,
+          db: names.eu,
+          ssl: true,
+        })
+      : undefined;
     const viaGateway = await pgbench('through the gateway', {
       host: '127.0.0.1',
       port,
@@ -317,8 +358,13 @@ async function main(): Promise<void> {
         '',
         `pgbench -S, ${CLIENTS} clients, ${JOBS} threads, ${SECONDS} s each (scale 1, ${cores} cores, load ${load})`,
         `  direct          ${direct.tps.toFixed(0).padStart(8)} tps   ${direct.latencyMs.toFixed(3)} ms avg   ${direct.transactions} transactions`,
+        ...(directTls
+          ? [
+              `  direct over TLS ${directTls.tps.toFixed(0).padStart(8)} tps   ${directTls.latencyMs.toFixed(3)} ms avg   ${directTls.transactions} transactions`,
+            ]
+          : ['  direct over TLS: n/a (the server has no TLS; set up by this script on its own embedded server only)']),
         `  through gateway ${viaGateway.tps.toFixed(0).padStart(8)} tps   ${viaGateway.latencyMs.toFixed(3)} ms avg   ${viaGateway.transactions} transactions (TLS, audited)`,
-        `  ratio gateway/direct: ${ratio.toFixed(2)} (target ≥ 0.50)`,
+        `  ratio gateway/direct: ${ratio.toFixed(2)} (target ≥ 0.50)${directTls ? `; gateway/direct over TLS: ${(viaGateway.tps / directTls.tps).toFixed(2)}` : ''}`,
         ...(relayOnly
           ? [
               `  diagnosis: relay + TLS without audit writes ${relayOnly.tps.toFixed(0)} tps (ratio ${(relayOnly.tps / direct.tps).toFixed(2)}): the rest is the audit log's durable group commit`,
