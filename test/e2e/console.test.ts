@@ -224,7 +224,8 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
     await row.getByRole('button', { name: 'Approve' }).click();
     await security.page.getByLabel('Comment').fill('ok for one incident');
     await security.page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
-    await security.page.getByText('Nothing waiting for approval').waitFor();
+    // Other test files share the database: only our request must leave the queue.
+    await row.waitFor({ state: 'detached' });
 
     // The engineer's page polls while pending, then offers the command.
     await engineer.page.getByRole('button', { name: 'Get connection command' }).click({ timeout: 20_000 });
@@ -350,6 +351,9 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
     await sec.page.locator('tr', { hasText: 'auth.login' }).first().waitFor();
     await screenshot(sec.page, 'security-platform-audit');
     await sec.page.locator('.RaSidebar-fixed').getByText('Employees').click();
+    await sec.page.locator('tr').nth(1).waitFor();
+    // Other test files add employees to the shared database: the officer, who just signed in, is first by last login.
+    await sec.page.goto(`${broker.url}/#/employees?sort=lastLoginAt&order=DESC&page=1&perPage=25`);
     await sec.page.locator('tr', { hasText: officer.email }).getByText('enrolled').waitFor();
     await screenshot(sec.page, 'security-employees');
     expect(sec.errors).toEqual([]);
