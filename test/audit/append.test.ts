@@ -3,11 +3,10 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
 import { createBatcher } from '../../shared/audit/audit-batcher.ts';
-import { eventHash, GENESIS_HASH } from '../../shared/audit/audit-canonical.ts';
-import { readEvents } from '../../shared/audit/audit-dal.ts';
 import { PLATFORM_STREAM, type AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { looksLikeIdentifier, toAppendRow } from '../../shared/audit/audit-validation.ts';
 import { operatorPools, servicePools } from '../support/db.ts';
+import { expectValidChain } from './audit-test-kit.ts';
 
 const op = operatorPools();
 const broker = servicePools('broker');
@@ -25,21 +24,6 @@ const ev = (workspaceId: string | null, extra: Partial<AuditEventInput> = {}): A
   metadata: { rows: 3, scope: 'masked' },
   ...extra,
 });
-
-/** Recomputes a whole stream from the database rows: contiguous seq, links, hashes. */
-async function expectValidChain(pool: pg.Pool, streamId: string, count: number) {
-  const events = await readEvents(pool, streamId, 1, 1_000_000);
-  expect(events.map((e) => Number(e.seq))).toEqual(Array.from({ length: count }, (_, i) => i + 1));
-  let prev = GENESIS_HASH;
-  for (const e of events) {
-    expect(e.prevHash).toBe(prev);
-    expect(eventHash(e.prevHash, e)).toBe(e.hash);
-    prev = e.hash;
-  }
-  const head = await pool.query(`SELECT seq::int, encode(hash,'hex') AS hash FROM audit.chain_heads WHERE stream_id = $1`, [streamId]);
-  expect(head.rows[0]).toEqual({ seq: count, hash: prev });
-  return events;
-}
 
 describe('audit append', () => {
   it('writes a hash chain whose canonical form the TypeScript side reproduces (unicode, nulls, quotes)', async () => {

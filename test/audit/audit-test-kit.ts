@@ -1,4 +1,8 @@
 import crypto from 'node:crypto';
+import type pg from 'pg';
+import { expect } from 'vitest';
+import { eventHash, GENESIS_HASH } from '../../shared/audit/audit-canonical.ts';
+import { readEvents } from '../../shared/audit/audit-dal.ts';
 import { PassThrough, Readable } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
@@ -72,4 +76,19 @@ export function auditKit() {
     verifyText,
     end: () => Promise.all([broker.end(), op.end()]),
   };
+}
+
+/** Recomputes a whole stream from the database rows: contiguous seq, links, hashes, and the stored head. */
+export async function expectValidChain(pool: pg.Pool, streamId: string, count: number) {
+  const events = await readEvents(pool, streamId, 1, 1_000_000);
+  expect(events.map((e) => Number(e.seq))).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+  let prev = GENESIS_HASH;
+  for (const e of events) {
+    expect(e.prevHash).toBe(prev);
+    expect(eventHash(e.prevHash, e)).toBe(e.hash);
+    prev = e.hash;
+  }
+  const head = await pool.query(`SELECT seq::int, encode(hash,'hex') AS hash FROM audit.chain_heads WHERE stream_id = $1`, [streamId]);
+  expect(head.rows[0]).toEqual({ seq: count, hash: prev });
+  return events;
 }

@@ -1,13 +1,11 @@
 import crypto from 'node:crypto';
 import fc from 'fast-check';
-import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
-import { eventHash, GENESIS_HASH } from '../../shared/audit/audit-canonical.ts';
-import { readEvents } from '../../shared/audit/audit-dal.ts';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { AuditValidationError } from '../../shared/audit/audit-validation.ts';
 import { operatorPools, servicePools } from '../support/db.ts';
+import { expectValidChain } from './audit-test-kit.ts';
 
 const op = operatorPools();
 const broker = servicePools('broker');
@@ -24,21 +22,6 @@ const template = (workspaceId: string, extra: Partial<AuditEventInput> = {}): Om
   clientIp: '::ffff:127.0.0.1',
   ...extra,
 });
-
-/** The whole stream recomputed from the rows: contiguous seq, links, hashes (same canonical form as audit.append). */
-async function expectValidChain(pool: pg.Pool, streamId: string, count: number) {
-  const events = await readEvents(pool, streamId, 1, 1_000_000);
-  expect(events.map((e) => Number(e.seq))).toEqual(Array.from({ length: count }, (_, i) => i + 1));
-  let prev = GENESIS_HASH;
-  for (const e of events) {
-    expect(e.prevHash).toBe(prev);
-    expect(eventHash(e.prevHash, e)).toBe(e.hash);
-    prev = e.hash;
-  }
-  const head = await pool.query(`SELECT seq::int, encode(hash,'hex') AS hash FROM audit.chain_heads WHERE stream_id = $1`, [streamId]);
-  expect(head.rows[0]).toEqual({ seq: count, hash: prev });
-  return events;
-}
 
 describe('audit series (the gateway’s per-statement path)', () => {
   it('writes the same rows and chain as append, interleaved with ordinary appends on one stream', async () => {
@@ -133,13 +116,14 @@ describe('audit series (the gateway’s per-statement path)', () => {
   it('is not callable by session roles or PUBLIC', async () => {
     const { rows } = await op.region('eu').query<{ role: string; ok: boolean }>(
       `SELECT r AS role, has_function_privilege(r, 'audit.append_series(uuid, text[], text[], text[], text[])', 'EXECUTE') AS ok
-         FROM unnest(ARRAY['wact_broker', 'wact_ingest', 'wact_support', 'wact_engineer']) r`,
+         FROM unnest(ARRAY['wact_broker', 'wact_ingest', 'wact_support', 'wact_engineer', 'public']) r`,
     );
     expect(Object.fromEntries(rows.map((r) => [r.role, r.ok]))).toEqual({
       wact_broker: true,
       wact_ingest: true,
       wact_support: false,
       wact_engineer: false,
+      public: false,
     });
   });
 });

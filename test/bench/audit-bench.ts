@@ -15,14 +15,10 @@
  */
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { migrateDatabase } from '../../db/migrator.ts';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
 import { createAuditSigner } from '../../shared/audit/audit-signing.ts';
 import { exportAuditStream } from '../../shared/audit/audit-export.ts';
@@ -31,25 +27,13 @@ import { countAuditLog, searchAuditLog, type SearchFilter } from '../../shared/a
 import type { AuditDatabase, AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { createLocalKeyProvider } from '../../shared/crypto/local-key-provider.ts';
 import { createPools, type Pools } from '../../shared/db/pools.ts';
-import { databaseNames, DATABASE_TARGETS, withCredentials, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
-import { startEmbeddedServer, type EmbeddedServer } from '../../shared/db/embedded-server.ts';
-import { ensureDatabase, setServicePasswords } from '../../shared/runtime/databases.ts';
+import { withCredentials, type DatabaseUrls } from '../../shared/db/database-urls.ts';
+import { createScratchDatabases } from '../support/scratch-databases.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const APPEND_SECONDS = Number(process.env.BENCH_APPEND_SECONDS ?? 8);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 32);
 const WRITERS = 8;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -225,26 +209,11 @@ async function exportChild(args: {
 }
 
 async function main(): Promise<void> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-bench-audit-'));
-  fs.chmodSync(home, 0o755);
-  let server: EmbeddedServer | undefined;
-  let serverUrl = process.env.WACT_BENCH_DATABASE_URL;
-  if (!serverUrl) {
-    server = await startEmbeddedServer({ home, port: await freePort(), persistent: false });
-    serverUrl = server.urlFor('postgres');
-  }
-  const prefix = `wact_b${crypto.randomBytes(4).toString('hex')}`;
-  const names = databaseNames(prefix);
-  const urls = Object.fromEntries(DATABASE_TARGETS.map((t) => [t, withDatabase(serverUrl!, names[t])])) as DatabaseUrls;
+  const db = await createScratchDatabases({ prefix: 'wact_b', serverUrl: process.env.WACT_BENCH_DATABASE_URL });
+  const { server, urls, servicePasswords, home } = db;
   const pools: Pools[] = [];
   const admin = new pg.Client({ connectionString: urls.eu });
   try {
-    for (const t of DATABASE_TARGETS) {
-      await ensureDatabase(serverUrl, names[t]);
-      await migrateDatabase(urls[t], t, { env: 'test' });
-    }
-    const servicePasswords = { ingest: crypto.randomBytes(18).toString('base64url'), broker: crypto.randomBytes(18).toString('base64url') };
-    await setServicePasswords(urls.control, servicePasswords);
     await admin.connect();
     console.log(`audit bench on ${server ? 'a throw-away embedded PostgreSQL' : 'WACT_BENCH_DATABASE_URL'}; ${os.cpus().length} CPUs`);
 
@@ -424,13 +393,7 @@ async function main(): Promise<void> {
   } finally {
     await admin.end().catch(() => undefined);
     for (const p of pools) await p.end().catch(() => undefined);
-    const drop = new pg.Client({ connectionString: serverUrl });
-    await drop.connect().catch(() => undefined);
-    for (const t of DATABASE_TARGETS)
-      await drop.query(`DROP DATABASE IF EXISTS ${drop.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
-    await drop.end().catch(() => undefined);
-    if (server) await server.stop();
-    fs.rmSync(home, { recursive: true, force: true });
+    await db.drop();
   }
 }
 

@@ -19,29 +19,16 @@ import pg from 'pg';
 import pino from 'pino';
 import { accessServiceFor } from '../../broker/access/access-wiring.ts';
 import { createGateway } from '../../broker/gateway/gateway-server.ts';
-import { migrateDatabase } from '../../db/migrator.ts';
 import { loadConfig } from '../../shared/config/config.ts';
-import { databaseNames, DATABASE_TARGETS, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
-import { startEmbeddedServer, type EmbeddedServer } from '../../shared/db/embedded-server.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
-import { ensureDatabase, setServicePasswords, type Databases } from '../../shared/runtime/databases.ts';
+import type { Databases } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
+import { createScratchDatabases, databaseEnv } from '../support/scratch-databases.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const JOBS = Number(process.env.BENCH_JOBS ?? 2);
 const PGBENCH = ['/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench'].find((p) => fs.existsSync(p)) ?? 'pgbench';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -156,7 +143,7 @@ async function pgbench(
  */
 async function enableServerTls(admin: pg.Client, home: string, material: { key: string; cert: string }): Promise<boolean> {
   const dataDir = path.join(home, 'pg');
-  if (process.env.WACT_BENCH_DATABASE_URL || !fs.existsSync(path.join(dataDir, 'PG_VERSION'))) return false;
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) return false; // not our own embedded server
   const owner = fs.statSync(path.join(dataDir, 'PG_VERSION'));
   for (const [name, body] of [
     ['bench-server.crt', material.cert],
@@ -178,26 +165,10 @@ async function enableServerTls(admin: pg.Client, home: string, material: { key: 
 }
 
 async function main(): Promise<void> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-bench-gw-'));
-  fs.chmodSync(home, 0o755);
-  let server: EmbeddedServer | undefined;
-  let serverUrl = process.env.WACT_BENCH_DATABASE_URL;
-  if (!serverUrl) {
-    server = await startEmbeddedServer({ home, port: await freePort(), persistent: false });
-    serverUrl = server.urlFor('postgres');
-  }
-  const prefix = `wact_b${crypto.randomBytes(4).toString('hex')}`;
-  const names = databaseNames(prefix);
-  const urls = Object.fromEntries(DATABASE_TARGETS.map((t) => [t, withDatabase(serverUrl!, names[t])])) as DatabaseUrls;
+  const db = await createScratchDatabases({ prefix: 'wact_b', serverUrl: process.env.WACT_BENCH_DATABASE_URL });
+  const { home, names, urls, servicePasswords } = db;
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
-    for (const t of DATABASE_TARGETS) {
-      await ensureDatabase(serverUrl, names[t]);
-      await migrateDatabase(urls[t], t, { env: 'test' });
-    }
-    const servicePasswords = { ingest: crypto.randomBytes(18).toString('base64url'), broker: crypto.randomBytes(18).toString('base64url') };
-    await setServicePasswords(urls.control, servicePasswords);
-
     // pgbench's tables in the regional database, readable by engineer sessions.
     const eu = new URL(urls.eu);
     await run(
@@ -214,17 +185,7 @@ async function main(): Promise<void> {
       'GRANT USAGE ON SCHEMA public TO wact_engineer; GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO wact_engineer',
     );
 
-    const config = loadConfig({
-      WACT_ENV: 'test',
-      WACT_HOME: home,
-      LOG_LEVEL: 'silent',
-      DATABASE_URL_CONTROL: urls.control,
-      DATABASE_URL_EU: urls.eu,
-      DATABASE_URL_US: urls.us,
-      WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
-      WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
-      GATEWAY_PUBLIC_HOST: '127.0.0.1',
-    });
+    const config = loadConfig({ ...databaseEnv(db), WACT_HOME: home, GATEWAY_PUBLIC_HOST: '127.0.0.1' });
     const databases: Databases = { urls, servicePasswords, close: async () => undefined };
     const platform = createPlatform(config, databases, 'broker', { poolMax: 10 });
     const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
@@ -393,13 +354,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const f of cleanup.reverse()) await f().catch(() => undefined);
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect().catch(() => undefined);
-    for (const t of DATABASE_TARGETS)
-      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
-    await admin.end().catch(() => undefined);
-    if (server) await server.stop();
-    fs.rmSync(home, { recursive: true, force: true });
+    await db.drop();
   }
 }
 

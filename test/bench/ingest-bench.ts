@@ -16,7 +16,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { hashIdentifier } from '../../shared/phone/phone.ts';
 import { openDatabases } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
 import { createBspCredentialService } from '../../ingest/bsp-credentials/bsp-credentials-service.ts';
+import { freePort } from '../support/scratch-databases.ts';
 
 interface AutocannonResult {
   duration: number;
@@ -46,15 +46,6 @@ const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
 const SECRET = 'bench-meta-app-secret';
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startChild(script: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   // BENCH_PROFILE=<dir> writes a CPU profile of each server process there

@@ -16,33 +16,14 @@
  * the bench creates and drops its own databases). BENCH_ROWS overrides the size.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import { migrateDatabase } from '../../db/migrator.ts';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
-import { databaseNames, DATABASE_TARGETS, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
-import { startEmbeddedServer, type EmbeddedServer } from '../../shared/db/embedded-server.ts';
 import { createPools } from '../../shared/db/pools.ts';
 import { createRetentionService } from '../../shared/lifecycle/retention-service.ts';
-import { ensureDatabase, setServicePasswords } from '../../shared/runtime/databases.ts';
+import { createScratchDatabases } from '../support/scratch-databases.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const SPAN_DAYS = 181;
 const WORKSPACES = 10;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -56,23 +37,13 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<{ ms: numb
 }
 
 async function main() {
-  let server: EmbeddedServer | undefined;
-  let home: string | undefined;
-  let serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.WACT_TEST_DATABASE_URL;
-  if (!serverUrl) {
-    home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-bench-'));
-    fs.chmodSync(home, 0o755);
-    server = await startEmbeddedServer({ home, port: await freePort(), persistent: false });
-    serverUrl = server.urlFor('postgres');
-  }
-  const names = databaseNames(`wact_bench${crypto.randomBytes(3).toString('hex')}`);
-  const urls = Object.fromEntries(DATABASE_TARGETS.map((t) => [t, withDatabase(serverUrl!, names[t])])) as DatabaseUrls;
+  const db = await createScratchDatabases({
+    prefix: 'wact_bench',
+    serverUrl: process.env.BENCH_DATABASE_URL ?? process.env.WACT_TEST_DATABASE_URL,
+  });
+  const { server, urls } = db;
   const pools = createPools(urls, { max: 2, applicationName: 'wact-bench' });
   try {
-    for (const t of DATABASE_TARGETS) {
-      await ensureDatabase(serverUrl, names[t]);
-      await migrateDatabase(urls[t], t, { env: 'test' });
-    }
     const eu = pools.region('eu');
     const c = await eu.connect();
     try {
@@ -120,9 +91,12 @@ async function main() {
       // on. That needs the role's password, which is cluster-wide: only set it on the bench's own server.
       let productPools = pools;
       if (server) {
-        const password = crypto.randomBytes(18).toString('base64url');
-        await setServicePasswords(urls.control, { ingest: password, broker: password });
-        productPools = createPools(urls, { user: 'wact_broker', password, max: 2, applicationName: 'wact-bench-lifecycle' });
+        productPools = createPools(urls, {
+          user: 'wact_broker',
+          password: db.servicePasswords.broker,
+          max: 2,
+          applicationName: 'wact-bench-lifecycle',
+        });
       }
       log(
         `  product runs as ${server ? 'wact_broker (row-level security applies)' : 'the operator (superuser)'}; baseline as the superuser`,
@@ -183,13 +157,7 @@ async function main() {
     }
   } finally {
     await pools.end();
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect().catch(() => undefined);
-    for (const t of DATABASE_TARGETS)
-      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
-    await admin.end().catch(() => undefined);
-    if (server) await server.stop();
-    if (home) fs.rmSync(home, { recursive: true, force: true });
+    await db.drop();
   }
 }
 

@@ -6,7 +6,6 @@
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +21,7 @@ import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { insertConversations } from '../support/console-fixtures.ts';
 import { chromiumAvailable, launchBrowser, newPerson, screenshot } from './support/browser.ts';
 import { enrolTotpInConsole, signInThroughConsole } from './support/console-flows.ts';
+import { freePort } from '../support/scratch-databases.ts';
 
 describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout: 90_000 }, () => {
   let broker: TestBroker;
@@ -466,14 +466,3 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
     await context.close();
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { testDb } from './db.ts';
+import { databaseEnv } from './scratch-databases.ts';
 
 export interface CliResult {
   stdout: string;
@@ -14,18 +15,7 @@ export interface CliResult {
  */
 export function runWact(args: string[], opts: { home?: string; stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   const { urls, servicePasswords, home } = testDb();
-  const env = {
-    ...process.env,
-    WACT_ENV: 'test',
-    WACT_HOME: opts.home ?? home,
-    LOG_LEVEL: 'silent',
-    DATABASE_URL_CONTROL: urls.control,
-    DATABASE_URL_EU: urls.eu,
-    DATABASE_URL_US: urls.us,
-    WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
-    WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
-    ...opts.env,
-  };
+  const env = { ...process.env, ...databaseEnv({ urls, servicePasswords }), WACT_HOME: opts.home ?? home, ...opts.env };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/wact.mjs', ...args], { env });
     let stdout = '';

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { createPools, type Pools } from '../../shared/db/pools.ts';
 import { databaseNames, DATABASE_TARGETS, withCredentials, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { ensureDatabase } from '../../shared/runtime/databases.ts';
+import { databaseEnv } from './scratch-databases.ts';
 
 /** The databases the global setup created and migrated for this run. */
 export function testDb() {
@@ -15,17 +16,7 @@ export function testDb() {
 export function testConfig(env: Record<string, string> = {}): Config {
   const { urls, servicePasswords } = testDb();
   const home = env.WACT_HOME ?? testDb().home;
-  return loadConfig({
-    WACT_ENV: 'test',
-    WACT_HOME: home,
-    LOG_LEVEL: 'silent',
-    DATABASE_URL_CONTROL: urls.control,
-    DATABASE_URL_EU: urls.eu,
-    DATABASE_URL_US: urls.us,
-    WACT_DB_PASSWORD_INGEST: servicePasswords.ingest,
-    WACT_DB_PASSWORD_BROKER: servicePasswords.broker,
-    ...env,
-  });
+  return loadConfig({ ...databaseEnv({ urls, servicePasswords }), WACT_HOME: home, ...env });
 }
 
 /** Operator (superuser) pools on the run's databases. Remember to `end()`. */
