@@ -1,6 +1,7 @@
 import type { Config } from '../../shared/config/config.ts';
 import { ConfigError } from '../../shared/errors/errors.ts';
 import { MAX_TTL_SECONDS, type AccessSettings } from './access-types.ts';
+import { gatewayTrustLoader } from './connection-details.ts';
 
 function seconds(value: string, name: string): number {
   const m = /^(\d{1,5})(s|m)?$/.exec(value);
@@ -22,6 +23,7 @@ export function accessSettings(config: Config): AccessSettings {
     authMode: (raw.WACT_DB_AUTH as AccessSettings['authMode']) ?? 'password',
     gatewayHost: String(raw.GATEWAY_PUBLIC_HOST ?? config.publicHost),
     gatewayPort: config.ports.gateway,
+    gatewayTrust: gatewayTrustLoader(config),
     rdsRegions: { eu: String(raw.WACT_RDS_AWS_REGION_EU ?? 'eu-central-1'), us: String(raw.WACT_RDS_AWS_REGION_US ?? 'us-east-1') },
   };
 }

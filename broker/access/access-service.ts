@@ -22,6 +22,7 @@ import {
   type RequestInput,
 } from './access-types.ts';
 import { rdsIamToken, type SessionRoles } from './session-roles.ts';
+import { connectionDetails } from './connection-details.ts';
 
 /**
  * Access requests and the sessions they become. Rules:
@@ -96,11 +97,7 @@ export function createAccessService(deps: AccessServiceDeps) {
   }
 
   function connectionInfo(id: string, token: string): ConnectionInfo {
-    const host = settings.gatewayHost;
-    const port = settings.gatewayPort;
-    const database = 'wact';
-    const url = `postgresql://${id}:${encodeURIComponent(token)}@${host}:${port}/${database}?sslmode=require`;
-    return { host, port, user: id, password: token, database, sslmode: 'require', url, psql: `psql "${url}"` };
+    return connectionDetails({ host: settings.gatewayHost, port: settings.gatewayPort }, id, token, settings.gatewayTrust?.());
   }
 
   async function load(id: string): Promise<AccessSessionRow> {

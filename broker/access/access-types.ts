@@ -97,16 +97,33 @@ export interface AccessSessionView {
   lastStatementAt: string | null;
 }
 
-/** How to reach the gateway with a session: shown once, to the requester only. */
+/**
+ * How to reach the gateway with a session: shown once, to the requester only. The token is only
+ * ever the `password` field, never part of a URL or a command (see connection-details.ts).
+ */
 export interface ConnectionInfo {
   host: string;
   port: number;
   user: string;
+  /** The session token: secret, expires with the session. Give it to psql as PGPASSWORD or a 0600 passfile. */
   password: string;
   database: string;
-  sslmode: 'require';
-  url: string;
+  /** The client must check the gateway's certificate and host name. */
+  sslmode: 'verify-full';
+  /** PEM of the CA(s) the gateway's certificate chains to (for PGSSLROOTCERT); null: the system store. */
+  sslrootcert: string | null;
+  /** SHA-256 fingerprint of that CA, to compare out of band. */
+  caFingerprint: string | null;
+  /** PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE (no secret; PGSSLROOTCERT is the client's own file). */
+  env: Record<string, string>;
+  /** The psql command: it takes everything from the environment and asks for the password itself. */
   psql: string;
+}
+
+/** The CA a client trusts for the gateway. */
+export interface GatewayTrust {
+  pem: string;
+  fingerprint256: string;
 }
 
 export interface AccessSettings {
@@ -115,6 +132,8 @@ export interface AccessSettings {
   authMode: DbAuthMode;
   gatewayHost: string;
   gatewayPort: number;
+  /** The CA the gateway's certificate chains to, handed to clients for sslmode=verify-full. */
+  gatewayTrust?: () => GatewayTrust | undefined;
   /** Pending requests nobody decided on expire after this long. */
   pendingTimeoutSeconds: number;
   rdsRegions: Record<Region, string>;

@@ -43,7 +43,9 @@ export interface Product {
 
 export async function startProduct(config: Config = loadConfig(), log: (line: string) => void = () => undefined): Promise<Product> {
   const databases = await openDatabases(config, { migrate: true, log });
-  if (config.env !== 'production' && !config.tls.certFile) await ensureDevCertificates(config.home, [config.publicHost]);
+  // The gateway's public host too: clients connect with sslmode=verify-full, which checks it.
+  if (config.env !== 'production' && !config.tls.certFile)
+    await ensureDevCertificates(config.home, [config.publicHost, String(config.raw.GATEWAY_PUBLIC_HOST ?? '')]);
   const tls = loadTlsMaterial(config);
   const ctx: ServiceContext = { config, databases, tls };
   const services: RunningService[] = [];
