@@ -4,6 +4,7 @@ import type { RequestListener } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { inspect } from 'node:util';
 import { generate } from 'selfsigned';
 import type { Config } from '../config/config.ts';
@@ -112,6 +113,31 @@ export function httpsOptions(material: TlsMaterial): https.ServerOptions & { min
     ...(material.ca ? { ca: material.ca } : {}),
     minVersion: 'TLSv1.2',
   };
+}
+
+/**
+ * The CA list of every outbound TLS client: the system store plus the extra CA,
+ * never the extra CA alone. (Node's and undici's `ca` option *replaces* the
+ * default store, so passing only the development CA or TLS_CA_FILE would make
+ * every publicly rooted certificate, i.e. every ad platform, fail to verify.)
+ * `systemRoots` exists for tests; it defaults to Node's bundled root store.
+ * Note: certificates added with NODE_EXTRA_CA_CERTS are not part of
+ * tls.rootCertificates on Node 20; configure such a CA as TLS_CA_FILE instead.
+ */
+export function outboundCaList(extraCa?: string | string[], systemRoots: readonly string[] = tls.rootCertificates): string[] {
+  const extra = (Array.isArray(extraCa) ? extraCa : extraCa ? [extraCa] : []).filter((pem) => pem.trim() !== '');
+  return [...systemRoots, ...extra];
+}
+
+/**
+ * The extra CA outbound clients trust, read from configuration: TLS_CA_FILE, or
+ * outside production the development CA in <home>/tls/ca.crt when present.
+ */
+export function outboundExtraCa(config: Pick<Config, 'env' | 'home' | 'tls'>): string | undefined {
+  if (config.tls.caFile) return readPem(config.tls.caFile, 'TLS_CA_FILE');
+  if (config.env === 'production') return undefined;
+  const dev = devCertificatePaths(config.home).caFile;
+  return fs.existsSync(dev) ? fs.readFileSync(dev, 'utf8') : undefined;
 }
 
 export function createHttpsServer(app: RequestListener, material: TlsMaterial): https.Server {
