@@ -294,7 +294,10 @@ describe('redirects and failure categories', () => {
       expect(results.tls.category).toBe('tls_failed');
       for (const r of Object.values(results)) expect(describeOutbound(r)).not.toMatch(/E[A-Z]{4,}|internal detail|127\.0\.0\.1/);
     } finally {
-      for (const s of [failing, silent, untrusted]) (s.closeAllConnections?.(), s.close());
+      for (const s of [failing, silent, untrusted]) {
+        s.closeAllConnections();
+        s.close();
+      }
     }
   });
 });
