@@ -32,11 +32,18 @@ describe('access API: requests, four eyes, sessions view, support browsing throu
     await broker?.close();
   });
 
-  it('an engineer requests a redacted session and gets a connection string at once', async () => {
+  it('an engineer requests a redacted session and gets connection details at once (verify-full, no token in a URL)', async () => {
     const res = await engineer.post('/api/db/requests', { workspaceId: wsA, reason: 'Debugging PROJ-42 missing clicks', ttl: '10m' });
     expect(res.status).toBe(201);
     expect(res.body.session).toMatchObject({ status: 'active', scope: 'redacted', ticketRef: 'PROJ-42', ttlSeconds: 600 });
-    expect(res.body.connection.url).toMatch(/^postgresql:\/\/[0-9a-f-]{36}:[A-Za-z0-9_-]{43}@.+:\d+\/wact\?sslmode=require$/);
+    // The token is only the password field: no URL or command carries it, and the client is told to verify the gateway.
+    const { password, ...rest } = res.body.connection;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(rest)).not.toContain(password);
+    expect(JSON.stringify(res.body)).not.toMatch(/:\/\//);
+    expect(res.body.connection).toMatchObject({ user: res.body.session.id, database: 'wact', sslmode: 'verify-full', psql: 'psql' });
+    expect(res.body.connection.sslrootcert.trim()).toBe(broker.tls.ca?.trim());
+    expect(res.body.connection.env).toMatchObject({ PGSSLMODE: 'verify-full', PGUSER: res.body.session.id });
   });
 
   it('refuses short reasons, too long TTLs and reasons holding phone numbers (clear 4xx)', async () => {
