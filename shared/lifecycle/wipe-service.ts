@@ -1,8 +1,10 @@
+import pg from 'pg';
 import { z } from 'zod';
 import type { AuditEventInput, AuditLog } from '../audit/audit-types.ts';
 import type { Region } from '../config/config.ts';
 import type { Keyring } from '../crypto/keyring-types.ts';
 import type { Pools } from '../db/pools.ts';
+import type { Databases } from '../runtime/databases.ts';
 import { NotFoundError } from '../errors/errors.ts';
 import { remainingRows, workspaceTables } from './workspace-tables.ts';
 
@@ -16,6 +18,9 @@ export interface WipeReport {
   auditStream: { events: number; lastSeq: number | null; lastHash: string | null };
   wipedAt: string;
 }
+
+/** Who a purge without a named actor (a region move's source) is recorded as in the tombstone. */
+const LIFECYCLE_ACTOR: AuditEventInput['actor'] = { id: 'service:lifecycle', kind: 'service', role: 'lifecycle', displayName: 'lifecycle' };
 
 /** Control-side tables that only describe membership of the workspace (the directory entry itself stays). */
 const CONTROL_WORKSPACE_TABLES = ['wact.invitations', 'wact.memberships', 'wact.workspace_settings'];
@@ -31,7 +36,13 @@ const CONTROL_WORKSPACE_TABLES = ['wact.invitations', 'wact.memberships', 'wact.
  *  4. nothing must remain (checked), and ONE event goes to the platform log.
  * Re-running it on a half-wiped workspace finishes the job.
  */
-export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region'>; keyring: Pick<Keyring, 'destroy'>; audit: AuditLog }) {
+export function createWipeService(deps: {
+  pools: Pick<Pools, 'control' | 'region'>;
+  keyring: Pick<Keyring, 'destroy'>;
+  audit: AuditLog;
+  /** Operator URLs: the audit history is erased under wact_owner, which no service role is (see eraseHistory). */
+  databases?: Pick<Databases, 'urls'>;
+}) {
   const { pools, keyring, audit } = deps;
 
   async function wipe(
@@ -46,7 +57,7 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
     );
     if (!rows[0]) throw new NotFoundError('unknown workspace', 'workspace_not_found');
     const region = rows[0].region;
-    const purged = await purgeRegion(workspaceId, region);
+    const purged = await purgeRegion(workspaceId, region, actor);
     const { keysDestroyed, deleted, queuedJobsDeleted, auditStream } = purged;
     for (const t of CONTROL_WORKSPACE_TABLES) {
       const exists = await pools.control.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [t]);
@@ -97,7 +108,11 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
    * then every row, its queued jobs, its anchor and its own audit stream, then
    * a check that nothing is left. Used by the wipe and by a move (for the source).
    */
-  async function purgeRegion(workspaceId: string, region: Region): Promise<Omit<WipeReport, 'workspaceId' | 'region' | 'wipedAt'>> {
+  async function purgeRegion(
+    workspaceId: string,
+    region: Region,
+    actor: AuditEventInput['actor'] = LIFECYCLE_ACTOR,
+  ): Promise<Omit<WipeReport, 'workspaceId' | 'region' | 'wipedAt'>> {
     const regional = pools.region(region);
     const keysDestroyed = await keyring.destroy(workspaceId, region);
     const deleted: Record<string, number> = {};
@@ -107,12 +122,7 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
       if (res.rowCount) deleted[t] = res.rowCount;
     }
     const queuedJobsDeleted = await deleteQueuedJobs(workspaceId, region);
-    const anchor = await regional.query('DELETE FROM wact.workspaces WHERE id = $1', [workspaceId]);
-    if (anchor.rowCount) deleted['wact.workspaces'] = anchor.rowCount;
-    const stream = await regional.query<{ events: string; last_seq: string | null; last_hash: string | null }>(
-      'SELECT events, last_seq, last_hash FROM wact_private.erase_wiped_audit_stream($1)',
-      [workspaceId],
-    );
+    const auditStream = await eraseHistory(workspaceId, region, actor);
     const left = await remainingRows(regional, workspaceId, tables);
     if (Object.keys(left).length) {
       // Something wrote while we deleted (a worker with keys still cached): fail loudly; a re-run finishes.
@@ -122,12 +132,74 @@ export function createWipeService(deps: { pools: Pick<Pools, 'control' | 'region
       keysDestroyed,
       deleted,
       queuedJobsDeleted,
-      auditStream: {
-        events: Number(stream.rows[0]?.events ?? 0),
-        lastSeq: stream.rows[0]?.last_seq ? Number(stream.rows[0].last_seq) : null,
-        lastHash: stream.rows[0]?.last_hash ?? null,
-      },
+      auditStream,
     };
+  }
+
+  /**
+   * The workspace's own audit stream and its anchor row go, in one owner
+   * transaction on the region:
+   *  1. SET ROLE wact_owner: wact_private.erase_workspace_history (regional
+   *     0330) is executable by no service role, so this step needs the owner
+   *     credential (the operator URLs); without it the wipe fails closed here,
+   *     before anything of the history is touched;
+   *  2. the stream's head is locked (no event can be appended meanwhile) and
+   *     a tombstone with its final seq and hash is appended to the platform
+   *     log in the control database — before anything is erased;
+   *  3. the eraser erases exactly the head the tombstone names.
+   * If the commit were lost after the tombstone, the stream stays whole and a
+   * re-run writes a second tombstone: a tombstone never hides an erasure.
+   */
+  async function eraseHistory(workspaceId: string, region: Region, actor: AuditEventInput['actor']) {
+    const url = deps.databases?.urls[region];
+    const client = url
+      ? new pg.Client({ connectionString: url, application_name: 'wact-wipe-eraser' })
+      : await pools.region(region).connect();
+    try {
+      if (url) await (client as pg.Client).connect();
+      await client.query('BEGIN');
+      await client.query('SET LOCAL ROLE wact_owner');
+      const head = await client.query<{ seq: string | null; hash: string | null; events: string; signed: string }>(
+        `SELECT h.seq, encode(h.hash, 'hex') AS hash,
+                (SELECT count(*) FROM audit.events e WHERE e.stream_id = $1) AS events,
+                (SELECT count(*) FROM audit.signed_heads s WHERE s.stream_id = $1) AS signed
+           FROM (SELECT 1) one LEFT JOIN audit.chain_heads h ON h.stream_id = $1
+            FOR UPDATE OF h`,
+        [workspaceId],
+      );
+      const finalSeq = head.rows[0].seq === null ? null : Number(head.rows[0].seq);
+      const finalHash = head.rows[0].hash;
+      await audit.append({
+        action: 'audit.stream.tombstone',
+        actor,
+        workspaceId: null, // the platform log: it outlives the stream it describes
+        target: { type: 'audit_stream', id: workspaceId },
+        outcome: 'success',
+        metadata: {
+          region,
+          finalSeq,
+          finalHash,
+          events: Number(head.rows[0].events),
+          signedHeads: Number(head.rows[0].signed),
+        },
+      });
+      const erased = await client.query<{ events: string; last_seq: string | null; last_hash: string | null }>(
+        'SELECT events, last_seq, last_hash FROM wact_private.erase_workspace_history($1, $2, $3)',
+        [workspaceId, finalSeq, finalHash],
+      );
+      await client.query('COMMIT');
+      return {
+        events: Number(erased.rows[0]?.events ?? 0),
+        lastSeq: erased.rows[0]?.last_seq ? Number(erased.rows[0].last_seq) : null,
+        lastHash: erased.rows[0]?.last_hash ?? null,
+      };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      if (url) await (client as pg.Client).end().catch(() => undefined);
+      else (client as pg.PoolClient).release();
+    }
   }
 
   /** pg-boss jobs (pending or archived) whose data names the workspace. */
