@@ -35,6 +35,19 @@ export interface AccessSessionRow {
   role_dropped_at: Date | null;
   statements_count: string; // bigint
   last_statement_at: Date | null;
+  role_disabled_at: Date | null;
+  cleanup_attempts: number;
+  cleanup_error: string | null;
+  cleanup_failed_at: Date | null;
+  end_audited_at: Date | null;
+}
+
+/** Where the session's database role is in its life (control 0410). */
+export function roleState(r: AccessSessionRow): AccessSessionView['role'] {
+  if (!r.role_name) return 'none';
+  if (r.role_dropped_at) return 'dropped';
+  if (r.role_disabled_at) return 'disabled';
+  return r.status === 'active' ? 'live' : 'disabling';
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -65,6 +78,10 @@ export function toView(r: AccessSessionRow): AccessSessionView {
     endedAt: iso(r.ended_at),
     statements: Number(r.statements_count),
     lastStatementAt: iso(r.last_statement_at),
+    role: roleState(r),
+    roleCleanupError: r.role_dropped_at ? null : r.cleanup_error,
+    roleCleanupAttempts: r.cleanup_attempts,
+    roleCleanupFailedAt: r.role_dropped_at ? null : iso(r.cleanup_failed_at),
   };
 }
 
@@ -190,15 +207,54 @@ export function createAccessDal(control: pg.Pool) {
       return rows;
     },
 
+    /** Ended sessions whose role is not dropped yet; never-tried and longest-waiting first, so a stuck one cannot starve the rest. */
     async undropped(): Promise<AccessSessionRow[]> {
       const { rows } = await control.query<AccessSessionRow>(
-        `SELECT * FROM wact.access_sessions WHERE role_name IS NOT NULL AND role_dropped_at IS NULL AND status IN ('expired', 'revoked', 'ended') LIMIT 100`,
+        `SELECT * FROM wact.access_sessions WHERE role_name IS NOT NULL AND role_dropped_at IS NULL AND status IN ('expired', 'revoked', 'ended')
+          ORDER BY cleanup_failed_at NULLS FIRST, ended_at LIMIT 100`,
       );
       return rows;
     },
 
+    /** Stage one (no grant, no login) is committed in the regional database. */
+    async markDisabled(id: string): Promise<void> {
+      await control.query('UPDATE wact.access_sessions SET role_disabled_at = COALESCE(role_disabled_at, now()) WHERE id = $1', [id]);
+    },
+
     async markDropped(id: string): Promise<void> {
-      await control.query('UPDATE wact.access_sessions SET role_dropped_at = now(), upstream_secret = NULL WHERE id = $1', [id]);
+      await control.query(
+        `UPDATE wact.access_sessions SET role_dropped_at = now(), role_disabled_at = COALESCE(role_disabled_at, now()),
+                upstream_secret = NULL, cleanup_error = NULL WHERE id = $1`,
+        [id],
+      );
+    },
+
+    /** A failed attempt at ending the role: counted and kept for the API until the sweeper succeeds. */
+    async cleanupFailed(id: string, error: string): Promise<AccessSessionRow | undefined> {
+      const { rows } = await control.query<AccessSessionRow>(
+        `UPDATE wact.access_sessions SET cleanup_attempts = cleanup_attempts + 1, cleanup_error = $2, cleanup_failed_at = now()
+          WHERE id = $1 AND role_dropped_at IS NULL RETURNING *`,
+        [id, error.slice(0, 1000)],
+      );
+      return rows[0];
+    },
+
+    async markEndAudited(id: string): Promise<void> {
+      await control.query('UPDATE wact.access_sessions SET end_audited_at = now() WHERE id = $1 AND end_audited_at IS NULL', [id]);
+    },
+
+    /**
+     * Ended sessions whose end event was never written (the audit append
+     * failed, or the process died). The grace period leaves the call that
+     * ended the session time to write it itself.
+     */
+    async unaudited(graceSeconds: number): Promise<AccessSessionRow[]> {
+      const { rows } = await control.query<AccessSessionRow>(
+        `SELECT * FROM wact.access_sessions WHERE end_audited_at IS NULL AND status IN ('expired', 'revoked', 'ended')
+            AND ended_at <= now() - make_interval(secs => $1) ORDER BY ended_at LIMIT 100`,
+        [graceSeconds],
+      );
+      return rows;
     },
 
     async statuses(

@@ -36,6 +36,8 @@ import { connectionDetails } from './connection-details.ts';
  */
 
 const SECRET_CONTEXT = { table: 'access_sessions', column: 'upstream_secret' } as const;
+/** How long the call that ended a session has to write its end event before the sweeper writes it instead. */
+const UNAUDITED_GRACE_SECONDS = 30;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AccessServiceDeps {
@@ -136,10 +138,101 @@ export function createAccessService(deps: AccessServiceDeps) {
     }
   }
 
-  async function endRole(row: AccessSessionRow): Promise<void> {
-    if (!row.role_name) return;
-    await roles.end(row.region, row.role_name);
-    await dal.markDropped(row.id);
+  function describeError(err: unknown): string {
+    const e = err as { message?: string; detail?: string; code?: string };
+    return [e.code, e.message ?? String(err), e.detail].filter(Boolean).join(': ').slice(0, 1000);
+  }
+
+  /**
+   * Stage one of ending a session's role: "no grant, no login" committed in
+   * the regional database, then its backends terminated. Never throws: a
+   * failure is recorded on the session (visible in the API) and the sweeper
+   * retries, so the security officer's call and the end event never depend
+   * on it.
+   */
+  async function disableRole(row: AccessSessionRow): Promise<{ roleDisabled: boolean; backendsTerminated: number }> {
+    if (!row.role_name) return { roleDisabled: true, backendsTerminated: 0 };
+    let roleDisabled = false;
+    try {
+      await roles.disable(row.region, row.role_name);
+      roleDisabled = true;
+      await dal.markDisabled(row.id);
+      return { roleDisabled, backendsTerminated: await roles.terminate(row.region, row.role_name) };
+    } catch (err) {
+      await dal.cleanupFailed(row.id, describeError(err)).catch(() => undefined);
+      return { roleDisabled, backendsTerminated: 0 };
+    }
+  }
+
+  /**
+   * Stage two: drop what the role owns and the role. Runs only after stage
+   * one, and its failure (an object it owns elsewhere, a lock) undoes
+   * nothing: it is recorded and retried by the sweeper. Never throws.
+   */
+  async function dropRole(row: AccessSessionRow): Promise<boolean> {
+    if (!row.role_name) return true;
+    try {
+      // A backend that outlived stage one's wait (or a retry after a crash) ends first; the role cannot log in again.
+      await roles.terminate(row.region, row.role_name);
+      await roles.drop(row.region, row.role_name);
+      await dal.markDropped(row.id);
+      return true;
+    } catch (err) {
+      await dal.cleanupFailed(row.id, describeError(err)).catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** Both stages for a session whose earlier attempt did not finish. */
+  async function retryEnd(row: AccessSessionRow): Promise<boolean> {
+    if (!row.role_disabled_at && !(await disableRole(row)).roleDisabled) return false;
+    return dropRole(row);
+  }
+
+  const SYSTEM_ACTOR: AuditEventInput['actor'] = {
+    id: 'service:access-broker',
+    kind: 'service',
+    role: 'broker',
+    displayName: 'access broker',
+  };
+
+  /** How a session ended, as its audit event says it (also when the sweeper writes a missed one). */
+  function endEvent(row: AccessSessionRow): { action: string; actor: AuditEventInput['actor']; extra: Record<string, string | boolean> } {
+    if (row.status === 'revoked') {
+      const byName = row.revoked_by_name ?? 'security';
+      return {
+        action: 'db.session.revoked',
+        actor: { id: row.revoked_by ?? 'unknown', kind: 'employee', role: 'security', displayName: byName },
+        extra: { revokedBy: byName },
+      };
+    }
+    if (row.status === 'ended') return { action: 'db.session.ended', actor: requesterOf(row), extra: {} };
+    return { action: row.role_name ? 'db.session.expired' : 'db.access.expired', actor: SYSTEM_ACTOR, extra: {} };
+  }
+
+  /**
+   * The revoked / expired / ended event. Written after stage one whatever its
+   * outcome; if the append itself fails the session stays unaudited and the
+   * sweeper writes it later (at least once), so this never throws either.
+   */
+  async function auditEnd(row: AccessSessionRow, extra: Record<string, string | number | boolean | null> = {}): Promise<void> {
+    const e = endEvent(row);
+    try {
+      await audit.append(event(row, e.action, e.actor, 'success', { ...e.extra, ...extra }));
+      await dal.markEndAudited(row.id);
+    } catch {
+      // Left for the sweeper (dal.unaudited).
+    }
+  }
+
+  /** Ends a session that this call moved out of active/pending: stage one, event, notice, stage two. */
+  async function finishSession(row: AccessSessionRow, notice?: { kind: string; message: string }): Promise<AccessSessionRow> {
+    announceEnded(row);
+    const stage = await disableRole(row);
+    await auditEnd(row, row.role_name ? stage : {});
+    if (notice) await dal.notify(row.requester_id, row.id, notice.kind, notice.message).catch(() => undefined);
+    if (stage.roleDisabled) await dropRole(row);
+    return (await dal.get(row.id).catch(() => undefined)) ?? row;
   }
 
   function announceEnded(row: AccessSessionRow): void {
@@ -240,11 +333,9 @@ export function createAccessService(deps: AccessServiceDeps) {
       if (actor.employeeRole !== 'security') throw new ForbiddenError('only security may revoke sessions', 'not_security');
       const done = await dal.finish(row.id, { status: 'revoked', by: actor.userId, byName: actor.displayName });
       if (!done) throw new ConflictError(`the session is ${row.status}`, 'session_not_active');
-      announceEnded(done);
-      await endRole(done);
-      await audit.append(event(done, 'db.session.revoked', actorOf(actor), 'success', { revokedBy: actor.displayName }));
-      await dal.notify(row.requester_id, row.id, 'revoked', `Revoked by ${actor.displayName}.`);
-      return toView(done);
+      // From here on the revocation stands: whatever fails below is recorded and retried, never a 500.
+      const ended = await finishSession(done, { kind: 'revoked', message: `Revoked by ${actor.displayName}.` });
+      return toView(ended);
     },
 
     /** The requester ends their own session early. */
@@ -253,10 +344,7 @@ export function createAccessService(deps: AccessServiceDeps) {
       if (row.requester_id !== actor.userId) throw new ForbiddenError('only the requester may end this session', 'not_requester');
       const done = await dal.finish(row.id, { status: 'ended' });
       if (!done) throw new ConflictError(`the session is ${row.status}`, 'session_not_active');
-      announceEnded(done);
-      await endRole(done);
-      await audit.append(event(done, 'db.session.ended', actorOf(actor)));
-      return toView(done);
+      return toView(await finishSession(done));
     },
 
     /** A fresh gateway token for the requester (the previous one stops working). */
@@ -311,26 +399,19 @@ export function createAccessService(deps: AccessServiceDeps) {
     /** Expires due sessions (and stale pending requests), drops their roles, audits and notifies. */
     async sweep(): Promise<{ expired: number; dropped: number }> {
       const due = await dal.expireDue(settings.pendingTimeoutSeconds);
+      const tried = new Set<string>();
       for (const row of due) {
-        announceEnded(row);
-        await endRole(row).catch(() => undefined); // retried below on the next sweep
-        const system = { id: 'service:access-broker', kind: 'service' as const, role: 'broker', displayName: 'access broker' };
-        await audit.append(event(row, row.role_name ? 'db.session.expired' : 'db.access.expired', system)).catch(() => undefined);
-        await dal
-          .notify(
-            row.requester_id,
-            row.id,
-            'expired',
-            row.role_name ? 'Your database session expired.' : 'Your access request expired without a decision.',
-          )
-          .catch(() => undefined);
+        tried.add(row.id);
+        await finishSession(row, {
+          kind: 'expired',
+          message: row.role_name ? 'Your database session expired.' : 'Your access request expired without a decision.',
+        });
       }
+      // Roles whose end did not finish (a failed stage, a crash): retried every sweep until dropped.
       let dropped = 0;
       for (const row of await dal.undropped()) {
-        await endRole(row).then(
-          () => dropped++,
-          () => undefined,
-        );
+        if (tried.has(row.id)) continue;
+        if (await retryEnd(row)) dropped++;
       }
       for (const region of Object.keys(deps.regionalUrls) as Region[]) {
         for (const role of await roles.stale(region).catch(() => [] as string[])) {
@@ -340,6 +421,8 @@ export function createAccessService(deps: AccessServiceDeps) {
           );
         }
       }
+      // End events whose append failed (or whose process died first).
+      for (const row of await dal.unaudited(UNAUDITED_GRACE_SECONDS)) await auditEnd(row, { recordedLate: true });
       return { expired: due.length, dropped };
     },
 

@@ -95,6 +95,17 @@ export interface AccessSessionView {
   endedAt: string | null;
   statements: number;
   lastStatementAt: string | null;
+  /**
+   * The session's database role: none (never minted), live, disabling (the
+   * session ended but "no grant, no login" is not confirmed yet), disabled
+   * (no grant, no login, backends terminated; the drop is outstanding),
+   * dropped. Anything but live/dropped/none on an ended session is retried by
+   * the sweeper; the error says why it has not finished.
+   */
+  role: 'none' | 'live' | 'disabling' | 'disabled' | 'dropped';
+  roleCleanupError: string | null;
+  roleCleanupAttempts: number;
+  roleCleanupFailedAt: string | null;
 }
 
 /**
