@@ -2,6 +2,20 @@ import { DecryptCommand, EncryptCommand, GenerateDataKeyCommand, type KMSClient 
 import { CryptoError } from '../errors/errors.ts';
 import { DATA_KEY_BYTES, encryptionContext, type KeyContext, type KeyProvider } from './key-provider-types.ts';
 
+/** KMS error names that mean "this key cannot be used now" (state or permission), not "this blob is bad". */
+export const KEY_UNUSABLE_ERRORS = new Set([
+  'AccessDeniedException',
+  'DisabledException',
+  'KMSInvalidStateException',
+  'NotFoundException',
+  'KeyUnavailableException',
+]);
+
+/** The SDK error's name when it is a plain identifier; KMS messages are not ours to vouch for. */
+export function kmsErrorName(err: unknown): string {
+  return err instanceof Error && /^[A-Za-z]+$/.test(err.name) ? err.name : 'Error';
+}
+
 /**
  * Production key provider: the KEK never leaves AWS KMS. Every call carries the
  * same EncryptionContext { workspace, purpose, region }, which KMS binds to the
@@ -13,23 +27,27 @@ export interface AwsKmsKeyProviderOptions {
   keyId: string;
   /** One client per AWS region; injected so tests can mock it. */
   client: Pick<KMSClient, 'send'>;
+  /** Stored in workspace_keys.provider; 'aws-kms' for the regional KEK. */
+  name?: KeyProvider['name'];
+  /** Turns a failed call into the error to throw (default: CryptoError kms_error). */
+  onError?: (operation: string, errorName: string) => Error;
 }
 
 export function createAwsKmsKeyProvider(opts: AwsKmsKeyProviderOptions): KeyProvider {
   const { keyId, client } = opts;
+  const onError = opts.onError ?? ((operation: string, name: string) => new CryptoError('kms_error', `KMS ${operation} failed: ${name}`));
 
   // KMS error messages are not ours to vouch for; surface only the error name.
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (err) {
-      const name = err instanceof Error && /^[A-Za-z]+$/.test(err.name) ? err.name : 'Error';
-      throw new CryptoError('kms_error', `KMS ${operation} failed: ${name}`);
+      throw onError(operation, kmsErrorName(err));
     }
   }
 
   return {
-    name: 'aws-kms',
+    name: opts.name ?? 'aws-kms',
 
     async generateDataKey(ctx: KeyContext) {
       const out = await call('GenerateDataKey', () =>

@@ -13,7 +13,12 @@ export interface KeyContext {
 }
 
 export interface KeyProvider {
-  readonly name: 'local' | 'aws-kms';
+  /**
+   * Regional KEKs: 'local' (file per region), 'aws-kms' (one KMS key per region).
+   * Per-workspace KEKs (see workspace-kek.ts): 'local-ws' (file per workspace),
+   * 'kms-ws' (a KMS key per workspace, ours), 'kms-customer' (the customer's KMS key).
+   */
+  readonly name: 'local' | 'aws-kms' | 'local-ws' | 'kms-ws' | 'kms-customer';
   /** A fresh 32-byte key, returned both in clear (use, never store) and wrapped (store). */
   generateDataKey(ctx: KeyContext): Promise<{ plaintext: Buffer; wrapped: Buffer; kekId: string }>;
   wrap(plaintext: Buffer, ctx: KeyContext): Promise<{ wrapped: Buffer; kekId: string }>;

@@ -48,6 +48,49 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
       return rows.map(toStoredKey);
     },
 
+    async listWorkspace(region, workspaceId) {
+      const { rows } = await poolFor(region).query<KeyRow>(
+        `select workspace_id, purpose, version, wrapped, kek_id, provider
+           from wact_private.workspace_keys
+          where workspace_id = $1
+          order by purpose, version desc`,
+        [workspaceId],
+      );
+      return rows.map(toStoredKey);
+    },
+
+    async rewrap(region, keys) {
+      if (!keys.length) return;
+      const workspaceId = keys[0].workspaceId;
+      if (keys.some((k) => k.workspaceId !== workspaceId)) throw new Error('rewrap: keys of one workspace at a time');
+      // One statement: every row moves to the new wrapping, or none does.
+      const res = await poolFor(region).query(
+        `update wact_private.workspace_keys k
+            set wrapped = v.wrapped, kek_id = v.kek_id, provider = v.provider
+           from unnest($2::text[], $3::int[], $4::bytea[], $5::text[], $6::text[]) as v(purpose, version, wrapped, kek_id, provider)
+          where k.workspace_id = $1 and k.purpose = v.purpose and k.version = v.version`,
+        [
+          workspaceId,
+          keys.map((k) => k.purpose),
+          keys.map((k) => k.version),
+          keys.map((k) => k.wrapped),
+          keys.map((k) => k.kekId),
+          keys.map((k) => k.provider),
+        ],
+      );
+      if (res.rowCount !== keys.length) {
+        throw new ConflictError('the workspace keys changed while they were re-wrapped; run it again', 'key_rewrap_conflict');
+      }
+    },
+
+    async retire(region, workspaceId, purpose, versions) {
+      const res = await poolFor(region).query(
+        'delete from wact_private.workspace_keys where workspace_id = $1 and purpose = $2 and version = any($3::int[])',
+        [workspaceId, purpose, versions],
+      );
+      return res.rowCount ?? 0;
+    },
+
     async destroy(region, workspaceId) {
       const result = await poolFor(region).query('delete from wact_private.workspace_keys where workspace_id = $1', [workspaceId]);
       return result.rowCount ?? 0;

@@ -98,18 +98,50 @@ export function createLocalKeyProvider(opts: LocalKeyProviderOptions): KeyProvid
   };
 }
 
+/** AES-256-GCM wrap under `kek` with the context as AAD (the format above). */
+export function wrapWithKek(kek: Buffer, plaintext: Buffer, ctx: KeyContext): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', kek, iv);
+  cipher.setAAD(aad(ctx));
+  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.from([WRAP_FORMAT]), iv, cipher.getAuthTag(), ct]);
+}
+
+/** The inverse of wrapWithKek; CryptoError on a wrong key, context or any change. */
+export function unwrapWithKek(kek: Buffer, wrapped: Buffer, ctx: KeyContext): Buffer {
+  if (!Buffer.isBuffer(wrapped) || wrapped.length <= HEADER_BYTES || wrapped[0] !== WRAP_FORMAT) {
+    throw new CryptoError('malformed_wrapped_key', 'wrapped key is malformed or of an unknown format');
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
+    decipher.setAuthTag(wrapped.subarray(1 + IV_BYTES, HEADER_BYTES));
+    decipher.setAAD(aad(ctx));
+    return Buffer.concat([decipher.update(wrapped.subarray(HEADER_BYTES)), decipher.final()]);
+  } catch {
+    throw new CryptoError('unwrap_failed', 'wrapped key could not be unwrapped (wrong key, context or tampered data)');
+  }
+}
+
 function aad(ctx: KeyContext): Buffer {
   return Buffer.from(AAD_PREFIX + canonicalContext(ctx), 'utf8');
 }
 
 /** A key check value: identifies the KEK in kek_id without revealing anything usable. */
-function fingerprint(key: Buffer): string {
+export function fingerprint(key: Buffer): string {
   return createHmac('sha256', key).update('wact.kek-id.v1').digest('hex').slice(0, 16);
 }
 
 async function loadOrCreateKek(file: string): Promise<Buffer> {
   const existing = await readKekFile(file);
   if (existing) return existing;
+  return createKeyFile(file, FILE_HEADER);
+}
+
+/**
+ * Writes a new random 256-bit key file (mode 0600, folder 0700) and returns the
+ * key that ended up in it: if another process created it first, theirs.
+ */
+export async function createKeyFile(file: string, header: string): Promise<Buffer> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   // mkdir's mode only applies to a folder it creates; tighten one that already existed.
@@ -120,7 +152,7 @@ async function loadOrCreateKek(file: string): Promise<Buffer> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   const handle = await fs.open(tmp, 'wx', 0o600);
   try {
-    await handle.writeFile(`${FILE_HEADER}\n${key.toString('base64')}\n`, 'utf8');
+    await handle.writeFile(`${header}\n${key.toString('base64')}\n`, 'utf8');
     await handle.sync();
   } finally {
     await handle.close();
@@ -133,13 +165,13 @@ async function loadOrCreateKek(file: string): Promise<Buffer> {
   } finally {
     await fs.unlink(tmp).catch(() => {});
   }
-  const stored = await readKekFile(file);
+  const stored = await readKekFile(file, header);
   if (!stored) throw new CryptoError('kek_file_unreadable', 'key-encryption key file vanished after creation');
   return stored;
 }
 
 /** undefined when the file does not exist; CryptoError when it exists but is not a KEK file. */
-async function readKekFile(file: string): Promise<Buffer | undefined> {
+export async function readKekFile(file: string, header = FILE_HEADER): Promise<Buffer | undefined> {
   let text: string;
   try {
     const stat = await fs.stat(file);
@@ -156,7 +188,7 @@ async function readKekFile(file: string): Promise<Buffer | undefined> {
   const body = lines[1] ?? '';
   const key = Buffer.from(body, 'base64');
   const canonical = lines.length === 3 && lines[2] === '' && key.toString('base64') === body;
-  if (lines[0] !== FILE_HEADER || !canonical || key.length !== DATA_KEY_BYTES) {
+  if (lines[0] !== header || !canonical || key.length !== DATA_KEY_BYTES) {
     throw new CryptoError('kek_file_malformed', 'key-encryption key file is malformed');
   }
   return key;

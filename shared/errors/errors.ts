@@ -65,3 +65,22 @@ export class CryptoError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * A workspace's key-encryption key cannot be used right now: a customer-managed
+ * KMS key was disabled, its grant revoked, deleted or is pending deletion. The
+ * customer did this (or must fix it); it is not our fault and not a crash, so it
+ * is a 503 with its own code, and the console shows a banner for it. Nothing is
+ * lost: once the key is enabled again, everything decrypts as before.
+ */
+export class KeyUnavailableError extends WactError {
+  /** The KMS error name (AccessDeniedException, DisabledException, …), for logs only. */
+  readonly reason: string;
+  constructor(
+    reason: string,
+    message = 'the customer-managed encryption key of this workspace is unavailable (disabled, revoked or deleted); its data cannot be read or written until the key is usable again',
+  ) {
+    super(503, 'customer_key_unavailable', message);
+    this.reason = reason;
+  }
+}

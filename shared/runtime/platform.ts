@@ -1,4 +1,8 @@
 import { KMSClient } from '@aws-sdk/client-kms';
+import pg from 'pg';
+import { withCredentials } from '../db/database-urls.ts';
+import { startKeyEventListener } from '../crypto/key-events.ts';
+import { createWorkspaceKeks, type WorkspaceKeks } from '../crypto/workspace-kek.ts';
 import type { Config, Region } from '../config/config.ts';
 import { createPools, type Pools } from '../db/pools.ts';
 import { createLocalKeyProvider } from '../crypto/local-key-provider.ts';
@@ -45,6 +49,27 @@ export function keyProviders(config: Config): (region: Region) => KeyProvider {
   };
 }
 
+/** Per-workspace key-encryption keys: files in development, a KMS key per workspace in production. */
+export function workspaceKeks(config: Config): WorkspaceKeks {
+  const awsRegions =
+    config.keys.provider === 'aws-kms'
+      ? config.keys.awsRegions
+      : { eu: String(config.raw.WACT_KMS_AWS_REGION_EU ?? 'eu-central-1'), us: String(config.raw.WACT_KMS_AWS_REGION_US ?? 'us-east-1') };
+  const clients = new Map<Region, KMSClient>();
+  return createWorkspaceKeks({
+    managed: config.keys.provider === 'aws-kms' ? 'kms' : 'local',
+    home: config.home,
+    awsRegions,
+    // Created on first use: customer-managed keys need a client in development too.
+    clientFor: (region) => {
+      let c = clients.get(region);
+      if (!c) clients.set(region, (c = new KMSClient({ region: awsRegions[region] })));
+      return c;
+    },
+    deletionWindowDays: config.raw.WACT_KMS_DELETION_WINDOW_DAYS,
+  });
+}
+
 /** Builds the shared parts for one database role on already-open databases. */
 export function createPlatform(
   config: Config,
@@ -65,7 +90,21 @@ export function createPlatform(
     providerFor: keyProviders(config),
     store: createKeyStore({ poolFor: (r) => pools.region(r) }),
     ttlMs: config.keyCacheTtlMs,
+    workspaceKeks: workspaceKeks(config),
   });
+  // Services live long and cache keys: they hear other processes' key changes (wipe, rotation) at once.
+  const keyEvents =
+    role === 'operator'
+      ? undefined
+      : startKeyEventListener({
+          regions: ['eu', 'us'],
+          connect: (r) =>
+            new pg.Client({
+              connectionString: withCredentials(databases.urls[r], `wact_${role}`, databases.servicePasswords[role]),
+              application_name: `wact-${role}-key-events`,
+            }),
+          keyring,
+        });
   const audit = createAuditLog({ pools });
   const logger = createLogger({ level: config.logLevel, name: opts.name ?? role });
   const workspaces = createWorkspaceService({ pools, keyring, audit });
@@ -77,6 +116,9 @@ export function createPlatform(
     audit,
     workspaces,
     logger,
-    close: () => pools.end(),
+    close: async () => {
+      await keyEvents?.close();
+      await pools.end();
+    },
   };
 }

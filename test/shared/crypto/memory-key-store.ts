@@ -22,6 +22,18 @@ export function createMemoryKeyStore(): KeyStore & { rows: Map<string, StoredKey
         .filter(([k, v]) => k.startsWith(`${region}/`) && v.workspaceId === workspaceId && v.purpose === purpose)
         .map(([, v]) => v);
     },
+    async listWorkspace(region, workspaceId) {
+      return [...rows.entries()].filter(([k, v]) => k.startsWith(`${region}/`) && v.workspaceId === workspaceId).map(([, v]) => v);
+    },
+    async rewrap(region, keys) {
+      for (const key of keys) if (!rows.has(id(region, key))) throw new ConflictError('missing', 'key_rewrap_conflict');
+      for (const key of keys) rows.set(id(region, key), { ...key, wrapped: Buffer.from(key.wrapped) });
+    },
+    async retire(region, workspaceId, purpose, versions) {
+      let n = 0;
+      for (const v of versions) if (rows.delete(id(region, { workspaceId, purpose, version: v }))) n++;
+      return n;
+    },
     async destroy(region, workspaceId) {
       let n = 0;
       for (const [k, v] of rows) {
