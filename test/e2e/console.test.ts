@@ -230,7 +230,10 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
     // The engineer's page polls while pending, then offers the command.
     await engineer.page.getByRole('button', { name: 'Get connection command' }).click({ timeout: 20_000 });
     const command = await engineer.page.getByTestId('connection-command').locator('textarea').first().inputValue();
-    expect(command).toMatch(/^psql "postgres(ql)?:\/\/.+sslmode=require/);
+    // The safe form: settings in the environment, the certificate verified, no token in a URL or the page.
+    expect(command).toMatch(/PGSSLMODE=verify-full PGSSLROOTCERT=.+ psql$/);
+    expect(await engineer.page.content()).not.toMatch(/postgres(ql)?:\/\//);
+    await engineer.page.getByRole('button', { name: 'Copy session token' }).waitFor();
     await screenshot(engineer.page, 'engineer-connection-command');
     // The approval also reached the engineer as a notification.
     await engineer.page.reload();

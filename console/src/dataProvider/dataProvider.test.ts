@@ -85,7 +85,7 @@ describe('dataProvider', () => {
             status: 201,
             body: {
               session: { id: 's1', status: 'active', scope: 'redacted' },
-              connection: { psql: 'psql "postgresql://s1:secret-token@gw:6432/wact_eu?sslmode=require"', password: 'secret-token' },
+              connection: { host: 'gw', port: 6432, database: 'wact', user: 's1', sslmode: 'verify-full', password: 'secret-token' },
             },
           }
         : { status: 201, body: { id: 's2', status: 'active', purpose: 'support', workspaceId: WS, expiresAt: '2030-01-01T00:00:00Z' } },
@@ -99,7 +99,7 @@ describe('dataProvider', () => {
     expect(created.data).toEqual({ id: 's1', status: 'active', scope: 'redacted' });
     expect(JSON.stringify(created)).not.toContain('secret-token');
     const { takeConnection } = await import('./connections.ts');
-    expect(takeConnection('s1')?.psql).toContain('secret-token');
+    expect(takeConnection('s1')?.password).toBe('secret-token');
     expect(takeConnection('s1')).toBeUndefined();
     const support = await dp.create('support-sessions', {
       data: { workspaceId: WS, reason: 'TICKET-5 cannot see clicks', ttlMinutes: 15 },

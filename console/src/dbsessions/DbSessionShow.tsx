@@ -14,16 +14,16 @@ import {
   type RaRecord,
 } from 'react-admin';
 import type { WactDataProvider } from '../dataProvider/index.ts';
-import { commandOf, takeConnection } from '../dataProvider/connections.ts';
+import { takeConnection, type ConnectionInfo } from '../dataProvider/connections.ts';
+import { ConnectionDetails } from './ConnectionDetails.tsx';
 import { LocalDate } from '../common/Dates.tsx';
-import { CopyField } from '../common/SecretOnce.tsx';
 import { DB_PATHS, minutes } from './paths.ts';
 import { StatusChip } from './DbSessionList.tsx';
 import { RevokeButton } from './RevokeButton.tsx';
 import { errorMessage } from '../common/errors.ts';
 
 /**
- * The requester's connection command. Shown once when the session is granted; later a new
+ * The requester's connection details. Shown once when the session is granted; later a new
  * token can be issued (the previous one stops working). Kept only in this component.
  */
 function ConnectionCommand() {
@@ -31,7 +31,7 @@ function ConnectionCommand() {
   const { identity } = useGetIdentity();
   const dataProvider = useDataProvider<WactDataProvider>();
   const notify = useNotify();
-  const [command, setCommand] = useState<string | undefined>(() => (record ? commandOf(takeConnection(String(record.id))) : undefined));
+  const [connection, setConnection] = useState<ConnectionInfo | undefined>(() => (record ? takeConnection(String(record.id)) : undefined));
   const [busy, setBusy] = useState(false);
   if (!record) return null;
   const mine = record.requesterId === identity?.id;
@@ -45,15 +45,7 @@ function ConnectionCommand() {
       </Alert>
     );
   if (record.status !== 'active' || !mine) return null;
-  if (command)
-    return (
-      <Box data-testid="connection-command">
-        <CopyField label="Connection command" value={command} multiline />
-        <Typography variant="caption">
-          Contains a one-session token that stops working when the session ends. It is not shown again.
-        </Typography>
-      </Box>
-    );
+  if (connection) return <ConnectionDetails info={connection} sessionId={String(record.id)} />;
   return (
     <Box>
       <Button
@@ -64,7 +56,7 @@ function ConnectionCommand() {
           setBusy(true);
           try {
             const json = await dataProvider.call(DB_PATHS.token(record.id), { method: 'POST', json: {} });
-            setCommand(commandOf(json?.connection ?? json));
+            setConnection(json?.connection ?? json);
           } catch (err) {
             notify(errorMessage(err, 'Could not get the connection command'), { type: 'error' });
           } finally {
