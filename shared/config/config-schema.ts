@@ -58,6 +58,15 @@ export const configSchema = z.object({
     .max(3600)
     .default(300)
     .describe('How long unwrapped workspace keys stay in memory (one KMS call per workspace per period).'),
+  WACT_KMS_DELETION_WINDOW_DAYS: z.coerce
+    .number()
+    .int()
+    .min(7)
+    .max(30)
+    .default(7)
+    .describe(
+      "Days AWS KMS waits before deleting a wiped workspace's own key (7–30). The key is disabled at once; the window only allows undoing a wrong wipe.",
+    ),
 
   TLS_CERT_FILE: z
     .string()
