@@ -1,14 +1,15 @@
 import net from 'node:net';
-import { PostgresConnection, type State } from 'pg-gateway';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { AuditEventInput, AuditLog, SeriesEvent } from '../../shared/audit/audit-types.ts';
 import type { TlsMaterial } from '../../shared/http/tls.ts';
 import { endMessage, GatewayAuthError, type GatewaySession, type GatewaySessionSource, type SessionStatus } from './gateway-types.ts';
+import { handshake, type HandshakeResult } from './handshake.ts';
 import { Relay } from './relay.ts';
-import { auditSafe, auditStatementFields, maskMessage } from './statement-masking.ts';
+import { auditSafe, auditStatementFields, maskMessage, MAX_RECORDABLE_STATEMENT_BYTES, statementRecordable } from './statement-masking.ts';
 import type { StatementResult } from './statement-tracker.ts';
 import { cancelUpstream, connectUpstream, type UpstreamTarget } from './upstream-client.ts';
-import { authenticationOk, cstring, errorMessage, HEADER } from './wire.ts';
+import { authenticationOk, errorMessage } from './wire.ts';
 
 /**
  * The auditing PostgreSQL gateway. pg-gateway speaks the client side up to
@@ -52,7 +53,6 @@ const STARTUP_PASSTHROUGH = new Set([
   'extra_float_digits',
   'search_path',
 ]);
-const CANCEL_CODE = 80877102;
 
 function actorOf(s: GatewaySession): AuditEventInput['actor'] {
   return { id: s.actor.id, kind: 'employee', role: s.actor.role, displayName: s.actor.displayName };
@@ -63,6 +63,7 @@ export function createGateway(opts: GatewayOptions) {
   const live = new Set<LiveConnection>();
   const pendingCounts = new Map<string, number>();
   const cancelKeys = new Map<string, UpstreamTarget>(); // "pid:secret" → upstream of that backend
+  const secureContext = tls.createSecureContext({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' });
   const server = net.createServer((socket) => accept(socket));
   server.on('error', (err) => logger.error({ err }, 'gateway listener error'));
 
@@ -86,10 +87,12 @@ export function createGateway(opts: GatewayOptions) {
   function statementEvent(conn: LiveConnection, r: StatementResult): SeriesEvent {
     const s = conn.session;
     return {
-      outcome: r.error ? 'failure' : 'success',
+      outcome: r.error || r.unfinished ? 'failure' : 'success',
       metadata: {
         ...auditStatementFields(r.text),
         protocol: r.protocol,
+        phase: r.phase,
+        unfinished: r.unfinished ?? null,
         command: (r.tags.join(', ') || '').slice(0, 200) || null,
         rows: r.rows,
         parameters: r.parameters ?? null,
@@ -105,153 +108,101 @@ export function createGateway(opts: GatewayOptions) {
   function accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
-    const conn: { live?: LiveConnection } = {};
     const clientIp = socket.remoteAddress;
-    // A client that does not finish TLS and login in time is dropped (no idle half-open slots).
-    const loginTimer = setTimeout(() => {
-      if (!conn.live) socket.destroy();
-    }, opts.loginTimeoutMs ?? 30_000);
-    loginTimer.unref();
-    socket.once('close', () => clearTimeout(loginTimer));
-    const pg = new PostgresConnection(socket, {
-      authMode: 'cleartextPassword',
-      tls: { key: Buffer.from(opts.tls.key), cert: Buffer.from(opts.tls.cert) },
-      onStartup: async (state: State) => {
-        if (!state.tlsInfo) {
-          pg.sendError({
-            severity: 'FATAL',
-            code: '28000',
-            message: 'the WAct gateway accepts TLS connections only (use sslmode=require or verify-full)',
-          });
-          pg.socket.end();
-          return true;
-        }
-        if (state.clientInfo?.parameters.replication) {
-          pg.sendError({ severity: 'FATAL', code: '28000', message: 'replication connections are not allowed through the gateway' });
-          pg.socket.end();
-          return true;
-        }
-        return false; // pg-gateway asks for the password (the token)
-      },
-      onMessage: async (data: Uint8Array, state: State) => {
-        const frame = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        if (!state.hasStarted) {
-          if (frame.length === 16 && frame.readInt32BE(4) === CANCEL_CODE) {
-            await forwardCancel(frame);
-            socket.destroy();
-            return true;
-          }
-          return false;
-        }
-        if (!state.isAuthenticated && frame[0] === 0x70 /* 'p' */) {
-          await login(frame, state, clientIp, conn).catch((err: Error) => {
-            logger.error({ err: { name: err.name, message: err.message } }, 'gateway login failed');
-            pg.sendError({ severity: 'FATAL', code: 'XX000', message: 'gateway login failed' });
-            pg.socket.end();
-          });
-          return true;
-        }
-        return false;
-      },
+    void handshake(socket, { secureContext, timeoutMs: opts.loginTimeoutMs ?? 30_000 }).then(async (hello) => {
+      if (hello.kind === 'cancel') return forwardCancel(hello.processId, hello.secretKey);
+      if (hello.kind === 'closed') return;
+      await login(hello, clientIp).catch((err: Error) => {
+        logger.error({ err: { name: err.name, message: err.message } }, 'gateway login failed');
+        hello.refuse('XX000', 'gateway login failed');
+      });
     });
-
-    async function login(frame: Buffer, state: State, ip: string | undefined, holder: { live?: LiveConnection }): Promise<void> {
-      const user = state.clientInfo?.parameters.user ?? '';
-      const [token] = cstring(frame, HEADER);
-      let session: GatewaySession;
-      try {
-        session = await sessions.authenticate(user, token);
-      } catch (err) {
-        if (err instanceof GatewayAuthError) {
-          pg.sendError({ severity: 'FATAL', code: err.code, message: err.message });
-          pg.socket.end();
-          return;
-        }
-        throw err;
-      }
-      const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(state.clientInfo?.parameters ?? {})) if (STARTUP_PASSTHROUGH.has(k)) params[k] = v;
-      params.application_name =
-        `wact-gateway ${session.id}${params.application_name ? ` (${params.application_name})`.slice(0, 40) : ''}`.slice(0, 63);
-      const { target, login: upstreamLogin } = await sessions.upstream(session);
-      const upstream = await connectUpstream(target, { ...upstreamLogin, parameters: params }).catch((err: Error & { code?: string }) => {
-        logger.warn({ err: { name: err.name, message: err.message, code: err.code }, sessionId: session.id }, 'upstream login failed');
-        return undefined;
-      });
-      if (!upstream) {
-        pg.sendError({
-          severity: 'FATAL',
-          code: '08004',
-          message: 'the database refused the session (it may have just expired or been revoked)',
-        });
-        pg.socket.end();
-        return;
-      }
-      if (pg.socket.destroyed) {
-        upstream.socket.destroy(); // the client gave up while we logged in
-        return;
-      }
-      const c: LiveConnection = { session, socket: pg.socket, statements: 0, ending: false, clientIp: ip };
-      holder.live = c;
-      try {
-        // The connection itself is an access event: durable before anything is relayed.
-        await audit.append({
-          ...baseEvent(session, 'db.session.connect', 'success', c),
-          metadata: { scope: session.scope, ticket: session.ticketRef, expiresAt: session.expiresAt.toISOString() },
-        });
-      } catch {
-        upstream.socket.destroy();
-        pg.sendError({ severity: 'FATAL', code: '58000', message: 'the audit log is unavailable; no session can be opened' });
-        pg.socket.end();
-        return;
-      }
-      // This connection's statement records: one audit series (shared fields validated once).
-      const statementLog = audit.series(sharedFields(session, 'db.statement', c));
-      if (upstream.backendKey) cancelKeys.set(`${upstream.backendKey.processId}:${upstream.backendKey.secretKey}`, target);
-      const clientSocket = pg.detach();
-      if (clientSocket.destroyed) {
-        upstream.socket.destroy();
-        return;
-      }
-      live.add(c);
-      clientSocket.cork();
-      clientSocket.write(authenticationOk());
-      for (const f of upstream.startupFrames) clientSocket.write(f);
-      clientSocket.write(upstream.ready);
-      clientSocket.uncork();
-      c.relay = new Relay({
-        client: clientSocket,
-        upstream: upstream.socket,
-        holdLimitBytes: opts.holdLimitBytes,
-        record: async (r) => {
-          await statementLog.append(statementEvent(c, r));
-          c.statements++;
-          pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
-        },
-        recordStarted: (st) =>
-          audit.append({
-            ...baseEvent(session, 'db.statement.started', 'success', c),
-            metadata: {
-              ...auditStatementFields(st.text),
-              protocol: st.protocol,
-              note: 'large result: streamed after this record; the final record follows',
-            },
-          }),
-        onUpstreamEnd: (fatal, fatalFrame) => void upstreamEnded(c, fatal, fatalFrame),
-        onClientEnd: () => undefined,
-        onError: (err) => logger.warn({ err: { name: err.name, message: err.message }, sessionId: session.id }, 'relay error'),
-      });
-      clientSocket.on('close', () => void closed(c, upstream.backendKey));
-      const ms = session.expiresAt.getTime() - Date.now();
-      c.timer = setTimeout(() => void end(c, { status: 'expired', expiresAt: session.expiresAt, revokedByName: null }), Math.max(0, ms));
-      c.timer.unref();
-    }
   }
 
-  async function forwardCancel(frame: Buffer): Promise<void> {
-    const key = `${frame.readInt32BE(8)}:${frame.readInt32BE(12)}`;
-    const target = cancelKeys.get(key);
-    if (target) await cancelUpstream(target, { processId: frame.readInt32BE(8), secretKey: frame.readInt32BE(12) });
+  async function login(hello: Extract<HandshakeResult, { kind: 'login' }>, ip: string | undefined): Promise<void> {
+    const clientSocket = hello.socket;
+    let session: GatewaySession;
+    try {
+      session = await sessions.authenticate(hello.parameters.user, hello.password);
+    } catch (err) {
+      if (err instanceof GatewayAuthError) return hello.refuse(err.code, err.message);
+      throw err;
+    }
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(hello.parameters)) if (STARTUP_PASSTHROUGH.has(k)) params[k] = v;
+    params.application_name =
+      `wact-gateway ${session.id}${params.application_name ? ` (${params.application_name})`.slice(0, 40) : ''}`.slice(0, 63);
+    const { target, login: upstreamLogin } = await sessions.upstream(session);
+    const upstream = await connectUpstream(target, { ...upstreamLogin, parameters: params }).catch((err: Error & { code?: string }) => {
+      logger.warn({ err: { name: err.name, message: err.message, code: err.code }, sessionId: session.id }, 'upstream login failed');
+      return undefined;
+    });
+    if (!upstream) return hello.refuse('08004', 'the database refused the session (it may have just expired or been revoked)');
+    if (clientSocket.destroyed) {
+      upstream.socket.destroy(); // the client gave up while we logged in
+      return;
+    }
+    const c: LiveConnection = { session, socket: clientSocket, statements: 0, ending: false, clientIp: ip };
+    try {
+      // The connection itself is an access event: durable before anything is relayed.
+      await audit.append({
+        ...baseEvent(session, 'db.session.connect', 'success', c),
+        metadata: { scope: session.scope, ticket: session.ticketRef, expiresAt: session.expiresAt.toISOString() },
+      });
+    } catch {
+      upstream.socket.destroy();
+      return hello.refuse('58000', 'the audit log is unavailable; no session can be opened');
+    }
+    if (clientSocket.destroyed) {
+      upstream.socket.destroy();
+      return;
+    }
+    // This connection's statement records: one audit series (shared fields validated once).
+    const statementLog = audit.series(sharedFields(session, 'db.statement', c));
+    const backendKey = upstream.backendKey;
+    if (backendKey) cancelKeys.set(`${backendKey.processId}:${backendKey.secretKey}`, target);
+    live.add(c);
+    clientSocket.cork();
+    clientSocket.write(authenticationOk());
+    for (const f of upstream.startupFrames) clientSocket.write(f);
+    clientSocket.write(upstream.ready);
+    clientSocket.uncork();
+    c.relay = new Relay({
+      client: clientSocket,
+      upstream: upstream.socket,
+      holdLimitBytes: opts.holdLimitBytes,
+      recordable: statementRecordable,
+      maxStatementMessageBytes: MAX_RECORDABLE_STATEMENT_BYTES + 64 * 1024,
+      record: async (r) => {
+        await statementLog.append(statementEvent(c, r));
+        c.statements++;
+        pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
+      },
+      recordStarted: (st) =>
+        audit.append({
+          ...baseEvent(session, 'db.statement.started', 'success', c),
+          metadata: {
+            ...auditStatementFields(st.text),
+            protocol: st.protocol,
+            note: 'large result: streamed after this record; the final record follows',
+          },
+        }),
+      cancel: () => {
+        if (backendKey) void cancelUpstream(target, backendKey).catch(() => undefined);
+      },
+      onUpstreamEnd: (fatal, fatalFrame) => void upstreamEnded(c, fatal, fatalFrame),
+      onFinished: () => void closed(c, backendKey),
+      onError: (err) => logger.warn({ err: { name: err.name, message: err.message }, sessionId: session.id }, 'relay error'),
+    });
+    clientSocket.resume();
+    const ms = session.expiresAt.getTime() - Date.now();
+    c.timer = setTimeout(() => void end(c, { status: 'expired', expiresAt: session.expiresAt, revokedByName: null }), Math.max(0, ms));
+    c.timer.unref();
+  }
+
+  async function forwardCancel(processId: number, secretKey: number): Promise<void> {
+    const target = cancelKeys.get(`${processId}:${secretKey}`);
+    if (target) await cancelUpstream(target, { processId, secretKey }).catch(() => undefined);
   }
 
   /** Tells the client why its session ends, then closes both sides. */
@@ -280,11 +231,11 @@ export function createGateway(opts: GatewayOptions) {
     );
   }
 
+  /** After the relay has written every record it owed: the disconnect event comes last. */
   async function closed(c: LiveConnection, key?: { processId: number; secretKey: number }): Promise<void> {
     if (!live.delete(c)) return;
     if (c.timer) clearTimeout(c.timer);
     if (key) cancelKeys.delete(`${key.processId}:${key.secretKey}`);
-    c.relay?.close();
     await audit
       .append({
         ...baseEvent(c.session, 'db.session.disconnect', 'success', c),

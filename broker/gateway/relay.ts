@@ -1,217 +1,393 @@
 import type net from 'node:net';
-import { StatementTracker, type StatementResult } from './statement-tracker.ts';
-import { errorMessage, Framer } from './wire.ts';
+import { StatementTracker, type Statement, type StatementResult, type TrackerOptions } from './statement-tracker.ts';
+import { errorMessage, MessageSplitter, WireError } from './wire.ts';
 
 /**
- * Relays one authenticated connection: client → upstream at once (the
- * statement runs without waiting), upstream → client held per statement until
- * that statement's audit record is durable. Reply bytes are released strictly
- * in order; a failed audit write fails the connection closed (the client gets
- * an error, never the withheld data).
+ * Relays one authenticated connection.
  *
- * A reply larger than `holdLimitBytes` is not buffered whole: a provisional
- * record ("statement started") is made durable first, then the rows stream,
- * and the final record (with the row count) still gates the completion.
+ * Invariant: no byte the server produces after a statement starts executing
+ * leaves the gateway before that statement's record — or, for a reply too
+ * large to hold (or a COPY FROM that waits for the client), a durable
+ * provisional record — is committed. Every backend message is attributed by
+ * the tracker to the statement that produced it (rows, COPY data, notices,
+ * notifications, parameter changes, errors, completions alike) and is held
+ * with it; messages produced outside any statement wait only for what was
+ * produced before them (replies leave strictly in order).
+ *
+ * Client → upstream goes at once (the statement runs without waiting), after
+ * the tracker has seen it; a statement that could not be recorded is refused
+ * before it is forwarded. Every statement forwarded gets a record: when the
+ * client goes away, the server's answers are still read and recorded (the
+ * running statement is cancelled), and what never gets an answer is recorded
+ * as unfinished. A failed audit write fails closed: the client gets an error,
+ * never the withheld reply.
+ *
+ * Memory per connection is bounded: messages are split in linear time and
+ * large rows pass in pieces; at most `holdLimitBytes` wait for a record before
+ * a provisional record is made, and the upstream is paused while replies
+ * wait for the audit or the client reads slowly.
  */
 
 export interface RelayOptions {
   client: net.Socket;
   upstream: net.Socket;
-  /** Writes the statement's audit record; resolves once durable. */
+  /** Writes a statement's record; resolves once durable. */
   record(result: StatementResult): Promise<void>;
-  /** Durable provisional record for a large reply before it streams. */
+  /** Durable provisional record for a reply that streams before its statement ends. */
   recordStarted(statement: { text: string; protocol: 'simple' | 'extended'; startedAt: number }): Promise<void>;
   /** The upstream ended (FATAL frame if it sent one): the owner decides what the client is told. */
   onUpstreamEnd(fatal: Record<string, string> | undefined, frame: Buffer | undefined): void;
-  onClientEnd(): void;
+  /** The relay is over and every record it owes is written (or failed). */
+  onFinished(): void;
   onError(err: Error): void;
+  /** Asks the server to cancel the running statement (CancelRequest), used when the client goes away mid-statement. */
+  cancel?(): void;
+  recordable?: TrackerOptions['recordable'];
+  /** Largest Query / Parse message accepted (refused from its header, before it is buffered). */
+  maxStatementMessageBytes?: number;
   holdLimitBytes?: number;
+  /** How long the answers of a departed client's statements are awaited before they are recorded as unfinished. */
+  drainTimeoutMs?: number;
   now?: () => number;
 }
 
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const FRONTEND_STREAMABLE = new Set(['d'.charCodeAt(0), 'B'.charCodeAt(0)]);
+const BACKEND_STREAMABLE = new Set(['D'.charCodeAt(0), 'd'.charCodeAt(0)]);
+const QUERY_TYPES = new Set(['Q'.charCodeAt(0), 'P'.charCodeAt(0)]);
+
+type Phase = 'open' | 'draining' | 'closed';
+
 export class Relay {
   private readonly tracker: StatementTracker;
-  private readonly clientFramer = new Framer();
-  private readonly upstreamFramer = new Framer();
-  private held: Buffer[] = [];
-  private heldBytes = 0;
-  private heldData = false;
-  private streaming = false; // the current statement already has a durable provisional record
+  private readonly clientSplitter: MessageSplitter;
+  private readonly upstreamSplitter: MessageSplitter;
+  private readonly holdLimit: number;
+  private phase: Phase = 'open';
+  private clientGone = false;
+  private upstreamEnded = false;
+
+  // Replies held for the statement being answered.
+  private hold: Buffer[] = [];
+  private holdBytes = 0;
+  private holdOwner: Statement | null = null;
+  /** The statement whose reply streams after its provisional record. */
+  private streaming: Statement | null = null;
+  /** Owner of the large backend message whose pieces are arriving. */
+  private pieceOwner: Statement | null = null;
+
+  // Replies queued behind audit writes, released strictly in order.
   private chain: Promise<void> = Promise.resolve();
   private pendingGates = 0;
-  private closed = false;
-  private upstreamEnded = false;
-  private readonly holdLimit: number;
+  private pendingBytes = 0;
+  private pausedForAudit = false;
+  private pausedForClient = false;
+
+  // Every record write, so the end can wait for all of them.
+  private readonly writes = new Set<Promise<unknown>>();
+  private drainTimer?: NodeJS.Timeout;
+  private finished = false;
+  private afterDrain?: Buffer;
 
   constructor(private readonly opts: RelayOptions) {
-    this.tracker = new StatementTracker(opts.now);
-    this.holdLimit = opts.holdLimitBytes ?? 16 * 1024 * 1024;
+    this.tracker = new StatementTracker({ now: opts.now, recordable: opts.recordable });
+    this.holdLimit = opts.holdLimitBytes ?? 16 * MiB;
+    const maxStatement = opts.maxStatementMessageBytes ?? 2 * MiB;
+    this.clientSplitter = new MessageSplitter({
+      maxWhole: (t) => (QUERY_TYPES.has(t) ? maxStatement : MiB),
+      streamable: (t) => FRONTEND_STREAMABLE.has(t),
+    });
+    this.upstreamSplitter = new MessageSplitter({ maxWhole: () => 64 * MiB, streamable: (t) => BACKEND_STREAMABLE.has(t) });
     opts.client.on('data', (c: Buffer) => this.fromClient(c));
     opts.upstream.on('data', (c: Buffer) => this.fromUpstream(c));
-    opts.client.on('drain', () => opts.upstream.resume());
-    opts.upstream.on('drain', () => opts.client.resume());
-    opts.client.on('close', () => {
-      if (!this.closed) opts.onClientEnd();
+    opts.client.on('drain', () => {
+      if (this.phase !== 'closed' && !this.pausedForAudit) opts.upstream.resume();
     });
+    opts.upstream.on('drain', () => {
+      this.pausedForClient = false;
+      if (this.phase === 'open') opts.client.resume();
+    });
+    opts.client.on('close', () => this.clientClosed());
     opts.upstream.on('close', () => this.upstreamClosed(undefined, undefined));
     opts.client.on('error', () => undefined); // 'close' follows
     opts.upstream.on('error', () => undefined);
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.phase === 'closed';
   }
+
+  // ---- client → upstream ----------------------------------------------------
 
   private fromClient(chunk: Buffer): void {
-    if (this.closed) return;
-    let frames: Buffer[];
+    if (this.phase !== 'open') return;
+    let pieces;
     try {
-      frames = this.clientFramer.push(chunk);
+      pieces = this.clientSplitter.push(chunk);
     } catch (err) {
-      this.fail('malformed message from client', '08P01', err as Error);
+      const e = err as WireError;
+      this.refuse(e.code ?? '08P01', e.code === '54000' ? `${e.message}: too large to record` : 'malformed message from client', e);
       return;
     }
+    const out: Buffer[] = [];
     let terminate = false;
-    for (const frame of frames) {
-      let verdict;
-      try {
-        verdict = this.tracker.onFrontend(frame);
-      } catch (err) {
-        this.fail('malformed message from client', '08P01', err as Error);
-        return;
+    for (const piece of pieces) {
+      if (piece.first) {
+        let verdict;
+        try {
+          verdict = this.tracker.onFrontend(piece.bytes);
+        } catch (err) {
+          this.forward(out);
+          this.refuse('08P01', 'malformed message from client', err as Error);
+          return;
+        }
+        if (!verdict.ok) {
+          this.forward(out);
+          if (verdict.refused) this.track(this.opts.record(verdict.refused));
+          this.refuse(verdict.code, verdict.reason);
+          return;
+        }
+        if (verdict.terminate) terminate = true;
       }
-      if (!verdict.ok) {
-        this.fail(verdict.reason, '0A000');
-        return;
-      }
-      if (verdict.terminate) terminate = true;
+      out.push(piece.bytes);
     }
-    if (!frames.length) return;
-    const out = frames.length === 1 ? frames[0] : Buffer.concat(frames);
-    if (!this.opts.upstream.write(out)) this.opts.client.pause();
-    if (terminate) {
-      this.opts.upstream.end();
+    this.forward(out);
+    if (terminate) this.opts.upstream.end();
+  }
+
+  private forward(out: Buffer[]): void {
+    if (!out.length) return;
+    const ok = this.opts.upstream.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    if (!ok) {
+      this.pausedForClient = true;
+      this.opts.client.pause();
     }
   }
 
+  // ---- upstream → client ----------------------------------------------------
+
   private fromUpstream(chunk: Buffer): void {
-    if (this.closed) return;
-    let frames: Buffer[];
+    if (this.phase === 'closed') return;
+    let pieces;
     try {
-      frames = this.upstreamFramer.push(chunk);
+      pieces = this.upstreamSplitter.push(chunk);
     } catch (err) {
-      this.fail('malformed message from the database', '08P01', err as Error);
+      this.abort('08P01', 'malformed message from the database', err as Error);
       return;
     }
-    for (const frame of frames) {
+    for (const piece of pieces) {
+      if (!piece.first) {
+        this.take(piece.bytes, this.pieceOwner, []);
+        continue;
+      }
       let v;
       try {
-        v = this.tracker.onBackend(frame);
+        v = this.tracker.onBackend(piece.bytes);
       } catch (err) {
-        this.fail('malformed message from the database', '08P01', err as Error);
+        this.abort('08P01', 'unexpected message from the database', err as Error);
         return;
       }
       if (v.fatal) {
-        this.upstreamClosed(v.fatal, frame);
+        this.upstreamClosed(v.fatal, piece.bytes);
         return;
       }
-      this.held.push(frame);
-      this.heldBytes += frame.length;
-      if (v.data) this.heldData = true;
-      if (v.complete) {
-        this.streaming = false;
-        this.release(this.opts.record(v.complete));
-      } else if (v.release && !this.heldData) {
-        this.release(null);
-      }
+      this.pieceOwner = piece.last ? null : v.owner;
+      this.take(piece.bytes, v.owner, v.complete, v.awaitsClient);
     }
-    if (!this.held.length) return;
-    if (!this.heldData || this.streaming) {
-      this.release(null); // nothing unaudited in it: no need to hold
-    } else if (this.heldBytes > this.holdLimit) {
-      const current = this.tracker.current();
-      if (current) {
-        this.streaming = true;
-        this.release(this.opts.recordStarted(current));
-      }
+    if (this.phase === 'draining') this.maybeEndDrain();
+  }
+
+  /** Holds or queues one backend message (or piece) per the invariant. */
+  private take(bytes: Buffer, owner: Statement | null, complete: StatementResult[], awaitsClient = false): void {
+    this.hold.push(bytes);
+    this.holdBytes += bytes.length;
+    const streamingOwner = owner !== null && owner === this.streaming;
+    if (owner && !streamingOwner) this.holdOwner = owner;
+    if (complete.length) {
+      // Its record gates it and everything held before it.
+      if (streamingOwner) this.streaming = null;
+      const gates = complete.map((r) => this.track(this.opts.record(r)));
+      this.release(gates.length === 1 ? gates[0] : Promise.all(gates));
+      return;
+    }
+    if (!owner) {
+      if (!this.holdOwner) this.release(null); // produced outside any statement: only order matters
+      return;
+    }
+    if (streamingOwner) {
+      this.release(null); // behind its provisional record
+      return;
+    }
+    if (awaitsClient || this.holdBytes > this.holdLimit) {
+      // The reply must move before the statement ends: a durable provisional record first.
+      this.streaming = owner;
+      const started = {
+        text: owner.text,
+        protocol: owner.kind === 'query' ? ('simple' as const) : ('extended' as const),
+        startedAt: owner.startedAt,
+      };
+      this.release(this.track(this.opts.recordStarted(started)));
     }
   }
 
   /** Queues what is held behind `gate` (and everything queued before it). */
-  private release(gate: Promise<void> | null): void {
-    const bufs = this.held;
-    this.held = [];
-    this.heldBytes = 0;
-    this.heldData = false;
+  private release(gate: Promise<unknown> | null): void {
+    const bufs = this.hold;
+    const bytes = this.holdBytes;
+    this.hold = [];
+    this.holdBytes = 0;
+    this.holdOwner = null;
     if (!bufs.length && !gate) return;
     if (!gate && this.pendingGates === 0) {
       this.write(bufs);
       return;
     }
     this.pendingGates++;
-    // Rejections are handled here so the chain itself never rejects.
-    const guarded: Promise<true | Error> = gate
+    this.pendingBytes += bytes;
+    if (this.pendingBytes > this.holdLimit && !this.pausedForAudit) {
+      this.pausedForAudit = true;
+      this.opts.upstream.pause();
+    }
+    // Rejections are turned into values here so the chain itself never rejects.
+    const guarded: Promise<true | Error> | null = gate
       ? gate.then(
           () => true as const,
           (err: Error) => err,
         )
-      : Promise.resolve(true as const);
+      : null;
     this.chain = this.chain.then(async () => {
-      const ok = await guarded;
+      const ok = guarded ? await guarded : true;
       this.pendingGates--;
+      this.pendingBytes -= bytes;
       if (ok !== true) {
-        this.fail('the audit log could not record this statement; its result is withheld', '58000', ok);
+        this.abort('58000', 'the audit log could not record this statement; its result is withheld', ok);
         return;
       }
       this.write(bufs);
+      if (this.pausedForAudit && this.pendingBytes <= this.holdLimit / 2) {
+        this.pausedForAudit = false;
+        this.opts.upstream.resume();
+      }
     });
   }
 
   private write(bufs: Buffer[]): void {
-    if (this.closed || !bufs.length) return;
+    if (this.phase === 'closed' || this.clientGone || !bufs.length) return;
     const ok = this.opts.client.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
     if (!ok) this.opts.upstream.pause();
   }
 
+  // ---- endings --------------------------------------------------------------
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.writes.add(p);
+    const done = () => this.writes.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /**
+   * Refuses the client's input (a protocol violation, a statement too large
+   * to record): nothing more is read from it; what was already forwarded is
+   * answered and recorded as usual, then the client gets a FATAL and the
+   * connection closes.
+   */
+  private refuse(code: string, message: string, cause?: Error): void {
+    if (this.phase !== 'open') return;
+    if (cause) this.opts.onError(cause);
+    this.opts.client.pause();
+    this.afterDrain = errorMessage({ severity: 'FATAL', code, message });
+    this.startDrain();
+  }
+
+  /** Ends at once (audit failure, broken upstream): held replies are dropped, never released. */
+  private abort(code: string, message: string, cause?: Error): void {
+    if (this.phase === 'closed') return;
+    if (cause) this.opts.onError(cause);
+    this.hold = [];
+    this.holdBytes = 0;
+    this.closeBoth(errorMessage({ severity: 'FATAL', code, message }), 'the gateway ended the connection');
+  }
+
+  private clientClosed(): void {
+    this.clientGone = true;
+    if (this.phase === 'closed') return;
+    if (this.phase === 'open') this.startDrain();
+  }
+
+  /** Stops taking client input and lets the server finish what it was sent, recording it. */
+  private startDrain(): void {
+    this.phase = 'draining';
+    if (!this.tracker.idle && this.clientGone) this.opts.cancel?.();
+    this.drainTimer = setTimeout(() => this.endDrain('the connection closed before the server answered'), this.opts.drainTimeoutMs ?? 5000);
+    this.drainTimer.unref();
+    this.maybeEndDrain();
+  }
+
+  private maybeEndDrain(): void {
+    if (this.phase === 'draining' && (this.tracker.idle || this.upstreamEnded))
+      this.endDrain('the connection closed before the server answered');
+  }
+
+  private endDrain(reason: string): void {
+    if (this.phase !== 'draining') return;
+    const frame = this.afterDrain;
+    if (frame && !this.clientGone) {
+      // After every reply already queued (and recorded).
+      this.chain = this.chain.then(() => this.closeBoth(frame, reason));
+    } else this.closeBoth(undefined, reason);
+  }
+
   private upstreamClosed(fatal: Record<string, string> | undefined, frame: Buffer | undefined): void {
-    if (this.upstreamEnded || this.closed) return;
+    if (this.upstreamEnded) return;
     this.upstreamEnded = true;
+    if (this.phase === 'draining') {
+      this.endDrain(fatal ? `the database ended the connection (${fatal.C ?? 'FATAL'})` : 'the database closed the connection');
+      return;
+    }
+    if (this.phase === 'closed') return;
     this.opts.onUpstreamEnd(fatal, frame);
   }
 
   /**
    * Ends the connection with a FATAL message, after the replies already
-   * audited (waiting at most `graceMs` for them). Unaudited data is dropped.
+   * audited (waiting at most `graceMs` for them). Unaudited replies are dropped.
    */
-  terminate(frame: Buffer, graceMs = 500): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.held = [];
+  terminate(frame: Buffer, graceMs = 500, reason = 'the session ended'): Promise<void> {
+    if (this.phase === 'closed') return Promise.resolve();
+    this.hold = [];
+    this.holdBytes = 0;
+    this.opts.client.pause();
     const pending = Promise.race([this.chain, new Promise<void>((r) => setTimeout(r, graceMs).unref())]);
-    return pending.then(() => {
-      if (this.closed) return;
-      this.closed = true;
-      this.opts.client.end(frame);
-      this.opts.upstream.destroy();
-      setTimeout(() => this.opts.client.destroy(), 1000).unref();
-    });
-  }
-
-  private fail(message: string, code: string, cause?: Error): void {
-    if (this.closed) return;
-    if (cause) this.opts.onError(cause);
-    this.closed = true;
-    this.held = [];
-    this.opts.client.end(errorMessage({ severity: 'FATAL', code, message }));
-    this.opts.upstream.destroy();
-    setTimeout(() => this.opts.client.destroy(), 1000).unref();
-    this.opts.onClientEnd();
+    return pending.then(() => this.closeBoth(frame, reason));
   }
 
   /** Stops relaying without a message (both sides gone). */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.opts.client.destroy();
+    this.clientGone = true;
+    this.closeBoth(undefined, 'the gateway closed the connection');
+  }
+
+  private closeBoth(frame: Buffer | undefined, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.hold = [];
+    // Statements forwarded but never answered still get their record.
+    for (const r of this.tracker.unfinished(reason)) this.track(this.opts.record(r)).catch((err: Error) => this.opts.onError(err));
+    if (frame && !this.clientGone) this.opts.client.end(frame);
+    else this.opts.client.destroy();
     this.opts.upstream.destroy();
+    setTimeout(() => this.opts.client.destroy(), 1000).unref();
+    void this.settle();
+  }
+
+  /** Waits for every record write, then reports the end once. */
+  private async settle(): Promise<void> {
+    while (this.writes.size) await Promise.allSettled([...this.writes]);
+    if (this.finished) return;
+    this.finished = true;
+    this.opts.onFinished();
   }
 }

@@ -1,25 +1,42 @@
-import { commandTag, cstring, errorFields, HEADER, rowsOfTag } from './wire.ts';
+import { commandTag, cstring, errorFields, HEADER, rowsOfTag, WireError } from './wire.ts';
 
 /**
- * Follows one connection's protocol conversation to know which statement
- * each backend reply belongs to. The server answers frontend messages in
- * order, so a FIFO of what was sent suffices:
+ * Follows one connection's conversation the way the server processes it
+ * (PostgresMain in postgres.c), to know which statement every backend
+ * message belongs to and which statements the server actually ran.
  *
- * - simple protocol: one Query message (possibly several statements) is one
- *   audited statement; its reply ends with ReadyForQuery;
- * - extended protocol: every Execute is one audited statement (text from the
- *   Parse behind its portal); a failing Parse / Bind / Describe is audited as
- *   a failed statement too; after an error the server skips to Sync, and so
- *   does the queue;
- * - COPY (either protocol) is a statement whose CommandComplete carries the
- *   row count.
+ * The server reads frontend messages strictly in order, so the tracker keeps
+ * them in a queue and consumes them as their answers arrive. What it models:
+ *
+ * - simple Query: one statement record for the whole message (it may hold
+ *   several SQL statements); the answer ends with ReadyForQuery; an error
+ *   ends the rest of the message;
+ * - extended protocol: every Execute the server runs is one statement record
+ *   (text from the Parse behind its portal, resolved when the server
+ *   processes it); after an error the server skips every message — a simple
+ *   Query included — until Sync, and so does the tracker (skipped messages
+ *   are not records); a failing Parse / Bind / Describe / Close / Sync
+ *   (commit) gets a failure record of its phase, since its error text may
+ *   quote values;
+ * - Execute with a row limit ends with PortalSuspended: a record per Execute,
+ *   the resumed portal's next Execute is the next record;
+ * - Flush produces nothing; CopyData / CopyDone / CopyFail outside COPY are
+ *   ignored by the server;
+ * - COPY: CopyOut streams rows; CopyIn makes the server consume the client's
+ *   CopyData / CopyDone / CopyFail (Flush and Sync are ignored meanwhile) —
+ *   any other message fails the COPY and is consumed by it;
+ * - FunctionCall is refused before it is forwarded.
  *
  * Parameter values of Bind are never recorded, only their count.
  */
 
+export type Phase = 'query' | 'execute' | 'parse' | 'bind' | 'describe' | 'close' | 'commit';
+
 export interface StatementResult {
   text: string;
   protocol: 'simple' | 'extended';
+  /** What the server did: 'query' and 'execute' ran the statement; the others failed before running it. */
+  phase: Phase;
   startedAt: number;
   /** Command tags in order (several for a multi-statement Query). */
   tags: string[];
@@ -27,222 +44,431 @@ export interface StatementResult {
   rows: number | null;
   parameters?: number;
   error?: { code: string; message: string };
+  /** Set when the connection ended before the server answered. */
+  unfinished?: string;
+}
+
+/** A statement the server runs (Query or Execute): the unit every held reply waits for. */
+export interface Statement {
+  readonly seq: number;
+  kind: 'query' | 'execute';
+  text: string;
+  portal?: string;
+  parameters?: number;
+  startedAt: number;
+  tags: string[];
+  rows: number | null;
+  error?: { code: string; message: string };
+  /** The server has begun answering it. */
+  begun: boolean;
+  /** The server sent CopyInResponse for it: it now consumes the client's COPY messages. */
+  copyIn: boolean;
 }
 
 type Item =
-  | { kind: 'parse'; text: string }
-  | { kind: 'bind'; text: string; parameters: number }
-  | { kind: 'describe'; text?: string }
-  | { kind: 'execute'; text: string; parameters: number; startedAt: number; tags: string[]; rows: number | null }
-  | { kind: 'close' }
+  | { kind: 'query'; stmt: Statement }
+  | { kind: 'execute'; stmt: Statement }
+  | { kind: 'parse'; name: string; text: string }
+  | { kind: 'bind'; portal: string; statement: string; parameters: number }
+  | { kind: 'describe'; target: 'S' | 'P'; name: string }
+  | { kind: 'close'; target: 'S' | 'P'; name: string }
   | { kind: 'sync' }
-  | { kind: 'query'; text: string; startedAt: number; tags: string[]; rows: number | null; error?: { code: string; message: string } };
+  | { kind: 'flush' }
+  | { kind: 'copy'; message: 'd' | 'c' | 'f' };
 
-export type FrontendVerdict = { ok: true; terminate?: boolean } | { ok: false; reason: string };
+export type FrontendVerdict = { ok: true; terminate?: boolean } | { ok: false; code: string; reason: string; refused?: StatementResult };
 
 export interface BackendVerdict {
-  /** The frame carries result data (rows or COPY data): hold it with its statement. */
+  /**
+   * The statement this message was produced by (it is held until that
+   * statement's record is durable); null: produced outside any statement.
+   */
+  owner: Statement | null;
+  /** Result data (rows or COPY data). */
   data: boolean;
-  /** A statement finished with this frame: audit it before the reply goes out. */
-  complete?: StatementResult;
-  /** Release what is held so far (no data pending): the server waits for the client. */
-  release?: boolean;
+  /** Records completed by this message, in order (its own statement's last). */
+  complete: StatementResult[];
+  /** The server now waits for the client's COPY data (the owner must be released first). */
+  awaitsClient?: boolean;
   /** FATAL error from the server: the connection is ending. */
   fatal?: Record<string, string>;
 }
+
+const FRONTEND_TYPES = 'QPBDECSHdcfX';
+const PREPARE_PHASE: Record<string, Phase> = { parse: 'parse', bind: 'bind', describe: 'describe', close: 'close', sync: 'commit' };
 
 const addRows = (acc: number | null, tag: string): number | null => {
   const n = rowsOfTag(tag);
   return n === null ? acc : (acc ?? 0) + n;
 };
 
+export interface TrackerOptions {
+  now?: () => number;
+  /** Checked for every Query and Parse before it is forwarded (a statement that cannot be recorded must not run). */
+  recordable?: (sql: string) => { ok: true } | { ok: false; code: string; message: string };
+}
+
 export class StatementTracker {
   private readonly queue: Item[] = [];
   private readonly statements = new Map<string, string>();
   private readonly portals = new Map<string, { text: string; parameters: number }>();
-  constructor(private readonly now: () => number = Date.now) {}
+  private ignoreTillSync = false;
+  private seq = 0;
+  private readonly now: () => number;
 
-  /** Called for each frontend message before it is forwarded. */
+  constructor(private readonly opts: TrackerOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Called for each whole frontend message (or the first piece of a large Bind / CopyData) before it is forwarded. */
   onFrontend(frame: Buffer): FrontendVerdict {
     const type = String.fromCharCode(frame[0]);
+    if (type === 'F')
+      return { ok: false, code: '0A000', reason: 'the function-call protocol is not available through the gateway; use SELECT' };
+    if (!FRONTEND_TYPES.includes(type)) return { ok: false, code: '08P01', reason: `unsupported protocol message '${type}'` };
     switch (type) {
       case 'Q': {
         const [text] = cstring(frame, HEADER);
-        this.queue.push({ kind: 'query', text, startedAt: this.now(), tags: [], rows: null });
+        const refusal = this.refuse(text, 'simple');
+        if (refusal) return refusal;
+        this.queue.push({ kind: 'query', stmt: this.statement('query', text) });
         return { ok: true };
       }
       case 'P': {
         const [name, at] = cstring(frame, HEADER);
         const [text] = cstring(frame, at);
-        this.statements.set(name, text);
-        this.queue.push({ kind: 'parse', text });
+        const refusal = this.refuse(text, 'extended');
+        if (refusal) return refusal;
+        this.queue.push({ kind: 'parse', name, text });
         return { ok: true };
       }
       case 'B': {
+        // Only the prefix is read (a large Bind arrives in pieces; the first holds at least 128 KiB).
         const [portal, at] = cstring(frame, HEADER);
         const [statement, at2] = cstring(frame, at);
-        // Skip the parameter format codes to read the parameter count.
         const formats = frame.readInt16BE(at2);
         const parameters = frame.readInt16BE(at2 + 2 + formats * 2);
-        const text = this.statements.get(statement) ?? `(unknown prepared statement "${statement}")`;
-        this.portals.set(portal, { text, parameters });
-        this.queue.push({ kind: 'bind', text, parameters });
+        this.queue.push({ kind: 'bind', portal, statement, parameters });
         return { ok: true };
       }
-      case 'D': {
-        const kind = String.fromCharCode(frame[HEADER]);
+      case 'D':
+      case 'C': {
+        const target = String.fromCharCode(frame[HEADER]);
+        if (target !== 'S' && target !== 'P')
+          return { ok: false, code: '08P01', reason: `invalid ${type === 'D' ? 'Describe' : 'Close'} message` };
         const [name] = cstring(frame, HEADER + 1);
-        this.queue.push({ kind: 'describe', text: kind === 'S' ? this.statements.get(name) : this.portals.get(name)?.text });
+        this.queue.push({ kind: type === 'D' ? 'describe' : 'close', target, name });
         return { ok: true };
       }
       case 'E': {
         const [portal] = cstring(frame, HEADER);
-        const p = this.portals.get(portal);
-        this.queue.push({
-          kind: 'execute',
-          text: p?.text ?? `(unknown portal "${portal}")`,
-          parameters: p?.parameters ?? 0,
-          startedAt: this.now(),
-          tags: [],
-          rows: null,
-        });
-        return { ok: true };
-      }
-      case 'C': {
-        const kind = String.fromCharCode(frame[HEADER]);
-        const [name] = cstring(frame, HEADER + 1);
-        if (kind === 'S') this.statements.delete(name);
-        else this.portals.delete(name);
-        this.queue.push({ kind: 'close' });
+        const stmt = this.statement('execute', '', portal);
+        this.queue.push({ kind: 'execute', stmt });
         return { ok: true };
       }
       case 'S':
         this.queue.push({ kind: 'sync' });
         return { ok: true };
-      case 'H': // Flush
-      case 'd': // CopyData
-      case 'c': // CopyDone
-      case 'f': // CopyFail
+      case 'H':
+        this.queue.push({ kind: 'flush' });
         return { ok: true };
-      case 'X':
+      case 'd':
+      case 'c':
+      case 'f':
+        // CopyData can be many per COPY: consecutive ones collapse into one item.
+        if (type === 'd' && this.queue.at(-1)?.kind === 'copy' && (this.queue.at(-1) as { message: string }).message === 'd')
+          return { ok: true };
+        this.queue.push({ kind: 'copy', message: type });
+        return { ok: true };
+      default: // 'X'
         return { ok: true, terminate: true };
-      case 'F':
-        return { ok: false, reason: 'the function-call protocol is not available through the gateway; use SELECT' };
-      default:
-        return { ok: false, reason: `unsupported protocol message '${type}'` };
     }
   }
 
-  /** Called for each backend message; says whether it completes a statement. */
+  /** Called for each backend message (or the first piece of a large one). */
   onBackend(frame: Buffer): BackendVerdict {
     const type = String.fromCharCode(frame[0]);
-    const front = this.queue[0];
+    const complete: StatementResult[] = [];
     switch (type) {
       case 'D': // DataRow
       case 'd': // CopyData
+      case 'c': // CopyDone
       case 'H': // CopyOutResponse
-      case 'W': // CopyBothResponse
-        return { data: true };
+      case 'T': {
+        // RowDescription: a Describe's answer, or the start of a result set.
+        const front = this.front();
+        if (type === 'T' && front?.kind === 'describe') {
+          this.queue.shift();
+          return { owner: null, data: false, complete };
+        }
+        const stmt = this.running(front, type);
+        return { owner: stmt, data: type !== 'T', complete };
+      }
+      case 'G': {
+        // CopyInResponse: the statement now waits for the client's data.
+        const stmt = this.running(this.front(), type);
+        stmt.copyIn = true;
+        return { owner: stmt, data: false, complete, awaitsClient: true };
+      }
+      case 'W':
+        throw new WireError('COPY BOTH is not available through the gateway');
       case '1':
       case '2':
       case '3':
-        if (front && front.kind !== 'query' && front.kind !== 'sync' && front.kind !== 'execute') this.queue.shift();
-        return { data: false };
-      case 'T':
-      case 'n':
-        if (front?.kind === 'describe') this.queue.shift();
-        return { data: false };
-      case 'G': // CopyInResponse: the server now waits for the client's data
-        return { data: false, release: true };
+      case 't':
+      case 'n': {
+        const front = this.front();
+        const expected = { '1': 'parse', '2': 'bind', '3': 'close', t: 'describe', n: 'describe' }[type];
+        if (front?.kind !== expected) throw new WireError(`unexpected '${type}' from the database (tracker out of step)`);
+        if (front.kind === 'parse') this.parsed(front, true);
+        else if (front.kind === 'bind') this.bound(front, true);
+        else if (front.kind === 'close') {
+          if (front.target === 'S') this.statements.delete(front.name);
+          else this.portals.delete(front.name);
+        }
+        if (type !== 't') this.queue.shift(); // ParameterDescription is followed by RowDescription / NoData
+        return { owner: null, data: false, complete };
+      }
       case 'C':
       case 'I':
       case 's': {
+        const front = this.front();
+        const stmt = this.running(front, type);
+        if (stmt.copyIn) this.endCopy(false);
         const tag = type === 'C' ? commandTag(frame) : type === 'I' ? 'EMPTY' : 'SUSPENDED';
-        if (front?.kind === 'query') {
-          front.tags.push(tag);
-          front.rows = addRows(front.rows, tag);
-          return { data: false };
-        }
-        if (front?.kind === 'execute') {
+        stmt.tags.push(tag);
+        stmt.rows = addRows(stmt.rows, tag);
+        if (stmt.kind === 'execute') {
           this.queue.shift();
-          return {
-            data: false,
-            complete: {
-              text: front.text,
-              protocol: 'extended',
-              startedAt: front.startedAt,
-              tags: [tag],
-              rows: addRows(null, tag),
-              parameters: front.parameters,
-            },
-          };
+          complete.push(this.result(stmt));
         }
-        return { data: false };
+        return { owner: stmt, data: false, complete };
       }
       case 'E': {
         const fields = errorFields(frame);
+        if (fields.S === 'FATAL' || fields.S === 'PANIC') return { owner: this.activeStatement(), data: false, complete, fatal: fields };
         const error = { code: fields.C ?? 'XX000', message: fields.M ?? 'error' };
-        if (fields.S === 'FATAL' || fields.S === 'PANIC') return { data: false, fatal: fields };
-        if (front?.kind === 'query') {
-          front.error = error;
-          return { data: false };
+        const front = this.front();
+        if (!front) throw new WireError('error from the database while idle (tracker out of step)');
+        if (front.kind === 'query' || front.kind === 'execute') {
+          const stmt = this.running(front, type);
+          if (stmt.copyIn) this.endCopy(true, error.code);
+          stmt.error = error;
+          if (front.kind === 'execute') {
+            this.queue.shift();
+            this.ignoreTillSync = true;
+            complete.push(this.result(stmt));
+          }
+          return { owner: stmt, data: false, complete };
         }
-        if (!front || front.kind === 'sync') {
-          // An error at Sync (e.g. a deferred constraint at the implicit commit).
-          return {
-            data: false,
-            complete: { text: '(implicit commit at Sync)', protocol: 'extended', startedAt: this.now(), tags: [], rows: null, error },
-          };
+        if (front.kind === 'flush' || front.kind === 'copy')
+          throw new WireError('error from the database for a message that has no answer');
+        // A prepare step failed (or the commit at Sync): a failure record of its phase gates this error.
+        const failed = this.failed(front, error);
+        if (front.kind !== 'sync') {
+          if (front.kind === 'parse') this.parsed(front, false);
+          if (front.kind === 'bind') this.bound(front, false);
+          this.queue.shift();
+          this.ignoreTillSync = true;
         }
-        this.queue.shift();
-        const text = 'text' in front && front.text ? front.text : undefined;
-        if (!text) return { data: false };
-        const startedAt = front.kind === 'execute' ? front.startedAt : this.now();
-        const parameters = front.kind === 'execute' || front.kind === 'bind' ? front.parameters : undefined;
-        return {
-          data: false,
-          complete: {
-            text,
-            protocol: 'extended',
-            startedAt,
-            tags: front.kind === 'execute' ? front.tags : [],
-            rows: null,
-            parameters,
-            error,
-          },
-        };
+        complete.push(failed);
+        return { owner: null, data: false, complete };
       }
       case 'Z': {
-        // Everything before the next Sync / Query was skipped by the server after an error.
-        while (this.queue.length) {
-          const item = this.queue.shift()!;
-          if (item.kind === 'sync') return { data: false, release: true };
-          if (item.kind === 'query') {
-            return {
-              data: false,
-              release: true,
-              complete: {
-                text: item.text,
-                protocol: 'simple',
-                startedAt: item.startedAt,
-                tags: item.tags,
-                rows: item.rows,
-                error: item.error,
-              },
-            };
-          }
+        const front = this.front();
+        // Outside a transaction block no protocol-level portal survives (they are never WITH HOLD).
+        if (String.fromCharCode(frame[HEADER]) === 'I') this.portals.clear();
+        if (front?.kind === 'query') {
+          const stmt = this.running(front, type);
+          this.queue.shift();
+          complete.push(this.result(stmt));
+          return { owner: stmt, data: false, complete };
         }
-        return { data: false, release: true };
+        if (front?.kind !== 'sync') throw new WireError('unexpected ReadyForQuery from the database (tracker out of step)');
+        this.queue.shift();
+        this.ignoreTillSync = false;
+        return { owner: null, data: false, complete };
       }
-      default: // ParameterStatus, NoticeResponse, NotificationResponse, ParameterDescription ('t')
-        return { data: false };
+      case 'N': // NoticeResponse
+      case 'A': // NotificationResponse
+      case 'S': // ParameterStatus
+        return { owner: this.activeStatement(), data: false, complete };
+      default:
+        throw new WireError(`unexpected message '${type}' from the database`);
     }
   }
 
-  /** The statement whose reply is being received (for a provisional audit record of a large result). */
-  current(): { text: string; protocol: 'simple' | 'extended'; startedAt: number } | undefined {
-    const item = this.queue.find((i) => i.kind === 'execute' || i.kind === 'query');
-    if (!item || (item.kind !== 'execute' && item.kind !== 'query')) return undefined;
-    return { text: item.text, protocol: item.kind === 'query' ? 'simple' : 'extended', startedAt: item.startedAt };
+  /**
+   * The statements forwarded that the server has not finished (for records
+   * when the connection ends before their answers): skipped ones excluded.
+   */
+  unfinished(reason: string): StatementResult[] {
+    const out: StatementResult[] = [];
+    let ignoring = this.ignoreTillSync;
+    for (const item of this.queue) {
+      if (item.kind === 'sync') ignoring = false;
+      if (ignoring) continue;
+      if (item.kind === 'query' || item.kind === 'execute') out.push({ ...this.result(item.stmt), unfinished: reason });
+    }
+    this.queue.length = 0;
+    return out;
+  }
+
+  /** The statement whose answer is being received, if any. */
+  current(): Statement | undefined {
+    const f = this.queue[0];
+    return f && (f.kind === 'query' || f.kind === 'execute') && f.stmt.begun ? f.stmt : undefined;
+  }
+
+  /** Nothing forwarded is waiting for an answer. */
+  get idle(): boolean {
+    return this.queue.every((i) => i.kind === 'flush' || i.kind === 'copy');
+  }
+
+  private refuse(text: string, protocol: 'simple' | 'extended'): FrontendVerdict | undefined {
+    const check = this.opts.recordable?.(text);
+    if (!check || check.ok) return undefined;
+    return {
+      ok: false,
+      code: check.code,
+      reason: check.message,
+      refused: {
+        text: `(statement of ${Buffer.byteLength(text)} bytes refused before it ran: too large to record)`,
+        protocol,
+        phase: protocol === 'simple' ? 'query' : 'parse',
+        startedAt: this.now(),
+        tags: [],
+        rows: null,
+        error: { code: check.code, message: check.message },
+      },
+    };
+  }
+
+  private statement(kind: 'query' | 'execute', text: string, portal?: string): Statement {
+    return { seq: ++this.seq, kind, text, portal, startedAt: this.now(), tags: [], rows: null, begun: false, copyIn: false };
+  }
+
+  /**
+   * The item the server is answering now: items that produce no answer in the
+   * server's current state are consumed first (Flush; stray COPY messages;
+   * everything but Sync while skipping after an error).
+   */
+  private front(): Item | undefined {
+    while (this.queue.length) {
+      const f = this.queue[0];
+      const head = f.kind === 'query' || f.kind === 'execute' ? f.stmt : undefined;
+      if (head?.copyIn) return f; // its COPY messages follow it and are consumed by endCopy
+      if (f.kind === 'flush' || f.kind === 'copy' || (this.ignoreTillSync && f.kind !== 'sync')) {
+        this.queue.shift();
+        continue;
+      }
+      return f;
+    }
+    return undefined;
+  }
+
+  private running(front: Item | undefined, type: string): Statement {
+    if (front?.kind !== 'query' && front?.kind !== 'execute')
+      throw new WireError(`unexpected '${type}' from the database (no statement running)`);
+    const stmt = front.stmt;
+    if (!stmt.begun) {
+      stmt.begun = true;
+      if (stmt.kind === 'query') {
+        // A simple Query replaces the unnamed statement and portal.
+        this.statements.delete('');
+        this.portals.delete('');
+      } else {
+        // The portal's text as the server sees it now (Bind answers arrive before the Execute's).
+        const p = this.portals.get(stmt.portal ?? '');
+        stmt.text = p?.text ?? `(portal "${stmt.portal}" not bound through the extended protocol)`;
+        stmt.parameters = p?.parameters ?? 0;
+      }
+    }
+    return stmt;
+  }
+
+  /** The statement the server is working on (for notices and the like), after consuming silent items. */
+  private activeStatement(): Statement | null {
+    const f = this.front();
+    if (f?.kind === 'query' || f?.kind === 'execute') return this.running(f, 'N');
+    return null;
+  }
+
+  /**
+   * Consumes the client's COPY messages that the server's COPY read, after
+   * its CommandComplete (through CopyDone) or ErrorResponse (through the
+   * offending message: CopyFail, or any non-COPY message — 08P01).
+   */
+  private endCopy(failed: boolean, code?: string): void {
+    const stmtItem = this.queue[0];
+    if (stmtItem.kind !== 'query' && stmtItem.kind !== 'execute') return;
+    stmtItem.stmt.copyIn = false;
+    let i = 1;
+    while (i < this.queue.length) {
+      const it = this.queue[i];
+      if (it.kind === 'copy' && it.message !== 'd') {
+        i++;
+        break; // CopyDone / CopyFail ends the COPY
+      }
+      if (it.kind === 'copy' || it.kind === 'flush' || it.kind === 'sync') {
+        i++;
+        continue;
+      }
+      // A message of another kind: it ended the COPY with a protocol error, and the COPY consumed it.
+      if (failed && code === '08P01') i++;
+      break;
+    }
+    if (!failed && !this.queue.slice(1, i).some((it) => it.kind === 'copy' && it.message === 'c'))
+      throw new WireError('COPY completed without CopyDone (tracker out of step)');
+    this.queue.splice(1, i - 1);
+  }
+
+  private parsed(item: Extract<Item, { kind: 'parse' }>, ok: boolean): void {
+    if (item.name === '') this.statements.delete(''); // the server drops the unnamed statement first
+    if (ok) this.statements.set(item.name, item.text);
+  }
+
+  private bound(item: Extract<Item, { kind: 'bind' }>, ok: boolean): void {
+    if (item.portal === '') this.portals.delete(''); // likewise the unnamed portal
+    if (ok) {
+      const text =
+        this.statements.get(item.statement) ?? `(prepared statement "${item.statement}" not parsed through the extended protocol)`;
+      this.portals.set(item.portal, { text, parameters: item.parameters });
+    }
+  }
+
+  private failed(item: Item, error: { code: string; message: string }): StatementResult {
+    const text =
+      item.kind === 'parse'
+        ? item.text
+        : item.kind === 'bind'
+          ? (this.statements.get(item.statement) ?? `(prepared statement "${item.statement}")`)
+          : item.kind === 'describe' || item.kind === 'close'
+            ? ((item.target === 'S' ? this.statements.get(item.name) : this.portals.get(item.name)?.text) ??
+              `(${item.target === 'S' ? 'statement' : 'portal'} "${item.name}")`)
+            : '(commit at Sync)';
+    return {
+      text,
+      protocol: 'extended',
+      phase: PREPARE_PHASE[item.kind],
+      startedAt: this.now(),
+      tags: [],
+      rows: null,
+      parameters: item.kind === 'bind' ? item.parameters : undefined,
+      error,
+    };
+  }
+
+  private result(stmt: Statement): StatementResult {
+    return {
+      text: stmt.text,
+      protocol: stmt.kind === 'query' ? 'simple' : 'extended',
+      phase: stmt.kind,
+      startedAt: stmt.startedAt,
+      tags: stmt.tags,
+      rows: stmt.rows,
+      parameters: stmt.kind === 'execute' ? stmt.parameters : undefined,
+      error: stmt.error,
+    };
   }
 }

@@ -10,43 +10,154 @@ import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 
 export const HEADER = 5;
 
+/** One message, or one piece of a message too large to hold whole (see MessageSplitter). */
+export interface Piece {
+  /** The message's type byte. */
+  type: number;
+  /** The whole message's length on the wire (type byte and length included). */
+  total: number;
+  /** This piece's bytes; the first piece starts with the 5-byte header. */
+  bytes: Buffer;
+  first: boolean;
+  last: boolean;
+}
+
+export interface SplitterLimits {
+  /** Largest message of this type assembled whole; a larger one is refused (WireError). */
+  maxWhole(type: number): number;
+  /**
+   * Types that may pass in pieces (rows, COPY data, Bind values): a message of
+   * such a type longer than `pieceBytes` is handed on as it arrives, its first
+   * piece holding at least `pieceBytes` bytes (enough to read any prefix).
+   */
+  streamable?(type: number): boolean;
+  pieceBytes?: number;
+}
+
 /**
- * Splits a byte stream into whole messages (each returned with its header).
- * Frames that arrive within one chunk are subarrays of it (no copy).
+ * Splits a byte stream into messages in linear time: every input byte is
+ * copied at most once (only when a message spans chunks), a message that
+ * fits in one chunk is a view of it, and a large row or COPY message is
+ * passed on in pieces instead of being assembled — so one 200 MB row costs
+ * neither quadratic copying nor 200 MB of memory. A declared length above
+ * the type's limit is refused as soon as the 5-byte header is in, before
+ * anything of the message is buffered.
  */
+export class MessageSplitter {
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private type = -1; // header not yet read
+  private total = 0;
+  private need = HEADER;
+  private streamLeft = 0; // bytes of a streamed message still to come
+  private readonly pieceBytes: number;
+
+  constructor(private readonly limits: SplitterLimits) {
+    this.pieceBytes = limits.pieceBytes ?? 128 * 1024;
+  }
+
+  push(chunk: Buffer): Piece[] {
+    const out: Piece[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.streamLeft > 0) {
+        const n = Math.min(this.streamLeft, chunk.length - at);
+        this.streamLeft -= n;
+        out.push({ type: this.type, total: this.total, bytes: chunk.subarray(at, at + n), first: false, last: this.streamLeft === 0 });
+        at += n;
+        if (this.streamLeft === 0) this.reset();
+        continue;
+      }
+      if (this.partsLength === 0 && this.type < 0 && chunk.length - at >= HEADER) {
+        // Fast path: the header is in this chunk.
+        this.header(chunk, at);
+        const available = Math.min(this.total, chunk.length - at);
+        if (available >= this.need) {
+          this.emit(out, chunk.subarray(at, at + available));
+          at += available;
+          continue;
+        }
+      }
+      const take = Math.min(this.need - this.partsLength, chunk.length - at);
+      this.parts.push(chunk.subarray(at, at + take));
+      this.partsLength += take;
+      at += take;
+      if (this.partsLength < this.need) break;
+      const joined = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
+      this.parts = [];
+      this.partsLength = 0;
+      if (this.type < 0) {
+        this.header(joined, 0);
+        if (this.need > HEADER) {
+          this.parts.push(joined);
+          this.partsLength = joined.length;
+          continue;
+        }
+      }
+      this.emit(out, joined);
+    }
+    return out;
+  }
+
+  /** Bytes of an incomplete message held here (never more than one message's limit). */
+  get buffered(): number {
+    return this.partsLength;
+  }
+
+  private header(buf: Buffer, at: number): void {
+    const type = buf[at];
+    const length = buf.readUInt32BE(at + 1);
+    if (length < 4) throw new WireError('malformed message length');
+    const total = length + 1;
+    const streams = this.limits.streamable?.(type) ?? false;
+    if (!streams && total > this.limits.maxWhole(type))
+      throw new WireError(
+        `message '${String.fromCharCode(type)}' of ${total} bytes exceeds the limit of ${this.limits.maxWhole(type)}`,
+        '54000',
+      );
+    this.type = type;
+    this.total = total;
+    this.need = streams ? Math.min(total, this.pieceBytes) : total;
+  }
+
+  private emit(out: Piece[], bytes: Buffer): void {
+    const whole = bytes.length === this.total;
+    out.push({ type: this.type, total: this.total, bytes, first: true, last: whole });
+    if (whole) this.reset();
+    else this.streamLeft = this.total - bytes.length;
+  }
+
+  private reset(): void {
+    this.type = -1;
+    this.total = 0;
+    this.need = HEADER;
+  }
+}
+
+/** Whole messages only (login exchanges, where every message is small). */
 export class Framer {
-  private pending: Buffer | null = null;
+  private readonly splitter: MessageSplitter;
+  constructor(maxMessageBytes = 1024 * 1024) {
+    this.splitter = new MessageSplitter({ maxWhole: () => maxMessageBytes });
+  }
 
   push(chunk: Buffer): Buffer[] {
-    let buf = chunk;
-    if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
-    const frames: Buffer[] = [];
-    let at = 0;
-    while (buf.length - at >= HEADER) {
-      const len = buf.readUInt32BE(at + 1);
-      if (len < 4) throw new WireError('malformed message length');
-      const end = at + 1 + len;
-      if (end > buf.length) break;
-      frames.push(buf.subarray(at, end));
-      at = end;
-    }
-    if (at < buf.length) this.pending = Buffer.from(buf.subarray(at)); // copy: the chunk may be large
-    return frames;
+    return this.splitter.push(chunk).map((p) => p.bytes);
   }
 
   /** Bytes of an incomplete message still waiting for the rest. */
   get buffered(): number {
-    return this.pending?.length ?? 0;
+    return this.splitter.buffered;
   }
 }
 
+/** A protocol violation; `code` is the SQLSTATE the peer is told (08P01 unless a limit was hit). */
 export class WireError extends Error {
-  constructor(message: string) {
+  readonly code: string;
+  constructor(message: string, code = '08P01') {
     super(message);
     this.name = 'WireError';
+    this.code = code;
   }
 }
 
