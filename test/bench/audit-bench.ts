@@ -21,11 +21,11 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
 import { createAuditSigner } from '../../shared/audit/audit-signing.ts';
+import { localSigningKey } from '../../shared/audit/audit-signing-keys.ts';
 import { exportAuditStream } from '../../shared/audit/audit-export.ts';
 import { EVENT_SELECT } from '../../shared/audit/audit-dal.ts';
 import { countAuditLog, searchAuditLog, type SearchFilter } from '../../shared/audit/audit-search.ts';
 import type { AuditDatabase, AuditEventInput } from '../../shared/audit/audit-types.ts';
-import { createLocalKeyProvider } from '../../shared/crypto/local-key-provider.ts';
 import { createPools, type Pools } from '../../shared/db/pools.ts';
 import { withCredentials, type DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { createScratchDatabases } from '../support/scratch-databases.ts';
@@ -188,7 +188,7 @@ async function exportChild(args: {
 }) {
   const pools = createPools(args.urls, { user: 'wact_broker', password: args.brokerPassword, max: 4 });
   const poolFor = (db: AuditDatabase) => (db === 'control' ? pools.control : pools.region(db));
-  const signer = createAuditSigner({ poolFor, providerFor: (region) => createLocalKeyProvider({ home: args.home, region }) });
+  const signer = createAuditSigner({ poolFor, key: () => localSigningKey(args.home) });
   let bytes = 0;
   const sink = new Writable({
     highWaterMark: 1 << 20,
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     const brokerPools = createPools(urls, { user: 'wact_broker', password: servicePasswords.broker, max: 4 });
     pools.push(brokerPools);
     const poolFor = (db: AuditDatabase) => (db === 'control' ? brokerPools.control : brokerPools.region(db));
-    const signer = createAuditSigner({ poolFor, providerFor: (region) => createLocalKeyProvider({ home, region }) });
+    const signer = createAuditSigner({ poolFor, key: () => localSigningKey(home) });
     const s0 = Date.now();
     await signer.signStreamHead('eu', big, 'periodic'); // the hourly job: verifies all 1M links first
     const signSeconds = (Date.now() - s0) / 1000;
