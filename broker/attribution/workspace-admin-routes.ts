@@ -66,6 +66,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/links',
     permission: 'links.manage',
+    audit: { action: 'links.list', target: 'link' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt', 'id'], defaultSort: ['createdAt', 'DESC'], maxPage: 200 });
       const col = q.sort.field === 'id' ? 'id' : 'created_at';
@@ -118,6 +119,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/api-keys',
     permission: 'apikeys.manage',
+    audit: { action: 'apikeys.list', target: 'api_key' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt', 'label'], defaultSort: ['createdAt', 'DESC'], maxPage: 200 });
       const col = q.sort.field === 'label' ? 'label' : 'created_at';
@@ -175,6 +177,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/credentials',
     permission: 'credentials.manage',
+    audit: { action: 'credentials.list', target: 'credential' },
     handler: async (req, res) => {
       const pool = req.services.platform.pools.region(ws(req).region);
       const [bsp, ad] = await Promise.all([

@@ -143,6 +143,7 @@ export const auditRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/audit/siem',
     permission: 'audit.export',
+    audit: { action: 'audit.siem.read', target: 'siem_destination' },
     handler: async (req) => (await auditFeature(req.services).siem.get(req.workspace!)) ?? { configured: false },
   },
   {

@@ -177,6 +177,7 @@ export const identityRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/settings/security',
     permission: 'settings.manage',
+    audit: { action: 'settings.security.read', target: 'workspace_settings' },
     handler: async (req) => ({ id: req.workspace!.id, requireTotp: await rt(req).members.requiresTotp(req.workspace!.id) }),
   },
   {

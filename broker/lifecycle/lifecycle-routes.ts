@@ -46,6 +46,7 @@ export const lifecycleRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/retention',
     permission: 'settings.manage',
+    audit: { action: 'retention.read', target: 'retention_settings' },
     handler: async (req) => retention(req).getSettings(req.params.workspaceId as string),
   },
   {
@@ -107,6 +108,7 @@ export const lifecycleRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/deletion-alerts',
     permission: 'deletion.manage',
+    audit: { action: 'deletion.alerts.read', target: 'deletion_request' },
     handler: async (req) => deletion(req).alerts(req.params.workspaceId as string),
   },
   {

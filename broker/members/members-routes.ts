@@ -83,6 +83,7 @@ export const memberRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/invitations',
     permission: 'members.read',
+    audit: { action: 'invitations.list', target: 'invitation' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt'], defaultSort: ['createdAt', 'DESC'] });
       const all = await dal(req).invitations(req.workspace!.id);
