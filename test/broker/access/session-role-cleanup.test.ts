@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectAs } from '../../support/db.ts';
-import { fullSession, redactedSession, startHarness, type Harness } from '../gateway/harness.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../../support/broker.ts';
+import { connectAs, operatorPools } from '../../support/db.ts';
+import { endSessionRolesOf, fullSession, nextError, redactedSession, startHarness, type Harness } from '../gateway/harness.ts';
 
 /**
  * Issue 12, point 4: no session can block its own revocation. What a session
@@ -146,5 +148,176 @@ describe('session roles: nothing a session creates outlives it or blocks its end
     // objects the groups can never create (every CREATE above failed for them).
     const groupsAfter = (await dependents(groups)).filter((d) => version >= 160000 || !/ o \d+\.pg_default_acl /.test(d));
     expect(groupsAfter).toEqual(groupsBefore);
+  });
+
+  /**
+   * Large objects for everyone again, as on a server where database-grants.sql
+   * could not revoke them (e.g. RDS, where the operator is no superuser). To
+   * PUBLIC, not to the role: a grant by the superuser to the role itself is a
+   * privilege wact_owner cannot take back, which (rightly) blocks the drop.
+   */
+  async function allowLargeObjects() {
+    await h.ops.region('eu').query('GRANT EXECUTE ON FUNCTION pg_catalog.lo_from_bytea(oid, bytea) TO PUBLIC');
+  }
+  afterEach(async () => {
+    await h.ops.region('eu').query('REVOKE EXECUTE ON FUNCTION pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC');
+  });
+
+  /**
+   * Makes DROP ROLE fail until released: the role owns a table in the control
+   * database, which DROP OWNED in the regional one cannot reach.
+   */
+  async function blockDrop(role: string): Promise<() => Promise<void>> {
+    const table = `public.block_${crypto.randomBytes(6).toString('hex')}`;
+    await h.ops.control.query(`CREATE TABLE ${table} (a int); ALTER TABLE ${table} OWNER TO ${role}`);
+    return async () => void (await h.ops.control.query(`DROP TABLE ${table}`));
+  }
+
+  async function roleFacts(role: string) {
+    const { rows } = await h.ops.region('eu').query(
+      `SELECT r.rolcanlogin AS login,
+              pg_has_role(r.oid, 'wact_engineer', 'USAGE') OR pg_has_role(r.oid, 'wact_support', 'USAGE') AS grp,
+              EXISTS (SELECT 1 FROM wact_private.session_grants g WHERE g.role_name = r.rolname) AS grant_row,
+              (SELECT count(*)::int FROM pg_stat_activity a WHERE a.usename = r.rolname) AS backends
+         FROM pg_roles r WHERE r.rolname = $1`,
+      [role],
+    );
+    return rows[0] as { login: boolean; grp: boolean; grant_row: boolean; backends: number } | undefined;
+  }
+
+  it('a session that made a large object is revoked: 200, event, no login, connection closed, role and object dropped', async () => {
+    const { session, connection } = await fullSession(h, 'Large object revocation LO-1');
+    const role = roleOf(session.id);
+    await allowLargeObjects();
+    const c = await h.client(connection.user, connection.password);
+    const lo = (await c.query<{ oid: number }>("SELECT lo_from_bytea(0, 'x') AS oid")).rows[0].oid;
+    const owner = await h.ops.region('eu').query('SELECT lomowner::regrole::text AS o FROM pg_largeobject_metadata WHERE oid = $1', [lo]);
+    expect(owner.rows[0].o).toBe(role);
+    const closed = nextError(c);
+
+    const view = await h.access.revoke(h.security, session.id); // resolves: the HTTP layer answers 200
+    expect(view).toMatchObject({ status: 'revoked', role: 'dropped', roleCleanupError: null });
+    const events = await h.auditRows(session.id, 'db.session.revoked');
+    expect(events).toHaveLength(1);
+    expect(events[0].metadata).toMatchObject({ roleDisabled: true, revokedBy: 'Sam Security' });
+    expect((await closed).message).toMatch(/revoked|terminat/);
+    expect(await roleFacts(role)).toBeUndefined();
+    const gone = await h.ops.region('eu').query('SELECT 1 FROM pg_largeobject_metadata WHERE oid = $1', [lo]);
+    expect(gone.rows).toEqual([]);
+    await expect(h.client(connection.user, connection.password)).rejects.toThrow(/session revoked/);
+  });
+
+  it('a failed cleanup does not fail the revocation: 200, event, no grant and no login at once; visible and retried until dropped', async () => {
+    const { session, connection } = await fullSession(h, 'Cleanup failure injected CLN-1');
+    const role = roleOf(session.id);
+    await allowLargeObjects();
+    const c = await h.client(connection.user, connection.password);
+    await c.query("SELECT lo_from_bytea(0, 'x')");
+    const closed = nextError(c);
+    const release = await blockDrop(role);
+    const password = await h.access
+      .upstreamLogin((await h.ops.control.query('SELECT * FROM wact.access_sessions WHERE id = $1', [session.id])).rows[0])
+      .login.password();
+
+    const view = await h.access.revoke(h.security, session.id);
+    expect(view).toMatchObject({ status: 'revoked', role: 'disabled' });
+    expect(view.roleCleanupError).toMatch(/cannot be dropped|depend/);
+    expect(view.roleCleanupAttempts).toBeGreaterThanOrEqual(1);
+    expect(await h.auditRows(session.id, 'db.session.revoked')).toHaveLength(1);
+    await closed;
+    // "no grant, no login" is committed although the drop failed: no RLS grant, no group, NOLOGIN, no backend.
+    expect(await roleFacts(role)).toEqual({ login: false, grp: false, grant_row: false, backends: 0 });
+    await expect(connectAs('eu', role, password)).rejects.toThrow(/not permitted to log in|authentication failed/);
+
+    // The sweep (the gateway's, every second here, and ours) retries and keeps failing visibly…
+    await h.access.sweep();
+    const still = await h.access.get(h.security, session.id);
+    expect(still.role).toBe('disabled');
+    expect(still.roleCleanupAttempts).toBeGreaterThan(view.roleCleanupAttempts);
+    // …until the obstacle is gone.
+    await release();
+    await expect.poll(async () => (await h.access.get(h.security, session.id)).role, { timeout: 10_000 }).toBe('dropped');
+    expect((await h.access.get(h.security, session.id)).roleCleanupError).toBeNull();
+    expect(await roleFacts(role)).toBeUndefined();
+    expect(await h.auditRows(session.id, 'db.session.revoked')).toHaveLength(1); // still exactly one
+  });
+
+  it('expiry takes the same path: event, no grant and no login, live connection closed, failed drop retried until done', async () => {
+    const { session, connection } = await fullSession(h, 'Expiry with a blocked drop EXP-1');
+    const role = roleOf(session.id);
+    await allowLargeObjects();
+    const c = await h.client(connection.user, connection.password);
+    await c.query("SELECT lo_from_bytea(0, 'x')");
+    const closed = nextError(c);
+    const release = await blockDrop(role);
+    await h.ops.control.query(`UPDATE wact.access_sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [session.id]);
+
+    await h.access.sweep(); // or the gateway's own sweep, whichever claims it first
+    await expect.poll(async () => (await h.auditRows(session.id, 'db.session.expired')).length, { timeout: 8000 }).toBe(1);
+    await expect.poll(async () => (await h.access.get(h.security, session.id)).roleCleanupError, { timeout: 8000 }).toMatch(/depend/);
+    expect(await roleFacts(role)).toEqual({ login: false, grp: false, grant_row: false, backends: 0 });
+    expect((await closed).message).toMatch(/expired|terminat/);
+    expect((await h.access.get(h.security, session.id)).role).toBe('disabled');
+
+    await release();
+    await h.access.sweep();
+    await expect.poll(async () => (await h.access.get(h.security, session.id)).role, { timeout: 10_000 }).toBe('dropped');
+    expect(await roleFacts(role)).toBeUndefined();
+    expect(await h.auditRows(session.id, 'db.session.expired')).toHaveLength(1);
+  });
+
+  it('an end event whose append failed is written by the sweep later (at least once, never lost)', async () => {
+    const { session } = await redactedSession(h);
+    // As if the revoking process died right after the revocation committed: no event, no cleanup.
+    await h.ops.control.query(
+      `UPDATE wact.access_sessions SET status = 'revoked', revoked_by = $2, revoked_by_name = 'Sam Security', revoked_at = now(),
+              ended_at = now() - interval '1 minute' WHERE id = $1`,
+      [session.id, h.security.userId],
+    );
+    await h.access.sweep();
+    await expect.poll(async () => (await h.auditRows(session.id, 'db.session.revoked')).length, { timeout: 8000 }).toBe(1);
+    expect((await h.auditRows(session.id, 'db.session.revoked'))[0].metadata).toMatchObject({ recordedLate: true });
+    await expect.poll(async () => (await h.access.get(h.security, session.id)).role, { timeout: 8000 }).toBe('dropped');
+  });
+});
+
+describe('session roles: the revoke call over HTTP', () => {
+  let broker: TestBroker;
+  let wsId = '';
+  beforeAll(async () => {
+    broker = await startTestBroker();
+  });
+  afterAll(async () => {
+    const ops = operatorPools();
+    await endSessionRolesOf(ops, [], [wsId].filter(Boolean)).finally(() => ops.end());
+    await broker?.close();
+  });
+
+  it('answers 200 with the cleanup failure visible (never a 500) when the role cannot be dropped', async () => {
+    wsId = (await broker.createWorkspace('Revoke HTTP')).id;
+    const engineer = await broker.loginAs('engineer');
+    const security = await broker.loginAs('security');
+    const created = await engineer.post('/api/db/requests', { workspaceId: wsId, reason: 'Revocation over HTTP REV-1', ttl: '5m' });
+    expect(created.status).toBe(201);
+    const id: string = created.body.session.id;
+    const role = roleOf(id);
+    const ops = operatorPools();
+    const table = `public.block_${crypto.randomBytes(6).toString('hex')}`;
+    try {
+      await ops.control.query(`CREATE TABLE ${table} (a int); ALTER TABLE ${table} OWNER TO ${role}`);
+      const res = await security.post(`/api/db/sessions/${id}/revoke`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'revoked', role: 'disabled', roleCleanupAttempts: 1 });
+      expect(res.body.roleCleanupError).toMatch(/depend/);
+      const listed = await security.get(`/api/db/sessions/${id}`);
+      expect(listed.body).toMatchObject({ role: 'disabled' });
+      const events = await ops
+        .region('eu')
+        .query(`SELECT 1 FROM audit.events WHERE session_id = $1 AND action = 'db.session.revoked'`, [id]);
+      expect(events.rows).toHaveLength(1);
+    } finally {
+      await ops.control.query(`DROP TABLE IF EXISTS ${table}`);
+      await ops.end();
+    }
   });
 });
