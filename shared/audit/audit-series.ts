@@ -34,6 +34,21 @@ const OUTCOMES = new Set(['success', 'failure', 'denied']);
 // Data errors belong to one event: retry one by one so one bad event does not fail the others.
 const PER_EVENT_ERROR = /^(22|23|P0)/;
 const MAX_BATCH = 5000;
+// Statement records can carry up to ~2.4 MB of metadata each: a batch also
+// stops at this much metadata text, far from PostgreSQL's 1 GB per value.
+const MAX_BATCH_CHARS = 16 * 1024 * 1024;
+
+/** How many pending events the next call takes: count and metadata size capped, at least one. */
+function batchSize(pending: Pending[]): number {
+  let chars = 0;
+  let n = 0;
+  while (n < pending.length && n < MAX_BATCH) {
+    chars += pending[n].metadata.length;
+    if (n > 0 && chars > MAX_BATCH_CHARS) break;
+    n++;
+  }
+  return n;
+}
 
 export function seriesTemplate(row: AppendRow['row']): SeriesTemplate {
   const o = (v: string | undefined) => v ?? null;
@@ -93,7 +108,7 @@ export function createSeriesWriter(pool: Pick<pg.Pool, 'query'>, opts: { maxInFl
       if (inFlight >= maxInFlight) break;
       const stream = pending[0].template.streamId;
       if (busy.has(stream)) continue;
-      const batch = pending.splice(0, MAX_BATCH);
+      const batch = pending.splice(0, batchSize(pending));
       if (!pending.length) groups.delete(key);
       busy.add(stream);
       inFlight++;
@@ -111,7 +126,7 @@ export function createSeriesWriter(pool: Pick<pg.Pool, 'query'>, opts: { maxInFl
       if (!OUTCOMES.has(event.outcome)) return Promise.reject(new TypeError('outcome must be success, failure or denied'));
       let metadata: string;
       try {
-        metadata = canonicalMetadata(event.metadata);
+        metadata = canonicalMetadata(event.metadata, template.common[0]);
       } catch (err) {
         return Promise.reject(err);
       }

@@ -18,6 +18,21 @@ const MAX_METADATA_KEYS = 24;
 const MAX_METADATA_STRING = 200;
 const MAX_METADATA_JSON = 2048;
 
+/**
+ * Gateway statement records (`db.statement`, `db.statement.*`) carry the whole
+ * masked statement in one `statement` metadata string, inside the event so the
+ * hash chain covers it. Their metadata may be this long (JSON text, UTF-16
+ * units; PostgreSQL's length() counts code points, never more). The gateway
+ * refuses statements whose record could exceed it before they run (see
+ * broker/gateway/statement-masking.ts); the same number is in the CHECK
+ * constraint of audit.events (migration 0310).
+ */
+export const MAX_STATEMENT_METADATA_JSON = 2_400_000;
+/** Twin of the SQL in migration 0310: action = 'db.statement' OR action LIKE 'db.statement.%'. */
+export function isStatementAction(action: string | null | undefined): boolean {
+  return action === 'db.statement' || (typeof action === 'string' && action.startsWith('db.statement.'));
+}
+
 /** Reads of customer data that employees and services must justify (twin of audit.is_read_action). */
 export function isReadAction(action: string): boolean {
   return /^data\./.test(action) || action === 'db.query' || /\.(read|list|show|search|export|download|unmask|browse)$/.test(action);
@@ -25,7 +40,10 @@ export function isReadAction(action: string): boolean {
 
 // Raw identifiers the log must never hold. Deliberately conservative: false
 // positives make the caller rephrase; a false negative leaks a phone number.
-const EMAIL = /[^\s@]+@[^\s@]+\.[^\s@.]{2,}/;
+// The lookbehind starts a match only where a run of non-space starts: same
+// matches as without it, but linear (without it a long run with no '@' is
+// rescanned from every position: quadratic on a 256 KiB statement).
+const EMAIL = /(?<![^\s@])[^\s@]+@[^\s@]+\.[^\s@.]{2,}/;
 const PHONE_ONLY = /^[\s+()./-]*(?:\d[\s()./-]*){7,}$/; // a value that is just a (formatted) number
 const PLUS_PHONE = /\+\s?\d(?:[\s().-]{0,2}\d){6,}/; // +44 7700 900123 inside text
 const LONG_DIGITS = /(?:^|[^0-9A-Za-z])\d{9,15}(?:[^0-9A-Za-z]|$)/; // 447700900123, wa_id
@@ -70,6 +88,9 @@ function fail(path: string, message: string): never {
  * NUL is not storable in PostgreSQL text and lone surrogates are not UTF-8:
  * both would fail the whole batch in the database, so they go here.
  */
+export function storableText(v: string): string {
+  return clean(v);
+}
 function clean(v: string): string {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
@@ -89,8 +110,13 @@ function optText(v: unknown, path: string, max: number, checkIdentifiers = false
   return t;
 }
 
-/** Canonical JSON of the flat metadata object (sorted keys, no whitespace), validated. */
-export function canonicalMetadata(m: unknown): string {
+/**
+ * Canonical JSON of the flat metadata object (sorted keys, no whitespace),
+ * validated. `action` lifts the string and size limits for the `statement`
+ * field of gateway statement records only (isStatementAction).
+ */
+export function canonicalMetadata(m: unknown, action?: string | null): string {
+  const statementRecord = isStatementAction(action);
   if (m === undefined || m === null) return '{}';
   if (typeof m !== 'object' || Array.isArray(m)) fail('metadata', 'must be a flat object');
   const keys = Object.keys(m as object);
@@ -105,7 +131,8 @@ export function canonicalMetadata(m: unknown): string {
     if (v === null || typeof v === 'boolean') out[k] = v;
     else if (typeof v === 'string') {
       const t = clean(v);
-      if (t.length > MAX_METADATA_STRING) fail(`metadata.${k}`, `metadata strings are at most ${MAX_METADATA_STRING} characters`);
+      if (t.length > MAX_METADATA_STRING && !(statementRecord && k === 'statement'))
+        fail(`metadata.${k}`, `metadata strings are at most ${MAX_METADATA_STRING} characters`);
       if (looksLikeIdentifier(t)) fail(`metadata.${k}`, `metadata ${IDENTIFIER_MESSAGE}`);
       out[k] = t;
     } else if (typeof v === 'number') {
@@ -117,7 +144,8 @@ export function canonicalMetadata(m: unknown): string {
     } else fail(`metadata.${k}`, 'values are strings, numbers, booleans or null');
   }
   const json = JSON.stringify(out);
-  if (json.length > MAX_METADATA_JSON) fail('metadata', `is larger than ${MAX_METADATA_JSON} bytes`);
+  const max = statementRecord ? MAX_STATEMENT_METADATA_JSON : MAX_METADATA_JSON;
+  if (json.length > max) fail('metadata', `is larger than ${max} bytes`);
   return json;
 }
 
@@ -199,7 +227,7 @@ export function toAppendRow(event: AuditEventInput): AppendRow {
       clientIp,
       userAgent,
       outcome: e.outcome as string,
-      metadata: canonicalMetadata(e.metadata),
+      metadata: canonicalMetadata(e.metadata, action),
     },
   };
 }

@@ -1,7 +1,25 @@
+import crypto from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { auditSafe, auditStatementFields, joinStatementFields, maskStatement } from '../../../broker/gateway/statement-masking.ts';
-import { looksLikeIdentifier } from '../../../shared/audit/audit-validation.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  auditSafe,
+  auditStatementFields,
+  joinStatementFields,
+  maskStatement,
+  MAX_RECORDABLE_STATEMENT_BYTES,
+  STATEMENT_JSON_GROWTH,
+  statementRecordable,
+} from '../../../broker/gateway/statement-masking.ts';
+import { createAuditLog } from '../../../shared/audit/audit-service.ts';
+import type { AuditEventInput } from '../../../shared/audit/audit-types.ts';
+import {
+  canonicalMetadata,
+  looksLikeIdentifier,
+  MAX_STATEMENT_METADATA_JSON,
+  toAppendRow,
+} from '../../../shared/audit/audit-validation.ts';
+import { operatorPools, servicePools } from '../../support/db.ts';
+import { expectValidChain } from '../../audit/audit-test-kit.ts';
 
 const digits = (min: number, max: number) =>
   fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((a) => a.join(''));
@@ -73,11 +91,313 @@ describe('statement masking for the audit log', () => {
     );
   });
 
-  it('splits long statements into audit-sized parts and joins them back', () => {
-    const sql = `SELECT ${Array.from({ length: 120 }, (_, i) => `c${i}`).join(', ')} FROM t`;
+  it('stores a long statement whole in one field; events written in 200-character parts still join', () => {
+    const sql = `SELECT ${Array.from({ length: 400 }, (_, i) => `c${i}`).join(', ')} FROM t`;
     const fields = auditStatementFields(sql);
-    expect(Object.keys(fields).filter((k) => k.startsWith('statement')).length).toBeGreaterThan(1);
+    expect(Object.keys(fields)).toEqual(['statement']);
     expect(joinStatementFields(fields)).toBe(sql);
+    const parts = { statement: sql.slice(0, 200), 'statement.2': sql.slice(200, 400), 'statement.3': sql.slice(400, 600), rows: 1 };
+    expect(joinStatementFields(parts)).toBe(sql.slice(0, 600));
     expect(auditSafe('WHERE x = 4915112345678')).not.toContain('4915112345678');
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Issue 12, point 3: the whole statement is recorded, or it does not run.
+
+const MAX = MAX_RECORDABLE_STATEMENT_BYTES;
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** What the gateway puts in a statement record (gateway-server.ts statementEvent), worst case for the other fields. */
+function statementRecord(sql: string, workspaceId = crypto.randomUUID()): AuditEventInput {
+  const noisy = '"\\\u0001'.repeat(66).slice(0, 200); // 200 characters that all escape in JSON
+  return {
+    action: 'db.statement',
+    actor: { id: 'emp-1', kind: 'employee', role: 'engineer', displayName: 'Engineer' },
+    workspaceId,
+    region: 'eu',
+    target: { type: 'db_session', id: 's-1' },
+    reason: 'ticket SUP-12',
+    sessionId: 's-1',
+    outcome: 'failure',
+    metadata: {
+      ...auditStatementFields(sql),
+      protocol: 'extended',
+      command: noisy,
+      rows: 123456,
+      parameters: 3,
+      sqlstate: '22P02',
+      error: auditSafe(noisy),
+      durationMs: 12,
+      scope: 'full',
+      ticket: noisy,
+    },
+  };
+}
+
+// Fragments chosen for the worst of JSON escaping and masking growth: quotes,
+// backslashes, control characters (\v is whitespace to the lexer and 6
+// characters in JSON), non-BMP characters, literals in a secret context
+// (2 characters become 17), numbers and e-mails that get masked, comments.
+const nasty = fc.constantFrom(
+  '"',
+  '\\',
+  '\u0001',
+  '\u001f',
+  '\t',
+  '\n',
+  '\v',
+  '\r',
+  '\u007f',
+  '\u2028',
+  '😀',
+  '\u{10FFFF}',
+  'é',
+  '中',
+  "'",
+  "''",
+  "E'\\",
+  '$$',
+  '$t$',
+  '--',
+  '/*',
+  '*/',
+  'pwd',
+  "pwd''\v''\v''",
+  ' ',
+  'a@b.cc',
+  '@',
+  '+44 7700 900123',
+  '12345678901',
+  '0',
+  'SELECT ',
+);
+
+/** A statement of about `target` bytes (never more than MAX) built from the fragments. */
+function build(fragments: string[], target: number): string {
+  if (!fragments.length) return '';
+  const unit = fragments.join('');
+  const unitBytes = bytes(unit);
+  let sql = unit.repeat(Math.floor(target / unitBytes));
+  for (const f of fragments) {
+    if (bytes(sql) + bytes(f) > target) break;
+    sql += f;
+  }
+  return sql;
+}
+
+describe('the whole statement (issue 12)', () => {
+  it('keeps the real statement after a 2,000+ character padding comment', () => {
+    for (const pad of [`/* ${'x'.repeat(2500)} */ `, `-- ${'lorem ipsum '.repeat(250)}\n`, `${' '.repeat(5000)}`]) {
+      const stored = joinStatementFields(auditStatementFields(`${pad}SELECT secret FROM t`));
+      expect(stored.endsWith('SELECT secret FROM t')).toBe(true);
+      expect(stored).toBe(`${pad}SELECT secret FROM t`);
+    }
+  });
+
+  it('masks a phone number placed across the former 200-character part boundary', () => {
+    for (const phone of ['+44 7700 900123', '+1 202 555 0143']) {
+      for (let cut = 1; cut < phone.length; cut++) {
+        // Where the lexer does not mask (identifiers): only the last-line defence can, over the whole text.
+        for (const make of [(p: string) => `"${p}"`, (p: string) => `x${p}`]) {
+          const head = 'SELECT ';
+          const filler = 'a'.repeat(200 - head.length - cut - 2);
+          const sql = `${head}${filler} ${make(phone)} FROM t`;
+          expect(sql.indexOf(phone) < 200 && sql.indexOf(phone) + phone.length > 200).toBe(true);
+          const stored = joinStatementFields(auditStatementFields(sql));
+          expect(stored).not.toContain(phone.slice(phone.indexOf(' ') + 1));
+          expect(stored.replace(/\D/g, '')).not.toContain(phone.replace(/\D/g, '').slice(-10));
+          expect(stored.length).toBe(sql.length); // nothing else was lost
+          expect(looksLikeIdentifier(stored)).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('records a ~1,200-character statement full of characters that escape in JSON', () => {
+    const sql = `SELECT '${'"\\\u0001\t'.repeat(300)}' AS x`;
+    expect(sql.length).toBeGreaterThan(1200);
+    expect(statementRecordable(sql)).toEqual({ ok: true });
+    const row = toAppendRow(statementRecord(sql)).row;
+    expect(row.metadata.length).toBeGreaterThan(4096); // the old limit would have killed the connection
+    expect(JSON.parse(row.metadata).statement).toBe(sql);
+  });
+
+  it('refuses a statement over the limit with 54000, naming the size and the limit, never the text', () => {
+    const under = `SELECT '${'x'.repeat(MAX - 9)}'`;
+    expect(bytes(under)).toBe(MAX);
+    expect(statementRecordable(under)).toEqual({ ok: true });
+    const over = `${under} `;
+    const r = statementRecordable(over);
+    expect(r).toMatchObject({ ok: false, code: '54000' });
+    if (r.ok) throw new Error('unreachable');
+    expect(r.message).toContain(String(MAX + 1));
+    expect(r.message).toContain(String(MAX));
+    expect(r.message).not.toContain('xxx');
+    // The limit is in UTF-8 bytes, as on the wire: 2-byte and 4-byte characters count as such.
+    expect(statementRecordable('é'.repeat(MAX / 2)).ok).toBe(true);
+    expect(statementRecordable('é'.repeat(MAX / 2 + 1)).ok).toBe(false);
+    expect(statementRecordable('😀'.repeat(MAX / 4 + 1)).ok).toBe(false);
+    expect(statementRecordable('').ok).toBe(true);
+  });
+
+  it('the worst growth construction at the limit stays within the bound and the audit log limit', () => {
+    for (const unit of ["pwd''\v''\v''", '\u0001', "pwd'',''", '+12345678 ', "'+1234567' "]) {
+      const sql = build([unit], MAX);
+      const stored = auditStatementFields(sql).statement;
+      const escaped = JSON.stringify(stored).length - 2;
+      expect(escaped).toBeLessThanOrEqual(STATEMENT_JSON_GROWTH * sql.length + 17);
+      expect(() => canonicalMetadata(statementRecord(sql).metadata, 'db.statement')).not.toThrow();
+    }
+  });
+
+  it('every statement within the limit yields metadata the audit log validation accepts (property)', () => {
+    fc.assert(
+      fc.property(fc.array(nasty, { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: MAX }), (fragments, target) => {
+        const sql = build(fragments, target);
+        expect(bytes(sql)).toBeLessThanOrEqual(MAX);
+        expect(statementRecordable(sql)).toEqual({ ok: true });
+        const event = statementRecord(sql);
+        const row = toAppendRow(event).row;
+        expect(row.metadata.length).toBeLessThanOrEqual(MAX_STATEMENT_METADATA_JSON);
+        const stored = JSON.parse(row.metadata).statement as string;
+        expect(stored).toBe(auditStatementFields(sql).statement);
+        expect(looksLikeIdentifier(stored)).toBe(false);
+        expect(stored).not.toContain('7700 900123');
+        expect(JSON.stringify(stored).length - 2).toBeLessThanOrEqual(STATEMENT_JSON_GROWTH * sql.length + 17);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('other actions keep the small metadata limit', () => {
+    const event = statementRecord(`SELECT '${'"'.repeat(1500)}'`);
+    expect(() => toAppendRow(event)).not.toThrow();
+    expect(() => toAppendRow({ ...event, action: 'db.query' })).toThrow(/metadata/);
+    expect(() => toAppendRow({ ...event, action: 'db.statementx' })).toThrow(/metadata/);
+    expect(() => toAppendRow({ ...event, action: 'db.statement.started' })).not.toThrow();
+    // Only the statement field may be long.
+    expect(() => canonicalMetadata({ statement: 'x', other: 'y'.repeat(201) }, 'db.statement')).toThrow(/other/);
+  });
+
+  it('masking never lets a phone number through at any position of a long text (property)', () => {
+    const phones = ['+44 7700 900123', '+447700900123', '+1 202 555 0143', '+1 (202) 555-0143', '+1-202-555-0143', ' 447700900123 '];
+    const piece = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.constantFrom("'", '"', '$$', '$q$', '--', '\n', '/*', '*/', "E'", '\\', ' ', 'pwd', 'x', '1', '.', '(', ')', '-', 'a@b.cc'),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 400 }), fc.constantFrom(...phones), fc.nat(), (pieces, phone, at) => {
+        const text = pieces.join('').replaceAll('\u0000', '');
+        const offset = at % (text.length + 1);
+        const sql = text.slice(0, offset) + phone + text.slice(offset);
+        const stored = auditStatementFields(sql).statement;
+        const digits = phone.replace(/\D/g, '').slice(-10);
+        expect(stored).not.toContain(phone.trim());
+        expect(stored.replace(/[\s().-]/g, '')).not.toContain(digits);
+        expect(looksLikeIdentifier(stored)).toBe(false);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('auditSafe keeps the length and always leaves text the audit log accepts (property)', () => {
+    const piece = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('@', 'a@b.cc', 'x.yy', ' ', '1', '2 3', '+', '(', '-', '1234567', "'", '"', '3f1c2b9e-5a7d-4c1e-9f0b-2a6c8d4e1f3a'),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 60 }), (pieces) => {
+        const text = pieces.join('');
+        const safe = auditSafe(text);
+        expect(safe.length).toBe(text.length);
+        expect(looksLikeIdentifier(safe)).toBe(false);
+        if (!looksLikeIdentifier(text)) expect(safe).toBe(text);
+      }),
+      { numRuns: 1000 },
+    );
+    // An e-mail-shaped comment does not hide the statement (it used to withhold it all).
+    const stored = auditStatementFields("/* x'@b.cc 1234567 */ SELECT secret FROM t").statement;
+    expect(stored).toContain('SELECT secret FROM t');
+    expect(stored).not.toContain('@b.cc');
+  });
+
+  it('costs linear time: 100 KB statements, including shapes that were quadratic for the e-mail pattern', () => {
+    const size = 100_000;
+    const cases: Record<string, string> = {
+      ordinary: build(
+        ["SELECT id, name FROM wact.conversations WHERE id = '3f1c2b9e-5a7d-4c1e-9f0b-2a6c8d4e1f3a' AND n > 42; -- note\n"],
+        size,
+      ),
+      'long literal, 7 digits, no @': `SELECT '${'a'.repeat(size)}1234567'`,
+      'long word, 7 digits, no @': `SELECT x${'a'.repeat(size)}1234567`,
+      'long comment with @s': `/* ${'a@'.repeat(size / 2)} 1234567 */ SELECT 1`,
+      'digits everywhere': build(['1 2 3 4 5 6 7 8 '], size),
+      worst: build(["pwd''\v''\v''"], size),
+    };
+    const figures: string[] = [];
+    for (const [name, sql] of Object.entries(cases)) {
+      // Best of 5: the machine is shared, the figure is what one statement costs.
+      let ms = Infinity;
+      for (let run = 0; run < 5; run++) {
+        const t0 = performance.now();
+        canonicalMetadata({ ...auditStatementFields(sql), rows: 1 }, 'db.statement');
+        ms = Math.min(ms, performance.now() - t0);
+      }
+      figures.push(`${name}: ${ms.toFixed(1)} ms`);
+      // A quadratic pass over 100 KB takes seconds; linear work takes milliseconds.
+      expect(ms).toBeLessThan(750);
+    }
+    process.stdout.write(`masking + validation of a 100 KB statement (best of 5): ${figures.join('; ')}\n`);
+  });
+});
+
+describe('statement records in the audit log (database)', () => {
+  // Opened here, not at import: the pure tests above need no database.
+  let op: ReturnType<typeof operatorPools>;
+  let broker: ReturnType<typeof servicePools>;
+  beforeAll(() => {
+    op = operatorPools();
+    broker = servicePools('broker');
+  });
+  afterAll(async () => Promise.all([op?.end(), broker?.end()]));
+
+  it('writes statement records up to the limit, worst-case escaping included, through the series and append paths; the chain verifies', async () => {
+    const ws = crypto.randomUUID();
+    const audit = createAuditLog({ pools: broker });
+    const base = statementRecord('', ws);
+    const series = audit.series({ ...base, outcome: undefined, metadata: undefined } as Omit<AuditEventInput, 'outcome' | 'metadata'>);
+    const statements = [
+      build(["pwd''\v''\v''"], MAX),
+      build(['\u0001'], MAX),
+      build(['😀"\\'], MAX),
+      `/* ${'x'.repeat(2500)} */ SELECT secret FROM t`,
+      ...fc.sample(
+        fc.tuple(fc.array(nasty, { minLength: 1, maxLength: 30 }), fc.integer({ min: 0, max: MAX })).map(([f, n]) => build(f, n)),
+        { numRuns: 8, seed: 12 },
+      ),
+    ];
+    for (const sql of statements) expect(statementRecordable(sql).ok).toBe(true);
+    await Promise.all(statements.map((sql) => series.append({ outcome: 'success', metadata: statementRecord(sql, ws).metadata! })));
+    await audit.append({ ...statementRecord(statements[0], ws), action: 'db.statement.started' });
+    const events = await expectValidChain(op.region('eu'), ws, statements.length + 1);
+    const stored = events.map((e) => JSON.parse(e.metadata).statement as string);
+    expect(new Set(stored)).toEqual(new Set(statements.map((sql) => auditStatementFields(sql).statement)));
+    expect(stored.some((s) => s.endsWith('SELECT secret FROM t'))).toBe(true);
+  });
+
+  it('the database refuses large metadata for any other action (CHECK constraint, not only the TS validation)', async () => {
+    const row = { ...toAppendRow(statementRecord(`SELECT '${'"'.repeat(1500)}'`)).row, streamId: crypto.randomUUID() };
+    await expect(
+      op.region('eu').query('SELECT audit.append($1::jsonb)', [JSON.stringify({ ...row, action: 'db.query' })]),
+    ).rejects.toMatchObject({
+      code: '23514',
+    });
+    await expect(
+      op
+        .region('eu')
+        .query('SELECT audit.append($1::jsonb)', [JSON.stringify({ ...row, metadata: `{"statement":"${'x'.repeat(2_400_000)}"}` })]),
+    ).rejects.toMatchObject({ code: '23514' });
+    await op.region('eu').query('SELECT audit.append($1::jsonb)', [JSON.stringify(row)]);
   });
 });
