@@ -12,12 +12,12 @@ import { cancelUpstream, connectUpstream, type UpstreamTarget } from './upstream
 import { authenticationOk, errorMessage } from './wire.ts';
 
 /**
- * The auditing PostgreSQL gateway. pg-gateway speaks the client side up to
- * authentication (TLS is mandatory; the user is the access session id and the
- * password its broker-issued token); then the connection is detached and
- * relayed to an upstream connection logged in as the session's own role.
- * Every statement is audited before its reply is released; at expiry or
- * revocation the client is told why, with a FATAL message.
+ * The auditing PostgreSQL gateway. Its own handshake (handshake.ts) speaks
+ * the client side up to authentication — TLS is mandatory; the user is the
+ * access session id and the password its broker-issued token; then the
+ * connection is relayed (relay.ts) to an upstream connection logged in as the
+ * session's own role. Every statement is recorded before any of its reply is
+ * released; at expiry or revocation the client is told why, with a FATAL.
  */
 
 export interface GatewayOptions {
