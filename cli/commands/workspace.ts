@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
 import { workspaceInput } from '../../shared/workspaces/workspace-service.ts';
+import { customerKeyArn } from '../../shared/crypto/workspace-kek.ts';
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('workspace directory (operator)');
@@ -26,11 +28,86 @@ export function registerWorkspaceCommands(program: Command): void {
     });
 
   ws.command('rotate-keys')
-    .description('add a new version of the workspace’s data and hashing keys; old data keeps decrypting')
+    .description(
+      'add a new version of the workspace’s data and hashing keys; with --reencrypt, re-encrypt every stored ciphertext under it and retire the old data keys',
+    )
     .requiredOption('--workspace <id>', 'workspace id')
+    .option('--reencrypt', 're-encrypt all stored ciphertext in resumable batches, then retire the old data-key versions')
+    .option('--resume', 'with --reencrypt: continue an interrupted run without making another key version')
+    .option('--batch-size <n>', 'rows per batch', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new Error('--batch-size must be an integer from 1 to 50000');
+      return n;
+    })
     .option('--json', 'print JSON')
-    .action(async (opts: { workspace: string; json?: boolean }) => {
-      await withOperator((p) => p.workspaces.rotateKeys(opts.workspace, operatorActor()));
-      printResult(!!opts.json, { rotated: opts.workspace }, () => `rotated keys of ${opts.workspace}`);
+    .action(async (opts: { workspace: string; reencrypt?: boolean; resume?: boolean; batchSize?: number; json?: boolean }) => {
+      if (opts.resume && !opts.reencrypt) throw new Error('--resume only goes with --reencrypt');
+      if (!opts.reencrypt) {
+        await withOperator((p) => p.workspaces.rotateKeys(opts.workspace, operatorActor()));
+        printResult(!!opts.json, { rotated: opts.workspace }, () => `rotated keys of ${opts.workspace}`);
+        return;
+      }
+      // A bar on a terminal only: pipes and logs get the one-line result.
+      const bar =
+        process.stderr.isTTY && !opts.json
+          ? new cliProgress.SingleBar(
+              { stream: process.stderr, format: 're-encrypting {bar} {value}/{total} ciphertexts | {table} | {eta_formatted} left' },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
+      let started = false;
+      try {
+        const report = await withOperator((p) =>
+          p.workspaces.reencrypt(opts.workspace, operatorActor(), {
+            rotate: !opts.resume,
+            batchSize: opts.batchSize,
+            onProgress: ({ done, total, table }) => {
+              if (!bar) return;
+              if (!started) bar.start(total, 0, { table });
+              started = true;
+              bar.update(done, { table });
+            },
+          }),
+        );
+        bar?.stop();
+        printResult(
+          !!opts.json,
+          report,
+          () =>
+            `re-encrypted ${report.reencrypted} ciphertexts of ${report.workspaceId} under data key v${report.targetVersion} in ${report.seconds.toFixed(1)} s; retired ${report.retiredVersions.length ? report.retiredVersions.map((v) => `v${v}`).join(', ') : 'no older versions'}`,
+        );
+      } catch (err) {
+        bar?.stop();
+        throw new Error(
+          `${err instanceof Error ? err.message : String(err)} — nothing is lost; continue with: wact workspace rotate-keys --workspace ${opts.workspace} --reencrypt --resume`,
+        );
+      }
+    });
+
+  ws.command('protect-keys')
+    .description('give an older workspace (keys wrapped by the regional KEK) a key-encryption key of its own, so a wipe survives a restore')
+    .option('--workspace <id>', 'workspace id')
+    .option('--all', 'every workspace')
+    .option('--json', 'print JSON')
+    .action(async (opts: { workspace?: string; all?: boolean; json?: boolean }) => {
+      if (!opts.workspace === !opts.all) throw new Error('give either --workspace <id> or --all');
+      const out = await withOperator(async (p) => {
+        const ids = opts.all ? (await p.workspaces.list()).map((w) => w.id) : [opts.workspace!];
+        const results: { workspace: string; rewrapped: number; kek: string }[] = [];
+        for (const id of ids) results.push({ workspace: id, ...(await p.workspaces.protectKeys(id, operatorActor())) });
+        return results;
+      });
+      printResult(!!opts.json, out, () => out.map((r) => `${r.workspace}: ${r.rewrapped} keys re-wrapped under ${r.kek}`).join('\n'));
+    });
+
+  ws.command('set-customer-key')
+    .description('use the customer’s own AWS KMS key (ARN, granted kms:Encrypt/kms:Decrypt) as the workspace’s key-encryption key')
+    .requiredOption('--workspace <id>', 'workspace id')
+    .requiredOption('--kms-key-arn <arn>', 'arn:aws:kms:<aws-region>:<account>:key/<key-id>')
+    .option('--json', 'print JSON')
+    .action(async (opts: { workspace: string; kmsKeyArn: string; json?: boolean }) => {
+      const keyArn = customerKeyArn.parse(opts.kmsKeyArn); // before touching a database
+      const out = await withOperator((p) => p.workspaces.setCustomerKey(opts.workspace, keyArn, operatorActor()));
+      printResult(!!opts.json, out, () => `${opts.workspace}: ${out.rewrapped} keys now wrapped by ${out.keyArn}`);
     });
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { WactError } from '../errors/errors.ts';
+import { KeyUnavailableError, WactError } from '../errors/errors.ts';
 import { serializeError } from '../logging/logger.ts';
 
 /**
@@ -87,7 +87,8 @@ export function createErrorHandler(opts: { logger?: Pick<Logger, 'error' | 'debu
       return;
     }
     const { status, body } = errorResponse(err);
-    if (status >= 500) {
+    // A customer's disabled key is their decision, not our failure: no error log (the 503 says it).
+    if (status >= 500 && !(err instanceof KeyUnavailableError)) {
       opts.logger?.error({ err: serializeError(err), method: req.method, route: routeOf(req), status }, 'request failed');
     } else {
       opts.logger?.debug({ method: req.method, route: routeOf(req), status, errorCode: body.error.code }, 'request refused');

@@ -5,6 +5,8 @@ import type { Region } from '../config/config.ts';
 import type { Pools } from '../db/pools.ts';
 import { NotFoundError } from '../errors/errors.ts';
 import type { Keyring } from '../crypto/keyring-types.ts';
+import { createReencryptService, type ReencryptOptions, type ReencryptReport } from '../crypto/reencrypt-service.ts';
+import { customerKeyArn } from '../crypto/workspace-kek.ts';
 
 export const workspaceInput = z.object({
   name: z.string().trim().min(1).max(200),
@@ -85,7 +87,66 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
     });
   }
 
-  return { create, list, get, rotateKeys };
+  /**
+   * Re-encrypts every ciphertext of the workspace under its current data key
+   * and retires the older data-key versions (see reencrypt-service.ts). With
+   * `rotate`, a new key version is made first; without, an interrupted run is
+   * resumed (a new version on every retry would restart from zero).
+   */
+  async function reencrypt(
+    id: string,
+    actor: AuditEventInput['actor'],
+    opts: ReencryptOptions & { rotate: boolean },
+  ): Promise<ReencryptReport> {
+    const ws = await get(id);
+    if (opts.rotate) await rotateKeys(id, actor);
+    const report = await createReencryptService({ pools, keyring }).run(ws.id, ws.region, opts);
+    await audit.append({
+      action: 'workspace.keys.reencrypt',
+      actor,
+      workspaceId: ws.id,
+      region: ws.region,
+      target: { type: 'workspace', id: ws.id },
+      outcome: 'success',
+      metadata: { targetVersion: report.targetVersion, reencrypted: report.reencrypted, retiredVersions: report.retiredVersions.join(',') },
+    });
+    return report;
+  }
+
+  /** Older workspaces (keys wrapped by the regional KEK): give them a key-encryption key of their own. */
+  async function protectKeys(id: string, actor: AuditEventInput['actor']): Promise<{ rewrapped: number; kek: string }> {
+    const ws = await get(id);
+    const { rewrapped, kek } = await keyring.protect(ws.id, ws.region);
+    await audit.append({
+      action: 'workspace.keys.protect',
+      actor,
+      workspaceId: ws.id,
+      region: ws.region,
+      target: { type: 'workspace', id: ws.id },
+      outcome: 'success',
+      metadata: { rewrapped, kek: kek.provider },
+    });
+    return { rewrapped, kek: kek.provider };
+  }
+
+  /** The customer's own KMS key becomes the workspace's key-encryption key (checked with a round trip first). */
+  async function setCustomerKey(id: string, arn: string, actor: AuditEventInput['actor']): Promise<{ rewrapped: number; keyArn: string }> {
+    const keyArn = customerKeyArn.parse(arn);
+    const ws = await get(id);
+    const { rewrapped } = await keyring.useCustomerKey(ws.id, ws.region, keyArn);
+    await audit.append({
+      action: 'workspace.keys.customer_key',
+      actor,
+      workspaceId: ws.id,
+      region: ws.region,
+      target: { type: 'workspace', id: ws.id },
+      outcome: 'success',
+      metadata: { rewrapped, customerManaged: true },
+    });
+    return { rewrapped, keyArn };
+  }
+
+  return { create, list, get, rotateKeys, reencrypt, protectKeys, setCustomerKey };
 }
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
