@@ -8,6 +8,7 @@ import { supportRoutes, supportSessionActive } from '../support/support-routes.t
 import { consoleRoutes } from '../console/console-routes.ts';
 import { attributionRoutes } from '../attribution/attribution-routes.ts';
 import { auditRoutes } from '../audit/audit-routes.ts';
+import { wactAccessRoutes } from '../audit/wact-access-routes.ts';
 
 /**
  * Every /api route array the broker mounts. ONE line per feature: import your
@@ -22,6 +23,7 @@ export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
   { feature: 'console', routes: consoleRoutes },
   { feature: 'attribution', routes: attributionRoutes },
   { feature: 'audit', routes: auditRoutes },
+  { feature: 'wact-access', routes: wactAccessRoutes },
 ];
 
 export function allRoutes(): ApiRoute[] {

@@ -61,6 +61,11 @@ export const PERMISSIONS = {
   'deletion.manage': { scope: 'workspace', roles: MANAGERS, description: 'Retention and deletion requests' },
   'audit.read': { scope: 'workspace', roles: MANAGERS, description: "The workspace's audit log" },
   'audit.export': { scope: 'workspace', roles: MANAGERS, description: "Export the workspace's audit log" },
+  'wactaccess.read': {
+    scope: 'workspace',
+    roles: MANAGERS,
+    description: 'WAct access: employee database and support sessions on the workspace, with transcripts (list, export)',
+  },
   'identifiers.unmask': {
     scope: 'workspace',
     roles: MANAGERS,
