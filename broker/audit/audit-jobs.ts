@@ -4,8 +4,9 @@ import type { BrokerServices } from '../http/route-types.ts';
 import { auditFeature } from './audit-feature.ts';
 
 /**
- * Background work of the audit feature inside the broker: sign moved chain
- * heads every WACT_AUDIT_SIGN_INTERVAL_SECONDS and push due SIEM deliveries
+ * Background work of the audit feature inside the broker: the audit signer
+ * (its own key, see audit-signing-keys.ts) signs moved chain heads and writes
+ * digest files every WACT_AUDIT_SIGN_INTERVAL_SECONDS and push due SIEM deliveries
  * every 30 s, and drop expired audit months daily. Failures are logged (a broken chain loudly) and retried next tick.
  */
 export function startAuditJobs(services: BrokerServices): { stop(): Promise<void> } {
@@ -20,7 +21,9 @@ export function startAuditJobs(services: BrokerServices): { stop(): Promise<void
   const sign = guard(async () => {
     for (const db of AUDIT_DATABASES) {
       const r = await feature.parts.signer.signHeads(db, 'periodic');
-      for (const b of r.broken) logger.error({ streamId: b.streamId, seq: b.seq }, `AUDIT CHAIN BROKEN: ${b.message}`);
+      // Digest files: what the customer downloads and keeps as a witness (docs/audit-export.md).
+      const d = await feature.parts.signer.makeDigests(db);
+      for (const b of [...r.broken, ...d.broken]) logger.error({ streamId: b.streamId, seq: b.seq }, `AUDIT CHAIN BROKEN: ${b.message}`);
     }
   });
   const push = guard(async () => {

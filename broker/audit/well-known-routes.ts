@@ -1,19 +1,21 @@
 import express from 'express';
 import { AUDIT_DATABASES } from '../../shared/audit/audit-platform.ts';
-import type { PublicAuditKey } from '../../shared/audit/audit-signing.ts';
+import type { PublishedAuditKey } from '../../shared/audit/audit-keys.ts';
 import type { BrokerServices } from '../http/route-types.ts';
 import { auditFeature } from './audit-feature.ts';
 
 const CACHE_MS = 60_000;
 
 /**
- * GET /.well-known/wact-audit-keys: the Ed25519 public keys that sign audit
- * chain heads, as a JWK set ({ keys: [{ kty: 'OKP', crv: 'Ed25519', x, kid, … }] }).
- * Public on purpose: a customer verifies exports with nothing else.
+ * GET /.well-known/wact-audit-keys: the public keys that sign audit heads,
+ * export manifests and digests, as a JWK set with a fingerprint (SHA-256 of
+ * the SPKI) and validity period per key, retired keys included so old exports
+ * still verify ({ keys: [{ kid, alg, kty, crv, x, y?, fingerprint, validFrom,
+ * validTo, source }] }). Public on purpose: a customer verifies with nothing else.
  */
 export function auditWellKnownRouter(services: BrokerServices): express.Router {
   const router = express.Router();
-  let cached: { at: number; keys: PublicAuditKey[] } | undefined;
+  let cached: { at: number; keys: PublishedAuditKey[] } | undefined;
   router.get('/.well-known/wact-audit-keys', async (_req, res, next) => {
     try {
       if (!cached || Date.now() - cached.at > CACHE_MS) {

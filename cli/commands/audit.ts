@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -7,7 +8,8 @@ import { printResult } from '../output.ts';
 import { auditParts, AUDIT_DATABASES } from '../../shared/audit/audit-platform.ts';
 import { exportAuditStream, type ExportFormat } from '../../shared/audit/audit-export.ts';
 import { verifyExport, type VerifyReport } from '../../shared/audit/audit-verify.ts';
-import { parsePublicKeys } from '../../shared/audit/audit-keys.ts';
+import { loadTrustedKeys } from '../../shared/audit/audit-keys.ts';
+import { listDigests, readDigestDir } from '../../shared/audit/audit-digests.ts';
 import { runAuditRetention } from '../../shared/audit/audit-retention.ts';
 import { PLATFORM_STREAM, type AuditDatabase } from '../../shared/audit/audit-types.ts';
 
@@ -22,7 +24,7 @@ function parseTime(v: string | undefined, name: string): Date | undefined {
 export function describeReport(r: VerifyReport): string {
   const head = r.ok
     ? `OK: ${r.events} events (seq ${r.firstSeq ?? '–'}…${r.lastSeq ?? '–'}), ${r.signedHeadsVerified} signed head(s) verified, chain intact`
-    : `FAILED: ${r.problems.length} problem(s) in ${r.events} events`;
+    : `FAILED: ${r.problems.length} problem(s) in ${r.events} events: the file's claim is NOT proven`;
   return [head, ...r.problems.map((p) => `  ${p.kind.toUpperCase()}: ${p.message}`), ...r.warnings.map((w) => `  note: ${w}`)].join('\n');
 }
 
@@ -123,45 +125,69 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('verify <file>')
     .description(
-      'verify an export offline: recompute the chain, check the signed heads, name every missing, altered, reordered or inserted event',
+      'verify an export offline, failing closed: signed manifest, every event chained, both ends covered by signed heads; names every missing, altered, reordered or inserted event',
     )
-    .option('--public-key <keyOrFile>', 'a key file (the JSON of /.well-known/wact-audit-keys, a JWK or PEM) or a base64 Ed25519 key')
-    .option('--keys <file>', 'same as --public-key with a file')
-    .option('--keys-url <url>', 'fetch the public keys (e.g. https://broker/.well-known/wact-audit-keys)')
+    .option('--keys <fileOrUrl>', 'the published key set: a file saved from /.well-known/wact-audit-keys, or its https URL')
+    .option('--key <file>', 'one public key (PEM; needs --fingerprint) or a key-set file')
+    .option('--fingerprint <sha256...>', 'trust only keys with these fingerprints (as shown in the console / key set)')
+    .option('--digests <dir>', 'a folder of digest files you kept: every event they list must be unchanged')
     .option('--json', 'print the report as JSON')
-    .action(async (file: string, opts: { publicKey?: string; keys?: string; keysUrl?: string; json?: boolean }) => {
+    .action(async (file: string, opts: { keys?: string; key?: string; fingerprint?: string[]; digests?: string; json?: boolean }) => {
+      const source = opts.keys ?? opts.key;
+      // The keys must come from outside the file: without them nothing is proven.
+      if (!source) throw new Error('give the published keys: --keys <file or https URL of /.well-known/wact-audit-keys> or --key <file>');
       let keyText: string;
-      const source = opts.publicKey ?? opts.keys;
-      if (source) keyText = fs.existsSync(source) ? fs.readFileSync(source, 'utf8') : source;
-      else if (opts.keysUrl) {
-        const res = await fetch(opts.keysUrl);
+      if (/^https?:\/\//.test(source)) {
+        const res = await fetch(source);
         if (!res.ok) throw new Error(`could not fetch the public keys: HTTP ${res.status}`);
         keyText = await res.text();
-      } else throw new Error('give --public-key <key or file>, --keys <file> or --keys-url <url>');
-      const keys = parsePublicKeys(keyText);
-      const report = await verifyExport(fs.createReadStream(file), keys);
+      } else keyText = fs.readFileSync(source, 'utf8');
+      const keys = loadTrustedKeys(keyText, opts.fingerprint ?? []);
+      const digests = opts.digests ? readDigestDir(opts.digests) : undefined;
+      const report = await verifyExport(fs.createReadStream(file), keys, { digests });
       printResult(!!opts.json, report, () => describeReport(report));
       if (!report.ok) process.exitCode = 1;
     });
 
   audit
+    .command('digests')
+    .description("save a stream's digest files (what the broker publishes hourly) into a folder, for verify --digests")
+    .option('--workspace <id>', 'workspace id')
+    .option('--platform', 'the platform log (control database)')
+    .requiredOption('--out <dir>', 'folder to write the digest files to')
+    .option('--json', 'print JSON')
+    .action(async (opts: { workspace?: string; platform?: boolean; out: string; json?: boolean }) => {
+      if (!!opts.workspace === !!opts.platform) throw new Error('give --workspace <id> or --platform');
+      const files = await withOperator(async (p) => {
+        const ws = opts.workspace ? await p.workspaces.get(opts.workspace) : undefined;
+        const { poolFor } = auditParts(p);
+        return listDigests(poolFor(ws ? ws.region : 'control'), ws ? ws.id : PLATFORM_STREAM);
+      });
+      fs.mkdirSync(opts.out, { recursive: true });
+      for (const d of files) fs.writeFileSync(path.join(opts.out, d.name), d.body);
+      printResult(!!opts.json, { saved: files.length, out: opts.out }, () => `saved ${files.length} digest file(s) to ${opts.out}`);
+    });
+
+  audit
     .command('sign-heads')
-    .description('sign every audit chain head that moved since it was last signed (the broker also does this hourly)')
+    .description('sign every audit chain head that moved since it was last signed and write digest files (the signer does this hourly)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const result = await withOperator(async (p) => {
         const { signer } = auditParts(p);
-        const out: Record<string, { signed: number; broken: string[] }> = {};
+        const out: Record<string, { signed: number; digests: number; broken: string[] }> = {};
         for (const db of AUDIT_DATABASES) {
           const r = await signer.signHeads(db, 'periodic');
-          out[db] = { signed: r.signed.length, broken: r.broken.map((b) => b.message) };
+          const d = await signer.makeDigests(db);
+          out[db] = { signed: r.signed.length, digests: d.made.length, broken: [...r.broken, ...d.broken].map((b) => b.message) };
         }
         return out;
       });
       printResult(!!opts.json, result, () =>
         Object.entries(result)
           .map(
-            ([db, r]) => `${db}: signed ${r.signed} head(s)${r.broken.length ? `; NOT signed (chain broken): ${r.broken.join('; ')}` : ''}`,
+            ([db, r]) =>
+              `${db}: signed ${r.signed} head(s), ${r.digests} digest(s)${r.broken.length ? `; NOT signed (chain broken): ${r.broken.join('; ')}` : ''}`,
           )
           .join('\n'),
       );

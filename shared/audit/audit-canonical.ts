@@ -87,3 +87,67 @@ export function neutraliseCell(v: string): string {
 export function unneutraliseCell(v: string): string {
   return v.startsWith("'") ? v.slice(1) : v;
 }
+
+// ---- issue 13: what the export manifest and the digest files sign (docs/audit-export.md) ----
+
+/** Fields of an export manifest, in signed order. Values never contain a newline. */
+export const MANIFEST_FIELDS = [
+  'database',
+  'streamId',
+  'workspaceId',
+  'from',
+  'to',
+  'exportedAt',
+  'firstSeq',
+  'lastSeq',
+  'anchorSeq',
+  'anchorHash',
+  'lastHash',
+  'headSeq',
+  'complete',
+  'events',
+  'signedAt',
+  'keyId',
+] as const;
+export type ManifestField = (typeof MANIFEST_FIELDS)[number];
+
+/** Fields of a digest file, in signed order. */
+export const DIGEST_FIELDS = [
+  'database',
+  'streamId',
+  'periodStart',
+  'periodEnd',
+  'firstSeq',
+  'lastSeq',
+  'prevHash',
+  'eventsSha256',
+  'signedAt',
+  'keyId',
+] as const;
+export type DigestField = (typeof DIGEST_FIELDS)[number];
+
+/**
+ * "<tag>\n" + one "name=value" line per field in the listed order (null → "~",
+ * booleans and numbers in their JSON form), no trailing newline. A value with a
+ * newline is refused: it could forge a following line.
+ */
+export function fieldsMessage(tag: string, fields: readonly string[], v: Record<string, unknown>): Buffer {
+  const lines = [tag];
+  for (const f of fields) {
+    const x = v[f];
+    const s = x === null || x === undefined ? '~' : String(x);
+    if (/[\r\n]/.test(s)) throw new Error(`field ${f} contains a newline`);
+    lines.push(`${f}=${s}`);
+  }
+  return Buffer.from(lines.join('\n'), 'utf8');
+}
+
+export const manifestMessage = (m: Record<string, unknown>) => fieldsMessage('wact.audit.manifest.v1', MANIFEST_FIELDS, m);
+export const digestMessage = (d: Record<string, unknown>) => fieldsMessage('wact.audit.digest.v1', DIGEST_FIELDS, d);
+
+/** hex SHA-256 of "<seq> <hash>\n" for every event a digest lists, in order. */
+export function digestEventsSha256(events: readonly (readonly [string, string])[]): string {
+  const h = createHash('sha256');
+  for (const [seq, hash] of events) h.update(`${seq} ${hash}\n`, 'utf8');
+  return h.digest('hex');
+}

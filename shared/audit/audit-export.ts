@@ -2,19 +2,25 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { stringify } from 'csv-stringify/sync';
-import { GENESIS_HASH, neutraliseCell } from './audit-canonical.ts';
-import { chainHead, EVENT_KEYS, EVENT_SELECT, signedHeads, TEXT_TYPES } from './audit-dal.ts';
-import type { AuditSigner } from './audit-signing.ts';
+import { neutraliseCell } from './audit-canonical.ts';
+import { chainHead, EVENT_KEYS, EVENT_SELECT, readEvents, signedHeads, TEXT_TYPES } from './audit-dal.ts';
+import type { AuditSigner, ExportManifest, SignedManifest } from './audit-signing.ts';
 import { copyOut } from './audit-copy.ts';
 import { isoMicros } from './audit-signing.ts';
 import { PLATFORM_STREAM, type AuditDatabase, type SignedHead } from './audit-types.ts';
 
 export type ExportFormat = 'csv' | 'jsonl';
 
+/**
+ * The first record of an export: its manifest (what the file claims), signed
+ * by the audit signer after it checked the claim against the database. Every
+ * field but `type`, `format`, `version`, `canonical` and `signature` is in the
+ * signed message (MANIFEST_FIELDS, docs/audit-export.md).
+ */
 export interface ExportHeader {
   type: 'header';
   format: 'wact-audit-export';
-  version: 1;
+  version: 2;
   canonical: 'wact.audit.v1';
   database: AuditDatabase;
   streamId: string;
@@ -24,10 +30,19 @@ export interface ExportHeader {
   exportedAt: string;
   firstSeq: string | null;
   lastSeq: string | null;
+  /** The event before the first (0: genesis) and the hash the first event links to. */
+  anchorSeq: string | null;
+  anchorHash: string | null;
+  lastHash: string | null;
+  /** The chain head when the export was made. */
+  headSeq: string;
   /** True when the export runs to the chain head as it was at export time (no `to`, no cap). */
   complete: boolean;
-  /** The hash the first event must link to: genesis (seq 0) or a signed head in this file. */
-  anchor: { seq: string; hash: string } | null;
+  events: number;
+  signedAt: string | null;
+  keyId: string | null;
+  /** null: the signer refused (e.g. a broken chain); the verifier then refuses the file. */
+  signature: string | null;
 }
 
 /** CSV columns, in order. `record` says which of the other columns are used. */
@@ -89,6 +104,7 @@ export interface ExportResult {
   lastSeq: string | null;
   signedHeads: number;
   headSigned: boolean;
+  manifestSigned: boolean;
 }
 
 function csvCells(row: (string | null)[]): (string | null)[] {
@@ -141,31 +157,25 @@ export async function exportAuditStream(
   }
 
   // Anchor both ends with signed heads so a range verifies on its own.
-  let anchor: ExportHeader['anchor'] = null;
+  let anchorHash: string | null = null;
+  let lastHash: string | null = null;
   if (first !== null && last !== null) {
-    if (first === 1n) anchor = { seq: '0', hash: GENESIS_HASH };
-    else {
-      try {
-        const h = await deps.signer.checkpoint(opts.database, streamId, first - 1n, 'checkpoint');
-        if (h) anchor = { seq: h.seq, hash: h.hash };
-      } catch (err) {
-        deps.log?.(`export: start of range not anchored: ${(err as Error).message}`);
-      }
-    }
-    if (last < headSeq) {
+    const [f] = await readEvents(pool, streamId, first, first);
+    const [l] = await readEvents(pool, streamId, last, last);
+    anchorHash = f?.prevHash ?? null;
+    lastHash = l?.hash ?? null;
+    if (first > 1n)
       await deps.signer
-        .checkpoint(opts.database, streamId, last, 'checkpoint')
-        .catch((err: Error) => deps.log?.(`export: end of range not anchored: ${err.message}`));
-    }
+        .checkpoint(opts.database, streamId, first - 1n, 'checkpoint')
+        .catch((err: Error) => deps.log?.(`export: start of range not anchored: ${err.message}`));
+    await deps.signer
+      .checkpoint(opts.database, streamId, last, 'checkpoint')
+      .catch((err: Error) => deps.log?.(`export: end of range not anchored: ${err.message}`));
   }
   // Heads up to the chain head: one beyond the last exported event shows a lost tail.
   const heads: SignedHead[] = first === null || last === null ? [] : await signedHeads(pool, streamId, first - 1n, headSeq);
 
-  const header: ExportHeader = {
-    type: 'header',
-    format: 'wact-audit-export',
-    version: 1,
-    canonical: 'wact.audit.v1',
+  const manifest: ExportManifest = {
     database: opts.database,
     streamId,
     workspaceId: streamId === PLATFORM_STREAM ? null : streamId,
@@ -174,8 +184,29 @@ export async function exportAuditStream(
     exportedAt: isoMicros(new Date()),
     firstSeq: first === null ? null : String(first),
     lastSeq: last === null ? null : String(last),
+    anchorSeq: first === null ? null : String(first - 1n),
+    anchorHash,
+    lastHash,
+    headSeq: String(headSeq),
     complete: !opts.to && !capped,
-    anchor,
+    events: first === null || last === null ? 0 : Number(last - first + 1n),
+  };
+  let signed: SignedManifest | undefined;
+  try {
+    signed = await deps.signer.signManifest(manifest);
+  } catch (err) {
+    // Still exported (the verifier names what is wrong), but unsigned: it verifies as nothing.
+    deps.log?.(`export: manifest not signed: ${(err as Error).message}`);
+  }
+  const header: ExportHeader = {
+    type: 'header',
+    format: 'wact-audit-export',
+    version: 2,
+    canonical: 'wact.audit.v1',
+    ...(manifest as Omit<ExportHeader, 'type' | 'format' | 'version' | 'canonical' | 'signedAt' | 'keyId' | 'signature'>),
+    signedAt: (signed?.signedAt as string | undefined) ?? null,
+    keyId: (signed?.keyId as string | undefined) ?? null,
+    signature: signed?.signature ?? null,
   };
 
   const csv = opts.format === 'csv';
@@ -272,7 +303,7 @@ export async function exportAuditStream(
     }
   }
   await write(metaRow('trailer', { type: 'trailer', events, signedHeads: heads.length }));
-  return { events, firstSeq: header.firstSeq, lastSeq: header.lastSeq, signedHeads: heads.length, headSigned };
+  return { events, firstSeq: header.firstSeq, lastSeq: header.lastSeq, signedHeads: heads.length, headSigned, manifestSigned: !!signed };
 }
 
 // ---- event rows formatted by PostgreSQL (the default engine) ----

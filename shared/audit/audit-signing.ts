@@ -1,22 +1,21 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type pg from 'pg';
-import type { Region } from '../config/config.ts';
-import type { KeyProvider } from '../crypto/key-provider-types.ts';
-import { eventHash, GENESIS_HASH, headMessage } from './audit-canonical.ts';
-import { chainHead, headsAround, readEvents, unsignedHeads } from './audit-dal.ts';
-import type { AuditDatabase, SignedHead } from './audit-types.ts';
+import {
+  digestEventsSha256,
+  digestMessage,
+  eventHash,
+  GENESIS_HASH,
+  headMessage,
+  manifestMessage,
+  MANIFEST_FIELDS,
+  type ManifestField,
+} from './audit-canonical.ts';
+import { chainHead, headsAround, readEvents, signedHeads, unsignedHeads } from './audit-dal.ts';
+import { publishKey, type PublishedAuditKey } from './audit-keys.ts';
+import type { AuditSigningKey } from './audit-signing-keys.ts';
+import { PLATFORM_STREAM, type AuditDatabase, type SignedHead } from './audit-types.ts';
 
-export interface PublicAuditKey {
-  kty: 'OKP';
-  crv: 'Ed25519';
-  alg: 'EdDSA';
-  use: 'sig';
-  kid: string;
-  x: string; // base64url raw public key
-  database: AuditDatabase;
-  createdAt: string;
-  retiredAt: string | null;
-}
+export type { PublishedAuditKey };
 
 export class ChainBrokenError extends Error {
   readonly streamId: string;
@@ -31,9 +30,11 @@ export class ChainBrokenError extends Error {
 
 export interface AuditSignerDeps {
   poolFor: (db: AuditDatabase) => pg.Pool;
-  providerFor: (region: Region) => KeyProvider;
-  /** Which region's KEK wraps the control database's signing key. */
-  controlKekRegion?: Region;
+  /**
+   * The signing key: AWS KMS (production) or a local Ed25519 file (development),
+   * see audit-signing-keys.ts. Never a key the services' KEK unwraps.
+   */
+  key: () => Promise<AuditSigningKey>;
   now?: () => Date;
 }
 
@@ -43,79 +44,95 @@ export function isoMicros(d: Date): string {
 }
 
 const CHUNK = 5000;
+/** Most events one digest file lists; a busier stream gets several digests per run. */
+const DIGEST_MAX_EVENTS = 100_000;
+
+interface KeyRow {
+  key_id: string;
+  public_key: Buffer;
+  provider: string;
+  created_at: Date;
+  retired_at: Date | null;
+}
 
 /**
- * Ed25519 keys per database (private half only wrapped by the KEK) and the
- * signatures over chain heads. Before signing a head it re-verifies the events
- * since the nearest signed head, so a signature never launders tampering.
+ * Signatures over chain heads, export manifests and digest files, with a key
+ * held outside the database. Before signing anything it re-derives the claim
+ * from the events themselves (since the nearest signed head), so a signature
+ * never launders tampering, whoever asks for it.
  */
 export function createAuditSigner(deps: AuditSignerDeps) {
   const now = deps.now ?? (() => new Date());
-  const active = new Map<AuditDatabase, Promise<{ keyId: string; privateKey: KeyObject }>>();
-  const kekRegion = (db: AuditDatabase): Region => (db === 'control' ? (deps.controlKekRegion ?? 'eu') : db);
-  const keyContext = (db: AuditDatabase) => ({ workspaceId: `platform-audit-${db}`, purpose: 'audit-signing', region: kekRegion(db) });
+  const registered = new Map<AuditDatabase, Promise<AuditSigningKey>>();
 
-  async function loadOrCreateKey(db: AuditDatabase): Promise<{ keyId: string; privateKey: KeyObject }> {
+  /** The signing key, its public half recorded in `db` (signed heads reference it; the key set is published from there). */
+  async function register(db: AuditDatabase): Promise<AuditSigningKey> {
+    const key = await deps.key();
     const pool = deps.poolFor(db);
-    const provider = deps.providerFor(kekRegion(db));
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const { rows } = await pool.query<{ key_id: string; wrapped_private: Buffer }>(
-        'SELECT key_id, wrapped_private FROM audit.signing_keys WHERE retired_at IS NULL',
-      );
-      if (rows[0]) {
-        const der = await provider.unwrap(rows[0].wrapped_private, keyContext(db));
-        return { keyId: rows[0].key_id, privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) };
-      }
-      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-      const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-      const { wrapped, kekId } = await provider.wrap(privateKey.export({ format: 'der', type: 'pkcs8' }), keyContext(db));
-      const keyId = `${db}-${randomBytes(5).toString('hex')}`;
+    const { rowCount } = await pool.query('SELECT 1 FROM audit.signing_keys WHERE key_id = $1', [key.keyId]);
+    if (!rowCount) {
       try {
+        // created_at from the signer's clock: validity is compared with the signing times it writes.
         await pool.query(
-          'INSERT INTO audit.signing_keys (key_id, public_key, wrapped_private, kek_id, provider) VALUES ($1, $2, $3, $4, $5)',
-          [keyId, raw, wrapped, kekId, provider.name],
+          `INSERT INTO audit.signing_keys (key_id, public_key, wrapped_private, kek_id, provider, alg, created_at)
+           VALUES ($1, $2, NULL, NULL, $3, $4, $5)`,
+          [key.keyId, key.publicKey.export({ format: 'der', type: 'spki' }), key.provider, key.alg, now()],
         );
-        return { keyId, privateKey };
       } catch (err) {
-        if ((err as { code?: string }).code !== '23505') throw err; // another process created one first: use it
+        if ((err as { code?: string }).code !== '23505') throw err; // another process registered it first
       }
     }
-    throw new Error('could not establish an audit signing key');
+    return key;
   }
 
-  function activeKey(db: AuditDatabase) {
-    let p = active.get(db);
+  function activeKey(db: AuditDatabase): Promise<AuditSigningKey> {
+    let p = registered.get(db);
     if (!p) {
-      p = loadOrCreateKey(db);
-      active.set(db, p);
-      p.catch(() => active.delete(db));
+      p = register(db);
+      registered.set(db, p);
+      p.catch(() => registered.delete(db));
     }
     return p;
   }
 
-  async function publicKeys(dbs: AuditDatabase[]): Promise<PublicAuditKey[]> {
-    const out: PublicAuditKey[] = [];
+  /**
+   * Every key that ever signed in these databases, with its validity: from its
+   * registration until the next key's (rotation keeps old keys published, so
+   * old exports still verify).
+   */
+  async function publicKeys(dbs: AuditDatabase[]): Promise<PublishedAuditKey[]> {
+    const merged = new Map<string, { key: KeyObject; from: number; to: number | null; source: string }>();
     for (const db of dbs) {
       const { rows } = await deps
         .poolFor(db)
-        .query<{ key_id: string; public_key: Buffer; created_at: Date; retired_at: Date | null }>(
-          'SELECT key_id, public_key, created_at, retired_at FROM audit.signing_keys ORDER BY created_at',
-        );
-      for (const r of rows) {
-        out.push({
-          kty: 'OKP',
-          crv: 'Ed25519',
-          alg: 'EdDSA',
-          use: 'sig',
-          kid: r.key_id,
-          x: r.public_key.toString('base64url'),
-          database: db,
-          createdAt: r.created_at.toISOString(),
-          retiredAt: r.retired_at ? r.retired_at.toISOString() : null,
-        });
-      }
+        .query<KeyRow>('SELECT key_id, public_key, provider, created_at, retired_at FROM audit.signing_keys ORDER BY created_at, key_id');
+      rows.forEach((r, i) => {
+        const key =
+          r.public_key.length === 32
+            ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: r.public_key.toString('base64url') }, format: 'jwk' })
+            : createPublicKey({ key: r.public_key, format: 'der', type: 'spki' });
+        const from = r.created_at.getTime();
+        const next = rows[i + 1]?.created_at.getTime();
+        const to = r.retired_at ? r.retired_at.getTime() : (next ?? null);
+        const source = r.provider === 'aws-kms-sign' ? 'aws-kms' : r.provider === 'local-file' ? 'local' : 'legacy-db';
+        const m = merged.get(r.key_id);
+        if (!m) merged.set(r.key_id, { key, from, to, source });
+        else {
+          m.from = Math.min(m.from, from);
+          m.to = m.to === null || to === null ? null : Math.max(m.to, to);
+        }
+      });
     }
-    return out;
+    return [...merged.entries()]
+      .sort((a, b) => a[1].from - b[1].from)
+      .map(([kid, m]) =>
+        publishKey(m.key, {
+          kid,
+          validFrom: isoMicros(new Date(m.from)),
+          validTo: m.to === null ? null : isoMicros(new Date(m.to)),
+          source: m.source,
+        }),
+      );
   }
 
   /** Recomputes events (from, to] starting from `fromHash`; returns the hash at `to`. */
@@ -144,14 +161,14 @@ export function createAuditSigner(deps: AuditSignerDeps) {
     hash: string,
     purpose: SignedHead['purpose'],
   ): Promise<SignedHead> {
-    const { keyId, privateKey } = await activeKey(db);
+    const key = await activeKey(db);
     const signedAt = isoMicros(now());
-    const head = { streamId, seq: String(seq), hash, signedAt, keyId };
-    const signature = sign(null, headMessage(head), privateKey).toString('base64');
+    const head = { streamId, seq: String(seq), hash, signedAt, keyId: key.keyId };
+    const signature = await key.sign(headMessage(head));
     await deps.poolFor(db).query(
       `INSERT INTO audit.signed_heads (stream_id, seq, hash, signed_at, key_id, purpose, signature)
        VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, decode($7, 'base64'))`,
-      [streamId, head.seq, hash, signedAt, keyId, purpose, signature],
+      [streamId, head.seq, hash, signedAt, key.keyId, purpose, signature],
     );
     return { ...head, purpose, signature };
   }
@@ -230,12 +247,156 @@ export function createAuditSigner(deps: AuditSignerDeps) {
     return checkpoint(db, streamId, head.seq, purpose);
   }
 
-  return { activeKey, publicKeys, checkpoint, signHeads, signStreamHead };
+  /**
+   * Signs an export's manifest after checking its claim against the database:
+   * the first event links to the anchor (genesis or a signed head), the last
+   * event has the stated hash and a signed head, the count is the seq span,
+   * and "complete" means nothing after the last event existed at export time.
+   */
+  async function signManifest(manifest: ExportManifest): Promise<SignedManifest> {
+    const db = manifest.database as AuditDatabase;
+    const pool = deps.poolFor(db);
+    const streamId = String(manifest.streamId);
+    const refuse = (why: string): never => {
+      throw new Error(`refusing to sign the export manifest of stream ${streamId}: ${why}`);
+    };
+    if (manifest.workspaceId !== (streamId === PLATFORM_STREAM ? null : streamId)) refuse('workspace and stream disagree');
+    const head = await chainHead(pool, streamId);
+    const headSeq = BigInt(String(manifest.headSeq));
+    if (headSeq > (head?.seq ?? 0n)) refuse('the stated chain head is beyond the real one');
+    const exportedAt = Date.parse(String(manifest.exportedAt));
+    if (!(Math.abs(exportedAt - now().getTime()) < 10 * 60_000)) refuse('the export time is not now');
+    if (manifest.events === 0) {
+      if (manifest.firstSeq !== null || manifest.lastSeq !== null || manifest.lastHash !== null) refuse('an empty export names events');
+    } else {
+      const first = BigInt(String(manifest.firstSeq));
+      const last = BigInt(String(manifest.lastSeq));
+      if (BigInt(Number(manifest.events)) !== last - first + 1n) refuse('the event count is not the seq span');
+      if (manifest.complete === true && last !== headSeq) refuse('a complete export must end at the chain head');
+      if (String(manifest.anchorSeq) !== String(first - 1n)) refuse('the anchor is not the event before the first');
+      const [f] = await readEvents(pool, streamId, first, first);
+      const [l] = await readEvents(pool, streamId, last, last);
+      if (!f || f.prevHash !== manifest.anchorHash) refuse('the first event does not link to the stated anchor');
+      if (!l || l.hash !== manifest.lastHash) refuse('the last event does not have the stated hash');
+      if (first === 1n ? manifest.anchorHash !== GENESIS_HASH : !(await headAt(pool, streamId, first - 1n, String(manifest.anchorHash))))
+        refuse('the anchor is neither genesis nor a signed head');
+      if (!(await headAt(pool, streamId, last, String(manifest.lastHash)))) refuse('the last event has no signed head');
+    }
+    const key = await activeKey(db);
+    const signed = { ...manifest, signedAt: isoMicros(now()), keyId: key.keyId };
+    return { ...signed, signature: await key.sign(manifestMessage(signed)) };
+  }
+
+  async function headAt(pool: pg.Pool, streamId: string, seq: bigint, hash: string): Promise<boolean> {
+    return (await signedHeads(pool, streamId, seq, seq)).some((h) => h.hash === hash);
+  }
+
+  /**
+   * The digest files of every stream that moved since its last digest (the
+   * hourly job): each lists (seq, hash) of the new events and is signed over a
+   * verified, signed head at its last event. Customers download and keep them;
+   * `wact audit verify --digests DIR` then catches a later rewrite even by
+   * someone holding the signing key.
+   */
+  async function makeDigests(db: AuditDatabase): Promise<{ made: DigestFile[]; broken: ChainBrokenError[] }> {
+    const pool = deps.poolFor(db);
+    const made: DigestFile[] = [];
+    const broken: ChainBrokenError[] = [];
+    const { rows } = await pool.query<{ stream_id: string; seq: string; done: string; period_start: Date | null }>(
+      `SELECT c.stream_id::text, c.seq::text, coalesce(d.last_seq, 0)::text AS done, d.period_end AS period_start
+         FROM audit.chain_heads c
+         LEFT JOIN LATERAL (SELECT last_seq, period_end FROM audit.digests x WHERE x.stream_id = c.stream_id
+                             ORDER BY last_seq DESC LIMIT 1) d ON true
+        WHERE c.seq > coalesce(d.last_seq, 0)`,
+    );
+    for (const r of rows) {
+      let done = BigInt(r.done);
+      let periodStart = r.period_start;
+      const headSeq = BigInt(r.seq);
+      try {
+        while (done < headSeq) {
+          // After retention the stream may start later than seq done + 1.
+          const { rows: m } = await pool.query<{ min: string | null }>(
+            'SELECT min(seq)::text AS min FROM audit.events WHERE stream_id = $1 AND seq > $2',
+            [r.stream_id, String(done)],
+          );
+          if (!m[0].min) break;
+          const from = BigInt(m[0].min);
+          const to = from + BigInt(DIGEST_MAX_EVENTS) - 1n < headSeq ? from + BigInt(DIGEST_MAX_EVENTS) - 1n : headSeq;
+          await checkpoint(db, r.stream_id, to, 'periodic'); // verifies the chain up to `to` (throws if broken)
+          const events: [string, string][] = [];
+          let prevHash: string | undefined;
+          for (let s = from; s <= to; s += BigInt(CHUNK)) {
+            const upper = s + BigInt(CHUNK) - 1n < to ? s + BigInt(CHUNK) - 1n : to;
+            for (const e of await readEvents(pool, r.stream_id, s, upper)) {
+              prevHash ??= e.prevHash;
+              events.push([e.seq, e.hash]);
+            }
+          }
+          if (BigInt(events.length) !== to - from + 1n || !prevHash) throw new ChainBrokenError(r.stream_id, from, 'an event is missing');
+          const key = await activeKey(db);
+          const periodEnd = now();
+          const body = {
+            database: db,
+            streamId: r.stream_id,
+            periodStart: isoMicros(periodStart ?? periodEnd),
+            periodEnd: isoMicros(periodEnd),
+            firstSeq: String(from),
+            lastSeq: String(to),
+            prevHash,
+            eventsSha256: digestEventsSha256(events),
+            signedAt: isoMicros(periodEnd),
+            keyId: key.keyId,
+          };
+          const file: DigestFile = {
+            format: 'wact-audit-digest',
+            version: 1,
+            ...body,
+            workspaceId: r.stream_id === PLATFORM_STREAM ? null : r.stream_id,
+            signature: await key.sign(digestMessage(body)),
+            events,
+          };
+          await pool.query(
+            `INSERT INTO audit.digests (stream_id, first_seq, last_seq, period_start, period_end, body) VALUES ($1, $2, $3, $4, $5, $6)`,
+            [r.stream_id, String(from), String(to), periodStart ?? periodEnd, periodEnd, JSON.stringify(file) + '\n'],
+          );
+          made.push(file);
+          done = to;
+          periodStart = periodEnd;
+        }
+      } catch (err) {
+        if (err instanceof ChainBrokenError) broken.push(err);
+        else throw err;
+      }
+    }
+    return { made, broken };
+  }
+
+  return { activeKey, publicKeys, checkpoint, signHeads, signStreamHead, signManifest, makeDigests };
+}
+
+/** What an export states about itself, before the signer adds signedAt, keyId and signature. */
+export type ExportManifest = Record<Exclude<ManifestField, 'signedAt' | 'keyId'>, string | number | boolean | null>;
+export type SignedManifest = Record<ManifestField, string | number | boolean | null> & { signature: string };
+export { MANIFEST_FIELDS };
+
+/** One digest file as served (JSON): the signed fields, the signature and the listed events. */
+export interface DigestFile {
+  format: 'wact-audit-digest';
+  version: 1;
+  database: AuditDatabase;
+  streamId: string;
+  workspaceId: string | null;
+  periodStart: string;
+  periodEnd: string;
+  firstSeq: string;
+  lastSeq: string;
+  prevHash: string;
+  eventsSha256: string;
+  signedAt: string;
+  keyId: string;
+  signature: string;
+  events: [string, string][];
 }
 
 export type AuditSigner = ReturnType<typeof createAuditSigner>;
-
-/** A KeyObject from one published key (JWK). */
-export function publicKeyFromJwk(k: Pick<PublicAuditKey, 'x'>): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: k.x }, format: 'jwk' });
-}

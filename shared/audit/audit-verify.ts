@@ -1,6 +1,16 @@
-import type { KeyObject } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { eventHash, GENESIS_HASH, unneutraliseCell, verifyHeadSignature, type CanonicalEvent } from './audit-canonical.ts';
+import {
+  digestEventsSha256,
+  digestMessage,
+  eventHash,
+  GENESIS_HASH,
+  headMessage,
+  manifestMessage,
+  unneutraliseCell,
+  type CanonicalEvent,
+} from './audit-canonical.ts';
+import { checkSignature, type TrustedKeys } from './audit-keys.ts';
+import { PLATFORM_STREAM } from './audit-types.ts';
 
 /**
  * Offline verification of an audit export (JSON Lines or CSV). Needs only
@@ -8,7 +18,19 @@ import { eventHash, GENESIS_HASH, unneutraliseCell, verifyHeadSignature, type Ca
  * reference for the algorithm documented in the README.
  */
 
-export type ProblemKind = 'altered' | 'missing' | 'reordered' | 'inserted' | 'signature' | 'head_mismatch' | 'format';
+export type ProblemKind =
+  | 'altered'
+  | 'missing'
+  | 'reordered'
+  | 'inserted'
+  | 'signature'
+  | 'head_mismatch'
+  | 'format'
+  | 'manifest'
+  | 'unanchored'
+  | 'unsigned_end'
+  | 'foreign'
+  | 'digest';
 
 export interface Problem {
   kind: ProblemKind;
@@ -25,6 +47,7 @@ export interface VerifyReport {
   firstSeq: string | null;
   lastSeq: string | null;
   signedHeadsVerified: number;
+  manifestSigned: boolean;
   anchored: { start: boolean; end: boolean };
   problems: Problem[];
   warnings: string[];
@@ -210,30 +233,60 @@ function inOrder(a: number[]): Set<number> {
   return keep;
 }
 
-export async function verifyExport(input: Readable, keys: { get(keyId: string): KeyObject | undefined }): Promise<VerifyReport> {
+export interface VerifyOptions {
+  /** Digest files the customer kept (already parsed); events they list must be unchanged. */
+  digests?: { name: string; digest: Record<string, unknown> }[];
+}
+
+/**
+ * Fail-closed verification: `ok` only when the whole claim of the file is
+ * proven with keys from outside it — the manifest (header) is signed, every
+ * event is there and chains, the first event links to genesis or a signed
+ * head, the last event is covered by a signed head, and (with digests) every
+ * event the customer's kept digests list is unchanged. Anything else is a
+ * problem naming the event by seq and id where there is one.
+ */
+export async function verifyExport(input: Readable, keys: TrustedKeys, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: Problem[] = [];
   const warnings: string[] = [];
   let format: 'jsonl' | 'csv' = 'jsonl';
   let header: Rec | undefined;
   let trailer: Rec | undefined;
   const heads: HeadRec[] = [];
-  const events: EventRec[] = [];
+  const events: (EventRec & { streamId: string })[] = [];
 
   try {
     for await (const r of readExport(input, (f) => (format = f))) {
-      if (r.type === 'header') header = r;
-      else if (r.type === 'trailer') trailer = r;
+      if (r.type === 'header') {
+        if (header) problems.push({ kind: 'format', message: 'two headers: not one export' });
+        else header = r;
+      } else if (r.type === 'trailer') trailer = r;
       else if (r.type === 'signed_head') heads.push(r as unknown as HeadRec);
       else if (r.type === 'event') {
         const e = r as unknown as CanonicalEvent & { seq: string; prevHash: string; hash: string };
-        const ok = typeof e.prevHash === 'string' && typeof e.hash === 'string' && eventHash(e.prevHash, e) === e.hash;
-        events.push({ idx: events.length, seq: String(e.seq), id: String(e.id), prev: String(e.prevHash), hash: String(e.hash), ok });
+        const ok =
+          typeof e.prevHash === 'string' &&
+          /^[0-9a-f]{64}$/.test(e.prevHash) &&
+          typeof e.hash === 'string' &&
+          eventHash(e.prevHash, e) === e.hash;
+        events.push({
+          idx: events.length,
+          seq: String(e.seq),
+          id: String(e.id),
+          prev: String(e.prevHash),
+          hash: String(e.hash),
+          ok,
+          streamId: String(e.streamId),
+        });
       } else problems.push({ kind: 'format', message: `unknown record type ${String(r.type).slice(0, 40)}` });
     }
   } catch (err) {
     problems.push({ kind: 'format', message: `unreadable export: ${(err as Error).message}` });
   }
-  const report = (anchored = { start: false, end: false }): VerifyReport => ({
+  const validHeads: HeadRec[] = [];
+  let anchoredStart = false;
+  let endAnchored = false;
+  const report = (): VerifyReport => ({
     ok: problems.length === 0,
     format,
     streamId: (header?.streamId as string) ?? null,
@@ -241,44 +294,148 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     firstSeq: events[0]?.seq ?? null,
     lastSeq: events.at(-1)?.seq ?? null,
     signedHeadsVerified: validHeads.length,
-    anchored,
+    manifestSigned,
+    anchored: { start: anchoredStart, end: endAnchored },
     problems,
     warnings,
   });
-  const validHeads: HeadRec[] = [];
+  let manifestSigned = false;
   if (!header || header.format !== 'wact-audit-export') {
     problems.push({ kind: 'format', message: 'no export header: not a WAct audit export' });
     return report();
   }
+  if (header.version !== 2) {
+    problems.push({
+      kind: 'manifest',
+      message: `export format version ${String(header.version)} has no signed manifest: export again to get a verifiable file`,
+    });
+    return report();
+  }
+  const streamId = String(header.streamId);
+
+  // 1. The manifest: signed by a trusted key, and coherent.
+  if (typeof header.signature !== 'string' || typeof header.keyId !== 'string' || typeof header.signedAt !== 'string')
+    problems.push({
+      kind: 'manifest',
+      message: 'the header (manifest) is not signed: the signer refused this export, or the signature was removed',
+    });
+  else {
+    let msg: Buffer | undefined;
+    try {
+      msg = manifestMessage(header);
+    } catch (err) {
+      problems.push({ kind: 'manifest', message: `the header (manifest) is malformed: ${(err as Error).message}` });
+    }
+    if (msg) {
+      const c = checkSignature(keys, header.keyId, header.signedAt, msg, header.signature);
+      if (c.ok) manifestSigned = true;
+      else
+        problems.push({
+          kind: header.keyId && !keys.get(header.keyId) ? 'signature' : 'manifest',
+          message: `the header (manifest: workspace, stream, range, seqs, hashes, completeness, count, export time) ${c.why}: it was changed or forged`,
+        });
+    }
+  }
+  if (header.workspaceId !== (streamId === PLATFORM_STREAM ? null : streamId))
+    problems.push({ kind: 'manifest', message: `the header names workspace ${String(header.workspaceId)} but stream ${streamId}` });
   if (!trailer) problems.push({ kind: 'format', message: 'no trailer: the file is truncated' });
   else if (trailer.events !== events.length)
     problems.push({ kind: 'format', message: `trailer says ${String(trailer.events)} events, the file has ${events.length}` });
 
-  // 1. Signatures.
+  // 2. The events are the ones the manifest claims: this stream, this count, these ends.
+  for (const e of events)
+    if (e.streamId !== streamId)
+      problems.push({
+        kind: 'foreign',
+        seq: e.seq,
+        id: e.id,
+        message: `event ${label(e)} belongs to stream ${e.streamId.slice(0, 40)}, not to this export's stream ${streamId}: spliced in`,
+      });
+  if (header.events !== events.length)
+    problems.push({
+      kind: 'missing',
+      message: `the signed manifest states ${String(header.events)} events, the file has ${events.length}`,
+    });
+  const f0 = events[0];
+  const fl = events.at(-1);
+  if ((f0?.seq ?? null) !== header.firstSeq)
+    problems.push({
+      kind: 'missing',
+      seq: String(header.firstSeq),
+      message: `the signed manifest starts at seq ${String(header.firstSeq)}, the file at ${f0 ? label(f0) : 'no event'}: events cut at the start`,
+    });
+  if ((fl?.seq ?? null) !== header.lastSeq)
+    problems.push({
+      kind: 'missing',
+      seq: String(header.lastSeq),
+      message: `the signed manifest ends at seq ${String(header.lastSeq)}, the file at ${fl ? label(fl) : 'no event'}: events cut at the end`,
+    });
+  if (f0 && f0.prev !== header.anchorHash)
+    problems.push({
+      kind: 'altered',
+      seq: f0.seq,
+      id: f0.id,
+      message: `the first event ${label(f0)} links to ${f0.prev.slice(0, 16)}…, the signed manifest to ${String(header.anchorHash).slice(0, 16)}…`,
+    });
+  if (fl && fl.hash !== header.lastHash)
+    problems.push({
+      kind: 'altered',
+      seq: fl.seq,
+      id: fl.id,
+      message: `the last event ${label(fl)} has hash ${fl.hash.slice(0, 16)}…, the signed manifest states ${String(header.lastHash).slice(0, 16)}…`,
+    });
+  if (header.complete === true && header.lastSeq !== null && header.headSeq !== header.lastSeq)
+    problems.push({
+      kind: 'manifest',
+      message: `the header says complete but ends at seq ${String(header.lastSeq)} of ${String(header.headSeq)}`,
+    });
+
+  // 3. Signed heads: a trusted key, valid at signing time, this stream.
   for (const h of heads) {
-    const key = keys.get(h.keyId);
-    if (!key) problems.push({ kind: 'signature', seq: h.seq, message: `signed head at seq ${h.seq} uses unknown key ${h.keyId}` });
-    else if (h.streamId !== header.streamId || !verifyHeadSignature(h, key))
-      problems.push({ kind: 'signature', seq: h.seq, message: `signed head at seq ${h.seq}: signature does not verify` });
-    else validHeads.push(h);
+    if (h.streamId !== streamId) {
+      problems.push({
+        kind: 'signature',
+        seq: h.seq,
+        message: `signed head at seq ${h.seq} is for another stream (${String(h.streamId).slice(0, 40)})`,
+      });
+      continue;
+    }
+    const c = checkSignature(keys, h.keyId, h.signedAt, headMessage(h), h.signature);
+    if (c.ok) validHeads.push(h);
+    else problems.push({ kind: 'signature', seq: h.seq, message: `signed head at seq ${h.seq}: ${c.why}` });
   }
 
-  // 2. Per-event content.
+  // 4. Per-event content.
   for (const e of events)
     if (!e.ok)
       problems.push({ kind: 'altered', seq: e.seq, id: e.id, message: `event ${label(e)} altered: its content does not match its hash` });
 
-  // 3. The anchor the first event must link to.
-  const anchor = header.anchor as { seq: string; hash: string } | null;
-  let anchorHash: string | undefined;
-  if (anchor && anchor.seq === '0' && anchor.hash === GENESIS_HASH) anchorHash = GENESIS_HASH;
-  else if (anchor && validHeads.some((h) => h.seq === anchor.seq && h.hash === anchor.hash)) anchorHash = anchor.hash;
-  else if (events.length)
-    warnings.push(
-      `the first event (seq ${events[0].seq}) is not anchored by a signed head: events before it cannot be checked from this file`,
-    );
+  // 5. The anchor the first event must link to: genesis, or a signed head at the seq before it.
+  const anchorSeq = header.anchorSeq === null || header.anchorSeq === undefined ? undefined : String(header.anchorSeq);
+  const anchorHash = typeof header.anchorHash === 'string' ? header.anchorHash : undefined;
+  if (events.length) {
+    const expectAnchorSeq = (BigInt(events[0].seq) - 1n).toString();
+    if (anchorSeq !== expectAnchorSeq)
+      problems.push({
+        kind: 'unanchored',
+        seq: events[0].seq,
+        message: `the anchor (seq ${anchorSeq}) is not the event before the first (${label(events[0])})`,
+      });
+    else if (anchorSeq === '0') {
+      if (anchorHash === GENESIS_HASH) anchoredStart = true;
+      else
+        problems.push({ kind: 'unanchored', seq: '1', message: 'the first event of the stream does not link to genesis (32 zero bytes)' });
+    } else if (validHeads.some((h) => h.seq === anchorSeq && h.hash === anchorHash)) anchoredStart = true;
+    else
+      problems.push({
+        kind: 'unanchored',
+        seq: events[0].seq,
+        id: events[0].id,
+        message: `the first event ${label(events[0])} links to a hash no signed head in this file covers (seq ${anchorSeq}): events before it may have been cut or rewritten`,
+      });
+  }
 
-  // 4. Follow the links from the anchor; what cannot be reached forms further segments.
+  // 6. Follow the links from the anchor; what cannot be reached forms further segments.
   const byPrev = new Map<string, number[]>();
   const byHash = new Map<string, number>();
   for (const e of events) {
@@ -301,14 +458,15 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     return seg;
   };
   const segments: number[][] = [];
-  const startCands = anchorHash !== undefined ? (byPrev.get(anchorHash) ?? []) : events.length ? [0] : [];
+  const linkStart = anchoredStart ? anchorHash : undefined;
+  const startCands = linkStart !== undefined ? (byPrev.get(linkStart) ?? []) : events.length ? [0] : [];
   if (startCands.length) segments.push(follow(startCands.find((c) => byPrev.has(events[c].hash)) ?? startCands[0]));
   for (const e of events) {
     if (visited[e.idx] || byHash.has(e.prev)) continue; // not a segment start
     segments.push(follow(e.idx));
   }
 
-  // 5. Inserted: unreachable events (forks), and detached segments sitting between two linked events.
+  // 7. Inserted: unreachable events (forks), and detached segments sitting between two linked events.
   const isLinked = (a: number, b: number) => a >= 0 && b < events.length && events[b].prev === events[a].hash;
   const inserted = new Set<number>();
   for (const e of events) if (!visited[e.idx]) inserted.add(e.idx);
@@ -329,12 +487,12 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     });
   }
 
-  // 6. Gaps between segments (in file order): missing events, or a rewritten hash.
+  // 8. Gaps between segments (in file order): missing events, or a rewritten hash.
   kept.sort((a, b) => Math.min(...a) - Math.min(...b));
-  const startSeq = anchor && anchorHash !== undefined ? BigInt(anchor.seq) : undefined;
-  if (kept.length && startSeq !== undefined) {
+  if (kept.length && linkStart !== undefined && anchorSeq !== undefined) {
     const f = events[kept[0][0]];
-    if (f.prev !== anchorHash) {
+    if (f.prev !== linkStart) {
+      const startSeq = BigInt(anchorSeq);
       const gap = BigInt(f.seq) - startSeq - 1n;
       if (gap > 0n)
         problems.push({
@@ -368,10 +526,24 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
         id: l.id,
         message: `event ${label(l)} altered: its hash was rewritten (${label(f)} links to a different hash)`,
       });
+    } else if (gap < 0n || BigInt(f.seq) !== BigInt(l.seq) + 1n) {
+      problems.push({ kind: 'missing', seq: f.seq, id: f.id, message: `event ${label(f)} does not follow ${label(l)}` });
     }
   }
+  // Seq must count up by one along the chain: a renumbered or duplicated seq is a change too.
+  for (let i = 1; i < events.length; i++) {
+    const a = events[i - 1];
+    const b = events[i];
+    if (b.prev === a.hash && BigInt(b.seq) !== BigInt(a.seq) + 1n)
+      problems.push({
+        kind: 'reordered',
+        seq: b.seq,
+        id: b.id,
+        message: `event ${label(b)} follows ${label(a)} in the chain but is numbered ${b.seq}`,
+      });
+  }
 
-  // 7. Reordered: chained events whose file order disagrees with the chain's order.
+  // 9. Reordered: chained events whose file order disagrees with the chain's order.
   const chainOrder = kept.flat();
   const keep = inOrder(chainOrder);
   chainOrder.forEach((fileIdx, pos) => {
@@ -386,11 +558,10 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
     });
   });
 
-  // 8. Signed heads must match the events they sign; one beyond the last event of a full export means a lost tail.
+  // 10. Signed heads must match the events they sign; one beyond the last event of a complete export means a lost tail.
   const flagged = new Set(problems.map((p) => p.id).filter(Boolean));
   const first = events[0] ? BigInt(events[0].seq) : undefined;
   const last = events.length ? BigInt(events.at(-1)!.seq) : undefined;
-  let endAnchored = false;
   for (const h of validHeads) {
     const s = BigInt(h.seq);
     if (first === undefined || last === undefined || s < first) continue;
@@ -417,9 +588,105 @@ export async function verifyExport(input: Readable, keys: { get(keyId: string): 
         id: events[at].id,
         message: `signed head at seq ${h.seq} matches event ${label(events[at])}: events were renumbered`,
       });
-    } else if (s === last) endAnchored = true;
+    } else if (s === last && events[at].seq === h.seq) endAnchored = true;
   }
   if (events.length && !endAnchored)
-    warnings.push(`the last event (seq ${events.at(-1)!.seq}) is not covered by a signed head in this file`);
-  return report({ start: anchorHash !== undefined, end: endAnchored });
+    problems.push({
+      kind: 'unsigned_end',
+      seq: events.at(-1)!.seq,
+      id: events.at(-1)!.id,
+      message: `the last event ${label(events.at(-1)!)} is not covered by a signed head: the events may have been rewritten or cut after it`,
+    });
+
+  // 11. The customer's own digests: every event they list must be in the file unchanged.
+  if (opts.digests) checkDigests(opts.digests, keys, streamId, events, problems);
+  return report();
+}
+
+/**
+ * Compares the export with digest files kept by the customer. The first event
+ * whose hash differs while its link still matches the digest is the rewritten
+ * one; the events after it differ only because they were re-chained.
+ */
+function checkDigests(
+  digests: { name: string; digest: Record<string, unknown> }[],
+  keys: TrustedKeys,
+  streamId: string,
+  events: (EventRec & { streamId: string })[],
+  problems: Problem[],
+) {
+  const kept = new Map<string, { hash: string; file: string }>();
+  let used = 0;
+  for (const { name, digest: d } of digests) {
+    if (d.format !== 'wact-audit-digest' || d.version !== 1) {
+      problems.push({ kind: 'digest', message: `${name} is not a WAct audit digest file` });
+      continue;
+    }
+    if (d.streamId !== streamId) continue;
+    const list = Array.isArray(d.events) ? (d.events as [string, string][]) : [];
+    let msg: Buffer | undefined;
+    try {
+      msg = digestMessage(d);
+    } catch {
+      /* reported below */
+    }
+    const c =
+      msg && typeof d.keyId === 'string' && typeof d.signedAt === 'string' && typeof d.signature === 'string'
+        ? checkSignature(keys, d.keyId, d.signedAt, msg, d.signature)
+        : ({ ok: false, why: 'has no signature' } as const);
+    if (!c.ok) {
+      problems.push({ kind: 'digest', message: `digest ${name} ${c.why}: not a digest WAct delivered` });
+      continue;
+    }
+    if (digestEventsSha256(list) !== d.eventsSha256 || String(list[0]?.[0]) !== d.firstSeq || String(list.at(-1)?.[0]) !== d.lastSeq) {
+      problems.push({ kind: 'digest', message: `digest ${name}: its event list does not match its signed summary` });
+      continue;
+    }
+    used++;
+    if (list.length) kept.set((BigInt(String(d.firstSeq)) - 1n).toString(), { hash: String(d.prevHash), file: name });
+    for (const [seq, hash] of list) kept.set(String(seq), { hash: String(hash), file: name });
+  }
+  if (!used) {
+    problems.push({
+      kind: 'digest',
+      message: `no digest for stream ${streamId} among the ${digests.length} file(s) given: nothing to compare with`,
+    });
+    return;
+  }
+  const bySeq = new Map(events.map((e) => [e.seq, e]));
+  let rewritten: (EventRec & { streamId: string }) | undefined;
+  const rechained: string[] = [];
+  for (const e of events) {
+    const k = kept.get(e.seq);
+    if (!k || k.hash === e.hash) continue;
+    const before = kept.get((BigInt(e.seq) - 1n).toString());
+    const linkSame = before !== undefined && before.hash === e.prev;
+    if (!rewritten && (linkSame || !before)) {
+      rewritten = e;
+      problems.push({
+        kind: 'digest',
+        seq: e.seq,
+        id: e.id,
+        message: `event ${label(e)} was rewritten after digest ${k.file} was delivered: its hash is ${e.hash.slice(0, 16)}…, the digest kept says ${k.hash.slice(0, 16)}…`,
+      });
+    } else if (linkSame) {
+      problems.push({ kind: 'digest', seq: e.seq, id: e.id, message: `event ${label(e)} was rewritten too (digest ${k.file})` });
+    } else rechained.push(e.seq);
+  }
+  if (rechained.length)
+    problems.push({
+      kind: 'digest',
+      seq: rechained[0],
+      message: `${rechained.length} later event(s) differ from the digests because they were re-chained (seq ${rechained[0]}–${rechained.at(-1)})`,
+    });
+  // Events the digests list inside the file's range must be in the file.
+  if (events.length) {
+    const lo = BigInt(events[0].seq);
+    const hi = BigInt(events.at(-1)!.seq);
+    for (const seq of kept.keys()) {
+      const s = BigInt(seq);
+      if (s >= lo && s <= hi && !bySeq.has(seq))
+        problems.push({ kind: 'digest', seq, message: `event seq ${seq}, listed by digest ${kept.get(seq)!.file}, is not in the file` });
+    }
+  }
 }

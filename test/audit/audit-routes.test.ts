@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from '../../broker/http/route-registry.ts';
 import { auditParts } from '../../shared/audit/audit-platform.ts';
-import { parsePublicKeys } from '../../shared/audit/audit-keys.ts';
+import { loadTrustedKeys } from '../../shared/audit/audit-keys.ts';
 import { createSiemService } from '../../shared/audit/audit-siem.ts';
 import { verifyExport } from '../../shared/audit/audit-verify.ts';
 import { createFieldCrypto } from '../../shared/crypto/field-cipher.ts';
@@ -53,7 +53,7 @@ const count = async (ws: string, action: string) =>
 async function keys() {
   const res = await b.client().get('/.well-known/wact-audit-keys');
   expect(res.status).toBe(200);
-  return parsePublicKeys(res.text);
+  return loadTrustedKeys(res.text);
 }
 
 async function ownerOf() {

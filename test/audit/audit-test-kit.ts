@@ -4,24 +4,24 @@ import { expect } from 'vitest';
 import { eventHash, GENESIS_HASH } from '../../shared/audit/audit-canonical.ts';
 import { readEvents } from '../../shared/audit/audit-dal.ts';
 import { PassThrough, Readable } from 'node:stream';
-import type { KeyObject } from 'node:crypto';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
-import { createAuditSigner, publicKeyFromJwk } from '../../shared/audit/audit-signing.ts';
+import { createAuditSigner } from '../../shared/audit/audit-signing.ts';
+import { localSigningKey } from '../../shared/audit/audit-signing-keys.ts';
+import { loadTrustedKeys, type TrustedKeys } from '../../shared/audit/audit-keys.ts';
 import { exportAuditStream, type ExportOptions } from '../../shared/audit/audit-export.ts';
-import { verifyExport } from '../../shared/audit/audit-verify.ts';
+import { verifyExport, type VerifyOptions } from '../../shared/audit/audit-verify.ts';
 import type { AuditDatabase, AuditEventInput } from '../../shared/audit/audit-types.ts';
-import { keyProviders } from '../../shared/runtime/platform.ts';
 import { operatorPools, servicePools, testConfig } from '../support/db.ts';
 
 /** Broker-role pools, a signer with a throw-away local KEK, and export/verify helpers. */
 export function auditKit() {
-  // One KEK for every audit test file: they share the run's databases, and the
-  // signing key stored there is wrapped by whichever file created it first.
-  const config = testConfig(); // the run's shared state folder
+  // One signing key for every audit test file: the run's shared state folder holds
+  // the local Ed25519 file, so every file and the CLI sign with the same key.
+  const config = testConfig();
   const broker = servicePools('broker');
   const op = operatorPools();
   const poolFor = (db: AuditDatabase) => (db === 'control' ? broker.control : broker.region(db));
-  const signer = createAuditSigner({ poolFor, providerFor: keyProviders(config) });
+  const signer = createAuditSigner({ poolFor, key: () => localSigningKey(config.home) });
   const audit = createAuditLog({ pools: broker });
 
   const event = (ws: string, i: number, extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
@@ -54,12 +54,18 @@ export function auditKit() {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  async function keys(): Promise<Map<string, KeyObject>> {
-    return new Map((await signer.publicKeys(['control', 'eu', 'us'])).map((k) => [k.kid, publicKeyFromJwk(k)]));
+  /** The published key set, as JSON text (what /.well-known/wact-audit-keys serves). */
+  async function keySetText(): Promise<string> {
+    for (const db of ['control', 'eu', 'us'] as const) await signer.activeKey(db);
+    return JSON.stringify({ keys: await signer.publicKeys(['control', 'eu', 'us']) });
   }
 
-  async function verifyText(text: string) {
-    return verifyExport(Readable.from([text]), await keys());
+  async function keys(): Promise<TrustedKeys> {
+    return loadTrustedKeys(await keySetText());
+  }
+
+  async function verifyText(text: string, opts?: VerifyOptions) {
+    return verifyExport(Readable.from([text]), await keys(), opts);
   }
 
   return {
@@ -73,6 +79,7 @@ export function auditKit() {
     stream,
     exportText,
     keys,
+    keySetText,
     verifyText,
     end: () => Promise.all([broker.end(), op.end()]),
   };

@@ -13,7 +13,14 @@ import {
   verifyHeadSignature,
   type CanonicalEvent,
 } from '../../shared/audit/audit-canonical.ts';
-import { parsePublicKeys } from '../../shared/audit/audit-keys.ts';
+import {
+  checkSignature,
+  derToP1363,
+  keyFingerprint,
+  loadTrustedKeys,
+  publishKey,
+  verifyAuditSignature,
+} from '../../shared/audit/audit-keys.ts';
 import { parseCsvLine } from '../../shared/audit/audit-verify.ts';
 
 const field = fc.option(fc.string({ unit: 'grapheme', maxLength: 30 }), { nil: null });
@@ -54,28 +61,58 @@ describe('audit canonical form', () => {
     expect(neutraliseCell('plain')).toBe('plain');
   });
 
-  it('public keys from a JWK set, a PEM or a raw base64 key verify the same signature', () => {
-    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-    const jwk = publicKey.export({ format: 'jwk' });
+  it('trusted keys: a key set (Ed25519 and P-256) or a pinned PEM verify the same signatures; a swapped key or a wrong pin is refused', () => {
+    const ed = crypto.generateKeyPairSync('ed25519');
+    const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const head = {
       streamId: crypto.randomUUID(),
       seq: '42',
       hash: 'ab'.repeat(32),
       signedAt: '2026-01-01T00:00:00.000000Z',
-      keyId: 'eu-1234abcd',
+      keyId: 'local-1',
     };
-    const signature = crypto.sign(null, headMessage(head), privateKey).toString('base64');
-    const sources = [
-      JSON.stringify({ keys: [{ ...jwk, kid: 'eu-1234abcd' }] }),
-      publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-      Buffer.from(jwk.x!, 'base64url').toString('base64'),
-    ];
-    for (const src of sources) {
-      const key = parsePublicKeys(src).get('eu-1234abcd')!;
-      expect(verifyHeadSignature({ ...head, signature }, key)).toBe(true);
-      expect(verifyHeadSignature({ ...head, seq: '43', signature }, key)).toBe(false);
+    const msg = headMessage(head);
+    const edSig = crypto.sign(null, msg, ed.privateKey).toString('base64');
+    const ecSig = crypto.sign('sha256', msg, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64');
+    const set = {
+      keys: [
+        publishKey(ed.publicKey, { kid: 'local-1', validFrom: '2025-01-01T00:00:00.000000Z', validTo: null, source: 'local' }),
+        publishKey(ec.publicKey, {
+          kid: 'kms-1',
+          validFrom: '2025-01-01T00:00:00.000000Z',
+          validTo: '2026-06-01T00:00:00.000000Z',
+          source: 'aws-kms',
+        }),
+      ],
+    };
+    const keys = loadTrustedKeys(JSON.stringify(set));
+    expect(checkSignature(keys, 'local-1', head.signedAt, msg, edSig)).toEqual({ ok: true });
+    expect(checkSignature(keys, 'kms-1', head.signedAt, msg, ecSig)).toEqual({ ok: true });
+    expect(checkSignature(keys, 'kms-1', head.signedAt, headMessage({ ...head, seq: '43' }), ecSig).ok).toBe(false);
+    expect(checkSignature(keys, 'kms-1', '2026-07-01T00:00:00.000000Z', msg, ecSig)).toMatchObject({
+      ok: false,
+      why: /outside the validity/,
+    });
+    expect(checkSignature(keys, 'nobody', head.signedAt, msg, ecSig)).toMatchObject({ ok: false, why: /unknown key nobody/ });
+    // A key swapped under a published fingerprint.
+    const swapped = { keys: [{ ...set.keys[0], x: publishKey(crypto.generateKeyPairSync('ed25519').publicKey, set.keys[0]).x }] };
+    expect(() => loadTrustedKeys(JSON.stringify(swapped))).toThrow(/does not match its published fingerprint/);
+    // A bare PEM needs a pin, and only the pinned key is trusted.
+    const pem = ed.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    expect(() => loadTrustedKeys(pem)).toThrow(/--fingerprint/);
+    expect(checkSignature(loadTrustedKeys(pem, [keyFingerprint(ed.publicKey)]), 'any', head.signedAt, msg, edSig)).toEqual({ ok: true });
+    expect(() => loadTrustedKeys(JSON.stringify(set), [keyFingerprint(crypto.generateKeyPairSync('ed25519').publicKey)])).toThrow(
+      /no key matches the pinned fingerprint/,
+    );
+    expect(verifyHeadSignature({ ...head, signature: edSig }, ed.publicKey)).toBe(true);
+  });
+
+  it('KMS DER signatures convert to r‖s that verify', () => {
+    const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    for (let i = 0; i < 50; i++) {
+      const msg = crypto.randomBytes(40);
+      const der = crypto.sign('sha256', msg, ec.privateKey);
+      expect(verifyAuditSignature('ES256', ec.publicKey, msg, derToP1363(der).toString('base64'))).toBe(true);
     }
-    expect(() => parsePublicKeys('{"keys":[]}')).toThrow(/no Ed25519/);
-    expect(() => parsePublicKeys('AAAA')).toThrow(/32 bytes/);
   });
 });

@@ -17,13 +17,23 @@ describe('audit export and offline verification', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines[0]).toMatchObject({ type: 'header', streamId: ws, firstSeq: '1', lastSeq: '8', anchor: { seq: '0' } });
+    expect(lines[0]).toMatchObject({
+      type: 'header',
+      version: 2,
+      streamId: ws,
+      firstSeq: '1',
+      lastSeq: '8',
+      anchorSeq: '0',
+      events: 8,
+      complete: true,
+    });
+    expect(lines[0].signature).toMatch(/^[A-Za-z0-9+/]{86}==$/);
     expect(lines.filter((l) => l.type === 'event')).toHaveLength(8);
     expect(lines.filter((l) => l.type === 'signed_head').length).toBeGreaterThanOrEqual(1);
     expect(lines.at(-1)).toMatchObject({ type: 'trailer', events: 8 });
     const report = await kit.verifyText(text);
     expect(report.problems).toEqual([]);
-    expect(report).toMatchObject({ ok: true, events: 8, anchored: { start: true, end: true } });
+    expect(report).toMatchObject({ ok: true, events: 8, manifestSigned: true, anchored: { start: true, end: true } });
   });
 
   it('CSV: formula cells are neutralised, quotes and newlines survive, and the file verifies', async () => {
@@ -98,8 +108,8 @@ describe('audit export and offline verification', () => {
     const ws = await kit.stream(10);
     await eu().query(`DELETE FROM audit.events WHERE stream_id = $1 AND seq = 7`, [ws]);
     const report = await kit.verifyText(await kit.exportText(ws));
-    expect(report.problems).toEqual([expect.objectContaining({ kind: 'missing', seq: '7' })]);
-    expect(report.problems[0].message).toMatch(/1 event\(s\) missing between seq 6 .* and seq 8/);
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'missing', seq: '7' }));
+    expect(report.problems.find((p) => p.seq === '7')!.message).toMatch(/1 event\(s\) missing between seq 6 .* and seq 8/);
   });
 
   it('names a deleted tail (the signed head covers it)', async () => {
@@ -157,15 +167,24 @@ describe('audit export and offline verification', () => {
     const text = await kit.exportText(ws);
     const edited = text.replace('"reason":"ticket T-3', '"reason":"ticket T-9');
     expect((await kit.verifyText(edited)).problems).toEqual([expect.objectContaining({ kind: 'altered', seq: '3' })]);
-    const badSig = text.replace(/"signature":"(.)/, (_m, c: string) => `"signature":"${c === 'A' ? 'B' : 'A'}`);
+    const badSig = text.replace(
+      /("type":"signed_head".*?"signature":")(.)/,
+      (_m, pre: string, c: string) => `${pre}${c === 'A' ? 'B' : 'A'}`,
+    );
     expect((await kit.verifyText(badSig)).problems.map((p) => p.kind)).toContain('signature');
+    const badManifest = text.replace(/"signature":"(.)/, (_m, c: string) => `"signature":"${c === 'A' ? 'B' : 'A'}`);
+    expect((await kit.verifyText(badManifest)).problems).toEqual([expect.objectContaining({ kind: 'manifest' })]);
     const truncated = text.split('\n').slice(0, -3).join('\n');
     expect((await kit.verifyText(truncated)).problems.map((p) => p.kind)).toContain('format');
     // With another key set, nothing verifies.
     const { Readable } = await import('node:stream');
     const { verifyExport } = await import('../../shared/audit/audit-verify.ts');
+    const { loadTrustedKeys, publishKey } = await import('../../shared/audit/audit-keys.ts');
     const stranger = crypto.generateKeyPairSync('ed25519').publicKey;
-    const keys = new Map([...(await kit.keys()).keys()].map((k) => [k, stranger]));
-    expect((await verifyExport(Readable.from([text]), keys)).ok).toBe(false);
+    const genuine = JSON.parse(await kit.keySetText()) as { keys: { kid: string; validFrom: string }[] };
+    const forged = genuine.keys.map((k) => publishKey(stranger, { kid: k.kid, validFrom: k.validFrom, validTo: null, source: 'local' }));
+    const report = await verifyExport(Readable.from([text]), loadTrustedKeys(JSON.stringify({ keys: forged })));
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => p.kind)).toEqual(expect.arrayContaining(['manifest', 'signature', 'unsigned_end']));
   });
 });
