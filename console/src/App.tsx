@@ -15,6 +15,7 @@ import apikeys from './apikeys/index.ts';
 import credentials from './credentials/index.ts';
 import members from './members/index.ts';
 import audit from './audit/index.ts';
+import wactAccess from './wactaccess/index.ts';
 import supportSessions from './support/index.ts';
 import dbSessions from './dbsessions/index.ts';
 import approvals from './security/approvals.ts';
@@ -53,6 +54,7 @@ export function App() {
       <Resource name="credentials" {...credentials} />
       <Resource name="members" {...members} />
       <Resource name="audit" {...audit} options={{ label: 'Audit log' }} />
+      <Resource name="wact-access" {...wactAccess} options={{ label: 'WAct access' }} />
       <Resource name="support-sessions" {...supportSessions} options={{ label: 'Support sessions' }} />
       <Resource name="db-sessions" {...dbSessions} options={{ label: 'Database sessions' }} />
       <Resource name="approvals" {...approvals} options={{ label: 'Approvals' }} />

@@ -52,6 +52,7 @@ export const RESOURCE_PERMISSIONS: Record<string, Partial<Record<string, Permiss
   settings: { list: 'settings.manage', edit: 'settings.manage', deletion: 'deletion.manage', wipe: 'workspace.wipe' },
   'deletion-requests': { list: 'deletion.manage', show: 'deletion.manage', create: 'deletion.manage' },
   audit: { list: 'audit.read', show: 'audit.read', export: 'audit.export' },
+  'wact-access': { list: 'wactaccess.read', show: 'wactaccess.read', export: 'wactaccess.read' },
   setup: { list: 'workspace.create', create: 'workspace.create' },
   'support-conversations': { list: 'support.browse' },
   'support-clicks': { list: 'support.browse' },

@@ -6,7 +6,17 @@ import SearchIcon from '@mui/icons-material/ManageSearch';
 import { Divider } from '@mui/material';
 
 /** Only what the role may reach: react-admin asks `canAccess` for each resource. */
-const CUSTOMER_RESOURCES = ['conversations', 'clicks', 'conversions', 'links', 'api-keys', 'credentials', 'members', 'audit'];
+const CUSTOMER_RESOURCES = [
+  'conversations',
+  'clicks',
+  'conversions',
+  'links',
+  'api-keys',
+  'credentials',
+  'members',
+  'audit',
+  'wact-access',
+];
 const EMPLOYEE_RESOURCES = ['support-sessions', 'db-sessions', 'approvals', 'platform-audit', 'employees'];
 
 function Item({ resource }: { resource: string }) {
