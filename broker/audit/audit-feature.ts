@@ -1,8 +1,7 @@
-import fs from 'node:fs';
-import tls from 'node:tls';
-import { Agent } from 'undici';
 import { auditParts, type AuditParts } from '../../shared/audit/audit-platform.ts';
 import { createSiemService, type SiemService } from '../../shared/audit/audit-siem.ts';
+import { createOutboundClient } from '../../shared/http/outbound-client.ts';
+import { outboundCaList, outboundExtraCa } from '../../shared/http/tls.ts';
 import type { BrokerServices } from '../http/route-types.ts';
 
 export interface AuditFeature {
@@ -19,16 +18,19 @@ export function auditFeature(services: BrokerServices): AuditFeature {
   let f = services.features.audit as AuditFeature | undefined;
   if (!f) {
     const parts = auditParts(services.platform);
-    // Outside production a SIEM may sit behind the development CA (on top of the public roots).
-    const caFile = services.config.env !== 'production' ? services.config.tls.caFile : undefined;
-    const ca = caFile && fs.existsSync(caFile) ? [...tls.rootCertificates, fs.readFileSync(caFile, 'utf8')] : undefined;
+    // Customer destinations go through the guarded client: system roots plus the extra CA,
+    // address checked at connect time (shared/http/outbound-client.ts).
+    const outbound = createOutboundClient({
+      env: services.config.env,
+      devAllow: (services.config.raw.WACT_OUTBOUND_DEV_ALLOW ?? '').split(','),
+      ca: outboundCaList(outboundExtraCa(services.config)),
+    });
     f = {
       parts,
       siem: createSiemService({
         parts,
         fieldCrypto: services.fieldCrypto,
-        allowPrivate: services.config.raw.WACT_AUDIT_SIEM_ALLOW_PRIVATE,
-        dispatcher: ca ? new Agent({ connect: { ca } }) : undefined,
+        outbound,
         log: (msg, extra) => services.platform.logger.warn(extra ?? {}, msg),
       }),
     };

@@ -1,4 +1,6 @@
 import { Agent, request } from 'undici';
+import { categorise } from '../../shared/http/outbound-client.ts';
+import { outboundCaList } from '../../shared/http/tls.ts';
 import type { PlatformRequest } from './export-types.ts';
 
 export interface SendOutcome {
@@ -13,11 +15,14 @@ export interface SendOutcome {
 /**
  * HTTPS transport to the ad platforms. The response body is read and
  * discarded: platforms echo identifiers in errors, and we keep only the status.
- * `ca` lets a development/test receiver with the local CA be trusted.
+ * `ca` is the extra CA (development CA or TLS_CA_FILE): it is *added* to the
+ * system roots (outboundCaList), never passed alone, which would make every
+ * publicly rooted platform certificate fail. Redirects are not followed
+ * (undici's request): a 3xx counts as a failure.
  */
 export function createExportSender(opts: { timeoutMs: number; ca?: string; allowHttp: boolean }) {
   const dispatcher = new Agent({
-    connect: { ...(opts.ca ? { ca: opts.ca } : {}), minVersion: 'TLSv1.2' },
+    connect: { ca: outboundCaList(opts.ca), minVersion: 'TLSv1.2' },
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
   });
@@ -44,12 +49,12 @@ export function createExportSender(opts: { timeoutMs: number; ca?: string; allow
         ...(s >= 300 ? { errorCode: `http_${s}` } : {}),
       };
     } catch (err) {
-      const name = (err as Error).name;
+      const category = categorise(err);
       return {
         status: null,
         ok: false,
         retryable: true,
-        errorCode: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network_error',
+        errorCode: category === 'timeout' ? 'timeout' : category === 'tls_failed' ? 'tls_error' : 'network_error',
       };
     }
   }

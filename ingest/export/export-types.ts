@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { knownSunset, LINKEDIN_VERSION } from '../../shared/platforms/platform-contracts.ts';
 
 export const AD_PLATFORMS = ['meta', 'google', 'microsoft', 'tiktok', 'linkedin'] as const;
 export type AdPlatform = (typeof AD_PLATFORMS)[number];
@@ -61,7 +62,8 @@ export const platformCredentialSchemas = {
     version: z
       .string()
       .regex(/^\d{6}$/)
-      .default('202501'),
+      .refine((v) => !knownSunset('linkedin', v), 'this LinkedIn-Version is sunset (see docs/platforms.md)')
+      .default(LINKEDIN_VERSION),
   }),
 } as const;
 

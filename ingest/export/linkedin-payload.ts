@@ -1,7 +1,8 @@
 import { endpoint, type ExportEvent, type PlatformCredentials, type PlatformRequest } from './export-types.ts';
 
 /**
- * LinkedIn Conversions API: conversion rule URN, conversionHappenedAt in ms,
+ * LinkedIn Conversions API (versioned: `LinkedIn-Version: YYYYMM` and
+ * `X-Restli-Protocol-Version: 2.0.0` on every call, see docs/platforms.md): conversion rule URN, conversionHappenedAt in ms,
  * amount as a decimal string, li_fat_id as the
  * LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID user id.
  */

@@ -1,25 +1,22 @@
+import { microsoftDateTime, microsoftHeaders } from '../../shared/platforms/platform-contracts.ts';
 import { endpoint, type ExportEvent, type PlatformCredentials, type PlatformRequest } from './export-types.ts';
 
 /**
- * Microsoft Advertising ApplyOfflineConversions (Campaign Management v13):
+ * Microsoft Advertising ApplyOfflineConversions (Campaign Management v13, REST):
  * MicrosoftClickId, ConversionName (an existing goal), ConversionTime in UTC
- * xs:dateTime, optional value and currency.
+ * xs:dateTime, optional value and currency. Authentication as the deletion
+ * call: one helper (microsoftHeaders) for both.
  */
 export function buildMicrosoftRequest(e: ExportEvent, creds: PlatformCredentials<'microsoft'>, urlTemplate: string): PlatformRequest {
   return {
     url: endpoint(urlTemplate, creds),
-    headers: {
-      AuthenticationToken: creds.accessToken,
-      DeveloperToken: creds.developerToken,
-      CustomerId: creds.customerId,
-      CustomerAccountId: creds.customerAccountId,
-    },
+    headers: microsoftHeaders(creds),
     body: {
       OfflineConversions: [
         {
           MicrosoftClickId: e.clickId,
           ConversionName: creds.conversionName,
-          ConversionTime: e.occurredAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          ConversionTime: microsoftDateTime(e.occurredAt),
           ...(e.value !== undefined ? { ConversionValue: e.value, ConversionCurrencyCode: e.currency ?? 'USD' } : {}),
         },
       ],

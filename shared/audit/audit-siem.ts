@@ -1,12 +1,10 @@
-import dns from 'node:dns/promises';
-import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import type pg from 'pg';
-import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Region } from '../config/config.ts';
 import type { FieldCrypto } from '../crypto/field-cipher.ts';
 import { BadRequestError } from '../errors/errors.ts';
+import { describeOutbound, type OutboundClient } from '../http/outbound-client.ts';
 import { exportAuditStream } from './audit-export.ts';
 import type { AuditParts } from './audit-platform.ts';
 import type { AuditEventInput } from './audit-types.ts';
@@ -30,40 +28,13 @@ export const siemInput = z.object({
   enabled: z.boolean().default(true),
 });
 
-export function isPrivateAddress(ip: string): boolean {
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  if (net.isIPv4(v4)) {
-    const [a, b] = v4.split('.').map(Number);
-    return (
-      a === 10 ||
-      a === 127 ||
-      a === 0 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      a >= 224
-    );
-  }
-  const l = ip.toLowerCase();
-  return (
-    l === '::1' ||
-    l === '::' ||
-    l.startsWith('fc') ||
-    l.startsWith('fd') ||
-    l.startsWith('fe8') ||
-    l.startsWith('fe9') ||
-    l.startsWith('fea') ||
-    l.startsWith('feb')
-  );
-}
-
 /**
- * A destination must be HTTPS without credentials in the URL and, unless
- * allowed by configuration, must not resolve to a private or loopback address
- * (the broker must not become a way into the internal network).
+ * Early feedback when a destination is configured: https, no credentials in the
+ * URL, and a name that resolves to public addresses only (unless the development
+ * allow-list says otherwise). The real check runs again on every push, when the
+ * outbound client connects (shared/http/outbound-client.ts): DNS can change.
  */
-export async function checkDestination(raw: string, allowPrivate: boolean): Promise<URL> {
+export async function checkDestination(raw: string, outbound: OutboundClient): Promise<URL> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -73,15 +44,13 @@ export async function checkDestination(raw: string, allowPrivate: boolean): Prom
   if (url.protocol !== 'https:') throw new BadRequestError('the SIEM URL must use https', 'invalid_siem_url');
   if (url.username || url.password)
     throw new BadRequestError('put credentials in the authorization field, not the URL', 'invalid_siem_url');
-  if (!allowPrivate) {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const addrs = net.isIP(host) ? [{ address: host }] : await dns.lookup(host, { all: true }).catch(() => []);
-    if (addrs.length === 0) throw new BadRequestError('the SIEM host does not resolve', 'invalid_siem_url');
-    if (addrs.some((a) => isPrivateAddress(a.address)))
-      throw new BadRequestError('the SIEM host is a private or loopback address', 'invalid_siem_url');
-  }
+  const verdict = await outbound.precheck(url.href);
+  if (!verdict.allowed) throw new BadRequestError('the SIEM host must resolve to public addresses only', 'invalid_siem_url');
   return url;
 }
+
+/** A push failure whose text may be shown to the customer (a category, never a socket error). */
+class PushFailure extends Error {}
 
 interface DestinationRow {
   workspace_id: string;
@@ -100,9 +69,8 @@ interface DestinationRow {
 export interface SiemDeps {
   parts: AuditParts;
   fieldCrypto: FieldCrypto;
-  allowPrivate: boolean;
-  /** For tests (a CA to trust) and proxies. */
-  dispatcher?: Dispatcher;
+  /** The customer-destination client: address checked at connect time, no redirects, categorised failures. */
+  outbound: OutboundClient;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -112,7 +80,7 @@ export function createSiemService(deps: SiemDeps) {
 
   async function configure(ws: { id: string; region: Region }, input: z.input<typeof siemInput>) {
     const v = siemInput.parse(input);
-    await checkDestination(v.url, deps.allowPrivate);
+    await checkDestination(v.url, deps.outbound);
     const auth = v.authorization ? await deps.fieldCrypto.encrypt(ws.id, ws.region, AUTH_CTX, v.authorization) : null;
     await pool(ws.region).query(
       `INSERT INTO wact.audit_siem_destinations (workspace_id, url, format, auth_header, interval_seconds, enabled, next_attempt_at)
@@ -168,7 +136,9 @@ export function createSiemService(deps: SiemDeps) {
     let events = 0;
     let lastSeq: string | null = null;
     try {
-      const url = await checkDestination(r.url, deps.allowPrivate);
+      const url = await checkDestination(r.url, deps.outbound).catch(() => {
+        throw new PushFailure('destination not allowed (not a public https address)');
+      });
       // The push is an export: recorded (durably) before anything leaves.
       await deps.parts.audit.append({
         action: 'audit.export',
@@ -183,33 +153,39 @@ export function createSiemService(deps: SiemDeps) {
       const headers: Record<string, string> = { 'content-type': r.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson' };
       if (r.auth_header) headers.authorization = await deps.fieldCrypto.decryptString(r.workspace_id, region, AUTH_CTX, r.auth_header);
       const body = new PassThrough();
-      const sending = request(url, {
-        method: 'POST',
-        headers,
-        body,
-        dispatcher: deps.dispatcher,
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
+      // A refused or failed send must not leave the export writing into a stream nobody reads.
+      const sending = deps.outbound.send(url.href, { method: 'POST', headers, body }).then((res) => {
+        if (!res.ok) body.destroy();
+        return res;
       });
-      sending.catch(() => body.destroy());
-      const exported = await exportAuditStream(
-        { poolFor: deps.parts.poolFor, signer: deps.parts.signer },
-        {
-          database: region,
-          streamId: r.workspace_id,
-          format: r.format,
-          afterSeq: BigInt(r.last_pushed_seq),
-          maxEvents: MAX_EVENTS_PER_PUSH,
-        },
-        body,
-      ).finally(() => body.end());
+      let exported: Awaited<ReturnType<typeof exportAuditStream>>;
+      try {
+        exported = await exportAuditStream(
+          { poolFor: deps.parts.poolFor, signer: deps.parts.signer },
+          {
+            database: region,
+            streamId: r.workspace_id,
+            format: r.format,
+            afterSeq: BigInt(r.last_pushed_seq),
+            maxEvents: MAX_EVENTS_PER_PUSH,
+          },
+          body,
+        ).finally(() => body.end());
+      } catch (err) {
+        const res = await sending;
+        if (!res.ok) throw new PushFailure(describeOutbound(res));
+        throw err;
+      }
       const res = await sending;
-      await res.body.dump();
-      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
+      if (!res.ok) throw new PushFailure(describeOutbound(res));
       events = exported.events;
       lastSeq = exported.lastSeq;
     } catch (err) {
-      const message = (err as Error).message.slice(0, 120);
+      // Only categories reach the customer (last_error is shown to the workspace);
+      // anything else is ours: logged for the operator, shown as a generic line.
+      const message = err instanceof PushFailure ? err.message.slice(0, 120) : 'push failed (internal error, see the broker log)';
+      if (!(err instanceof PushFailure))
+        deps.log?.('SIEM push failed internally', { workspaceId: r.workspace_id, error: (err as Error).message });
       const failed = await db.query<{ failures: number }>(
         `UPDATE wact.audit_siem_destinations SET failures = failures + 1, last_error = $2,
             next_attempt_at = now() + make_interval(secs => least($3, 30 * power(2, least(failures, 10)))), updated_at = now()

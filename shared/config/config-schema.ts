@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { contractFor } from '../platforms/platform-contracts.ts';
 
 /** The checkout's root: `.wact/` lives here unless WACT_HOME moves it. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -148,21 +149,21 @@ export const configSchema = z.object({
   EXPORT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000).describe('Timeout of one ad-platform request.'),
   EXPORT_URL_META: z
     .string()
-    .default('https://graph.facebook.com/v21.0/{datasetId}/events')
-    .describe('Meta Conversions API endpoint ({placeholders} from the workspace’s credentials).'),
+    .default(contractFor('meta', 'Conversions API').endpoint)
+    .describe('Meta Conversions API endpoint ({placeholders} from the workspace’s credentials). Defaults: docs/platforms.md.'),
   EXPORT_URL_GOOGLE: z
     .string()
-    .default('https://googleads.googleapis.com/v18/customers/{customerId}:uploadClickConversions')
+    .default(contractFor('google', 'UploadClickConversions').endpoint)
     .describe('Google Ads UploadClickConversions endpoint.'),
   EXPORT_URL_MICROSOFT: z
     .string()
-    .default('https://campaign.api.bingads.microsoft.com/CampaignManagement/v13/OfflineConversions/Apply')
+    .default(contractFor('microsoft', 'ApplyOfflineConversions (REST)').endpoint)
     .describe('Microsoft Advertising ApplyOfflineConversions endpoint.'),
-  EXPORT_URL_TIKTOK: z
+  EXPORT_URL_TIKTOK: z.string().default(contractFor('tiktok', 'Events API').endpoint).describe('TikTok Events API 2.0 endpoint.'),
+  EXPORT_URL_LINKEDIN: z
     .string()
-    .default('https://business-api.tiktok.com/open_api/v1.3/event/track/')
-    .describe('TikTok Events API 2.0 endpoint.'),
-  EXPORT_URL_LINKEDIN: z.string().default('https://api.linkedin.com/rest/conversionEvents').describe('LinkedIn Conversions API endpoint.'),
+    .default(contractFor('linkedin', 'Conversions API').endpoint)
+    .describe('LinkedIn Conversions API endpoint (LinkedIn-Version header per workspace, default from docs/platforms.md).'),
 
   // Identity (broker/auth): single sign-on, sessions, TOTP.
   OIDC_ISSUER_URL: z
@@ -304,17 +305,13 @@ export const configSchema = z.object({
   WACT_AUDIT_CONTROL_KEK_REGION: z
     .enum(['eu', 'us'])
     .default('eu')
-    .describe("Which region's KEK wrapped the control database's audit signing key before issue 13 (old keys stay published)."),
-  WACT_AUDIT_SIGNING_KMS_KEY: z
+    .describe("Which region's KEK wraps the control database's audit signing key."),
+  WACT_OUTBOUND_DEV_ALLOW: z
     .string()
     .optional()
     .describe(
-      'KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY) that signs audit heads, export manifests and digests; given to the audit signer only. Required in production; unset elsewhere: a local Ed25519 key in <state folder>/keys/audit-signing-ed25519.pem.',
+      'Development and tests only (production refuses to start with it): comma-separated addresses or CIDRs that customer destinations such as a SIEM may use although not public, e.g. 127.0.0.1/32 for a local SIEM.',
     ),
-  WACT_AUDIT_SIGNING_KMS_REGION: z.string().default('eu-central-1').describe('AWS region of WACT_AUDIT_SIGNING_KMS_KEY.'),
-  WACT_AUDIT_SIEM_ALLOW_PRIVATE: boolish
-    .default(false)
-    .describe('Allow SIEM push destinations on private or loopback addresses (tests, on-premises SIEMs).'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -60,6 +60,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!v.TLS_CERT_FILE || !v.TLS_KEY_FILE) {
       throw new ConfigError('refusing to start: production needs TLS_CERT_FILE and TLS_KEY_FILE');
     }
+    if ((v.WACT_OUTBOUND_DEV_ALLOW ?? '').trim() !== '') {
+      // Customer destinations (SIEM push) must never reach internal addresses in production.
+      throw new ConfigError('refusing to start: WACT_OUTBOUND_DEV_ALLOW is for development and tests only');
+    }
   }
   if (v.WACT_KEY_PROVIDER === 'aws-kms' && (!v.WACT_KMS_KEY_EU || !v.WACT_KMS_KEY_US)) {
     throw new ConfigError('the aws-kms key provider needs WACT_KMS_KEY_EU and WACT_KMS_KEY_US');

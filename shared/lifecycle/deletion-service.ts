@@ -10,9 +10,11 @@ import { withTransaction } from '../db/pools.ts';
 import { BadRequestError, NotFoundError } from '../errors/errors.ts';
 import { hashPhone, normalisePhone } from '../phone/phone.ts';
 import type { WorkspaceService } from '../workspaces/workspace-service.ts';
+import { outboundExtraCa } from '../http/tls.ts';
 import {
   buildDeletionCall,
   CLICK_KIND_FOR,
+  createDeletionSender,
   deletionEndpoint,
   UNSUPPORTED_REASON,
   type AdPlatform,
@@ -137,7 +139,18 @@ export function createDeletionService(deps: DeletionDeps) {
   const { pools, keyring, audit } = deps;
   const now = deps.now ?? Date.now;
   const fields = createFieldCrypto(keyring);
-  const send: HttpSender = deps.send ?? ((url, init) => fetch(url, init));
+  // Default: undici with the system roots plus the extra CA, no redirects (createDeletionSender).
+  let defaultSender: HttpSender | undefined;
+  const send: HttpSender =
+    deps.send ??
+    ((url, init) => {
+      if (!defaultSender) {
+        const cfg = deps.config as Partial<Pick<Config, 'env' | 'home' | 'tls'>>;
+        const extraCa = cfg.env && cfg.home && cfg.tls ? outboundExtraCa(cfg as Pick<Config, 'env' | 'home' | 'tls'>) : undefined;
+        defaultSender = createDeletionSender(extraCa).send;
+      }
+      return defaultSender(url, init);
+    });
 
   async function subjectHashes(workspaceId: string, region: Region, e164: string): Promise<string[]> {
     const current = await keyring.currentKey(workspaceId, region, 'hmac');
@@ -317,11 +330,13 @@ export function createDeletionService(deps: DeletionDeps) {
         const conv = conversions.rows.find((r) => r.id === e.conversion_id)!;
         const click = clicks.rows.find((r) => r.id === conv.click_id);
         if (!click) continue;
-        for (const kind of CLICK_KIND_FOR[e.platform]) {
+        // The kind the export used first (its id is what the platform holds), then the others.
+        for (const kind of [e.click_kind, ...CLICK_KIND_FOR[e.platform].filter((k) => k !== e.click_kind)]) {
+          if (!CLICK_KIND_FOR[e.platform].includes(kind)) continue;
           const enc = click[`${kind}_enc`] as Buffer | null;
           if (!enc) continue;
           const clickId = await fields.decryptString(ws, region, { table: 'clicks', column: `${kind}_enc` }, enc);
-          list.push({ clickKind: kind, clickId, event: conv.event, occurredAt: conv.occurred_at.toISOString() });
+          list.push({ conversionId: conv.id, clickKind: kind, clickId, event: conv.event, occurredAt: conv.occurred_at.toISOString() });
           break;
         }
       }
@@ -461,8 +476,7 @@ export function createDeletionService(deps: DeletionDeps) {
           await credentialsFor(ws, region, pool, t.platform),
           new Date(t0),
         );
-        if (deps.config.env === 'production' && !call.url.startsWith('https://'))
-          throw new Error('refusing a non-HTTPS endpoint in production');
+        if (deps.config.env === 'production' && !call.url.startsWith('https://')) throw new Error('insecure_endpoint'); // refused: production retracts over https only
         const res = await send(call.url, {
           method: 'POST',
           headers: call.headers,
@@ -473,8 +487,9 @@ export function createDeletionService(deps: DeletionDeps) {
         // Only the status is kept: a platform's response body may echo the identifiers.
         summary = `HTTP ${res.status}`;
       } catch (err) {
-        const e = err as { name?: string; code?: string; cause?: { code?: string } };
-        summary = `request failed: ${e.cause?.code ?? e.code ?? e.name ?? 'error'}`.slice(0, 300);
+        // A category (timeout, connection_failed, tls_failed, …), never socket error text: the summary is shown to the workspace.
+        const m = (err as Error).message;
+        summary = `request failed: ${/^[a-z_]{1,40}$/.test(m) ? m : 'error'}`;
       }
       const ok = status !== null && status >= 200 && status < 300;
       const backoff = Math.min(MAX_BACKOFF_MS, 60_000 * 2 ** Math.min(t.attempts, 12));

@@ -1,7 +1,6 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from '../../broker/http/route-registry.ts';
 import { auditParts } from '../../shared/audit/audit-platform.ts';
@@ -9,6 +8,8 @@ import { loadTrustedKeys } from '../../shared/audit/audit-keys.ts';
 import { createSiemService } from '../../shared/audit/audit-siem.ts';
 import { verifyExport } from '../../shared/audit/audit-verify.ts';
 import { createFieldCrypto } from '../../shared/crypto/field-cipher.ts';
+import { createOutboundClient } from '../../shared/http/outbound-client.ts';
+import { outboundCaList } from '../../shared/http/tls.ts';
 import { startTestBroker, type ApiClient, type TestBroker } from '../support/broker.ts';
 
 /**
@@ -204,8 +205,8 @@ describe('audit API', () => {
     const siem = createSiemService({
       parts: auditParts(b.platform),
       fieldCrypto: createFieldCrypto(b.platform.keyring),
-      allowPrivate: true,
-      dispatcher: new Agent({ connect: { ca: b.tls.ca } }),
+      // The local test SIEM is on loopback: allowed by the development allow-list only.
+      outbound: createOutboundClient({ env: 'test', devAllow: ['127.0.0.1/32', '::1/128'], ca: outboundCaList(b.tls.ca) }),
     });
     try {
       const cfg = await siem.configure(ws, { url, authorization: 'Bearer siem-token', intervalSeconds: 60 });

@@ -49,6 +49,7 @@ async function insertPerson(ctx: Ctx, ws: { id: string }, phone: string, opts: {
   }
   const convIds = [crypto.randomUUID(), crypto.randomUUID()];
   const exportIds: string[] = [];
+  const conversionIds: string[] = [];
   for (const conv of convIds) {
     await pool.query(
       `INSERT INTO wact.conversations (id, workspace_id, provider, sender_hash, sender_kind, started_at, matched_click_id, matched_click_at, attribution_method)
@@ -62,6 +63,7 @@ async function insertPerson(ctx: Ctx, ws: { id: string }, phone: string, opts: {
     );
     await pool.query(`INSERT INTO wact.webhook_receipts (workspace_id, provider, message_hash) VALUES ($1, 'twilio', $2)`, [ws.id, mh]);
     const conversion = crypto.randomUUID();
+    conversionIds.push(conversion);
     await pool.query(
       `INSERT INTO wact.conversions (id, workspace_id, event, value, currency, occurred_at, conversation_id, click_id, click_created_at, match_method, attributed)
        VALUES ($1, $2, 'Purchase', 42, 'EUR', now(), $3, $4, $5, 'phone', true)`,
@@ -89,7 +91,7 @@ async function insertPerson(ctx: Ctx, ws: { id: string }, phone: string, opts: {
   await pool.query(`INSERT INTO pgboss.job (name, data) VALUES ('export.test', $1)`, [
     JSON.stringify({ workspaceId: ws.id, exportJobId: exportIds[0] }),
   ]);
-  return { sender, gclid, clickId, convIds };
+  return { sender, gclid, clickId, convIds, conversionIds };
 }
 
 describe('end-user deletion requests', () => {
@@ -180,11 +182,14 @@ describe('end-user deletion requests', () => {
     expect(call.headers.authorization).toBe('Bearer tok-abc');
     expect(call.headers['developer-token']).toBe('dev-1');
     expect(call.body.conversionAdjustments).toHaveLength(2);
+    // Identified by the order id the export sent (our conversion id): the documented identifier, and the
+    // only one that also works for gbraid / wbraid conversions. The click id itself is not sent again.
     expect(call.body.conversionAdjustments[0]).toMatchObject({
       adjustmentType: 'RETRACTION',
       conversionAction: 'customers/1234567890/conversionActions/987',
-      gclidDateTimePair: { gclid: alice.gclid },
     });
+    expect(call.body.conversionAdjustments.map((a) => a.orderId).sort()).toEqual([...alice.conversionIds].sort());
+    expect(JSON.stringify(call.body)).not.toContain(alice.gclid);
     expect(done.status).toBe('completed');
     const google = done.targets.find((t) => t.platform === 'google')!;
     expect(google).toMatchObject({ status: 'done', responseStatus: 200, attempts: 1, identifierCount: 2 });

@@ -57,22 +57,22 @@ describe('ad-platform payloads use the platforms’ field names and time formats
       'google',
       ev('wbraid', 'WB1'),
       creds,
-      'https://googleads.googleapis.com/v18/customers/{customerId}:uploadClickConversions',
+      'https://googleads.googleapis.com/v26/customers/{customerId}:uploadClickConversions',
     );
-    expect(r.url).toBe('https://googleads.googleapis.com/v18/customers/1234567890:uploadClickConversions');
+    expect(r.url).toBe('https://googleads.googleapis.com/v26/customers/1234567890:uploadClickConversions');
     expect(r.headers).toEqual({ authorization: 'Bearer a', 'developer-token': 'd', 'login-customer-id': '9999999999' });
     expect(r.body).toEqual({
       conversions: [
         {
           wbraid: 'WB1',
-          conversion_action: 'customers/1234567890/conversionActions/55',
-          conversion_date_time: '2026-03-04 05:06:07+00:00',
-          conversion_value: 1500,
-          currency_code: 'EUR',
-          order_id: '0b6d1a52-2f2e-4c9a-9a55-6f1d2f7c1e11',
+          conversionAction: 'customers/1234567890/conversionActions/55',
+          conversionDateTime: '2026-03-04 05:06:07+00:00',
+          conversionValue: 1500,
+          currencyCode: 'EUR',
+          orderId: '0b6d1a52-2f2e-4c9a-9a55-6f1d2f7c1e11',
         },
       ],
-      partial_failure: true,
+      partialFailure: true,
     });
   });
 
@@ -82,7 +82,7 @@ describe('ad-platform payloads use the platforms’ field names and time formats
     expect(r.body).toEqual({
       OfflineConversions: [{ MicrosoftClickId: 'ms1', ConversionName: 'Chat sale', ConversionTime: '2026-03-04T05:06:07Z' }],
     });
-    expect(r.headers).toMatchObject({ AuthenticationToken: 'a', DeveloperToken: 'd', CustomerId: '1', CustomerAccountId: '2' });
+    expect(r.headers).toEqual({ Authorization: 'Bearer a', DeveloperToken: 'd', CustomerId: '1', CustomerAccountId: '2' });
   });
 
   it('TikTok: event_source web, event_time in seconds, user.ttclid raw', () => {
@@ -110,7 +110,7 @@ describe('ad-platform payloads use the platforms’ field names and time formats
       { accessToken: 'a', conversionRuleId: '77' },
       'https://api.linkedin.com/rest/conversionEvents',
     );
-    expect(r.headers).toEqual({ authorization: 'Bearer a', 'LinkedIn-Version': '202501', 'X-Restli-Protocol-Version': '2.0.0' });
+    expect(r.headers).toEqual({ authorization: 'Bearer a', 'LinkedIn-Version': '202603', 'X-Restli-Protocol-Version': '2.0.0' });
     expect(r.body).toEqual({
       conversion: 'urn:lla:llaPartnerConversion:77',
       conversionHappenedAt: at.getTime(),
@@ -118,6 +118,28 @@ describe('ad-platform payloads use the platforms’ field names and time formats
       user: { userIds: [{ idType: 'LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID', idValue: 'li-1' }] },
       eventId: '0b6d1a52-2f2e-4c9a-9a55-6f1d2f7c1e11',
     });
+  });
+
+  it('Google: gclid and gbraid each in their own field; other click kinds refused', () => {
+    const creds = { accessToken: 'a', developerToken: 'd', customerId: '1234567890', conversionActionId: '55' };
+    const body = (kind: string) =>
+      (buildPlatformRequest('google', ev(kind, 'ID1'), creds, 'https://g').body as { conversions: object[] }).conversions[0];
+    expect(body('gclid')).toMatchObject({ gclid: 'ID1' });
+    expect(body('gclid')).not.toHaveProperty('gbraid');
+    expect(body('gbraid')).toMatchObject({ gbraid: 'ID1' });
+    expect(body('gbraid')).not.toHaveProperty('gclid');
+    expect(() => body('msclkid')).toThrow(/gclid, gbraid or wbraid/);
+  });
+
+  it('LinkedIn: a sunset LinkedIn-Version stored in a workspace is refused', () => {
+    expect(() =>
+      buildPlatformRequest(
+        'linkedin',
+        ev('li_fat_id', 'li-1'),
+        { accessToken: 'a', conversionRuleId: '77', version: '202511' },
+        'https://l',
+      ),
+    ).toThrow(/sunset/);
   });
 
   it('refuses incomplete credentials and URL-encodes placeholders', () => {
