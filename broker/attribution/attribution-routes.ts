@@ -24,23 +24,36 @@ import { workspaceAdminRoutes } from './workspace-admin-routes.ts';
  * before data leaves (the route table's `audit`); exports record theirs before the first byte.
  */
 
-const day = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}/)
+/**
+ * Filter values reach SQL as parameters and PostgreSQL casts them: anything it
+ * would refuse must be refused here with a 400, never found by the database as a
+ * 500. Dates: the whole value is a real calendar date (z.iso.date is anchored and
+ * knows month lengths and leap years; the old unanchored regex let
+ * "2024-01-01x" through to the timestamptz cast) and not year 0, which
+ * PostgreSQL rejects. Text: no NUL byte (PostgreSQL text cannot hold one).
+ */
+const day = z.iso
+  .date()
+  .refine((v) => !v.startsWith('0000'), 'year 0 does not exist')
   .optional();
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => !v.includes('\u0000'), 'no NUL bytes');
 const conversationFilter = z
   .object({
-    provider: z.string().max(20).optional(),
-    attributionMethod: z.string().max(20).optional(),
+    provider: text(20).optional(),
+    attributionMethod: text(20).optional(),
     from: day,
     to: day,
-    q: z.string().optional(),
+    q: text(200).optional(),
   })
   .strip();
 const clickFilter = z
-  .object({ source: z.enum(['link', 'snippet', 'ctwa']).optional(), utmCampaign: z.string().max(200).optional(), from: day, to: day })
+  .object({ source: z.enum(['link', 'snippet', 'ctwa']).optional(), utmCampaign: text(200).optional(), from: day, to: day })
   .strip();
-const conversionFilter = z.object({ event: z.string().max(100).optional(), attributed: z.boolean().optional() }).strip();
+const conversionFilter = z.object({ event: text(100).optional(), attributed: z.boolean().optional() }).strip();
 const uuid = z.string().uuid();
 const unmaskBody = z.object({ field: z.enum(['sender', 'clickId']), reason: z.string().optional() });
 const exportQuery = z.object({ format: z.enum(['csv', 'jsonl']).default('csv'), filter: z.string().max(4096).optional() });

@@ -18,10 +18,20 @@ const dal = (req: ApiRequest) =>
     regional: req.services.platform.pools.region(req.workspace!.region),
   });
 
-const iso = z.string().datetime({ offset: true });
+// Anchored ISO timestamps; year 0 and NUL bytes are refused here because PostgreSQL would refuse them with a 500.
+const iso = z
+  .string()
+  .datetime({ offset: true })
+  .refine((v) => !v.startsWith('0000'), 'year 0 does not exist');
 const filterSchema = z
   .object({
-    q: z.string().trim().min(1).max(200).optional(),
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .refine((v) => !v.includes('\u0000'), 'no NUL bytes')
+      .optional(),
     kind: z.enum(['database', 'support']).optional(),
     employeeRole: z.enum(['engineer', 'support', 'security']).optional(),
     scope: z.enum(['full', 'redacted']).optional(),
