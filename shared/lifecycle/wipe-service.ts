@@ -159,12 +159,13 @@ export function createWipeService(deps: {
       if (url) await (client as pg.Client).connect();
       await client.query('BEGIN');
       await client.query('SET LOCAL ROLE wact_owner');
+      // Lock the head (if any) on its own: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
+      await client.query('SELECT 1 FROM audit.chain_heads WHERE stream_id = $1 FOR UPDATE', [workspaceId]);
       const head = await client.query<{ seq: string | null; hash: string | null; events: string; signed: string }>(
         `SELECT h.seq, encode(h.hash, 'hex') AS hash,
                 (SELECT count(*) FROM audit.events e WHERE e.stream_id = $1) AS events,
                 (SELECT count(*) FROM audit.signed_heads s WHERE s.stream_id = $1) AS signed
-           FROM (SELECT 1) one LEFT JOIN audit.chain_heads h ON h.stream_id = $1
-            FOR UPDATE OF h`,
+           FROM (SELECT 1) one LEFT JOIN audit.chain_heads h ON h.stream_id = $1`,
         [workspaceId],
       );
       const finalSeq = head.rows[0].seq === null ? null : Number(head.rows[0].seq);
