@@ -29,7 +29,12 @@ class CopyOutStream {
   }
   handleCopyData(msg: { chunk: Buffer }) {
     this.rows++;
-    if (!this.out.write(msg.chunk)) {
+    // A copy, not the chunk: it is a view into node-postgres's parser buffer,
+    // which the parser reuses (moves the rest of a partly received message to
+    // its start) while the destination may still hold the chunk unread. Seen
+    // as corrupt exports once rows are larger than a socket read (long
+    // gateway statement records).
+    if (!this.out.write(Buffer.from(msg.chunk))) {
       const stream = this.connection!.stream;
       stream.pause();
       this.out.once('drain', () => stream.resume());
