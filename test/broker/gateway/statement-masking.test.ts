@@ -10,7 +10,6 @@ import {
   STATEMENT_JSON_GROWTH,
   statementRecordable,
 } from '../../../broker/gateway/statement-masking.ts';
-import { createAuditLog } from '../../../shared/audit/audit-service.ts';
 import type { AuditEventInput } from '../../../shared/audit/audit-types.ts';
 import {
   canonicalMetadata,
@@ -18,8 +17,7 @@ import {
   MAX_STATEMENT_METADATA_JSON,
   toAppendRow,
 } from '../../../shared/audit/audit-validation.ts';
-import { operatorPools, servicePools } from '../../support/db.ts';
-import { expectValidChain } from '../../audit/audit-test-kit.ts';
+import { auditKit, expectValidChain } from '../../audit/audit-test-kit.ts';
 
 const digits = (min: number, max: number) =>
   fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((a) => a.join(''));
@@ -354,17 +352,15 @@ describe('the whole statement (issue 12)', () => {
 
 describe('statement records in the audit log (database)', () => {
   // Opened here, not at import: the pure tests above need no database.
-  let op: ReturnType<typeof operatorPools>;
-  let broker: ReturnType<typeof servicePools>;
+  let kit: ReturnType<typeof auditKit>;
   beforeAll(() => {
-    op = operatorPools();
-    broker = servicePools('broker');
+    kit = auditKit();
   });
-  afterAll(async () => Promise.all([op?.end(), broker?.end()]));
+  afterAll(async () => kit?.end());
 
   it('writes statement records up to the limit, worst-case escaping included, through the series and append paths; the chain verifies', async () => {
     const ws = crypto.randomUUID();
-    const audit = createAuditLog({ pools: broker });
+    const audit = kit.audit;
     const base = statementRecord('', ws);
     const series = audit.series({ ...base, outcome: undefined, metadata: undefined } as Omit<AuditEventInput, 'outcome' | 'metadata'>);
     const statements = [
@@ -380,24 +376,35 @@ describe('statement records in the audit log (database)', () => {
     for (const sql of statements) expect(statementRecordable(sql).ok).toBe(true);
     await Promise.all(statements.map((sql) => series.append({ outcome: 'success', metadata: statementRecord(sql, ws).metadata! })));
     await audit.append({ ...statementRecord(statements[0], ws), action: 'db.statement.started' });
-    const events = await expectValidChain(op.region('eu'), ws, statements.length + 1);
+    const events = await expectValidChain(kit.op.region('eu'), ws, statements.length + 1);
     const stored = events.map((e) => JSON.parse(e.metadata).statement as string);
     expect(new Set(stored)).toEqual(new Set(statements.map((sql) => auditStatementFields(sql).statement)));
     expect(stored.some((s) => s.endsWith('SELECT secret FROM t'))).toBe(true);
+    // The existing export and its verifier handle the large records: chain, hashes and signed head.
+    await kit.signer.signStreamHead('eu', ws, 'periodic');
+    const text = await kit.exportText(ws);
+    const report = await kit.verifyText(text);
+    expect(report.problems).toEqual([]);
+    expect(report).toMatchObject({ ok: true, events: statements.length + 1 });
+    const exported = text
+      .split('\n')
+      .filter((l) => l.includes('"type":"event"'))
+      .map((l) => joinStatementFields(JSON.parse(JSON.parse(l).metadata)));
+    expect(exported).toEqual(stored);
   });
 
   it('the database refuses large metadata for any other action (CHECK constraint, not only the TS validation)', async () => {
     const row = { ...toAppendRow(statementRecord(`SELECT '${'"'.repeat(1500)}'`)).row, streamId: crypto.randomUUID() };
     await expect(
-      op.region('eu').query('SELECT audit.append($1::jsonb)', [JSON.stringify({ ...row, action: 'db.query' })]),
+      kit.op.region('eu').query('SELECT audit.append($1::jsonb)', [JSON.stringify({ ...row, action: 'db.query' })]),
     ).rejects.toMatchObject({
       code: '23514',
     });
     await expect(
-      op
+      kit.op
         .region('eu')
         .query('SELECT audit.append($1::jsonb)', [JSON.stringify({ ...row, metadata: `{"statement":"${'x'.repeat(2_400_000)}"}` })]),
     ).rejects.toMatchObject({ code: '23514' });
-    await op.region('eu').query('SELECT audit.append($1::jsonb)', [JSON.stringify(row)]);
+    await kit.op.region('eu').query('SELECT audit.append($1::jsonb)', [JSON.stringify(row)]);
   });
 });
