@@ -152,19 +152,29 @@ function parseCsv(text) {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') ((cell += '"'), i++);
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else cell += ch;
-    } else if (ch === '"') ((quoted = true), (wasQuoted = true));
-    else if (ch === ',' || ch === '\n') {
+    } else if (ch === '"') {
+      quoted = true;
+      wasQuoted = true;
+    } else if (ch === ',' || ch === '\n') {
       row.push(cell === '' && !wasQuoted ? null : cell);
       cell = '';
       wasQuoted = false;
-      if (ch === '\n') (rows.push(row), (row = []));
+      if (ch === '\n') {
+        rows.push(row);
+        row = [];
+      }
     } else if (ch !== '\r' || text[i + 1] !== '\n') cell += ch;
   }
   if (quoted) throw new Error('unterminated quoted CSV field');
-  if (cell !== '' || wasQuoted || row.length) (row.push(cell === '' && !wasQuoted ? null : cell), rows.push(row));
+  if (cell !== '' || wasQuoted || row.length) {
+    row.push(cell === '' && !wasQuoted ? null : cell);
+    rows.push(row);
+  }
   return rows;
 }
 const csvKey = (c) => c.replace(/_([a-z])/g, (_, x) => x.toUpperCase());
