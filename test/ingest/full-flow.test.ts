@@ -104,14 +104,16 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
     const google = await receiver.waitFor((r) => r.path.startsWith('/google'));
     expect(google.path).toBe('/google/customers/1234567890:uploadClickConversions');
     expect(google.headers['developer-token']).toBe('dev-token');
+    // REST JSON (lowerCamelCase), orderId = our conversion id (what a retraction identifies it by).
     expect(google.body.conversions[0]).toMatchObject({
       gclid,
-      conversion_action: 'customers/1234567890/conversionActions/987654',
-      conversion_value: 49.9,
-      currency_code: 'USD',
-      order_id: c.id,
+      conversionAction: 'customers/1234567890/conversionActions/987654',
+      conversionValue: 49.9,
+      currencyCode: 'USD',
+      orderId: c.id,
     });
-    expect(google.body.conversions[0].conversion_date_time).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00$/);
+    expect(google.body.partialFailure).toBe(true);
+    expect(google.body.conversions[0].conversionDateTime).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00$/);
 
     const meta = await receiver.waitFor((r) => r.path.startsWith('/meta'));
     expect(meta.body.data[0]).toMatchObject({
@@ -128,7 +130,8 @@ describe('full flow: click → redirect with ref → webhook → attributed conv
       ConversionName: 'WhatsApp purchase',
       ConversionValue: 49.9,
     });
-    expect(ms.body.OfflineConversions[0].ConversionTime).toMatch(/Z$/);
+    expect(ms.body.OfflineConversions[0].ConversionTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(ms.headers.authorization).toMatch(/^Bearer /); // REST: Authorization, as the deletion call
 
     const li = await receiver.waitFor((r) => r.path.startsWith('/linkedin'));
     expect(li.body).toMatchObject({
