@@ -45,7 +45,8 @@ export async function checkDestination(raw: string, outbound: OutboundClient): P
   if (url.username || url.password)
     throw new BadRequestError('put credentials in the authorization field, not the URL', 'invalid_siem_url');
   const verdict = await outbound.precheck(url.href);
-  if (!verdict.allowed) throw new BadRequestError('the SIEM host must resolve to public addresses only', 'invalid_siem_url');
+  if (!verdict.allowed)
+    throw new BadRequestError('the SIEM host is, or resolves to, a private or loopback (non-public) address', 'invalid_siem_url');
   return url;
 }
 
