@@ -230,7 +230,8 @@ export function verify(text, keys, digests) {
   const mw = m ? sigOk(keys, header.keyId, header.signedAt, m, header.signature ?? '') : 'malformed';
   if (mw) bad(`manifest (header) not proven: ${mw}`);
   if (header.workspaceId !== (sid === PLATFORM ? null : sid)) bad('manifest: workspace and stream disagree');
-  if (trailers.length !== 1 || trailers[0].events !== events.length) bad('trailer missing or with a wrong count');
+  if (trailers.length !== 1 || recs.at(-1).type !== 'trailer' || trailers[0].events !== events.length)
+    bad('trailer missing, not last, or with a wrong count');
   if (header.events !== events.length) bad(`manifest states ${header.events} events, the file has ${events.length}`);
   const first = events[0];
   const last = events.at(-1);

@@ -256,11 +256,17 @@ export async function verifyExport(input: Readable, keys: TrustedKeys, opts: Ver
   const events: (EventRec & { streamId: string })[] = [];
 
   try {
+    let seen = 0;
     for await (const r of readExport(input, (f) => (format = f))) {
+      seen++;
       if (r.type === 'header') {
-        if (header) problems.push({ kind: 'format', message: 'two headers: not one export' });
+        if (header || seen > 1) problems.push({ kind: 'format', message: 'the header is not the first and only header' });
         else header = r;
-      } else if (r.type === 'trailer') trailer = r;
+      } else if (r.type === 'trailer') {
+        // Exactly one trailer, last: anything after it is not covered by the counts.
+        if (trailer) problems.push({ kind: 'format', message: 'two trailers: not one export' });
+        trailer = r;
+      } else if (trailer) problems.push({ kind: 'format', message: `a ${String(r.type).slice(0, 40)} record after the trailer` });
       else if (r.type === 'signed_head') heads.push(r as unknown as HeadRec);
       else if (r.type === 'event') {
         const e = r as unknown as CanonicalEvent & { seq: string; prevHash: string; hash: string };
