@@ -61,6 +61,9 @@ export function buildHeaders(options: RequestOptions = {}): Headers {
 function errorFrom(status: number, statusText: string, body: unknown): ApiError {
   const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
   const message = err?.message || statusText || `Request failed (${status})`;
+  // Page-wide conditions (e.g. the customer's key is disabled) are shown by a banner, not per request.
+  if (err?.code && typeof window !== 'undefined')
+    window.dispatchEvent(new CustomEvent('wact:api-error', { detail: { code: err.code, message } }));
   return new ApiError(message, status, err?.code ?? `http_${status}`, body);
 }
 

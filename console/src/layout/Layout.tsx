@@ -5,6 +5,7 @@ import { Menu } from './Menu.tsx';
 import { WorkspaceSwitcher } from './WorkspaceSwitcher.tsx';
 import { SupportCountdown } from '../support/SupportCountdown.tsx';
 import { AccessNotifications } from './AccessNotifications.tsx';
+import { KeyUnavailableBanner } from './KeyUnavailableBanner.tsx';
 
 function WactAppBar() {
   return (
@@ -22,6 +23,7 @@ function WactAppBar() {
 export function Layout({ children }: { children: ReactNode }) {
   return (
     <RaLayout appBar={WactAppBar} menu={Menu}>
+      <KeyUnavailableBanner />
       {children}
     </RaLayout>
   );
