@@ -285,16 +285,26 @@ describe('the whole statement (issue 12)', () => {
       fc.constantFrom("'", '"', '$$', '$q$', '--', '\n', '/*', '*/', "E'", '\\', ' ', 'pwd', 'x', '1', '.', '(', ')', '-', 'a@b.cc'),
     );
     fc.assert(
-      fc.property(fc.array(piece, { minLength: 1, maxLength: 400 }), fc.constantFrom(...phones), fc.nat(), (pieces, phone, at) => {
-        const text = pieces.join('').replaceAll('\u0000', '');
-        const offset = at % (text.length + 1);
-        const sql = text.slice(0, offset) + phone + text.slice(offset);
-        const stored = auditStatementFields(sql).statement;
-        const digits = phone.replace(/\D/g, '').slice(-10);
-        expect(stored).not.toContain(phone.trim());
-        expect(stored.replace(/[\s().-]/g, '')).not.toContain(digits);
-        expect(looksLikeIdentifier(stored)).toBe(false);
-      }),
+      fc.property(
+        fc.array(piece, { minLength: 100, maxLength: 400 }),
+        fc.constantFrom(...phones),
+        // Anywhere, or straddling a multiple of 200 (where the text used to be cut into parts).
+        fc.oneof(
+          fc.nat(),
+          fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 16 })).map(([k, d]) => 200 * k - d),
+        ),
+        fc.constantFrom('', 'x', '"', ' '), // what the phone follows: a word, a quoted identifier, a space
+        (pieces, phone, at, before) => {
+          const text = pieces.join('').replaceAll('\u0000', '');
+          const offset = Math.min(at, text.length);
+          const sql = text.slice(0, offset) + before + phone + text.slice(offset);
+          const stored = joinStatementFields(auditStatementFields(sql));
+          const digits = phone.replace(/\D/g, '').slice(-10);
+          expect(stored).not.toContain(phone.trim());
+          expect(stored.replace(/[\s().-]/g, '')).not.toContain(digits);
+          expect(looksLikeIdentifier(stored)).toBe(false);
+        },
+      ),
       { numRuns: 400 },
     );
   });
