@@ -40,7 +40,7 @@ describe('wact audit', () => {
     const i = lines.findIndex((l) => l.includes('"action":"workspace.keys.rotate"'));
     const tampered = path.join(dir, 'tampered.jsonl');
     fs.writeFileSync(tampered, lines.filter((_, k) => k !== i).join('\n'));
-    const bad = await wact('audit', 'verify', tampered, '--public-key', keysFile, '--json');
+    const bad = await wact('audit', 'verify', tampered, '--keys', keysFile, '--json');
     expect(bad.code).toBe(1);
     const report = JSON.parse(bad.stdout);
     expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'missing', seq: '2' }));
@@ -51,7 +51,18 @@ describe('wact audit', () => {
     const csvOk = await wact('audit', 'verify', csv, '--keys', keysFile, '--json');
     expect(JSON.parse(csvOk.stdout)).toMatchObject({ ok: true, format: 'csv', events: 4 });
 
-    expect((await wact('audit', 'verify', file)).stderr).toMatch(/--public-key/);
+    // Keys from outside the file are required: without them nothing is proven.
+    const noKeys = await wact('audit', 'verify', file);
+    expect(noKeys.code).not.toBe(0);
+    expect(noKeys.stderr).toMatch(/--keys/);
+    // The customer's witness: digests saved now, checked later.
+    const digestDir = path.join(dir, 'digests');
+    expect((await wact('audit', 'sign-heads', '--json')).stdout).toMatch(/"digests"/);
+    const saved = await wact('audit', 'digests', '--workspace', ws.id, '--out', digestDir, '--json');
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(JSON.parse(saved.stdout).saved).toBeGreaterThanOrEqual(1);
+    const withDigests = await wact('audit', 'verify', csv, '--keys', keysFile, '--digests', digestDir, '--json');
+    expect(JSON.parse(withDigests.stdout)).toMatchObject({ ok: true });
     // Other test files tamper with their own streams in the shared databases on purpose, so
     // broken chains may exist: they must be reported (exit 1) and never be ours.
     const signed = await wact('audit', 'sign-heads', '--json');
