@@ -19,6 +19,11 @@ interface Pending {
 // Data errors belong to one event: retry the batch one by one so a single
 // bad event does not fail everyone else's (connection errors fail the batch).
 const PER_EVENT_ERROR = /^(22|23|P0)/;
+// Gateway statement records (db.statement.started) may carry up to ~2.4 MB of
+// metadata, escaped twice more on the way (JSON, literal): a batch also stops
+// at this much metadata so it stays far from PostgreSQL's 1 GB value limit
+// and one large record does not fail everyone else's batch.
+const MAX_BATCH_CHARS = 16 * 1024 * 1024;
 
 /**
  * Group commit for one database: concurrent appends share one transaction
@@ -74,7 +79,12 @@ export function createBatcher(pool: Pick<pg.Pool, 'connect'>, opts: BatcherOptio
   function pump(): void {
     scheduled = false;
     while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
+      let take = 0;
+      for (let chars = 0; take < queue.length && take < maxBatch; take++) {
+        chars += queue[take].row.metadata.length;
+        if (take > 0 && chars > MAX_BATCH_CHARS) break;
+      }
+      const batch = queue.splice(0, take);
       inFlight++;
       void run(batch).finally(() => {
         inFlight--;

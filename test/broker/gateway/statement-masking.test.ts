@@ -10,6 +10,8 @@ import {
   STATEMENT_JSON_GROWTH,
   statementRecordable,
 } from '../../../broker/gateway/statement-masking.ts';
+import { createBatcher } from '../../../shared/audit/audit-batcher.ts';
+import { createSeriesWriter, seriesTemplate } from '../../../shared/audit/audit-series.ts';
 import type { AuditEventInput } from '../../../shared/audit/audit-types.ts';
 import {
   canonicalMetadata,
@@ -357,6 +359,44 @@ describe('the whole statement (issue 12)', () => {
       expect(ms).toBeLessThan(750);
     }
     process.stdout.write(`masking + validation of a 100 KB statement (best of 5): ${figures.join('; ')}\n`);
+  });
+});
+
+describe('large statement records and batching', () => {
+  it('series and append batches stop at 16 MiB of metadata, so large records never make a batch fail for everyone', async () => {
+    const big = statementRecord(build(['\u0001'], MAX));
+    const metadataChars = toAppendRow(big).row.metadata.length;
+    expect(metadataChars).toBeGreaterThan(1_500_000);
+    // Series path: each audit.append_series call carries its metadata array.
+    const seriesCalls: number[] = [];
+    const writer = createSeriesWriter({
+      query: (async (q: { values: unknown[] }) => {
+        seriesCalls.push((q.values[4] as string[]).reduce((a, m) => a + m.length, 0));
+        return { rows: [] };
+      }) as never,
+    });
+    const template = seriesTemplate(toAppendRow(big).row);
+    await Promise.all(Array.from({ length: 30 }, () => writer.push(template, { outcome: 'success', metadata: big.metadata })));
+    // Append path (db.statement.started): each transaction carries its rows as one literal.
+    const appendCalls: number[] = [];
+    const batcher = createBatcher({
+      connect: (async () => ({
+        query: async (text: string) => {
+          if (text.includes('audit.append(')) appendCalls.push(text.length);
+          return { rows: [] };
+        },
+        escapeLiteral: (v: string) => `'${v.replaceAll("'", "''")}'`,
+        release: () => undefined,
+      })) as never,
+    });
+    const row = toAppendRow({ ...big, action: 'db.statement.started' }).row;
+    await Promise.all(Array.from({ length: 30 }, () => batcher.push(row)));
+    for (const calls of [seriesCalls, appendCalls]) {
+      expect(calls.length).toBeGreaterThan(1);
+      expect(Math.max(...calls)).toBeLessThan(64 * 1024 * 1024);
+    }
+    expect(seriesCalls.reduce((a, b) => a + b, 0)).toBe(30 * metadataChars);
+    expect(Math.max(...seriesCalls)).toBeLessThanOrEqual(16 * 1024 * 1024);
   });
 });
 
