@@ -59,6 +59,8 @@ export interface Statement {
   tags: string[];
   rows: number | null;
   error?: { code: string; message: string };
+  /** DataRows sent for it (a suspended portal's row count: PortalSuspended carries none). */
+  dataRows: number;
   /** The server has begun answering it. */
   begun: boolean;
   /** The server sent CopyInResponse for it: it now consumes the client's COPY messages. */
@@ -202,6 +204,7 @@ export class StatementTracker {
           return { owner: null, data: false, complete };
         }
         const stmt = this.running(front, type);
+        if (type === 'D') stmt.dataRows++;
         return { owner: stmt, data: type !== 'T', complete };
       }
       case 'G': {
@@ -237,9 +240,13 @@ export class StatementTracker {
         if (stmt.copyIn) this.endCopy(false);
         const tag = type === 'C' ? commandTag(frame) : type === 'I' ? 'EMPTY' : 'SUSPENDED';
         stmt.tags.push(tag);
-        stmt.rows = addRows(stmt.rows, tag);
+        stmt.rows = type === 's' ? stmt.dataRows : addRows(stmt.rows, tag);
+        // The end of a transaction drops its portals (protocol-level ones are never WITH HOLD).
+        if (tag === 'COMMIT' || tag === 'ROLLBACK') this.portals.clear();
         if (stmt.kind === 'execute') {
           this.queue.shift();
+          // An Execute of an empty statement runs nothing (the server does not even log it): no record.
+          if (type === 'I') return { owner: null, data: false, complete };
           complete.push(this.result(stmt));
         }
         return { owner: stmt, data: false, complete };
@@ -345,7 +352,7 @@ export class StatementTracker {
   }
 
   private statement(kind: 'query' | 'execute', text: string, portal?: string): Statement {
-    return { seq: ++this.seq, kind, text, portal, startedAt: this.now(), tags: [], rows: null, begun: false, copyIn: false };
+    return { seq: ++this.seq, kind, text, portal, startedAt: this.now(), tags: [], rows: null, dataRows: 0, begun: false, copyIn: false };
   }
 
   /**
@@ -460,10 +467,12 @@ export class StatementTracker {
   }
 
   private result(stmt: Statement): StatementResult {
+    // A Query string that does not parse runs nothing (the server parses the whole string before anything runs).
+    const unparsed = stmt.kind === 'query' && stmt.error?.code === '42601' && stmt.tags.length === 0;
     return {
       text: stmt.text,
       protocol: stmt.kind === 'query' ? 'simple' : 'extended',
-      phase: stmt.kind,
+      phase: unparsed ? 'parse' : stmt.kind,
       startedAt: stmt.startedAt,
       tags: stmt.tags,
       rows: stmt.rows,

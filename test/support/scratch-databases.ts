@@ -40,13 +40,18 @@ export interface ScratchDatabases {
  * service-role passwords: on `serverUrl` if given, else on a throw-away
  * embedded server. Used by the test run's global setup and the benchmarks.
  */
-export async function createScratchDatabases(opts: { prefix: string; serverUrl?: string }): Promise<ScratchDatabases> {
+export async function createScratchDatabases(opts: {
+  prefix: string;
+  serverUrl?: string;
+  /** Lines the throw-away server logs (only when one is started here). */
+  onLog?: (line: string) => void;
+}): Promise<ScratchDatabases> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.prefix}-`));
   fs.chmodSync(home, 0o755); // the embedded server runs as an unprivileged OS user
   let server: EmbeddedServer | undefined;
   let serverUrl = opts.serverUrl;
   if (!serverUrl) {
-    server = await startEmbeddedServer({ home, port: await freePort(), persistent: false });
+    server = await startEmbeddedServer({ home, port: await freePort(), persistent: false, onLog: opts.onLog });
     serverUrl = server.urlFor('postgres');
   }
   const prefix = `${opts.prefix}${crypto.randomBytes(4).toString('hex')}`;

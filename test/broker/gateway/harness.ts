@@ -11,7 +11,10 @@ import { ensureDevCertificates, loadTlsMaterial } from '../../../shared/http/tls
 import { createPlatform, type Platform } from '../../../shared/runtime/platform.ts';
 import type { Databases } from '../../../shared/runtime/databases.ts';
 import type { DatabaseUrls } from '../../../shared/db/database-urls.ts';
+import { loadConfig } from '../../../shared/config/config.ts';
+import { createPools } from '../../../shared/db/pools.ts';
 import { operatorPools, testConfig, testDb } from '../../support/db.ts';
+import { databaseEnv } from '../../support/scratch-databases.ts';
 
 /**
  * A gateway on port 0 over the run's databases, a broker-role access service,
@@ -54,10 +57,14 @@ export async function startHarness(
     watchIntervalMs?: number;
     holdLimitBytes?: number;
     loginTimeoutMs?: number;
+    /** Other databases than the run's (a test with a server of its own); `home` holds keys and certificates. */
+    db?: { urls: DatabaseUrls; servicePasswords: { ingest: string; broker: string }; home: string };
   } = {},
 ): Promise<Harness> {
-  const config = testConfig({ GATEWAY_PUBLIC_HOST: '127.0.0.1' });
-  const { urls, servicePasswords } = testDb();
+  const config = opts.db
+    ? loadConfig({ ...databaseEnv(opts.db), WACT_HOME: opts.db.home, GATEWAY_PUBLIC_HOST: '127.0.0.1' })
+    : testConfig({ GATEWAY_PUBLIC_HOST: '127.0.0.1' });
+  const { urls, servicePasswords } = opts.db ?? testDb();
   const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
   const platform = createPlatform(config, databases, 'broker', { poolMax: 6 });
   const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
@@ -77,7 +84,7 @@ export async function startHarness(
   });
   const unsubscribe = opts.subscribeEnded ? access.onSessionEnded((id, st) => void gateway.endSession(id, st)) : () => undefined;
   const { port } = await gateway.listen(0, '127.0.0.1');
-  const ops = operatorPools();
+  const ops = opts.db ? createPools(opts.db.urls, { max: 4 }) : operatorPools();
 
   const person = async (role: AccessActor['employeeRole'], name: string): Promise<AccessActor> => {
     const id = crypto.randomUUID();

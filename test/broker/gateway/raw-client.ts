@@ -59,7 +59,7 @@ export async function rawConnect(port: number, ca: string, user: string, passwor
   socket.setNoDelay(true);
   const received: Received[] = [];
   const waiters = new Set<() => void>();
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   socket.on('data', (chunk: Buffer) => {
     const at = performance.now();
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -95,7 +95,8 @@ export async function rawConnect(port: number, ca: string, user: string, passwor
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`timed out; received ${received.map((m) => m.type).join('')}`));
+          const errors = received.filter((m) => m.type === 'E').map((m) => `${fieldsOf(m).C} ${fieldsOf(m).M}`);
+          reject(new Error(`timed out; received ${received.map((m) => m.type).join('')} ${errors.join('; ')}`));
         }, timeoutMs);
         const done = () => {
           clearTimeout(timer);
