@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type express from 'express';
 import { z } from 'zod';
+import { listDigests } from '../../shared/audit/audit-digests.ts';
 import { exportAuditStream } from '../../shared/audit/audit-export.ts';
 import { countAuditLog, parseSearchFilter, searchAuditLog } from '../../shared/audit/audit-search.ts';
 import { PLATFORM_STREAM } from '../../shared/audit/audit-types.ts';
@@ -137,6 +138,41 @@ export const auditRoutes: ApiRoute[] = [
         from: rows[0].range_from ?? undefined,
         to: rows[0].range_to ?? undefined,
       });
+    },
+  },
+  {
+    // Digest files (docs/audit-export.md): the customer downloads and keeps them as a witness.
+    method: 'get',
+    path: '/workspaces/:workspaceId/audit/digests',
+    permission: 'audit.export',
+    audit: { action: 'audit.digests.list', target: 'audit_log' },
+    handler: async (req, res) => {
+      const ws = req.workspace!;
+      const q = parseListQuery(req, { sortable: ['lastSeq'] as const, defaultSort: ['lastSeq', 'ASC'], maxPage: 1000 });
+      const all = await listDigests(auditFeature(req.services).parts.poolFor(ws.region), ws.id);
+      const page = all.slice(q.offset, q.offset + q.limit).map(({ body: _body, ...d }) => ({ id: d.lastSeq, ...d }));
+      await req.recordAudit({ targetId: ws.id, metadata: { rows: page.length } });
+      return listResponse(res, 'audit-digests', page, q.offset, all.length);
+    },
+  },
+  {
+    method: 'get',
+    path: '/workspaces/:workspaceId/audit/digests/:lastSeq',
+    permission: 'audit.export',
+    audit: { action: 'audit.digest.download', target: 'audit_log' },
+    handler: async (req, res) => {
+      const ws = req.workspace!;
+      const lastSeq = String(req.params.lastSeq ?? '');
+      if (!/^[1-9][0-9]{0,18}$/.test(lastSeq)) throw new NotFoundError('unknown digest', 'digest_not_found');
+      const [d] = (
+        await listDigests(auditFeature(req.services).parts.poolFor(ws.region), ws.id, { afterSeq: String(BigInt(lastSeq) - 1n), limit: 1 })
+      ).filter((x) => x.lastSeq === lastSeq);
+      if (!d) throw new NotFoundError('unknown digest', 'digest_not_found');
+      await req.recordAudit({ targetId: ws.id, metadata: { lastSeq } });
+      res.status(200);
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="${d.name}"`);
+      res.end(d.body);
     },
   },
   {
