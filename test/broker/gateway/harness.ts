@@ -6,6 +6,7 @@ import { accessServiceFor } from '../../../broker/access/access-wiring.ts';
 import type { AccessActor } from '../../../broker/access/access-types.ts';
 import type { AccessService } from '../../../broker/access/access-service.ts';
 import { createGateway, type Gateway } from '../../../broker/gateway/gateway-server.ts';
+import { auditStatementFields, joinStatementFields } from '../../../broker/gateway/statement-masking.ts';
 import type { AuditLog } from '../../../shared/audit/audit-types.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../../shared/http/tls.ts';
 import { createPlatform, type Platform } from '../../../shared/runtime/platform.ts';
@@ -70,7 +71,8 @@ export async function startHarness(
   const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
   await ensureDevCertificates(config.home, []);
   const tls = loadTlsMaterial(config);
-  const audit = opts.audit ? opts.audit(platform.audit) : platform.audit;
+  const invariant = relayInvariantWatch();
+  const audit = invariant.watch(opts.audit ? opts.audit(platform.audit) : platform.audit);
   const access = accessServiceFor({ ...platform, audit });
   const gateway = createGateway({
     tls,
@@ -136,6 +138,7 @@ export async function startHarness(
         connectionTimeoutMillis: 5000,
       });
       c.on('error', () => undefined);
+      invariant.observe(c);
       await c.connect();
       return c;
     },
@@ -174,12 +177,81 @@ export async function startHarness(
       );
       unsubscribe();
       await gateway.close();
+      invariant.assertHeld();
       await platform.close();
       await operator.close();
       await ops.end();
     },
   };
   return h;
+}
+
+/**
+ * The relay's invariant, watched in every test that talks through
+ * `h.client()`: each message a statement's execution produced (rows, notices,
+ * notifications, parameter changes, errors, completions, COPY data) must
+ * arrive only after that statement's record (or provisional record) is
+ * durable. Records are noted when the audit resolves them; messages as the
+ * client parses them. `close()` fails the test file on any violation.
+ */
+function relayInvariantWatch() {
+  const PRODUCED = new Set([
+    'dataRow',
+    'commandComplete',
+    'notice',
+    'notification',
+    'error',
+    'parameterStatus',
+    'copyData',
+    'copyOutResponse',
+    'copyInResponse',
+    'emptyQuery',
+    'portalSuspended',
+  ]);
+  const durable = new Map<string, number>(); // statement key → records made durable
+  const started = new Map<string, number>(); // statement key → executions the client began
+  const violations: string[] = [];
+  const keyOf = (sql: string) => joinStatementFields(auditStatementFields(sql));
+  const mark = (metadata: Record<string, unknown> | undefined) => {
+    const key = joinStatementFields(metadata ?? {});
+    durable.set(key, (durable.get(key) ?? 0) + 1);
+  };
+  return {
+    watch(base: AuditLog): AuditLog {
+      return {
+        append: async (e) => {
+          await base.append(e);
+          if (e.action.startsWith('db.statement')) mark(e.metadata);
+        },
+        series: (template) => {
+          const series = base.series(template);
+          return {
+            append: async (e) => {
+              await series.append(e);
+              if (template.action.startsWith('db.statement')) mark(e.metadata);
+            },
+          };
+        },
+      };
+    },
+    observe(c: pg.Client) {
+      let last: unknown;
+      const conn = (c as unknown as { connection: import('node:events').EventEmitter }).connection;
+      conn.on('message', (msg: { name: string; severity?: string }) => {
+        const active = (c as unknown as { activeQuery?: { text?: string } | null }).activeQuery;
+        if (!active || typeof active.text !== 'string' || !PRODUCED.has(msg.name) || msg.severity === 'FATAL') return;
+        const key = keyOf(active.text);
+        if (active !== last) {
+          last = active;
+          started.set(key, (started.get(key) ?? 0) + 1);
+        }
+        if ((durable.get(key) ?? 0) < started.get(key)!) violations.push(`'${msg.name}' of ${key.slice(0, 80)} arrived before its record`);
+      });
+    },
+    assertHeld() {
+      if (violations.length) throw new Error(`relay invariant violated:\n${violations.slice(0, 10).join('\n')}`);
+    },
+  };
 }
 
 /** An approved full-scope session with its connection info. */

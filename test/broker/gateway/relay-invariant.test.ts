@@ -4,6 +4,8 @@ import { joinStatementFields } from '../../../broker/gateway/statement-masking.t
 import { fullSession, startHarness, type Harness } from './harness.ts';
 import { fieldsOf, rawConnect, serialize, type RawClient, type Received } from './raw-client.ts';
 
+const fatalCode = (m: Received | undefined) => (m ? fieldsOf(m).C : undefined);
+
 /**
  * The relay's invariant, tested as one: no byte the server produces after a
  * statement starts executing reaches the client before that statement's
@@ -202,6 +204,30 @@ describe('gateway relay: every statement forwarded gets a record, and records fo
       ['SELECT 1/0 AS boom', 'failure', '22012'],
       ['SELECT 42 AS answer', 'success', null],
     ]);
+  });
+
+  it('a statement too large to record is refused before it runs (FATAL 54000), and the refusal is recorded', async () => {
+    const { session, connection } = await fullSession(h, 'Oversized statement check INV-5');
+    for (const [size, protocol] of [
+      [300 * 1024, 'simple'],
+      [300 * 1024, 'extended'],
+      [4 * 1024 * 1024, 'simple'], // refused from the message header, before it is buffered
+    ] as const) {
+      const c = await rawConnect(h.port, h.ca, connection.user, connection.password);
+      const sql = `SELECT count(*) FROM wact.conversations /* ${'x'.repeat(size)} */`;
+      c.send(...(protocol === 'simple' ? [serialize.query(sql)] : [serialize.parse({ text: sql }), serialize.sync()]));
+      await c.closed;
+      const fatal = c.received.find((m) => m.type === 'E');
+      expect(fatalCode(fatal)).toBe('54000');
+      expect(fieldsOf(fatal!).M).toMatch(/statement not run: it is \d+ bytes|too large to record/);
+      expect(c.received.some((m) => m.type === 'D' || m.type === 'C' || m.type === '1')).toBe(false);
+    }
+    const rows = await h.auditRows(session.id, 'db.statement');
+    expect(rows.map((r) => [r.outcome, r.metadata.sqlstate, r.metadata.phase])).toEqual([
+      ['failure', '54000', 'query'],
+      ['failure', '54000', 'parse'],
+    ]);
+    expect(rows.every((r) => String(r.metadata.statement).includes('refused before it ran'))).toBe(true);
   });
 
   it('prepare steps that fail are recorded with their phase; names resolve as the server resolves them', async () => {
