@@ -1,4 +1,5 @@
 import type express from 'express';
+import type { z } from 'zod';
 import type { Config } from '../../shared/config/config.ts';
 import type { Platform } from '../../shared/runtime/platform.ts';
 import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
@@ -46,6 +47,21 @@ export interface ApiRequest extends express.Request {
   recordAudit(extra?: { targetId?: string; metadata?: Record<string, string | number | boolean | null> }): Promise<void>;
 }
 
+/**
+ * The zod schemas a route validates its input with. The handler parses with
+ * THESE constants and the OpenAPI document (broker/http/openapi.ts) is generated
+ * from them: one source of truth, no second copy to drift.
+ */
+export interface RouteRequest {
+  /** Path parameters other than `:workspaceId` (the machinery resolves that one: unknown → 404). */
+  params?: Record<string, z.ZodType>;
+  /** Plain query parameters (each key one parameter). */
+  query?: z.ZodObject;
+  /** The react-admin list conventions (`sort`, `range`, `filter` as JSON); `filter` is the route's filter schema. */
+  list?: { filter?: z.ZodType };
+  body?: z.ZodType;
+}
+
 export interface ApiRoute {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string; // under /api, express syntax, e.g. '/workspaces/:workspaceId/conversations'
@@ -53,6 +69,9 @@ export interface ApiRoute {
   audit?: { action: string; target: string }; // REQUIRED for every read of customer data: the machinery
   // writes one audit event (actor, workspace, reason from the `X-Wact-Reason` header / `reason` field,
   // target) BEFORE the handler's data is sent, and refuses (503) if it cannot be written
+  /** One line for the API description. */
+  summary?: string;
+  request?: RouteRequest;
   handler: (req: ApiRequest, res: express.Response) => Promise<unknown>; // return value → JSON
   // (undefined → 204; a handler that already sent its response is left alone)
 }

@@ -19,6 +19,8 @@ export interface ListQuery<F extends string = string> {
 const sortSchema = z.tuple([z.string().min(1).max(64), z.enum(['ASC', 'DESC', 'asc', 'desc'])]);
 const rangeSchema = z.tuple([z.number().int().min(0), z.number().int().min(0)]);
 const filterSchema = z.record(z.string().max(64), z.unknown());
+/** The list parameters as parsed below, for the OpenAPI document (each travels as JSON in the query). */
+export const listQuerySchemas = { sort: sortSchema, range: rangeSchema, filter: filterSchema } as const;
 
 function json(value: unknown, name: string): unknown {
   if (typeof value !== 'string') throw new BadRequestError(`${name} must be JSON`, 'invalid_query');
