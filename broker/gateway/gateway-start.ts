@@ -19,8 +19,10 @@ export async function startGateway(ctx: ServiceContext): Promise<RunningService>
   const host = access.settings.gatewayHost;
   return {
     name: 'gateway',
-    urls: { gateway: `postgresql://${host}:${port}/?sslmode=require` },
-    notes: ['database sessions: `wact db connect --workspace <id> --reason "<why>"` prints a psql connection string for the gateway'],
+    urls: { gateway: `postgresql://${host}:${port}/?sslmode=verify-full` },
+    notes: [
+      'database sessions: `wact db connect --workspace <id> --reason "<why>"` starts psql through the gateway (verify-full, token never in argv)',
+    ],
     async close() {
       unsubscribe();
       await gateway.close();
