@@ -44,7 +44,7 @@ describe('audit retention', () => {
     expect(rows[0]).toEqual({ first: 8, n: 5 }); // 3 recent + one retention event per dropped month
     const text = await kit.exportText(ws);
     const header = JSON.parse(text.split('\n')[0]);
-    expect(header.anchor.seq).toBe('7');
+    expect(header).toMatchObject({ anchorSeq: '7', version: 2 });
     const report = await kit.verifyText(text);
     expect(report.problems).toEqual([]);
     expect(report).toMatchObject({ ok: true, anchored: { start: true, end: true }, firstSeq: '8' });
