@@ -23,6 +23,7 @@ export const AUDIT_EXEMPT_READS: Readonly<Record<string, string>> = {
   'GET /api/me': "the caller's own identity and memberships",
   'GET /api/me/sessions': "the caller's own broker sessions",
   'GET /api/workspaces': "the caller's own workspace list (names, regions, their role)",
+  'GET /api/openapi.json': 'the public API description (paths, schemas, permissions), no data',
   'GET /api/console/config': 'static console configuration (feature switches, no data)',
   'GET /api/employees':
     'platform record of employees and their TOTP status, for security officers; no customer data (revocations are audited)',
