@@ -7,6 +7,7 @@ import type { ApiRequest, ApiRoute, AuthContext, BrokerServices } from './route-
 import { sendError, ServiceUnavailableError } from './api-errors.ts';
 import { readCookie, SESSION_COOKIE } from '../auth/cookies.ts';
 import { csrfTokenFor, safeEqual } from '../auth/tokens.ts';
+import { buildOpenApi } from './openapi.ts';
 import type { SessionService, SessionUser } from '../auth/session-service.ts';
 
 export interface MembershipLookup {
@@ -102,6 +103,13 @@ function actorOf(auth: AuthContext): AuditEventInput['actor'] {
 /** Mounts declarative routes on `router` with authentication, CSRF, policy and audit in front of every handler. */
 export function mountApiRoutes(router: express.Router, routes: readonly ApiRoute[], deps: MountDeps): void {
   const { services } = deps;
+  // The API description, built once from these very routes and their schemas. Public: it
+  // describes shapes and permissions, no data (the console bundle tells as much).
+  let openApi: string | undefined;
+  router.get('/openapi.json', (_req, res) => {
+    openApi ??= JSON.stringify(buildOpenApi({ routes }));
+    res.type('application/json').send(openApi);
+  });
   for (const route of routes) {
     router[route.method](route.path, async (req: express.Request, res: express.Response) => {
       const apiReq = req as ApiRequest;

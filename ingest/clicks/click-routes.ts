@@ -9,7 +9,7 @@ import type { WorkspaceDirectory } from '../workspace-directory.ts';
 import { WactError } from '../../shared/errors/errors.ts';
 import { clickParamsFrom, type ClickService } from './click-service.ts';
 
-const snippetInput = z
+export const snippetInput = z
   .object({
     link_id: z
       .string()
