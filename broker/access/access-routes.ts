@@ -11,14 +11,15 @@ import { SCOPES } from './access-types.ts';
  * events (request, grant, approval, denial, revocation, token issue) itself.
  */
 
-const requestBody = z.object({
+export const requestBody = z.object({
   workspaceId: z.string().uuid(),
   reason: z.string(),
   ttl: z.union([z.string().max(16), z.number().int()]).optional(),
   scope: z.enum(SCOPES).optional(),
 });
-const noteBody = z.object({ note: z.string().max(1000).optional() }).optional();
-const readBody = z.object({ ids: z.array(z.number().int().positive()).max(200) });
+export const noteBody = z.object({ note: z.string().max(1000).optional() }).optional();
+export const readBody = z.object({ ids: z.array(z.number().int().positive()).max(200) });
+export const notificationsQuery = z.object({ unread: z.enum(['true', 'false']).optional() });
 const SORTABLE = ['requestedAt', 'expiresAt', 'status', 'workspaceId', 'statements'] as const;
 
 function body<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -32,6 +33,7 @@ export const accessRoutes: ApiRoute[] = [
     method: 'post',
     path: '/db/requests',
     permission: 'db.request',
+    request: { body: requestBody },
     handler: async (req, res) => {
       const input = body(requestBody, req.body);
       const result = await accessFor(req.services).request(accessActor(req), input);
@@ -43,6 +45,7 @@ export const accessRoutes: ApiRoute[] = [
     method: 'get',
     path: '/db/sessions',
     permission: 'db.sessions.read',
+    request: { list: {} },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: SORTABLE, defaultSort: ['requestedAt', 'DESC'], maxPage: 200 });
       const f = q.filter as { status?: unknown; workspaceId?: unknown; mine?: unknown };
@@ -80,12 +83,14 @@ export const accessRoutes: ApiRoute[] = [
     method: 'post',
     path: '/db/sessions/:id/approve',
     permission: 'db.approve',
+    request: { body: noteBody },
     handler: async (req) => accessFor(req.services).approve(accessActor(req), String(req.params.id), body(noteBody, req.body) ?? {}),
   },
   {
     method: 'post',
     path: '/db/sessions/:id/deny',
     permission: 'db.approve',
+    request: { body: noteBody },
     handler: async (req) => accessFor(req.services).deny(accessActor(req), String(req.params.id), body(noteBody, req.body) ?? {}),
   },
   {
@@ -105,12 +110,15 @@ export const accessRoutes: ApiRoute[] = [
     method: 'get',
     path: '/db/notifications',
     permission: 'db.sessions.read',
-    handler: async (req) => accessFor(req.services).notifications(accessActor(req), { unreadOnly: req.query.unread === 'true' }),
+    request: { query: notificationsQuery },
+    handler: async (req) =>
+      accessFor(req.services).notifications(accessActor(req), { unreadOnly: body(notificationsQuery, req.query).unread === 'true' }),
   },
   {
     method: 'post',
     path: '/db/notifications/read',
     permission: 'db.sessions.read',
+    request: { body: readBody },
     handler: async (req) => {
       const { ids } = body(readBody, req.body);
       await accessFor(req.services).markRead(accessActor(req), ids);

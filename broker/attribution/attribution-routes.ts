@@ -41,7 +41,7 @@ const text = (max: number) =>
     .string()
     .max(max)
     .refine((v) => !v.includes('\u0000'), 'no NUL bytes');
-const conversationFilter = z
+export const conversationFilter = z
   .object({
     provider: text(20).optional(),
     attributionMethod: text(20).optional(),
@@ -50,13 +50,13 @@ const conversationFilter = z
     q: text(200).optional(),
   })
   .strip();
-const clickFilter = z
+export const clickFilter = z
   .object({ source: z.enum(['link', 'snippet', 'ctwa']).optional(), utmCampaign: text(200).optional(), from: day, to: day })
   .strip();
-const conversionFilter = z.object({ event: text(100).optional(), attributed: z.boolean().optional() }).strip();
+export const conversionFilter = z.object({ event: text(100).optional(), attributed: z.boolean().optional() }).strip();
 const uuid = z.string().uuid();
-const unmaskBody = z.object({ field: z.enum(['sender', 'clickId']), reason: z.string().optional() });
-const exportQuery = z.object({ format: z.enum(['csv', 'jsonl']).default('csv'), filter: z.string().max(4096).optional() });
+export const unmaskBody = z.object({ field: z.enum(['sender', 'clickId']), reason: z.string().optional() });
+export const exportQuery = z.object({ format: z.enum(['csv', 'jsonl']).default('csv'), filter: z.string().max(4096).optional() });
 
 function filterOf<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value ?? {});
@@ -143,6 +143,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/conversations/export',
     permission: 'attribution.export',
+    request: { query: exportQuery, jsonQuery: { filter: conversationFilter } },
     audit: { action: 'data.export', target: 'conversations' },
     handler: async (req, res) => {
       const { format, filter } = exportParams(req, conversationFilter);
@@ -158,6 +159,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/conversations',
     permission: 'attribution.read',
+    request: { list: { filter: conversationFilter } },
     audit: { action: 'data.read', target: 'conversations' },
     handler: async (req, res) => {
       const q = parseListQuery(req, {
@@ -178,6 +180,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/conversations/:id',
     permission: 'attribution.read',
+    request: { params: { id: uuid } },
     audit: { action: 'data.read', target: 'conversation' },
     handler: async (req) => {
       const id = uuid.safeParse(req.params.id);
@@ -190,6 +193,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/conversations/:id/unmask',
     permission: 'identifiers.unmask',
+    request: { params: { id: uuid }, body: unmaskBody },
     audit: { action: 'data.unmask', target: 'conversation' },
     handler: (req) => unmask(req, 'conversations'),
   },
@@ -198,6 +202,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/clicks/export',
     permission: 'attribution.export',
+    request: { query: exportQuery, jsonQuery: { filter: clickFilter } },
     audit: { action: 'data.export', target: 'clicks' },
     handler: async (req, res) => {
       const { format, filter } = exportParams(req, clickFilter);
@@ -213,6 +218,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/clicks',
     permission: 'attribution.read',
+    request: { list: { filter: clickFilter } },
     audit: { action: 'data.read', target: 'clicks' },
     handler: async (req, res) => {
       const q = parseListQuery(req, {
@@ -233,6 +239,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/clicks/:id/unmask',
     permission: 'identifiers.unmask',
+    request: { params: { id: uuid }, body: unmaskBody },
     audit: { action: 'data.unmask', target: 'click' },
     handler: (req) => unmask(req, 'clicks'),
   },
@@ -241,6 +248,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/conversions/export',
     permission: 'attribution.export',
+    request: { query: exportQuery, jsonQuery: { filter: conversionFilter } },
     audit: { action: 'data.export', target: 'conversions' },
     handler: async (req, res) => {
       const { format, filter } = exportParams(req, conversionFilter);
@@ -256,6 +264,7 @@ export const attributionRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/conversions',
     permission: 'conversions.read',
+    request: { list: { filter: conversionFilter } },
     audit: { action: 'data.read', target: 'conversions' },
     handler: async (req, res) => {
       const q = parseListQuery(req, {

@@ -6,6 +6,9 @@ import { createBspCredentialService } from '../../ingest/bsp-credentials/bsp-cre
 import { createPlatformCredentialService } from '../../ingest/export/platform-credentials-service.ts';
 import { createLinkService } from '../../ingest/links/links-service.ts';
 import { PROVIDERS } from '../../ingest/providers/provider-types.ts';
+import { platformCredentialSchemas } from '../../ingest/export/export-types.ts';
+
+const AD_PLATFORMS = Object.keys(platformCredentialSchemas) as [keyof typeof platformCredentialSchemas];
 import { clientIp } from '../http/mount-routes.ts';
 import type { ApiRequest, ApiRoute } from '../http/route-types.ts';
 import { listResponse, parseListQuery } from '../http/simple-rest.ts';
@@ -48,9 +51,9 @@ async function audit(
   await req.services.platform.audit.append(event);
 }
 
-const linkBody = z.object({ waNumber: z.string().trim().min(4).max(32), prefillText: z.string().max(400).optional() });
-const apiKeyBody = z.object({ label: z.string().trim().min(1).max(200) });
-const bspBody = z.object({ secret: z.string().min(8).max(1024), verifyToken: z.string().min(8).max(256).optional() }).strict();
+export const linkBody = z.object({ waNumber: z.string().trim().min(4).max(32), prefillText: z.string().max(400).optional() });
+export const apiKeyBody = z.object({ label: z.string().trim().min(1).max(200) });
+export const bspBody = z.object({ secret: z.string().min(8).max(1024), verifyToken: z.string().min(8).max(256).optional() }).strict();
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, message: string): T {
   const parsed = schema.safeParse(value ?? {});
@@ -66,6 +69,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/links',
     permission: 'links.manage',
+    request: { list: {} },
     audit: { action: 'links.list', target: 'link' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt', 'id'], defaultSort: ['createdAt', 'DESC'], maxPage: 200 });
@@ -91,6 +95,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/links',
     permission: 'links.manage',
+    request: { body: linkBody },
     handler: async (req, res) => {
       const body = parse(linkBody, req.body, 'invalid link');
       const phone = body.waNumber.startsWith('+') ? body.waNumber : `+${body.waNumber}`;
@@ -119,6 +124,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/api-keys',
     permission: 'apikeys.manage',
+    request: { list: {} },
     audit: { action: 'apikeys.list', target: 'api_key' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt', 'label'], defaultSort: ['createdAt', 'DESC'], maxPage: 200 });
@@ -145,6 +151,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/api-keys',
     permission: 'apikeys.manage',
+    request: { body: apiKeyBody },
     handler: async (req, res) => {
       const { label } = parse(apiKeyBody, req.body, 'invalid API key');
       const created = await createApiKeyService({ poolFor: poolFor(req) }).create(ws(req), label);
@@ -158,6 +165,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'delete',
     path: '/workspaces/:workspaceId/api-keys/:id',
     permission: 'apikeys.manage',
+    request: { params: { id: uuid } },
     handler: async (req) => {
       const id = uuid.safeParse(req.params.id);
       if (!id.success) throw new NotFoundError('unknown API key', 'apikey_not_found');
@@ -215,6 +223,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'put',
     path: '/workspaces/:workspaceId/credentials/bsp/:provider',
     permission: 'credentials.manage',
+    request: { params: { provider: z.enum(PROVIDERS) }, body: bspBody },
     handler: async (req) => {
       const provider = String(req.params.provider);
       if (!(PROVIDERS as readonly string[]).includes(provider)) throw new NotFoundError('unknown BSP', 'unknown_provider');
@@ -229,6 +238,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     method: 'put',
     path: '/workspaces/:workspaceId/credentials/ad-platforms/:platform',
     permission: 'credentials.manage',
+    request: { params: { platform: z.enum(AD_PLATFORMS) }, body: z.union(Object.values(platformCredentialSchemas)) },
     handler: async (req) => {
       const platform = String(req.params.platform);
       const { reason: _reason, ...fields } = (req.body ?? {}) as Record<string, unknown>;

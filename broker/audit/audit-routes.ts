@@ -3,7 +3,7 @@ import type express from 'express';
 import { z } from 'zod';
 import { listDigests } from '../../shared/audit/audit-digests.ts';
 import { exportAuditStream } from '../../shared/audit/audit-export.ts';
-import { countAuditLog, parseSearchFilter, searchAuditLog } from '../../shared/audit/audit-search.ts';
+import { countAuditLog, parseSearchFilter, searchAuditLog, searchFilterSchema } from '../../shared/audit/audit-search.ts';
 import { PLATFORM_STREAM } from '../../shared/audit/audit-types.ts';
 import { siemInput } from '../../shared/audit/audit-siem.ts';
 import { BadRequestError, NotFoundError } from '../../shared/errors/errors.ts';
@@ -14,7 +14,9 @@ import { auditFeature } from './audit-feature.ts';
 
 const LINK_TTL_SECONDS = 300;
 const formatSchema = z.enum(['csv', 'jsonl']);
-const exportQuery = z.object({ format: formatSchema, from: z.coerce.date().optional(), to: z.coerce.date().optional() });
+export const exportQuery = z.object({ format: formatSchema, from: z.coerce.date().optional(), to: z.coerce.date().optional() });
+
+export const exportLinkBody = z.object({ format: formatSchema, from: z.coerce.date().optional(), to: z.coerce.date().optional() });
 
 function exportParams(req: ApiRequest): z.infer<typeof exportQuery> {
   // The console sends the list filter as JSON (`filter={"from":…,"to":…}`); the API also takes plain from/to.
@@ -81,6 +83,7 @@ export const auditRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/audit/events',
     permission: 'audit.read',
+    request: { list: { filter: searchFilterSchema } },
     audit: { action: 'audit.search', target: 'audit_log' },
     handler: (req, res) => listEvents(req, res, req.workspace!.region, req.workspace!.id, 'audit'),
   },
@@ -88,6 +91,7 @@ export const auditRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/audit/export',
     permission: 'audit.export',
+    request: { query: exportQuery, jsonQuery: { filter: exportQuery.pick({ from: true, to: true }) } },
     audit: { action: 'audit.export', target: 'audit_log' },
     handler: async (req, res) => streamExport(req, res, req.workspace!, exportParams(req)),
   },
@@ -95,11 +99,10 @@ export const auditRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/audit/export-links',
     permission: 'audit.export',
+    request: { body: exportLinkBody },
     audit: { action: 'audit.export.link', target: 'audit_log' },
     handler: async (req, res) => {
-      const body = z
-        .object({ format: formatSchema, from: z.coerce.date().optional(), to: z.coerce.date().optional() })
-        .safeParse(req.body ?? {});
+      const body = exportLinkBody.safeParse(req.body ?? {});
       if (!body.success) throw new BadRequestError('format must be csv or jsonl; from/to ISO times', 'invalid_body');
       const ws = req.workspace!;
       const token = crypto.randomBytes(32).toString('base64url');
@@ -145,6 +148,7 @@ export const auditRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/audit/digests',
     permission: 'audit.export',
+    request: { list: {} },
     audit: { action: 'audit.digests.list', target: 'audit_log' },
     handler: async (req, res) => {
       const ws = req.workspace!;
@@ -186,6 +190,7 @@ export const auditRoutes: ApiRoute[] = [
     method: 'put',
     path: '/workspaces/:workspaceId/audit/siem',
     permission: 'audit.export',
+    request: { body: siemInput },
     audit: { action: 'audit.siem.update', target: 'siem_destination' },
     handler: async (req) => {
       const parsed = siemInput.safeParse(req.body ?? {});
@@ -211,6 +216,7 @@ export const auditRoutes: ApiRoute[] = [
     method: 'get',
     path: '/platform/audit/events',
     permission: 'platform.audit.read',
+    request: { list: { filter: searchFilterSchema } },
     audit: { action: 'audit.search', target: 'platform_audit_log' },
     handler: (req, res) => listEvents(req, res, 'control', PLATFORM_STREAM, 'platform-audit'),
   },

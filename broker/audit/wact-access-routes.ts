@@ -23,7 +23,7 @@ const iso = z
   .string()
   .datetime({ offset: true })
   .refine((v) => !v.startsWith('0000'), 'year 0 does not exist');
-const filterSchema = z
+export const filterSchema = z
   .object({
     q: z
       .string()
@@ -50,16 +50,19 @@ function filterOf(raw: Record<string, unknown>): WactAccessFilter {
 }
 
 const uuid = z.string().uuid();
+export const exportFormatQuery = z.object({ format: z.enum(['csv', 'jsonl']).default('csv') });
 
 export const wactAccessRoutes: ApiRoute[] = [
   {
     method: 'get',
     path: '/workspaces/:workspaceId/wact-access/export',
     permission: 'wactaccess.read',
+    request: { query: exportFormatQuery, list: { filter: filterSchema } },
     audit: { action: 'wactaccess.export', target: 'access_session' },
     handler: async (req, res) => {
-      const format = req.query.format ?? 'csv';
-      if (format !== 'csv' && format !== 'jsonl') throw new BadRequestError('format must be csv or jsonl', 'invalid_query');
+      const parsedFormat = exportFormatQuery.safeParse(req.query);
+      if (!parsedFormat.success) throw new BadRequestError('format must be csv or jsonl', 'invalid_query');
+      const { format } = parsedFormat.data;
       const q = parseListQuery(req, { sortable: WACT_ACCESS_SORTS, defaultSort: ['start', 'DESC'] });
       const filter = filterOf(q.filter);
       const d = dal(req);
@@ -107,6 +110,7 @@ export const wactAccessRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/wact-access',
     permission: 'wactaccess.read',
+    request: { list: { filter: filterSchema } },
     audit: { action: 'wactaccess.list', target: 'access_session' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: WACT_ACCESS_SORTS, defaultSort: ['start', 'DESC'], maxPage: 200 });
@@ -119,6 +123,7 @@ export const wactAccessRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/wact-access/:id',
     permission: 'wactaccess.read',
+    request: { params: { id: uuid } },
     audit: { action: 'wactaccess.show', target: 'access_session' },
     handler: async (req) => {
       const id = uuid.safeParse(req.params.id);

@@ -14,6 +14,8 @@ const actor = (req: ApiRequest) => ({
   displayName: req.auth.displayName,
 });
 const uuid = z.string().uuid();
+export const createWorkspaceBody = z.object({ name: z.string().trim().min(1).max(200), region: z.enum(['eu', 'us']) });
+export const securitySettingsBody = z.object({ requireTotp: z.boolean() });
 
 /** /api routes of the identity feature: own sessions, employees (security), workspace security settings, setup wizard. */
 export const identityRoutes: ApiRoute[] = [
@@ -21,6 +23,7 @@ export const identityRoutes: ApiRoute[] = [
     method: 'get',
     path: '/me/sessions',
     permission: 'account.self',
+    request: { list: {} },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt'], defaultSort: ['createdAt', 'DESC'] });
       const all = (await rt(req).sessions.listForUser(req.auth.userId)).map((s) => ({ ...s, current: s.id === req.auth.sessionId }));
@@ -31,6 +34,7 @@ export const identityRoutes: ApiRoute[] = [
     method: 'delete',
     path: '/me/sessions/:id',
     permission: 'account.self',
+    request: { params: { id: uuid } },
     handler: async (req) => {
       const id = uuid.safeParse(req.params.id);
       if (!id.success) throw new NotFoundError('unknown session', 'session_not_found');
@@ -73,6 +77,7 @@ export const identityRoutes: ApiRoute[] = [
     method: 'get',
     path: '/employees',
     permission: 'employees.read',
+    request: { list: {} },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['displayName', 'employeeRole', 'lastLoginAt'], defaultSort: ['displayName', 'ASC'] });
       const { rows } = await req.services.platform.pools.control.query<{
@@ -113,6 +118,7 @@ export const identityRoutes: ApiRoute[] = [
     method: 'post',
     path: '/employees/:id/sessions/revoke',
     permission: 'employees.sessions.revoke',
+    request: { params: { id: uuid } },
     handler: async (req) => {
       const id = uuid.safeParse(req.params.id);
       if (!id.success) throw new NotFoundError('unknown employee', 'employee_not_found');
@@ -136,6 +142,7 @@ export const identityRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces',
     permission: 'account.self',
+    request: { list: {} },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['name'], defaultSort: ['name', 'ASC'] });
       // Customers see their own workspaces; employees the directory (names and regions only).
@@ -151,8 +158,9 @@ export const identityRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces',
     permission: 'workspace.create',
+    request: { body: createWorkspaceBody },
     handler: async (req, res) => {
-      const input = z.object({ name: z.string().trim().min(1).max(200), region: z.enum(['eu', 'us']) }).parse(req.body ?? {});
+      const input = createWorkspaceBody.parse(req.body ?? {});
       const ws = await req.services.platform.workspaces.create(input, actor(req));
       try {
         await createMembersDal(req.services.platform.pools.control).addMember(ws.id, req.auth.userId, 'owner');
@@ -184,8 +192,9 @@ export const identityRoutes: ApiRoute[] = [
     method: 'put',
     path: '/workspaces/:workspaceId/settings/security',
     permission: 'settings.manage',
+    request: { body: securitySettingsBody },
     handler: async (req) => {
-      const body = z.object({ requireTotp: z.boolean() }).safeParse(req.body ?? {});
+      const body = securitySettingsBody.safeParse(req.body ?? {});
       if (!body.success) throw new BadRequestError('requireTotp must be true or false', 'invalid_input');
       const ws = req.workspace!;
       const before = await rt(req).members.requiresTotp(ws.id);

@@ -3,7 +3,7 @@ import { BadRequestError } from '../../shared/errors/errors.ts';
 import type { ApiRoute } from '../http/route-types.ts';
 import { dashboardFigures } from './dashboard-dal.ts';
 
-const dashboardQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
+export const dashboardQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 
 /**
  * What the console needs beyond the features' own resources: where ingest is reachable
@@ -24,6 +24,7 @@ export const consoleRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/dashboard',
     permission: 'dashboard.read',
+    request: { query: dashboardQuery },
     audit: { action: 'data.read', target: 'dashboard' },
     async handler(req) {
       const parsed = dashboardQuery.safeParse(req.query);

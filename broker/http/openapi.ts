@@ -92,8 +92,11 @@ function parametersOf(path: string, request: RouteRequest | undefined): Json[] {
   if (request?.query) {
     const js = jsonSchemaOf(request.query);
     const required = new Set<string>(js.required ?? []);
-    for (const [name, schema] of Object.entries(js.properties ?? {})) out.push({ name, in: 'query', required: required.has(name), schema });
+    for (const [name, schema] of Object.entries(js.properties ?? {}))
+      if (!request.jsonQuery?.[name]) out.push({ name, in: 'query', required: required.has(name), schema });
   }
+  for (const [name, schema] of Object.entries(request?.jsonQuery ?? {}))
+    out.push({ name, in: 'query', content: { 'application/json': { schema: jsonSchemaOf(schema) } } });
   if (request?.list) {
     const json = (schema: z.ZodType, description: string) => ({
       content: { 'application/json': { schema: jsonSchemaOf(schema) } },

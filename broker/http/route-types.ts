@@ -57,6 +57,8 @@ export interface RouteRequest {
   params?: Record<string, z.ZodType>;
   /** Plain query parameters (each key one parameter). */
   query?: z.ZodObject;
+  /** Query parameters that carry JSON, checked with this schema once parsed (wins over a same-named `query` key). */
+  jsonQuery?: Record<string, z.ZodType>;
   /** The react-admin list conventions (`sort`, `range`, `filter` as JSON); `filter` is the route's filter schema. */
   list?: { filter?: z.ZodType };
   body?: z.ZodType;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { BadRequestError, ForbiddenError } from '../../shared/errors/errors.ts';
-import { createDeletionService } from '../../shared/lifecycle/deletion-service.ts';
+import { createDeletionService, deletionInput } from '../../shared/lifecycle/deletion-service.ts';
 import { enqueueDeletion } from '../../shared/lifecycle/lifecycle-jobs.ts';
-import { createRetentionService } from '../../shared/lifecycle/retention-service.ts';
+import { createRetentionService, retentionInput } from '../../shared/lifecycle/retention-service.ts';
 import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
 import type { IdentityRuntime } from '../auth/identity-runtime.ts';
 import type { ApiRequest, ApiRoute } from '../http/route-types.ts';
@@ -27,7 +27,7 @@ const deletion = (req: ApiRequest) =>
       enqueueDeletion(req.services.platform.pools.region(region), { workspaceId, requestId }),
   });
 
-const wipeBody = z
+export const wipeBody = z
   .object({
     confirm: z.string().max(200),
     totp: z.string().max(32).optional(),
@@ -53,6 +53,7 @@ export const lifecycleRoutes: ApiRoute[] = [
     method: 'put',
     path: '/workspaces/:workspaceId/retention',
     permission: 'settings.manage',
+    request: { body: retentionInput },
     handler: async (req) => {
       const { reason: _reason, ...body } = (req.body ?? {}) as Record<string, unknown>;
       return retention(req).setSettings(req.params.workspaceId as string, body, actorOf(req));
@@ -62,6 +63,7 @@ export const lifecycleRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/deletion-requests',
     permission: 'deletion.manage',
+    request: { list: {} },
     audit: { action: 'deletion.list', target: 'deletion_request' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['requestedAt', 'dueAt', 'status'] as const, defaultSort: ['requestedAt', 'DESC'] });
@@ -83,6 +85,7 @@ export const lifecycleRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/deletion-requests/:requestId',
     permission: 'deletion.manage',
+    request: { params: { requestId: z.string().uuid().describe('unknown or malformed → 404') } },
     audit: { action: 'deletion.show', target: 'deletion_request' },
     handler: async (req) => {
       const view = await deletion(req).get(req.params.workspaceId as string, req.params.requestId as string);
@@ -94,6 +97,7 @@ export const lifecycleRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/deletion-requests',
     permission: 'deletion.manage',
+    request: { body: deletionInput },
     handler: async (req, res) => {
       const { reason: _reason, ...body } = (req.body ?? {}) as Record<string, unknown>;
       const view = await deletion(req).submit(req.params.workspaceId as string, body, actorOf(req), {
@@ -115,6 +119,7 @@ export const lifecycleRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/wipe',
     permission: 'workspace.wipe',
+    request: { body: wipeBody },
     handler: async (req) => {
       const parsed = wipeBody.safeParse(req.body ?? {});
       if (!parsed.success)

@@ -10,6 +10,8 @@ import { createMembersService } from './members-service.ts';
 const INVITATION_DAYS = 14;
 const roleSchema = z.enum(CUSTOMER_ROLES);
 const uuid = z.string().uuid();
+export const memberRoleBody = z.object({ role: roleSchema });
+export const invitationBody = z.object({ email: z.string().trim().toLowerCase().email().max(320), role: roleSchema });
 const dal = (req: ApiRequest) => createMembersDal(req.services.platform.pools.control);
 const service = (req: ApiRequest) => createMembersService({ pool: req.services.platform.pools.control });
 
@@ -46,6 +48,7 @@ export const memberRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/members',
     permission: 'members.read',
+    request: { list: {} },
     audit: { action: 'members.list', target: 'members' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['displayName', 'role', 'joinedAt'], defaultSort: ['joinedAt', 'ASC'] });
@@ -59,9 +62,10 @@ export const memberRoutes: ApiRoute[] = [
     method: 'put',
     path: '/workspaces/:workspaceId/members/:id',
     permission: 'members.manage',
+    request: { params: { id: uuid }, body: memberRoleBody },
     handler: async (req) => {
       const userId = idParam(req, 'member');
-      const { role } = z.object({ role: roleSchema }).parse(req.body ?? {});
+      const { role } = memberRoleBody.parse(req.body ?? {});
       const change = await service(req).changeRole(req.workspace!.id, req.auth.workspaceRole!, userId, role);
       if (change.from !== change.to)
         await audit(req, 'member.role.change', { type: 'user', id: userId }, { from: change.from, to: change.to });
@@ -72,6 +76,7 @@ export const memberRoutes: ApiRoute[] = [
     method: 'delete',
     path: '/workspaces/:workspaceId/members/:id',
     permission: 'members.manage',
+    request: { params: { id: uuid } },
     handler: async (req) => {
       const userId = idParam(req, 'member');
       const removed = await service(req).remove(req.workspace!.id, req.auth.workspaceRole!, userId);
@@ -83,6 +88,7 @@ export const memberRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/invitations',
     permission: 'members.read',
+    request: { list: {} },
     audit: { action: 'invitations.list', target: 'invitation' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt'], defaultSort: ['createdAt', 'DESC'] });
@@ -95,8 +101,9 @@ export const memberRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/invitations',
     permission: 'members.manage',
+    request: { body: invitationBody },
     handler: async (req, res) => {
-      const input = z.object({ email: z.string().trim().toLowerCase().email().max(320), role: roleSchema }).parse(req.body ?? {});
+      const input = invitationBody.parse(req.body ?? {});
       service(req).checkOwnerRule(req.auth.workspaceRole!, undefined, input.role);
       const members = await dal(req).members(req.workspace!.id);
       if (members.some((m) => m.email?.toLowerCase() === input.email))
@@ -119,6 +126,7 @@ export const memberRoutes: ApiRoute[] = [
     method: 'delete',
     path: '/workspaces/:workspaceId/invitations/:id',
     permission: 'members.manage',
+    request: { params: { id: uuid } },
     handler: async (req) => {
       const id = idParam(req, 'invitation');
       if (!(await dal(req).revokeInvitation(req.workspace!.id, id))) throw new NotFoundError('unknown invitation', 'invitation_not_found');

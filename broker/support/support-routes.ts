@@ -20,7 +20,7 @@ export function supportSessionActive(services: BrokerServices, userId: string, w
   return accessFor(services).hasActiveSupportSession(userId, workspaceId);
 }
 
-const openBody = z.object({ reason: z.string(), ttl: z.union([z.string().max(16), z.number().int()]).optional() });
+export const openBody = z.object({ reason: z.string(), ttl: z.union([z.string().max(16), z.number().int()]).optional() });
 const ALL_SORTABLE = [...new Set(Object.values(REDACTED_VIEWS).flatMap((v) => v.sortable as readonly string[]))];
 
 export const supportRoutes: ApiRoute[] = [
@@ -28,6 +28,7 @@ export const supportRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/support/sessions',
     permission: 'support.open',
+    request: { body: openBody },
     handler: async (req, res) => {
       const parsed = openBody.safeParse(req.body ?? {});
       if (!parsed.success) throw new BadRequestError('reason is required', 'invalid_request');
@@ -40,6 +41,7 @@ export const supportRoutes: ApiRoute[] = [
     method: 'get',
     path: '/workspaces/:workspaceId/support/:view',
     permission: 'support.browse',
+    request: { list: {} },
     audit: { action: 'support.browse', target: 'redacted_view' },
     handler: async (req, res) => {
       // Every read states why (the audit log refuses an employee read without a reason): check before reading.
