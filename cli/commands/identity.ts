@@ -4,11 +4,11 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { Command } from 'commander';
 import { Agent, fetch } from 'undici';
-import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { devCertificatePaths } from '../../shared/http/tls.ts';
 import { createSignupService, signupInviteInput } from '../../broker/auth/signup-service.ts';
 import type { SignupInvitation } from '../../broker/auth/signup-dal.ts';
 import { operatorActor, withOperator } from '../operator.ts';
+import { cliSettings, type CliSettings } from '../mode.ts';
 import { printResult } from '../output.ts';
 
 /**
@@ -50,46 +50,78 @@ export function readCliToken(file = cliTokenPath()): CliToken | undefined {
   }
 }
 
-export function brokerUrl(config: Config): string {
-  return (config.raw.BROKER_PUBLIC_URL ?? `https://${config.publicHost}:${config.ports.broker}`).replace(/\/+$/, '');
+export function brokerUrl(config: Pick<CliSettings, 'brokerUrl'>): string {
+  return config.brokerUrl;
 }
 
-/** HTTPS to the broker, trusting TLS_CA_FILE or the development CA in addition to the system store. */
-export function brokerAgent(config: Config): Agent {
-  const caFile = config.tls.caFile ?? (config.env !== 'production' ? devCertificatePaths(config.home).caFile : undefined);
+/** HTTPS to the broker, trusting TLS_CA_FILE or (outside production) the development CA in addition to the system store. */
+export function brokerAgent(config: Pick<CliSettings, 'env' | 'home' | 'caFile'>): Agent {
+  const caFile = config.caFile ?? (config.env !== 'production' ? devCertificatePaths(config.home).caFile : undefined);
   const ca = caFile && fs.existsSync(caFile) ? fs.readFileSync(caFile, 'utf8') : undefined;
   return new Agent({ connect: ca ? { ca: [...tls.rootCertificates, ca] } : {} });
 }
 
-/** A JSON request to the broker with the stored CLI session (for `db connect`, `db sessions` …). */
+/** One line from a broker error reply: its message and code (e.g. "your role does not allow this (forbidden)"). */
+async function brokerError(res: { status: number; json(): Promise<unknown> }): Promise<Error> {
+  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  return new Error(`${json.error?.message ?? `broker answered ${res.status}`}${json.error?.code ? ` (${json.error.code})` : ''}`);
+}
+
+/**
+ * A request to the broker with the stored CLI session (bearer token; the
+ * broker runs its policy, reasons, step-ups and audit as for the console).
+ * Reads no database setting: a production terminal has none.
+ */
+export async function brokerFetch(
+  method: string,
+  apiPath: string,
+  body?: unknown,
+  opts: { reason?: string; accept?: string } = {},
+): Promise<{ response: Response; close(): Promise<void> }> {
+  const settings = cliSettings();
+  // The reason travels in the X-Wact-Reason header, which HTTP limits to plain text.
+  if (opts.reason !== undefined && !/^[\x20-\x7e]{1,500}$/.test(opts.reason))
+    throw new Error('--reason must be 1–500 printable ASCII characters (it is sent as the X-Wact-Reason header)');
+  const token = readCliToken();
+  if (!token) throw new Error('not signed in: run wact login');
+  const agent = brokerAgent(settings);
+  try {
+    const response = await fetch(`${token.broker}${apiPath}`, {
+      method,
+      dispatcher: agent,
+      headers: {
+        authorization: `Bearer ${token.token}`,
+        accept: opts.accept ?? 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(opts.reason ? { 'x-wact-reason': opts.reason } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const err = await brokerError(response);
+      await agent.close();
+      throw err;
+    }
+    return { response: response as unknown as Response, close: () => agent.close() };
+  } catch (err) {
+    await agent.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A JSON request to the broker with the stored CLI session (for `db connect`, `db sessions`, every production command). */
 export async function brokerRequest<T = unknown>(
   method: string,
   apiPath: string,
   body?: unknown,
   opts: { reason?: string } = {},
 ): Promise<T> {
-  const config = loadConfig();
-  const token = readCliToken();
-  if (!token) throw new Error('not signed in: run wact login');
-  const agent = brokerAgent(config);
+  const { response, close } = await brokerFetch(method, apiPath, body, opts);
   try {
-    const res = await fetch(`${token.broker}${apiPath}`, {
-      method,
-      dispatcher: agent,
-      headers: {
-        authorization: `Bearer ${token.token}`,
-        accept: 'application/json',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(opts.reason ? { 'x-wact-reason': opts.reason } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!res.ok)
-      throw new Error(`${json.error?.message ?? `broker answered ${res.status}`}${json.error?.code ? ` (${json.error.code})` : ''}`);
-    return json as T;
+    if (response.status === 204) return undefined as T;
+    return (await response.json().catch(() => ({}))) as T;
   } finally {
-    await agent.close();
+    await close();
   }
 }
 
@@ -107,7 +139,7 @@ interface DeviceReply {
   user: CliToken['user'];
 }
 
-async function deviceLogin(config: Config, broker: string, log: (line: string) => void, timeoutMs = 10 * 60_000): Promise<CliToken> {
+async function deviceLogin(config: CliSettings, broker: string, log: (line: string) => void, timeoutMs = 10 * 60_000): Promise<CliToken> {
   const agent = brokerAgent(config);
   try {
     const post = async (p: string, body: unknown) => {
@@ -152,7 +184,7 @@ export function registerIdentityCommands(program: Command): void {
     .option('--broker <url>', 'broker URL (default BROKER_PUBLIC_URL or https://<WACT_PUBLIC_HOST>:<BROKER_PORT>)')
     .option('--json', 'print JSON')
     .action(async (opts: { broker?: string; json?: boolean }) => {
-      const config = loadConfig();
+      const config = cliSettings();
       const broker = (opts.broker ?? brokerUrl(config)).replace(/\/+$/, '');
       const token = await deviceLogin(config, broker, (line) => process.stderr.write(line + '\n'));
       saveCliToken(token);
@@ -207,7 +239,7 @@ function registerSignupCommands(program: Command): void {
       const created = await withOperator((p) =>
         createSignupService({ pool: p.pools.control, audit: p.audit }).invite(input, operatorActor()),
       );
-      const config = loadConfig();
+      const config = cliSettings();
       printResult(
         !!opts.json,
         created,

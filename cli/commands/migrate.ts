@@ -6,12 +6,15 @@ import { printResult } from '../output.ts';
 export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
-    .description('apply pending migrations to the control and regional databases')
+    .description(
+      'apply pending migrations to the control and regional databases (the only command that migrates; in production the deploy pipeline runs it with its own role)',
+    )
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
       const applied: string[] = [];
-      const dbs = await openDatabases(config, { migrate: true, log: (l) => applied.push(l) });
+      // Migrations only: the services' passwords are not this command's business (wact db rotate-service-passwords).
+      const dbs = await openDatabases(config, { migrate: true, setServicePasswords: false, log: (l) => applied.push(l) });
       await dbs.close();
       printResult(!!opts.json, { applied }, () => (applied.length ? applied.join('\n') : 'databases are up to date'));
     });

@@ -42,7 +42,11 @@ export interface Product {
 }
 
 export async function startProduct(config: Config = loadConfig(), log: (line: string) => void = () => undefined): Promise<Product> {
-  const databases = await openDatabases(config, { migrate: true, log });
+  // Development: one command brings everything up, including its own state folder's service passwords.
+  // Production: the pipeline migrates (wact migrate) and the secret store holds the passwords: start
+  // does neither.
+  const production = config.env === 'production';
+  const databases = await openDatabases(config, production ? {} : { migrate: true, setServicePasswords: true, log });
   // The gateway's public host too: clients connect with sslmode=verify-full, which checks it.
   if (config.env !== 'production' && !config.tls.certFile)
     await ensureDevCertificates(config.home, [config.publicHost, String(config.raw.GATEWAY_PUBLIC_HOST ?? '')]);

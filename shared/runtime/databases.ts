@@ -1,16 +1,18 @@
 import path from 'node:path';
 import pg from 'pg';
-import type { Config } from '../config/config.ts';
+import type { Config, DatabaseTarget } from '../config/config.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.ts';
 import { databaseNames, DATABASE_TARGETS, type DatabaseUrls } from '../db/database-urls.ts';
 import { ensureHome, readOrCreateSecret } from '../db/state-files.ts';
-import { assertIdentity, migrateDatabase } from '../../db/migrator.ts';
+import { assertIdentity, loadMigrations, migrateDatabase } from '../../db/migrator.ts';
+import { ConfigError } from '../errors/errors.ts';
 import type { WactEnv } from '../config/config.ts';
 
 export interface Databases {
   urls: DatabaseUrls; // operator URLs
   server?: EmbeddedServer; // set when the embedded server is in use
-  servicePasswords: { ingest: string; broker: string };
+  /** Resolved on first read (resolveServicePasswords): production never generates them. */
+  readonly servicePasswords: { ingest: string; broker: string };
   close(): Promise<void>;
 }
 
@@ -33,9 +35,10 @@ export async function ensureDatabase(serverUrl: string, name: string): Promise<v
 }
 
 /**
- * Service roles log in with passwords. In development they are generated into
- * the state folder; elsewhere they come from configuration. Setting them here
- * keeps the cluster-wide roles and the services in step.
+ * Sets the service roles' passwords (ALTER ROLE). Only two callers: the
+ * explicit `wact db rotate-service-passwords`, and development's `wact start`
+ * / `wact migrate` for its own state folder. Operator commands never do: a
+ * state folder in some shell would lock the running services out.
  */
 export async function setServicePasswords(operatorUrl: string, passwords: { ingest: string; broker: string }): Promise<void> {
   const client = new pg.Client({ connectionString: operatorUrl });
@@ -53,11 +56,75 @@ export async function setServicePasswords(operatorUrl: string, passwords: { inge
 }
 
 /**
+ * The services' database passwords. Production: only from the environment
+ * (WACT_DB_PASSWORD_*, put there by the deployment's secret store), never
+ * generated: a generated password exists nowhere the services could read it.
+ * Elsewhere: the environment, else generated into the state folder (0600).
+ */
+export function resolveServicePasswords(config: Config): { ingest: string; broker: string } {
+  const given = config.serviceDbPasswords;
+  if (config.env === 'production') {
+    if (config.raw.WACT_SERVICE_DB_AUTH === 'rds-iam')
+      throw new ConfigError('the services authenticate with RDS IAM tokens (WACT_SERVICE_DB_AUTH=rds-iam): there are no service passwords');
+    if (!given.ingest || !given.broker)
+      throw new ConfigError(
+        'refusing: production takes the services’ database passwords from WACT_DB_PASSWORD_INGEST and WACT_DB_PASSWORD_BROKER (or WACT_SERVICE_DB_AUTH=rds-iam), never generated ones',
+      );
+    return { ingest: given.ingest, broker: given.broker };
+  }
+  const secret = (name: string) => readOrCreateSecret(path.join(config.home, `db-password-${name}`));
+  return { ingest: given.ingest ?? secret('ingest'), broker: given.broker ?? secret('broker') };
+}
+
+export type RdsTokenSigner = (opts: { hostname: string; port: number; username: string; region: string }) => Promise<string>;
+
+const defaultRdsSigner: RdsTokenSigner = async (opts) => {
+  const { Signer } = await import('@aws-sdk/rds-signer');
+  return new Signer(opts).getAuthToken();
+};
+
+/**
+ * How a service role logs in to one database: its password, or (RDS IAM) a
+ * function that signs a fresh 15-minute token for each new connection (pg
+ * accepts a password function). Nothing is generated in production.
+ */
+export function serviceCredential(
+  config: Config,
+  target: DatabaseTarget,
+  url: string,
+  role: 'ingest' | 'broker',
+  opts: { signer?: RdsTokenSigner } = {},
+): string | (() => Promise<string>) {
+  if (config.raw.WACT_SERVICE_DB_AUTH === 'rds-iam') {
+    const u = new URL(url);
+    const region = target === 'us' ? config.raw.WACT_RDS_AWS_REGION_US : config.raw.WACT_RDS_AWS_REGION_EU;
+    const sign = opts.signer ?? defaultRdsSigner;
+    return () => sign({ hostname: u.hostname, port: Number(u.port || 5432), username: `wact_${role}`, region });
+  }
+  return resolveServicePasswords(config)[role];
+}
+
+/**
  * Resolves the databases this process uses: the configured URLs, or the
  * embedded server (started for the caller's lifetime if it is not running).
- * With `migrate`, brings every database up to date first.
+ *
+ * - `migrate`: bring every database up to date first (only `wact migrate` and
+ *   development's `wact start` ask; operator commands never do).
+ * - `setServicePasswords`: also ALTER the service roles' passwords to this
+ *   process's values. Never in production (WACT_DB_PASSWORD_* are set by the
+ *   secret store and rotated with `wact db rotate-service-passwords`); outside
+ *   production it defaults to `migrate` for development's single state folder.
+ * - `requireCurrent`: refuse, in one line, databases with pending migrations
+ *   instead of migrating them.
+ *
+ * The service passwords are resolved when first read, so a process that does
+ * not log in as a service (migrate, operator commands) needs none and
+ * generates none.
  */
-export async function openDatabases(config: Config, opts: { migrate?: boolean; log?: (l: string) => void } = {}): Promise<Databases> {
+export async function openDatabases(
+  config: Config,
+  opts: { migrate?: boolean; setServicePasswords?: boolean; requireCurrent?: boolean; log?: (l: string) => void } = {},
+): Promise<Databases> {
   let urls: DatabaseUrls;
   let server: EmbeddedServer | undefined;
   if (config.database.kind === 'embedded') {
@@ -72,23 +139,45 @@ export async function openDatabases(config: Config, opts: { migrate?: boolean; l
   if (opts.migrate) {
     for (const target of DATABASE_TARGETS) await migrateDatabase(urls[target], target, { env: config.env, log: opts.log });
   }
-  const secret = (name: string) => readOrCreateSecret(path.join(config.home, `db-password-${name}`));
-  const servicePasswords = {
-    ingest: config.serviceDbPasswords.ingest ?? secret('ingest'),
-    broker: config.serviceDbPasswords.broker ?? secret('broker'),
-  };
-  if (opts.migrate) await setServicePasswords(urls.control, servicePasswords);
+  const setPasswords = opts.setServicePasswords ?? (!!opts.migrate && config.env !== 'production');
+  if (setPasswords && config.env === 'production')
+    throw new ConfigError('refusing: production never resets the services’ passwords implicitly (wact db rotate-service-passwords --yes)');
+  if (setPasswords) await setServicePasswords(urls.control, resolveServicePasswords(config));
   // Every process checks, not only the migrator: a staging service pointed at a
   // production URL (or the reverse) must refuse before it reads or writes a row.
   await verifyDatabaseIdentities(urls, config.env);
+  if (opts.requireCurrent) await assertMigrationsApplied(urls);
+  let passwords: { ingest: string; broker: string } | undefined;
   return {
     urls,
     server,
-    servicePasswords,
+    get servicePasswords() {
+      return (passwords ??= resolveServicePasswords(config));
+    },
     close: async () => {
       if (server?.owned) await server.stop();
     },
   };
+}
+
+/** Refuses databases that lack a migration this checkout has: run `wact migrate` first (never done implicitly). */
+export async function assertMigrationsApplied(urls: DatabaseUrls): Promise<void> {
+  for (const target of DATABASE_TARGETS) {
+    const wanted = loadMigrations(target === 'control' ? 'control' : 'regional').map((m) => m.version);
+    const client = new pg.Client({ connectionString: urls[target], application_name: 'wact-schema-check' });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: string }>('SELECT version FROM wact_meta.schema_migrations');
+      const have = new Set(rows.map((r) => r.version));
+      const pending = wanted.filter((v) => !have.has(v));
+      if (pending.length)
+        throw new ConfigError(
+          `${pending.length} migration(s) pending on ${target}: run wact migrate first (commands never migrate implicitly)`,
+        );
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
 }
 
 /**

@@ -39,8 +39,8 @@ describe('wact workspace', () => {
     const list = JSON.parse((await wact('workspace', 'list', '--json')).stdout);
     expect(list.map((w: { id: string }) => w.id)).toContain(ws.id);
 
-    // the local KEK was generated into the state folder, readable by its owner only
-    const kek = fs.statSync(path.join(home, 'keys', 'kek-us.key'));
+    // the workspace's own development KEK was generated into the state folder, readable by its owner only
+    const kek = fs.statSync(path.join(home, 'keys', 'workspaces', 'us', `${ws.id}.key`));
     expect(kek.mode & 0o777).toBe(0o600);
   });
 
