@@ -37,12 +37,18 @@ export const configSchema = z.object({
     .string()
     .min(16)
     .optional()
-    .describe('Password of the wact_ingest role. Development: generated into the state folder.'),
+    .describe('Password of the wact_ingest role. Production: required (from the secret store), never generated. Development: generated into the state folder.'),
   WACT_DB_PASSWORD_BROKER: z
     .string()
     .min(16)
     .optional()
-    .describe('Password of the wact_broker role. Development: generated into the state folder.'),
+    .describe('Password of the wact_broker role. Production: required (from the secret store), never generated. Development: generated into the state folder.'),
+  WACT_SERVICE_DB_AUTH: z
+    .enum(['password', 'rds-iam'])
+    .default('password')
+    .describe(
+      'How the services (wact_ingest, wact_broker) log in to their databases: WACT_DB_PASSWORD_* or an RDS IAM token signed per connection.',
+    ),
 
   WACT_KEY_PROVIDER: z
     .enum(['local', 'aws-kms'])
