@@ -97,8 +97,8 @@ export function createAuditSigner(deps: AuditSignerDeps) {
 
   /**
    * Every key that ever signed in these databases, with its validity: from its
-   * registration until the next key's (rotation keeps old keys published, so
-   * old exports still verify).
+   * first registration until the first registration of the next key in any of
+   * them (rotation keeps old keys published, so old exports still verify).
    */
   async function publicKeys(dbs: AuditDatabase[]): Promise<PublishedAuditKey[]> {
     const merged = new Map<string, { key: KeyObject; from: number; to: number | null; source: string }>();
@@ -112,14 +112,24 @@ export function createAuditSigner(deps: AuditSignerDeps) {
             ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: r.public_key.toString('base64url') }, format: 'jwk' })
             : createPublicKey({ key: r.public_key, format: 'der', type: 'spki' });
         const from = r.created_at.getTime();
-        const next = rows[i + 1]?.created_at.getTime();
+        // The successor is the next key a signer registered (KMS or local file); a retired
+        // legacy row written later (tests, hand repairs) does not end the current key.
+        const next = rows
+          .slice(i + 1)
+          .find((x) => x.provider === 'aws-kms-sign' || x.provider === 'local-file')
+          ?.created_at.getTime();
         const to = r.retired_at ? r.retired_at.getTime() : (next ?? null);
         const source = r.provider === 'aws-kms-sign' ? 'aws-kms' : r.provider === 'local-file' ? 'local' : 'legacy-db';
         const m = merged.get(r.key_id);
         if (!m) merged.set(r.key_id, { key, from, to, source });
         else {
           m.from = Math.min(m.from, from);
-          m.to = m.to === null || to === null ? null : Math.max(m.to, to);
+          // A key ends where its successor was first registered, in any database: the signer
+          // holds one key at a time, so once the next one is registered anywhere the old one
+          // no longer signs. (Taking the latest end, or "open" while some database has not
+          // seen the successor yet, kept a retired key valid — forever if a database was
+          // unreachable at rotation — so whoever kept it could go on signing.)
+          m.to = m.to === null ? to : to === null ? m.to : Math.min(m.to, to);
         }
       });
     }
