@@ -2,7 +2,7 @@ import { FilterButton, List, TopToolbar } from 'react-admin';
 import { EmptyState, ListError } from '../common/ListStates.tsx';
 import { ExportButtons } from '../common/ExportButtons.tsx';
 import { AuditEventsTable, auditFilters } from './AuditEventsTable.tsx';
-import { VerifyPanel } from './VerifyPanel.tsx';
+import { DigestPanel, VerifyPanel } from './VerifyPanel.tsx';
 import { AuditDelivery } from './AuditDelivery.tsx';
 
 export const AUDIT_EXPORT_PATH = '/api/workspaces/{ws}/audit/export';
@@ -29,6 +29,7 @@ export default function AuditList() {
         <AuditEventsTable />
       </List>
       <VerifyPanel />
+      <DigestPanel />
       <AuditDelivery />
     </>
   );
