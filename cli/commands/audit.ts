@@ -5,6 +5,10 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
+import { cliMode } from '../mode.ts';
+import { brokerFetch, brokerRequest } from './identity.ts';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { auditParts, AUDIT_DATABASES } from '../../shared/audit/audit-platform.ts';
 import { exportAuditStream, type ExportFormat } from '../../shared/audit/audit-export.ts';
 import { verifyExport, type VerifyReport } from '../../shared/audit/audit-verify.ts';
@@ -57,6 +61,29 @@ export function registerAuditCommands(program: Command): void {
         if (!!opts.workspace === !!opts.platform) throw new Error('give --workspace <id> or --platform');
         const from = parseTime(opts.from, 'from');
         const to = parseTime(opts.to, 'to');
+        if (cliMode() === 'broker') {
+          // The console's export: audit.export for owners and admins, its audit event written by the broker first.
+          if (opts.platform)
+            throw new Error('refused in production: the platform log has no export API (security reads it in the console)');
+          const qs = new URLSearchParams({ format: opts.format });
+          if (from) qs.set('from', from.toISOString());
+          if (to) qs.set('to', to.toISOString());
+          const { response, close } = await brokerFetch(
+            'GET',
+            `/api/workspaces/${encodeURIComponent(opts.workspace!)}/audit/export?${qs}`,
+            undefined,
+            { reason: opts.reason, accept: '*/*' },
+          );
+          try {
+            const out: Writable = opts.out ? fs.createWriteStream(opts.out, { mode: 0o600 }) : process.stdout;
+            await pipeline(Readable.fromWeb(response.body as never), out, { end: !!opts.out });
+          } finally {
+            await close();
+          }
+          if (opts.out)
+            printResult(!!opts.json, { out: opts.out, via: 'broker' }, () => `exported the audit log of ${opts.workspace} to ${opts.out}`);
+          return;
+        }
         const result = await withOperator(async (p) => {
           const parts = auditParts(p);
           const ws = opts.workspace ? await p.workspaces.get(opts.workspace) : undefined;
@@ -158,6 +185,22 @@ export function registerAuditCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { workspace?: string; platform?: boolean; out: string; json?: boolean }) => {
       if (!!opts.workspace === !!opts.platform) throw new Error('give --workspace <id> or --platform');
+      if (cliMode() === 'broker') {
+        if (opts.platform) throw new Error('refused in production: the platform log’s digests have no API for people');
+        const base = `/api/workspaces/${encodeURIComponent(opts.workspace!)}/audit/digests`;
+        const list = await brokerRequest<{ name: string; lastSeq: string }[]>('GET', `${base}?range=${encodeURIComponent('[0,999]')}`);
+        fs.mkdirSync(opts.out, { recursive: true });
+        for (const d of list) {
+          const { response, close } = await brokerFetch('GET', `${base}/${encodeURIComponent(d.lastSeq)}`);
+          try {
+            fs.writeFileSync(path.join(opts.out, path.basename(d.name)), Buffer.from(await response.arrayBuffer()));
+          } finally {
+            await close();
+          }
+        }
+        printResult(!!opts.json, { saved: list.length, out: opts.out }, () => `saved ${list.length} digest file(s) to ${opts.out}`);
+        return;
+      }
       const files = await withOperator(async (p) => {
         const ws = opts.workspace ? await p.workspaces.get(opts.workspace) : undefined;
         const { poolFor } = auditParts(p);
@@ -198,6 +241,10 @@ export function registerAuditCommands(program: Command): void {
     .command('keys')
     .description('print the public keys that verify signed heads (same JSON as /.well-known/wact-audit-keys)')
     .action(async () => {
+      if (cliMode() === 'broker') {
+        process.stdout.write(JSON.stringify(await brokerRequest('GET', '/.well-known/wact-audit-keys'), null, 2) + '\n');
+        return;
+      }
       const keys = await withOperator(async (p) => {
         const { signer } = auditParts(p);
         for (const db of AUDIT_DATABASES) await signer.activeKey(db);

@@ -8,8 +8,16 @@ import { createPlatformCredentialService } from '../../ingest/export/platform-cr
 import { createLinkService } from '../../ingest/links/links-service.ts';
 import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
+import { cliMode } from '../mode.ts';
+import { brokerRequest } from './identity.ts';
 
-/** Operator commands of ingest; each writes an audit event as operator:<os user> (never the secret). */
+const wsPath = (id: string, rest: string) => `/api/workspaces/${encodeURIComponent(id)}${rest}`;
+
+/**
+ * Workspace configuration for ingest. Production: the console's routes, as the
+ * signed-in person (credentials.manage, links.manage, apikeys.manage). Development
+ * (direct mode): each writes an audit event as operator:<os user> (never the secret).
+ */
 
 function services(p: Platform) {
   const crypto = createFieldCrypto(p.keyring);
@@ -46,9 +54,26 @@ export function registerIngestCommands(program: Command): void {
       'the secret (prefer WACT_BSP_SECRET in the environment to keep it out of shell history: pass --secret -)',
     )
     .option('--verify-token <token>', 'Meta only: the verify token of the GET subscription handshake')
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; provider: string; secret: string; verifyToken?: string; json?: boolean }) => {
+    .action(async (o: { workspace: string; provider: string; secret: string; verifyToken?: string; reason?: string; json?: boolean }) => {
       const secret = o.secret === '-' ? (process.env.WACT_BSP_SECRET ?? '') : o.secret;
+      if (cliMode() === 'broker') {
+        const r = await brokerRequest<{ provider: string; verifyToken: boolean }>(
+          'PUT',
+          wsPath(o.workspace, `/credentials/bsp/${encodeURIComponent(o.provider)}`),
+          { secret, ...(o.verifyToken ? { verifyToken: o.verifyToken } : {}) },
+          { reason: o.reason },
+        );
+        const out = {
+          workspace: o.workspace,
+          provider: r.provider,
+          verifyToken: r.verifyToken,
+          webhookPath: `/v1/webhooks/${r.provider}/${o.workspace}`,
+        };
+        printResult(!!o.json, out, () => `stored ${out.provider} secret for ${out.workspace}; webhook URL path ${out.webhookPath}`);
+        return;
+      }
       const out = await withOperator(async (p) => {
         const ws = await p.workspaces.get(o.workspace);
         const r = await services(p).bsp.set(ws, { provider: o.provider as 'meta', secret, verifyToken: o.verifyToken });
@@ -71,8 +96,20 @@ export function registerIngestCommands(program: Command): void {
     .requiredOption('--workspace <id>', 'workspace id')
     .requiredOption('--phone <number>', 'the business’s WhatsApp number (E.164)')
     .option('--text <text>', 'prefilled message text (the ref code is appended)', '')
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; phone: string; text: string; json?: boolean }) => {
+    .action(async (o: { workspace: string; phone: string; text: string; reason?: string; json?: boolean }) => {
+      if (cliMode() === 'broker') {
+        const l = await brokerRequest<{ id: string }>(
+          'POST',
+          wsPath(o.workspace, '/links'),
+          { waNumber: o.phone, ...(o.text ? { prefillText: o.text } : {}) },
+          { reason: o.reason },
+        );
+        const out = { id: l.id, workspace: o.workspace, path: `/r/${o.workspace}/${l.id}` };
+        printResult(!!o.json, out, () => `link ${out.id}: path ${out.path} on the ingest host`);
+        return;
+      }
       const out = await withOperator(async (p) => {
         const ws = await p.workspaces.get(o.workspace);
         const l = await services(p).links.create(ws, { phone: o.phone, text: o.text });
@@ -89,8 +126,21 @@ export function registerIngestCommands(program: Command): void {
     .description('create an API key (shown once; only its hash is stored)')
     .requiredOption('--workspace <id>', 'workspace id')
     .option('--label <label>', 'label', '')
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; label: string; json?: boolean }) => {
+    .action(async (o: { workspace: string; label: string; reason?: string; json?: boolean }) => {
+      if (cliMode() === 'broker') {
+        // The console requires a label; the CLI's default names where the key was made.
+        const k = await brokerRequest<{ id: string; key: string }>(
+          'POST',
+          wsPath(o.workspace, '/api-keys'),
+          { label: o.label || 'created with wact apikey create' },
+          { reason: o.reason },
+        );
+        const out = { id: k.id, workspace: o.workspace, key: k.key };
+        printResult(!!o.json, out, () => `API key ${out.id} (store it now, it is not shown again):\n${out.key}`);
+        return;
+      }
       const out = await withOperator(async (p) => {
         const ws = await p.workspaces.get(o.workspace);
         const k = await services(p).apiKeys.create(ws, o.label);
@@ -110,14 +160,27 @@ export function registerIngestCommands(program: Command): void {
       '--credentials <json>',
       'JSON, e.g. meta: {"accessToken","datasetId","wabaId"}; google: {"accessToken","developerToken","customerId","conversionActionId"}; "-" reads WACT_PLATFORM_CREDENTIALS',
     )
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; platform: string; credentials: string; json?: boolean }) => {
+    .action(async (o: { workspace: string; platform: string; credentials: string; reason?: string; json?: boolean }) => {
       const text = o.credentials === '-' ? (process.env.WACT_PLATFORM_CREDENTIALS ?? '') : o.credentials;
       let creds: unknown;
       try {
         creds = JSON.parse(text);
       } catch {
         throw new BadRequestError('--credentials is not valid JSON');
+      }
+      if (cliMode() === 'broker') {
+        if (!creds || typeof creds !== 'object' || Array.isArray(creds)) throw new BadRequestError('--credentials must be a JSON object');
+        const r = await brokerRequest<{ platform: string }>(
+          'PUT',
+          wsPath(o.workspace, `/credentials/ad-platforms/${encodeURIComponent(o.platform)}`),
+          creds,
+          { reason: o.reason },
+        );
+        const out = { workspace: o.workspace, platform: r.platform };
+        printResult(!!o.json, out, () => `stored ${out.platform} credentials for ${out.workspace}`);
+        return;
       }
       const out = await withOperator(async (p) => {
         const ws = await p.workspaces.get(o.workspace);

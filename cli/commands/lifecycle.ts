@@ -9,6 +9,10 @@ import { keyProviders, type Platform } from '../../shared/runtime/platform.ts';
 import { seedSynthetic } from '../../shared/synthetic/synthetic-seeder.ts';
 import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
+import { cliMode } from '../mode.ts';
+import { brokerRequest } from './identity.ts';
+
+const wsPath = (id: string, rest: string) => `/api/workspaces/${encodeURIComponent(id)}${rest}`;
 
 const int = (name: string) => (v: string) => {
   if (!/^\d{1,9}$/.test(v)) throw new Error(`${name} must be a whole number`);
@@ -47,19 +51,36 @@ export function registerLifecycleCommands(program: Command): void {
     .requiredOption('--workspace <id>', 'workspace id')
     .option('--events-days <n>', 'days to keep attributed events (1–730)', int('--events-days'))
     .option('--raw-days <n>', 'days to keep raw webhook payloads (1–90)', int('--raw-days'))
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; eventsDays?: number; rawDays?: number; json?: boolean }) => {
-      const s = await withOperator((p) =>
-        createRetentionService(p).setSettings(o.workspace, { eventsDays: o.eventsDays, rawDays: o.rawDays }, operatorActor()),
-      );
+    .action(async (o: { workspace: string; eventsDays?: number; rawDays?: number; reason?: string; json?: boolean }) => {
+      const settings = { eventsDays: o.eventsDays, rawDays: o.rawDays };
+      const s =
+        cliMode() === 'broker'
+          ? await brokerRequest<{ workspaceId: string; eventsDays: number; rawDays: number }>(
+              'PUT',
+              wsPath(o.workspace, '/retention'),
+              settings,
+              { reason: o.reason },
+            )
+          : await withOperator((p) => createRetentionService(p).setSettings(o.workspace, settings, operatorActor()));
       printResult(!!o.json, s, () => `retention of ${s.workspaceId}: events ${s.eventsDays} days, raw payloads ${s.rawDays} days`);
     });
   retention
     .command('show')
     .requiredOption('--workspace <id>', 'workspace id')
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; json?: boolean }) => {
-      const s = await withOperator((p) => createRetentionService(p).getSettings(o.workspace));
+    .action(async (o: { workspace: string; reason?: string; json?: boolean }) => {
+      const s =
+        cliMode() === 'broker'
+          ? await brokerRequest<{ eventsDays: number; rawDays: number; isDefault: boolean }>(
+              'GET',
+              wsPath(o.workspace, '/retention'),
+              undefined,
+              { reason: o.reason },
+            )
+          : await withOperator((p) => createRetentionService(p).getSettings(o.workspace));
       printResult(!!o.json, s, () => `events ${s.eventsDays} days, raw payloads ${s.rawDays} days${s.isDefault ? ' (defaults)' : ''}`);
     });
   retention
@@ -91,11 +112,24 @@ export function registerLifecycleCommands(program: Command): void {
     .requiredOption('--workspace <id>', 'workspace id')
     .option('--phone <number>', 'the person’s phone number; "-" reads it from stdin (keeps it out of shell history)')
     .option('--conversation <id>', 'a conversation id of the person')
-    .option('--now', 'process it right away instead of waiting for the worker')
+    .option('--now', 'process it right away instead of waiting for the worker (development only)')
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; phone?: string; conversation?: string; now?: boolean; json?: boolean }) => {
+    .action(async (o: { workspace: string; phone?: string; conversation?: string; now?: boolean; reason?: string; json?: boolean }) => {
       if (!!o.phone === !!o.conversation) throw new Error('give exactly one of --phone and --conversation');
+      if (o.now && cliMode() === 'broker')
+        throw new Error('refused in production: --now (the lifecycle worker processes deletion requests; submit without --now)');
       const phone = o.phone === '-' ? await readStdinLine() : o.phone;
+      if (cliMode() === 'broker') {
+        const req = await brokerRequest<{ id: string; status: string; dueAt: string }>(
+          'POST',
+          wsPath(o.workspace, '/deletion-requests'),
+          phone ? { phone } : { conversationId: o.conversation },
+          { reason: o.reason },
+        );
+        printResult(!!o.json, req, () => `deletion request ${req.id}: ${req.status}, due ${req.dueAt}`);
+        return;
+      }
       const view = await withOperator(async (p) => {
         const svc = deletionService(p);
         const req = await svc.submit(o.workspace, phone ? { phone } : { conversationId: o.conversation }, operatorActor());
@@ -107,9 +141,23 @@ export function registerLifecycleCommands(program: Command): void {
     .command('list')
     .requiredOption('--workspace <id>', 'workspace id')
     .option('--overdue', 'only overdue requests')
+    .option('--reason <text>', 'why (recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; overdue?: boolean; json?: boolean }) => {
-      const { rows } = await withOperator((p) => deletionService(p).list(o.workspace, { offset: 0, limit: 500, overdue: o.overdue }));
+    .action(async (o: { workspace: string; overdue?: boolean; reason?: string; json?: boolean }) => {
+      const { rows } =
+        cliMode() === 'broker'
+          ? {
+              rows: await brokerRequest<Awaited<ReturnType<ReturnType<typeof deletionService>['list']>>['rows']>(
+                'GET',
+                wsPath(
+                  o.workspace,
+                  `/deletion-requests?range=${encodeURIComponent('[0,499]')}&filter=${encodeURIComponent(JSON.stringify(o.overdue ? { overdue: true } : {}))}`,
+                ),
+                undefined,
+                { reason: o.reason },
+              ),
+            }
+          : await withOperator((p) => deletionService(p).list(o.workspace, { offset: 0, limit: 500, overdue: o.overdue }));
       printResult(
         !!o.json,
         rows,
@@ -129,18 +177,48 @@ export function registerLifecycleCommands(program: Command): void {
     .description('destroy the workspace: keys first (crypto-shredding), then every row, credential, link, key, export and queued job')
     .requiredOption('--workspace <id>', 'workspace id')
     .option('--yes', 'confirm: this cannot be undone')
+    .option('--confirm <name>', 'production: the workspace’s exact name, as the console asks for it')
+    .option('--totp <code>', 'production: a current TOTP code (step-up, as in the console); "-" reads it from stdin')
+    .option('--recovery-code <code>', 'production: a recovery code instead of --totp')
     .option('--reason <text>', 'why (recorded in the platform audit log)')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; yes?: boolean; reason?: string; json?: boolean }) => {
-      if (!o.yes) throw new Error('refusing to wipe without --yes (this destroys the workspace’s keys and data for good)');
-      const report = await withOperator((p) => createWipeService(p).wipe(o.workspace, operatorActor(), { reason: o.reason }));
-      printResult(
-        !!o.json,
-        report,
-        () =>
-          `wiped ${report.workspaceId} (${report.region}): ${report.keysDestroyed} keys destroyed, ${Object.values(report.deleted).reduce((a, b) => a + b, 0)} rows deleted`,
-      );
-    });
+    .action(
+      async (o: {
+        workspace: string;
+        yes?: boolean;
+        confirm?: string;
+        totp?: string;
+        recoveryCode?: string;
+        reason?: string;
+        json?: boolean;
+      }) => {
+        if (!o.yes) throw new Error('refusing to wipe without --yes (this destroys the workspace’s keys and data for good)');
+        if (cliMode() === 'broker') {
+          // The console's wipe: owner only, typed name, TOTP step-up; the broker checks all three.
+          if (!o.confirm) throw new Error('give --confirm "<the workspace name>" (typed, as the console asks)');
+          const totp = o.totp === '-' ? await readStdinLine() : o.totp;
+          const r = await brokerRequest<{ workspaceId: string; region: string; keysDestroyed: number; rowsDeleted: number }>(
+            'POST',
+            wsPath(o.workspace, '/wipe'),
+            { confirm: o.confirm, totp, recoveryCode: o.recoveryCode, reason: o.reason },
+            { reason: o.reason },
+          );
+          printResult(
+            !!o.json,
+            r,
+            () => `wiped ${r.workspaceId} (${r.region}): ${r.keysDestroyed} keys destroyed, ${r.rowsDeleted} rows deleted`,
+          );
+          return;
+        }
+        const report = await withOperator((p) => createWipeService(p).wipe(o.workspace, operatorActor(), { reason: o.reason }));
+        printResult(
+          !!o.json,
+          report,
+          () =>
+            `wiped ${report.workspaceId} (${report.region}): ${report.keysDestroyed} keys destroyed, ${Object.values(report.deleted).reduce((a, b) => a + b, 0)} rows deleted`,
+        );
+      },
+    );
   ws.command('move')
     .description('move a workspace to another region: re-encrypt under the target keys, verify, then wipe the source')
     .requiredOption('--workspace <id>', 'workspace id')

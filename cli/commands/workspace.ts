@@ -4,6 +4,8 @@ import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
 import { workspaceInput } from '../../shared/workspaces/workspace-service.ts';
 import { customerKeyArn } from '../../shared/crypto/workspace-kek.ts';
+import { cliMode } from '../mode.ts';
+import { brokerRequest } from './identity.ts';
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('workspace directory (operator)');
@@ -15,7 +17,11 @@ export function registerWorkspaceCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { name: string; region: string; json?: boolean }) => {
       const input = workspaceInput.parse({ name: opts.name, region: opts.region }); // before touching a database
-      const created = await withOperator((p) => p.workspaces.create(input, operatorActor()));
+      // Production: the console's setup route, as the signed-in person (who becomes its owner).
+      const created =
+        cliMode() === 'broker'
+          ? await brokerRequest<{ id: string; name: string; region: string }>('POST', '/api/workspaces', input)
+          : await withOperator((p) => p.workspaces.create(input, operatorActor()));
       printResult(!!opts.json, created, () => `created workspace ${created.id} (${created.name}, region ${created.region})`);
     });
 
@@ -23,7 +29,13 @@ export function registerWorkspaceCommands(program: Command): void {
     .description('list workspaces')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const list = await withOperator((p) => p.workspaces.list());
+      const list =
+        cliMode() === 'broker'
+          ? await brokerRequest<{ id: string; name: string; region: string }[]>(
+              'GET',
+              `/api/workspaces?range=${encodeURIComponent('[0,999]')}`,
+            )
+          : await withOperator((p) => p.workspaces.list());
       printResult(!!opts.json, list, () => list.map((w) => `${w.id}  ${w.region}  ${w.name}`).join('\n') || '(no workspaces)');
     });
 
