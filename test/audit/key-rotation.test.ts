@@ -26,7 +26,8 @@ import { createScratchDatabases, type ScratchDatabases } from '../support/scratc
  * Key A signs, then the signer is configured with key B (what an operator does
  * to rotate). Both exports must verify with the published key set through both
  * verifiers; and key A, still in an insider's hands after the rotation, must no
- * longer be able to sign anything a verifier accepts.
+ * longer make a signature dated after it that a verifier accepts (a backdated
+ * one is caught by the customer's digests, not by validity: docs/audit-export.md, Limits).
  */
 const SCRIPT = path.resolve('scripts/verify-audit-export.mjs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-rotation-'));
