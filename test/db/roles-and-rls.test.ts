@@ -56,7 +56,7 @@ describe('database roles and row-level security', () => {
       await eu.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
       await eu.query(`DROP ROLE IF EXISTS ${role}`);
     }
-    await eu.query('DELETE FROM wact.workspaces WHERE id = ANY($1)', [[wsA, wsB]]);
+    // The workspaces stay: only the wipe flow may erase a workspace (with its audit stream); the run's databases are dropped at its end.
     await ops.end();
   });
 

@@ -235,14 +235,26 @@ function relayInvariantWatch() {
       };
     },
     observe(c: pg.Client) {
-      let last: unknown;
+      // pg sends one query at a time and the next after ReadyForQuery: a FIFO of texts follows it.
+      const texts: string[] = [];
+      const query = c.query.bind(c) as (...args: unknown[]) => unknown;
+      (c as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const first = args[0] as string | { text?: string };
+        texts.push(typeof first === 'string' ? first : (first?.text ?? ''));
+        return query(...args);
+      };
+      let begun = false;
       const conn = (c as unknown as { connection: import('node:events').EventEmitter }).connection;
       conn.on('message', (msg: { name: string; severity?: string }) => {
-        const active = (c as unknown as { activeQuery?: { text?: string } | null }).activeQuery;
-        if (!active || typeof active.text !== 'string' || !PRODUCED.has(msg.name) || msg.severity === 'FATAL') return;
-        const key = keyOf(active.text);
-        if (active !== last) {
-          last = active;
+        if (msg.name === 'readyForQuery') {
+          if (begun) texts.shift();
+          begun = false;
+          return;
+        }
+        if (!texts.length || !PRODUCED.has(msg.name) || msg.severity === 'FATAL') return;
+        const key = keyOf(texts[0]);
+        if (!begun) {
+          begun = true;
           started.set(key, (started.get(key) ?? 0) + 1);
         }
         if ((durable.get(key) ?? 0) < started.get(key)!) violations.push(`'${msg.name}' of ${key.slice(0, 80)} arrived before its record`);

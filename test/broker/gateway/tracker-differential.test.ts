@@ -106,17 +106,15 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc
-      .constantFrom('1', 'x')
-      .map((v) => ({
-        kind: 'extended' as const,
-        sql: `SELECT $1::int AS "#"`,
-        rows: 1,
-        maxRows: 0,
-        describe: false,
-        sync: true,
-        params: [v],
-      })),
+    arbitrary: fc.constantFrom('1', 'x').map((v) => ({
+      kind: 'extended' as const,
+      sql: `SELECT $1::int AS "#"`,
+      rows: 1,
+      maxRows: 0,
+      describe: false,
+      sync: true,
+      params: [v],
+    })),
   },
   { weight: 2, arbitrary: fc.constant({ kind: 'sync' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
@@ -195,7 +193,7 @@ describe('gateway tracker vs the server (log_statement = all)', () => {
   });
 
   beforeAll(async () => {
-    db = await createScratchDatabases({ prefix: 'wact_diff', onLog: (l) => log.feed(`${l}\n`) });
+    db = await createScratchDatabases({ prefix: 'wact_diff', onLog: (chunk) => log.feed(chunk) }); // raw stderr chunks: lines may span them
     const admin = new pg.Client({ connectionString: db.serverUrl });
     await admin.connect();
     await admin.query(`ALTER SYSTEM SET log_line_prefix = '${PREFIX}%a|%c|%e|'`);
