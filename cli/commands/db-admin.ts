@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/config.ts';
+import { configSchema } from '../../shared/config/config-schema.ts';
 import { ensureHome } from '../../shared/db/state-files.ts';
 import { openDatabases, setServicePasswords } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
@@ -30,9 +31,10 @@ export function registerDbAdminCommands(program: Command): void {
     .option('--yes', 'confirm (required in production: running services must already have the new values)')
     .option('--json', 'print JSON')
     .action(async (opts: { yes?: boolean; json?: boolean }) => {
-      const config = loadConfig();
-      const production = config.env === 'production';
-      if (production && config.raw.WACT_SERVICE_DB_AUTH === 'rds-iam')
+      // Refusals first, from the variables alone: nothing is opened for a rotation that must not happen.
+      const raw = configSchema.parse(process.env);
+      const production = raw.WACT_ENV === 'production';
+      if (production && raw.WACT_SERVICE_DB_AUTH === 'rds-iam')
         throw new Error(
           'refusing: the services authenticate with RDS IAM tokens (WACT_SERVICE_DB_AUTH=rds-iam); there are no passwords to rotate',
         );
@@ -40,11 +42,12 @@ export function registerDbAdminCommands(program: Command): void {
         throw new Error(
           'refusing without --yes: the services must already hold the new WACT_DB_PASSWORD_* values, or they are locked out until they get them',
         );
-      const given = config.serviceDbPasswords;
-      if (production && (!given.ingest || !given.broker))
+      if (production && (!raw.WACT_DB_PASSWORD_INGEST || !raw.WACT_DB_PASSWORD_BROKER))
         throw new Error(
           'refusing: production takes the new passwords from WACT_DB_PASSWORD_INGEST and WACT_DB_PASSWORD_BROKER (never generated)',
         );
+      const config = loadConfig();
+      const given = config.serviceDbPasswords;
       const fresh = () => crypto.randomBytes(24).toString('base64url');
       const next = { ingest: given.ingest ?? fresh(), broker: given.broker ?? fresh() };
       const source = given.ingest && given.broker ? 'environment' : 'generated';
