@@ -37,12 +37,16 @@ export const configSchema = z.object({
     .string()
     .min(16)
     .optional()
-    .describe('Password of the wact_ingest role. Production: required (from the secret store), never generated. Development: generated into the state folder.'),
+    .describe(
+      'Password of the wact_ingest role. Production: required (from the secret store), never generated. Development: generated into the state folder.',
+    ),
   WACT_DB_PASSWORD_BROKER: z
     .string()
     .min(16)
     .optional()
-    .describe('Password of the wact_broker role. Production: required (from the secret store), never generated. Development: generated into the state folder.'),
+    .describe(
+      'Password of the wact_broker role. Production: required (from the secret store), never generated. Development: generated into the state folder.',
+    ),
   WACT_SERVICE_DB_AUTH: z
     .enum(['password', 'rds-iam'])
     .default('password')
@@ -311,7 +315,14 @@ export const configSchema = z.object({
   WACT_AUDIT_CONTROL_KEK_REGION: z
     .enum(['eu', 'us'])
     .default('eu')
-    .describe("Which region's KEK wraps the control database's audit signing key."),
+    .describe("Which region's KEK wrapped the control database's audit signing key before issue 13 (old keys stay published)."),
+  WACT_AUDIT_SIGNING_KMS_KEY: z
+    .string()
+    .optional()
+    .describe(
+      'KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY) that signs audit heads, export manifests and digests; given to the audit signer only. Required in production; unset elsewhere: a local Ed25519 key in <state folder>/keys/audit-signing-ed25519.pem.',
+    ),
+  WACT_AUDIT_SIGNING_KMS_REGION: z.string().default('eu-central-1').describe('AWS region of WACT_AUDIT_SIGNING_KMS_KEY.'),
   WACT_OUTBOUND_DEV_ALLOW: z
     .string()
     .optional()
