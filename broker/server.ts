@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { REPO_ROOT } from '../shared/config/config-schema.ts';
+import { ConfigError } from '../shared/errors/errors.ts';
 import { createFieldCrypto } from '../shared/crypto/field-cipher.ts';
 import { createHttpsServer } from '../shared/http/tls.ts';
 import { createPlatform } from '../shared/runtime/platform.ts';
@@ -26,6 +27,10 @@ export interface StartBrokerOptions {
  */
 export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions = {}): Promise<RunningService> {
   const { config, databases, tls } = ctx;
+  if (config.env === 'production' && config.raw.WACT_AUDIT_SIGNING_KMS_KEY)
+    throw new ConfigError(
+      'refusing to start the broker with WACT_AUDIT_SIGNING_KMS_KEY set: in production only the audit signer (`wact audit signer`) holds the signing key',
+    );
   const platform = createPlatform(config, databases, 'broker', { name: 'broker' });
   const server = createHttpsServer(undefined as never, tls);
   server.requestTimeout = 30_000;
@@ -52,7 +57,7 @@ export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions 
   const consoleDir = path.join(REPO_ROOT, 'console', 'dist');
   const app = createBrokerApp({ services, identity, routes: allRoutes(), conditions: conditionChecks, consoleDir });
   server.on('request', app);
-  const auditJobs = startAuditJobs(services); // hourly head signing, SIEM pushes
+  const auditJobs = startAuditJobs(services); // SIEM pushes, audit retention (the audit signer signs)
 
   return {
     name: 'broker',

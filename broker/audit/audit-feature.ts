@@ -1,4 +1,4 @@
-import { auditParts, type AuditParts } from '../../shared/audit/audit-platform.ts';
+import { brokerAuditParts, type AuditParts } from '../../shared/audit/audit-platform.ts';
 import { createSiemService, type SiemService } from '../../shared/audit/audit-siem.ts';
 import { createOutboundClient } from '../../shared/http/outbound-client.ts';
 import { outboundCaList, outboundExtraCa } from '../../shared/http/tls.ts';
@@ -10,14 +10,14 @@ export interface AuditFeature {
 }
 
 /**
- * The audit feature's long-lived helpers for one broker process (the signer
- * caches the unwrapped signing key), created on first use and kept in
- * services.features.audit.
+ * The audit feature's long-lived helpers for one broker process, created on
+ * first use and kept in services.features.audit. The broker holds no audit
+ * signing key: it asks the audit signer process (brokerAuditParts).
  */
 export function auditFeature(services: BrokerServices): AuditFeature {
   let f = services.features.audit as AuditFeature | undefined;
   if (!f) {
-    const parts = auditParts(services.platform);
+    const parts = brokerAuditParts(services.platform);
     // Customer destinations go through the guarded client: system roots plus the extra CA,
     // address checked at connect time (shared/http/outbound-client.ts).
     const outbound = createOutboundClient({

@@ -4,10 +4,11 @@ import type { BrokerServices } from '../http/route-types.ts';
 import { auditFeature } from './audit-feature.ts';
 
 /**
- * Background work of the audit feature inside the broker: the audit signer
- * (its own key, see audit-signing-keys.ts) signs moved chain heads and writes
- * digest files every WACT_AUDIT_SIGN_INTERVAL_SECONDS and push due SIEM deliveries
- * every 30 s, and drop expired audit months daily. Failures are logged (a broken chain loudly) and retried next tick.
+ * Background work of the audit feature inside the broker: push due SIEM
+ * deliveries every 30 s and drop expired audit months daily. Head signing and
+ * digest files are the audit signer's (its own process, the only one with the
+ * key: shared/audit/audit-signer-service.ts); what the broker needs signed it
+ * asks for. Failures are logged and retried next tick.
  */
 export function startAuditJobs(services: BrokerServices): { stop(): Promise<void> } {
   const { logger } = services.platform;
@@ -18,14 +19,6 @@ export function startAuditJobs(services: BrokerServices): { stop(): Promise<void
     if (stopped) return;
     running = running.then(fn).catch((err: unknown) => logger.error({ err }, 'audit job failed'));
   };
-  const sign = guard(async () => {
-    for (const db of AUDIT_DATABASES) {
-      const r = await feature.parts.signer.signHeads(db, 'periodic');
-      // Digest files: what the customer downloads and keeps as a witness (docs/audit-export.md).
-      const d = await feature.parts.signer.makeDigests(db);
-      for (const b of [...r.broken, ...d.broken]) logger.error({ streamId: b.streamId, seq: b.seq }, `AUDIT CHAIN BROKEN: ${b.message}`);
-    }
-  });
   const push = guard(async () => {
     for (const region of ['eu', 'us'] as const) await feature.siem.pushDue(region);
   });
@@ -39,14 +32,11 @@ export function startAuditJobs(services: BrokerServices): { stop(): Promise<void
   });
   const retentionTimer = setInterval(retention, 24 * 3600_000);
   retentionTimer.unref();
-  const signTimer = setInterval(sign, services.config.raw.WACT_AUDIT_SIGN_INTERVAL_SECONDS * 1000);
   const pushTimer = setInterval(push, 30_000);
-  signTimer.unref();
   pushTimer.unref();
   return {
     async stop() {
       stopped = true;
-      clearInterval(signTimer);
       clearInterval(pushTimer);
       clearInterval(retentionTimer);
       await running;

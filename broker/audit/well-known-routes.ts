@@ -20,8 +20,7 @@ export function auditWellKnownRouter(services: BrokerServices): express.Router {
     try {
       if (!cached || Date.now() - cached.at > CACHE_MS) {
         const { signer } = auditFeature(services).parts;
-        // Make sure every database has a key (first start), then publish all, retired included.
-        await Promise.all(AUDIT_DATABASES.map((db) => signer.activeKey(db).catch(() => undefined)));
+        // Every key the audit signer registered (it does so at its start), retired included.
         cached = { at: Date.now(), keys: await signer.publicKeys(AUDIT_DATABASES) };
       }
       res.setHeader('Cache-Control', 'public, max-age=300');

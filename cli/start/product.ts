@@ -20,6 +20,13 @@ const starters: { name: string; enabled: (c: Config) => boolean; start: () => Pr
     enabled: (c) => c.raw.LIFECYCLE_WORKER,
     start: async () => (await import('../../shared/lifecycle/lifecycle-jobs.ts')).startLifecycleWorker,
   },
+  {
+    // Development: in-process, its own component with its own key file. Production: its own
+    // deployable (`wact audit signer`), the only one given WACT_AUDIT_SIGNING_KMS_KEY.
+    name: 'audit-signer',
+    enabled: (c) => c.env !== 'production',
+    start: async () => (await import('../../shared/audit/audit-signer-service.ts')).startAuditSigner,
+  },
   { name: 'ingest', enabled: () => true, start: async () => (await import('../../ingest/server.ts')).startIngest },
   { name: 'gateway', enabled: () => true, start: async () => (await import('../../broker/gateway/gateway-start.ts')).startGateway },
 ];

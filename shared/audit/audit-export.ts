@@ -4,7 +4,8 @@ import type pg from 'pg';
 import { stringify } from 'csv-stringify/sync';
 import { neutraliseCell } from './audit-canonical.ts';
 import { chainHead, EVENT_KEYS, EVENT_SELECT, readEvents, signedHeads, TEXT_TYPES } from './audit-dal.ts';
-import type { AuditSigner, ExportManifest, SignedManifest } from './audit-signing.ts';
+import type { AuditSigningService } from './audit-sign-requests.ts';
+import type { ExportManifest, SignedManifest } from './audit-signing.ts';
 import { copyOut } from './audit-copy.ts';
 import { isoMicros } from './audit-signing.ts';
 import { PLATFORM_STREAM, type AuditDatabase, type SignedHead } from './audit-types.ts';
@@ -124,7 +125,7 @@ function csvCells(row: (string | null)[]): (string | null)[] {
  * BEFORE calling this (so the export event itself is in the export).
  */
 export async function exportAuditStream(
-  deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigner; log?: (msg: string) => void },
+  deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigningService; log?: (msg: string) => void },
   opts: ExportOptions,
   out: Writable,
 ): Promise<ExportResult> {

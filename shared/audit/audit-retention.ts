@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AuditSigner } from './audit-signing.ts';
+import type { AuditSigningService } from './audit-sign-requests.ts';
 import { PLATFORM_STREAM, type AuditDatabase, type AuditEventInput, type AuditLog } from './audit-types.ts';
 
 export const MIN_RETENTION_MONTHS = 12;
@@ -17,7 +17,7 @@ export interface RetentionResult {
  * in the database. Each affected stream then records what was dropped.
  */
 export async function runAuditRetention(
-  deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigner; audit: AuditLog },
+  deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigningService; audit: AuditLog },
   db: AuditDatabase,
   opts: { keepMonths: number; actor: AuditEventInput['actor']; now?: Date },
 ): Promise<RetentionResult> {

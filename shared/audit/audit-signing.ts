@@ -366,10 +366,16 @@ export function createAuditSigner(deps: AuditSignerDeps) {
             signature: await key.sign(digestMessage(body)),
             events,
           };
-          await pool.query(
-            `INSERT INTO audit.digests (stream_id, first_seq, last_seq, period_start, period_end, body) VALUES ($1, $2, $3, $4, $5, $6)`,
-            [r.stream_id, String(from), String(to), periodStart ?? periodEnd, periodEnd, JSON.stringify(file) + '\n'],
-          );
+          try {
+            await pool.query(
+              `INSERT INTO audit.digests (stream_id, first_seq, last_seq, period_start, period_end, body) VALUES ($1, $2, $3, $4, $5, $6)`,
+              [r.stream_id, String(from), String(to), periodStart ?? periodEnd, periodEnd, JSON.stringify(file) + '\n'],
+            );
+          } catch (err) {
+            // Another signer (the signer process and `wact audit sign-heads` in development) wrote this digest first.
+            if ((err as { code?: string }).code === '23505') break;
+            throw err;
+          }
           made.push(file);
           done = to;
           periodStart = periodEnd;

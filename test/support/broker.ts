@@ -32,6 +32,7 @@ import { startDevOidc, type DevOidc } from '../../broker/dev-oidc/dev-oidc-serve
 import { ensureIdentityUser } from '../../broker/members/demo-seed.ts';
 import type { CustomerRole, EmployeeRole } from '../../broker/policy/permissions.ts';
 import { startBroker } from '../../broker/server.ts';
+import { startAuditSigner } from '../../shared/audit/audit-signer-service.ts';
 import { testConfig, testDb } from './db.ts';
 
 export interface HttpResult {
@@ -203,6 +204,8 @@ export async function startTestBroker(
   const { urls, servicePasswords } = testDb();
   const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
   const broker = await startBroker({ config, databases, tls }, { port: 0 });
+  // The broker holds no audit signing key: the audit signer (its own component, as `wact start` runs it) answers its sign requests.
+  const auditSigner = await startAuditSigner({ config, databases }, { pollMs: 500 });
   const url = broker.urls.broker;
   const agent = new Agent({ connect: { ca: tls.ca } });
   const platform = createPlatform(config, databases, 'operator', { name: 'test', poolMax: 3 });
@@ -356,6 +359,7 @@ export async function startTestBroker(
     },
     async close() {
       await broker.close();
+      await auditSigner.close();
       await oidc.close();
       await platform.close();
       await agent.close();
