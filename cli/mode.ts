@@ -67,6 +67,7 @@ export const PRODUCTION_RULES: Record<string, ProductionRule> = {
   'audit digests': broker,
   'audit keys': broker,
   'audit verify': { kind: 'offline' },
+  'audit signer': { kind: 'service' },
   'audit sign-heads': refused('the broker signs the audit heads itself (WACT_AUDIT_SIGN_INTERVAL_SECONDS)'),
   'audit retention': refused('audit retention runs inside the broker'),
   'signup invite': refused('sign-up invitations have no broker API yet, so they cannot be made as a signed-in person'),
