@@ -49,9 +49,13 @@ export const PRODUCTION_RULES: Record<string, ProductionRule> = {
   'workspace create': broker,
   'workspace list': broker,
   'workspace wipe': broker,
-  'workspace rotate-keys': refused('key rotation has no broker API yet, so it cannot run as a signed-in person'),
-  'workspace protect-keys': refused('re-wrapping keys has no broker API yet, so it cannot run as a signed-in person'),
-  'workspace set-customer-key': refused('customer-managed keys have no broker API yet, so they cannot be set as a signed-in person'),
+  'workspace rotate-keys': broker,
+  'workspace protect-keys': refused(
+    're-wrapping keys has no broker API yet (the broker’s database role may not rewrite wrapped keys), so it cannot run as a signed-in person',
+  ),
+  'workspace set-customer-key': refused(
+    'customer-managed keys have no broker API yet (the broker’s database role may not rewrite wrapped keys), so they cannot be set as a signed-in person',
+  ),
   'workspace move': refused('moving a workspace has no broker API yet, so it cannot run as a signed-in person'),
   'retention set': broker,
   'retention show': broker,
@@ -70,9 +74,9 @@ export const PRODUCTION_RULES: Record<string, ProductionRule> = {
   'audit signer': { kind: 'service' },
   'audit sign-heads': refused('the broker signs the audit heads itself (WACT_AUDIT_SIGN_INTERVAL_SECONDS)'),
   'audit retention': refused('audit retention runs inside the broker'),
-  'signup invite': refused('sign-up invitations have no broker API yet, so they cannot be made as a signed-in person'),
-  'signup list': refused('sign-up invitations have no broker API yet'),
-  'signup revoke': refused('sign-up invitations have no broker API yet'),
+  'signup invite': broker,
+  'signup list': broker,
+  'signup revoke': broker,
 };
 
 /** The environment the CLI runs in, read without the service-start refusals of loadConfig (a terminal needs no database URL). */

@@ -3,6 +3,8 @@ import type { ConditionChecks } from './mount-routes.ts';
 import { identityRoutes } from '../auth/identity-routes.ts';
 import { memberRoutes } from '../members/members-routes.ts';
 import { lifecycleRoutes } from '../lifecycle/lifecycle-routes.ts';
+import { keyRoutes } from '../lifecycle/key-routes.ts';
+import { signupRoutes } from '../auth/signup-routes.ts';
 import { accessRoutes } from '../access/access-routes.ts';
 import { supportRoutes, supportSessionActive } from '../support/support-routes.ts';
 import { consoleRoutes } from '../console/console-routes.ts';
@@ -18,6 +20,8 @@ export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
   { feature: 'identity', routes: identityRoutes },
   { feature: 'members', routes: memberRoutes },
   { feature: 'lifecycle', routes: lifecycleRoutes },
+  { feature: 'keys', routes: keyRoutes },
+  { feature: 'signup', routes: signupRoutes },
   { feature: 'access', routes: accessRoutes },
   { feature: 'support', routes: supportRoutes },
   { feature: 'console', routes: consoleRoutes },

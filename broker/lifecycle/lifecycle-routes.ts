@@ -1,22 +1,12 @@
 import { z } from 'zod';
-import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
-import { BadRequestError, ForbiddenError } from '../../shared/errors/errors.ts';
+import { BadRequestError } from '../../shared/errors/errors.ts';
 import { createDeletionService, deletionInput } from '../../shared/lifecycle/deletion-service.ts';
 import { enqueueDeletion } from '../../shared/lifecycle/lifecycle-jobs.ts';
 import { createRetentionService, retentionInput } from '../../shared/lifecycle/retention-service.ts';
 import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
-import type { IdentityRuntime } from '../auth/identity-runtime.ts';
+import { actorOf, requireStepUp } from '../auth/step-up.ts';
 import type { ApiRequest, ApiRoute } from '../http/route-types.ts';
 import { listResponse, parseListQuery } from '../http/simple-rest.ts';
-
-function actorOf(req: ApiRequest): AuditEventInput['actor'] {
-  return {
-    id: req.auth.userId,
-    kind: req.auth.kind,
-    role: req.auth.workspaceRole ?? req.auth.employeeRole,
-    displayName: req.auth.displayName,
-  };
-}
 
 const retention = (req: ApiRequest) => createRetentionService(req.services.platform);
 const deletion = (req: ApiRequest) =>
@@ -129,30 +119,12 @@ export const lifecycleRoutes: ApiRoute[] = [
       if (parsed.data.confirm !== workspace.name)
         throw new BadRequestError('the confirmation does not match the workspace name', 'confirmation_mismatch');
       // Step-up: whoever has TOTP proves it again now, whatever their session already showed.
-      const identity = req.services.features.identity as IdentityRuntime | undefined;
-      if (!identity) throw new ForbiddenError('TOTP step-up is unavailable', 'step_up_unavailable');
-      const totp = await identity.totp.status(req.auth.userId);
-      if (totp.enrolled) {
-        if (!parsed.data.totp && !parsed.data.recoveryCode)
-          throw new ForbiddenError('enter a current TOTP code to wipe the workspace', 'step_up_required');
-        const check = await identity.totp.check(
-          req.auth.userId,
-          { code: parsed.data.totp, recoveryCode: parsed.data.recoveryCode },
-          'verify',
-        );
-        if (!check.ok) {
-          await req.services.platform.audit.append({
-            action: 'workspace.wipe',
-            actor: actorOf(req),
-            workspaceId: null,
-            target: { type: 'workspace', id: workspace.id },
-            sessionId: req.auth.sessionId,
-            outcome: 'denied',
-            metadata: { stepUp: check.reason },
-          });
-          throw new ForbiddenError('the TOTP code was not accepted', 'step_up_failed');
-        }
-      }
+      await requireStepUp(req, parsed.data, {
+        action: 'workspace.wipe',
+        workspaceId: null,
+        target: { type: 'workspace', id: workspace.id },
+        doing: 'wipe the workspace',
+      });
       const report = await createWipeService(req.services.platform).wipe(workspace.id, actorOf(req), {
         reason: parsed.data.reason ?? req.reason,
         sessionId: req.auth.sessionId,

@@ -73,6 +73,11 @@ export const PERMISSIONS = {
     description: 'Reveal an identifier (reason required, audited)',
   },
   'workspace.wipe': { scope: 'workspace', roles: ['owner'], description: 'Wipe the workspace (crypto-shredding)' },
+  'workspace.keys.manage': {
+    scope: 'workspace',
+    roles: ['owner'],
+    description: "Rotate the workspace's keys (TOTP step-up)",
+  },
   'workspace.create': {
     scope: 'platform',
     roles: EVERY_CUSTOMER,
@@ -106,6 +111,11 @@ export const PERMISSIONS = {
   'db.revoke': { scope: 'platform', roles: ['security'], description: 'Revoke database sessions' },
   'platform.audit.read': { scope: 'platform', roles: ['security'], description: 'The platform audit log' },
   'employees.read': { scope: 'platform', roles: ['security'], description: 'Employees with TOTP status' },
+  'signup.manage': {
+    scope: 'platform',
+    roles: ['security'],
+    description: 'Owner sign-up invitations: invite an address, list, revoke',
+  },
   'employees.sessions.revoke': { scope: 'platform', roles: ['security'], description: "Revoke an employee's broker sessions" },
 } as const satisfies Record<string, PermissionSpec>;
 

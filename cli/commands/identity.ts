@@ -8,7 +8,7 @@ import { devCertificatePaths } from '../../shared/http/tls.ts';
 import { createSignupService, signupInviteInput } from '../../broker/auth/signup-service.ts';
 import type { SignupInvitation } from '../../broker/auth/signup-dal.ts';
 import { operatorActor, withOperator } from '../operator.ts';
-import { cliSettings, type CliSettings } from '../mode.ts';
+import { cliMode, cliSettings, type CliSettings } from '../mode.ts';
 import { printResult } from '../output.ts';
 
 /**
@@ -233,12 +233,19 @@ function registerSignupCommands(program: Command): void {
     .description('let an email address sign up as a new owner (accepted once, at its first sign-in with that verified email)')
     .requiredOption('--email <email>', 'the new owner’s email address (as their identity provider verifies it)')
     .option('--days <n>', 'days until the invitation expires (1–90)', '14')
+    .option('--reason <text>', 'why (production: recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (opts: { email: string; days: string; json?: boolean }) => {
+    .action(async (opts: { email: string; days: string; reason?: string; json?: boolean }) => {
       const input = signupInviteInput.parse({ email: opts.email, days: opts.days }); // before touching a database
-      const created = await withOperator((p) =>
-        createSignupService({ pool: p.pools.control, audit: p.audit }).invite(input, operatorActor()),
-      );
+      const created =
+        cliMode() === 'broker'
+          ? await brokerRequest<SignupInvitation>(
+              'POST',
+              '/api/signup-invitations',
+              { ...input, reason: opts.reason },
+              { reason: opts.reason },
+            )
+          : await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).invite(input, operatorActor()));
       const config = cliSettings();
       printResult(
         !!opts.json,
@@ -252,9 +259,15 @@ function registerSignupCommands(program: Command): void {
     .command('list')
     .description('list open sign-up invitations (--all: also accepted, revoked and expired ones)')
     .option('--all', 'include accepted, revoked and expired invitations')
+    .option('--reason <text>', 'why (production: recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (opts: { all?: boolean; json?: boolean }) => {
-      const list = await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).list({ all: !!opts.all }));
+    .action(async (opts: { all?: boolean; reason?: string; json?: boolean }) => {
+      const list =
+        cliMode() === 'broker'
+          ? await brokerRequest<SignupInvitation[]>('GET', `/api/signup-invitations?all=${opts.all ? 'true' : 'false'}`, undefined, {
+              reason: opts.reason,
+            })
+          : await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).list({ all: !!opts.all }));
       printResult(!!opts.json, list, () => list.map(describeInvitation).join('\n') || '(no sign-up invitations)');
     });
 
@@ -262,11 +275,15 @@ function registerSignupCommands(program: Command): void {
     .command('revoke')
     .description('revoke an open sign-up invitation')
     .requiredOption('--id <id>', 'invitation id (from wact signup list)')
+    .option('--reason <text>', 'why (production: recorded in the audit log)')
     .option('--json', 'print JSON')
-    .action(async (opts: { id: string; json?: boolean }) => {
-      const revoked = await withOperator((p) =>
-        createSignupService({ pool: p.pools.control, audit: p.audit }).revoke(opts.id, operatorActor()),
-      );
+    .action(async (opts: { id: string; reason?: string; json?: boolean }) => {
+      const revoked =
+        cliMode() === 'broker'
+          ? await brokerRequest<SignupInvitation>('DELETE', `/api/signup-invitations/${encodeURIComponent(opts.id)}`, undefined, {
+              reason: opts.reason,
+            })
+          : await withOperator((p) => createSignupService({ pool: p.pools.control, audit: p.audit }).revoke(opts.id, operatorActor()));
       printResult(!!opts.json, revoked, () => `revoked sign-up invitation ${revoked.id}`);
     });
 }

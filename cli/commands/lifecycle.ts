@@ -24,7 +24,7 @@ const region = (v: string) => {
   return v as 'eu' | 'us';
 };
 
-async function readStdinLine(): Promise<string> {
+export async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8').trim();

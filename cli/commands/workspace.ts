@@ -4,8 +4,31 @@ import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
 import { workspaceInput } from '../../shared/workspaces/workspace-service.ts';
 import { customerKeyArn } from '../../shared/crypto/workspace-kek.ts';
+import type { ReencryptReport } from '../../shared/crypto/reencrypt-service.ts';
 import { cliMode } from '../mode.ts';
 import { brokerRequest } from './identity.ts';
+import { readStdinLine } from './lifecycle.ts';
+
+const wsPath = (id: string, rest: string) => `/api/workspaces/${encodeURIComponent(id)}${rest}`;
+
+interface StepUpOptions {
+  totp?: string;
+  recoveryCode?: string;
+  reason?: string;
+}
+
+/** Production: the owner's step-up and reason, as the console asks for them (the broker checks them). */
+async function stepUpBody(o: StepUpOptions): Promise<StepUpOptions> {
+  return { totp: o.totp === '-' ? await readStdinLine() : o.totp, recoveryCode: o.recoveryCode, reason: o.reason };
+}
+
+/** --totp / --recovery-code / --reason on the key commands. */
+function withStepUpOptions(cmd: Command): Command {
+  return cmd
+    .option('--totp <code>', 'production: a current TOTP code (owner step-up, as in the console); "-" reads it from stdin')
+    .option('--recovery-code <code>', 'production: a recovery code instead of --totp')
+    .option('--reason <text>', 'why (recorded in the audit log)');
+}
 
 export function registerWorkspaceCommands(program: Command): void {
   const ws = program.command('workspace').description('workspace directory (operator)');
@@ -39,7 +62,8 @@ export function registerWorkspaceCommands(program: Command): void {
       printResult(!!opts.json, list, () => list.map((w) => `${w.id}  ${w.region}  ${w.name}`).join('\n') || '(no workspaces)');
     });
 
-  ws.command('rotate-keys')
+  const rotate = ws
+    .command('rotate-keys')
     .description(
       'add a new version of the workspace’s data and hashing keys; with --reencrypt, re-encrypt every stored ciphertext under it and retire the old data keys',
     )
@@ -51,11 +75,23 @@ export function registerWorkspaceCommands(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new Error('--batch-size must be an integer from 1 to 50000');
       return n;
     })
-    .option('--json', 'print JSON')
-    .action(async (opts: { workspace: string; reencrypt?: boolean; resume?: boolean; batchSize?: number; json?: boolean }) => {
+    .option('--json', 'print JSON');
+  withStepUpOptions(rotate).action(
+    async (opts: StepUpOptions & { workspace: string; reencrypt?: boolean; resume?: boolean; batchSize?: number; json?: boolean }) => {
       if (opts.resume && !opts.reencrypt) throw new Error('--resume only goes with --reencrypt');
+      if (cliMode() === 'broker') {
+        // Owner only, TOTP step-up. Re-encryption rewrites every ciphertext and retires keys,
+        // which the broker's database role may not do: no broker API for it yet (docs/cli.md).
+        if (opts.reencrypt)
+          throw new Error(
+            'refused in production: --reencrypt has no broker API yet (the broker’s database role may not rewrite ciphertexts and retire keys); rotate without it',
+          );
+        await brokerRequest('POST', wsPath(opts.workspace, '/keys/rotate'), await stepUpBody(opts), { reason: opts.reason });
+        printResult(!!opts.json, { rotated: opts.workspace }, () => `rotated keys of ${opts.workspace}`);
+        return;
+      }
       if (!opts.reencrypt) {
-        await withOperator((p) => p.workspaces.rotateKeys(opts.workspace, operatorActor()));
+        await withOperator((p) => p.workspaces.rotateKeys(opts.workspace, operatorActor(), { reason: opts.reason }));
         printResult(!!opts.json, { rotated: opts.workspace }, () => `rotated keys of ${opts.workspace}`);
         return;
       }
@@ -82,44 +118,51 @@ export function registerWorkspaceCommands(program: Command): void {
           }),
         );
         bar?.stop();
-        printResult(
-          !!opts.json,
-          report,
-          () =>
-            `re-encrypted ${report.reencrypted} ciphertexts of ${report.workspaceId} under data key v${report.targetVersion} in ${report.seconds.toFixed(1)} s; retired ${report.retiredVersions.length ? report.retiredVersions.map((v) => `v${v}`).join(', ') : 'no older versions'}`,
-        );
+        printResult(!!opts.json, report, () => describeReencrypt(report));
       } catch (err) {
         bar?.stop();
         throw new Error(
           `${err instanceof Error ? err.message : String(err)} — nothing is lost; continue with: wact workspace rotate-keys --workspace ${opts.workspace} --reencrypt --resume`,
         );
       }
-    });
+    },
+  );
 
-  ws.command('protect-keys')
+  const protect = ws
+    .command('protect-keys')
     .description('give an older workspace (keys wrapped by the regional KEK) a key-encryption key of its own, so a wipe survives a restore')
     .option('--workspace <id>', 'workspace id')
     .option('--all', 'every workspace')
-    .option('--json', 'print JSON')
-    .action(async (opts: { workspace?: string; all?: boolean; json?: boolean }) => {
+    .option('--json', 'print JSON');
+  protect
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .action(async (opts: { workspace?: string; all?: boolean; reason?: string; json?: boolean }) => {
       if (!opts.workspace === !opts.all) throw new Error('give either --workspace <id> or --all');
       const out = await withOperator(async (p) => {
         const ids = opts.all ? (await p.workspaces.list()).map((w) => w.id) : [opts.workspace!];
         const results: { workspace: string; rewrapped: number; kek: string }[] = [];
-        for (const id of ids) results.push({ workspace: id, ...(await p.workspaces.protectKeys(id, operatorActor())) });
+        for (const id of ids)
+          results.push({ workspace: id, ...(await p.workspaces.protectKeys(id, operatorActor(), { reason: opts.reason })) });
         return results;
       });
       printResult(!!opts.json, out, () => out.map((r) => `${r.workspace}: ${r.rewrapped} keys re-wrapped under ${r.kek}`).join('\n'));
     });
 
-  ws.command('set-customer-key')
+  const customer = ws
+    .command('set-customer-key')
     .description('use the customer’s own AWS KMS key (ARN, granted kms:Encrypt/kms:Decrypt) as the workspace’s key-encryption key')
     .requiredOption('--workspace <id>', 'workspace id')
     .requiredOption('--kms-key-arn <arn>', 'arn:aws:kms:<aws-region>:<account>:key/<key-id>')
-    .option('--json', 'print JSON')
-    .action(async (opts: { workspace: string; kmsKeyArn: string; json?: boolean }) => {
+    .option('--json', 'print JSON');
+  customer
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .action(async (opts: { workspace: string; kmsKeyArn: string; reason?: string; json?: boolean }) => {
       const keyArn = customerKeyArn.parse(opts.kmsKeyArn); // before touching a database
-      const out = await withOperator((p) => p.workspaces.setCustomerKey(opts.workspace, keyArn, operatorActor()));
+      const out = await withOperator((p) => p.workspaces.setCustomerKey(opts.workspace, keyArn, operatorActor(), { reason: opts.reason }));
       printResult(!!opts.json, out, () => `${opts.workspace}: ${out.rewrapped} keys now wrapped by ${out.keyArn}`);
     });
+}
+
+function describeReencrypt(report: ReencryptReport): string {
+  return `re-encrypted ${report.reencrypted} ciphertexts of ${report.workspaceId} under data key v${report.targetVersion} in ${report.seconds.toFixed(1)} s; retired ${report.retiredVersions.length ? report.retiredVersions.map((v) => `v${v}`).join(', ') : 'no older versions'}`;
 }

@@ -8,6 +8,12 @@ import type { Keyring } from '../crypto/keyring-types.ts';
 import { createReencryptService, type ReencryptOptions, type ReencryptReport } from '../crypto/reencrypt-service.ts';
 import { customerKeyArn } from '../crypto/workspace-kek.ts';
 
+/** Who asked and why, for the audit event (the broker's reason and session; direct mode has neither). */
+export interface AuditContext {
+  reason?: string;
+  sessionId?: string;
+}
+
 export const workspaceInput = z.object({
   name: z.string().trim().min(1).max(200),
   region: z.enum(['eu', 'us']),
@@ -74,7 +80,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
     return { id: r.id, name: r.name, region: r.region, createdAt: r.created_at.toISOString() };
   }
 
-  async function rotateKeys(id: string, actor: AuditEventInput['actor']): Promise<void> {
+  async function rotateKeys(id: string, actor: AuditEventInput['actor'], ctx: AuditContext = {}): Promise<void> {
     const ws = await get(id);
     await keyring.rotate(ws.id, ws.region);
     await audit.append({
@@ -83,6 +89,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
       workspaceId: ws.id,
       region: ws.region,
       target: { type: 'workspace', id: ws.id },
+      ...ctx,
       outcome: 'success',
     });
   }
@@ -97,9 +104,10 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
     id: string,
     actor: AuditEventInput['actor'],
     opts: ReencryptOptions & { rotate: boolean },
+    ctx: AuditContext = {},
   ): Promise<ReencryptReport> {
     const ws = await get(id);
-    if (opts.rotate) await rotateKeys(id, actor);
+    if (opts.rotate) await rotateKeys(id, actor, ctx);
     const report = await createReencryptService({ pools, keyring }).run(ws.id, ws.region, opts);
     await audit.append({
       action: 'workspace.keys.reencrypt',
@@ -107,6 +115,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
       workspaceId: ws.id,
       region: ws.region,
       target: { type: 'workspace', id: ws.id },
+      ...ctx,
       outcome: 'success',
       metadata: { targetVersion: report.targetVersion, reencrypted: report.reencrypted, retiredVersions: report.retiredVersions.join(',') },
     });
@@ -114,7 +123,11 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
   }
 
   /** Older workspaces (keys wrapped by the regional KEK): give them a key-encryption key of their own. */
-  async function protectKeys(id: string, actor: AuditEventInput['actor']): Promise<{ rewrapped: number; kek: string }> {
+  async function protectKeys(
+    id: string,
+    actor: AuditEventInput['actor'],
+    ctx: AuditContext = {},
+  ): Promise<{ rewrapped: number; kek: string }> {
     const ws = await get(id);
     const { rewrapped, kek } = await keyring.protect(ws.id, ws.region);
     await audit.append({
@@ -123,6 +136,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
       workspaceId: ws.id,
       region: ws.region,
       target: { type: 'workspace', id: ws.id },
+      ...ctx,
       outcome: 'success',
       metadata: { rewrapped, kek: kek.provider },
     });
@@ -130,7 +144,12 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
   }
 
   /** The customer's own KMS key becomes the workspace's key-encryption key (checked with a round trip first). */
-  async function setCustomerKey(id: string, arn: string, actor: AuditEventInput['actor']): Promise<{ rewrapped: number; keyArn: string }> {
+  async function setCustomerKey(
+    id: string,
+    arn: string,
+    actor: AuditEventInput['actor'],
+    ctx: AuditContext = {},
+  ): Promise<{ rewrapped: number; keyArn: string }> {
     const keyArn = customerKeyArn.parse(arn);
     const ws = await get(id);
     const { rewrapped } = await keyring.useCustomerKey(ws.id, ws.region, keyArn);
@@ -140,6 +159,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
       workspaceId: ws.id,
       region: ws.region,
       target: { type: 'workspace', id: ws.id },
+      ...ctx,
       outcome: 'success',
       metadata: { rewrapped, customerManaged: true },
     });

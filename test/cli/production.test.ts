@@ -95,7 +95,7 @@ describe('wact in production: the broker, as the signed-in person', () => {
     expect(bspOk.code, bspOk.stderr).toBe(0);
     expect(await lastEvent(ws.id, 'credentials.bsp.set')).toMatchObject({ actor_id: owner.userId });
 
-    const link = await wact(['link', 'create', '--workspace', ws.id, '--phone', '+447700900123', '--json']);
+    const link = await wact(['link', 'create', '--workspace', ws.id, '--phone', '+442079460124', '--json']);
     expect(link.code, link.stderr).toBe(0);
     expect(await lastEvent(ws.id, 'link.create')).toMatchObject({ actor_id: owner.userId });
 
@@ -154,6 +154,96 @@ describe('wact in production: the broker, as the signed-in person', () => {
     expect(await lastEvent(created.id, 'member.add', 'us')).toMatchObject({ actor_id: owner.userId });
   });
 
+  it('workspace rotate-keys: owner step-up, a new key version from the broker, audited as the person with the reason', async () => {
+    const noCode = await wact(['workspace', 'rotate-keys', '--workspace', ws.id]);
+    expect(noCode.code).toBe(1);
+    expect(noCode.stderr.trim().split('\n')).toEqual([expect.stringMatching(/TOTP code.*\(step_up_required\)$/)]);
+    const wrong = await wact(['workspace', 'rotate-keys', '--workspace', ws.id, '--totp', '000000']);
+    expect(wrong.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(step_up_failed\)$/)]);
+    const denied = await broker.platform.pools
+      .region('eu')
+      .query<{ actor_id: string; outcome: string }>(
+        `SELECT actor_id, outcome FROM audit.events WHERE stream_id = $1 AND action = 'workspace.keys.rotate' ORDER BY seq DESC LIMIT 1`,
+        [ws.id],
+      );
+    expect(denied.rows).toEqual([{ actor_id: owner.userId, outcome: 'denied' }]);
+    const versions = async () =>
+      (
+        await broker.platform.pools
+          .region('eu')
+          .query<{ v: number }>(
+            `SELECT max(version)::int AS v FROM wact_private.workspace_keys WHERE workspace_id = $1 AND purpose = 'dek'`,
+            [ws.id],
+          )
+      ).rows[0].v;
+    const before = await versions();
+    const reencrypt = await wact(['workspace', 'rotate-keys', '--workspace', ws.id, '--reencrypt', '--totp', '000000']);
+    expect(reencrypt.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wact: refused in production: --reencrypt/)]);
+    const code = await broker.totpCode(owner.identity);
+    const res = await wact(
+      ['workspace', 'rotate-keys', '--workspace', ws.id, '--totp', '-', '--reason', 'yearly rotation', '--json'],
+      `${code}\n`,
+    );
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ rotated: ws.id });
+    expect(await versions()).toBe(before + 1);
+    expect(await lastEvent(ws.id, 'workspace.keys.rotate')).toMatchObject({ actor_id: owner.userId, reason: 'yearly rotation' });
+  }, 120_000);
+
+  it('the key route refuses bad input with a JSON 400 naming the field', async () => {
+    const browser = await broker.loginAs(owner.identity);
+    const res = await browser.post(`/api/workspaces/${ws.id}/keys/rotate`, { totp: 123456 });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/^totp:/) });
+  });
+
+  it('signup invite, list and revoke: security officers through the broker, audited as the person; others refused', async () => {
+    const security = broker.createEmployee('security');
+    const secHome = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-cli-prod-security-'));
+    const { env: secEnv } = await signInCli(broker, security, secHome);
+    const as = (args: string[]) => runWact(args, { home: secHome, env: secEnv });
+    const me = JSON.parse((await as(['whoami', '--json'])).stdout) as { id: string };
+
+    const invited = await as([
+      'signup',
+      'invite',
+      '--email',
+      'New.Owner@example.com',
+      '--days',
+      '7',
+      '--reason',
+      'sales lead 42',
+      '--json',
+    ]);
+    expect(invited.code, invited.stderr).toBe(0);
+    const inv = JSON.parse(invited.stdout) as { id: string; email: string; status: string };
+    expect(inv).toMatchObject({ email: 'new.owner@example.com', status: 'open' });
+    expect(await lastEvent(PLATFORM_STREAM, 'auth.signup.invite', 'control')).toMatchObject({ actor_id: me.id, actor_kind: 'employee' });
+    const again = await as(['signup', 'invite', '--email', 'new.owner@example.com']);
+    expect(again.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(signup_invitation_exists\)$/)]);
+
+    // Listing addresses is an employee's read: it needs a reason, as in the console.
+    const noReason = await as(['signup', 'list']);
+    expect(noReason.stderr.trim().split('\n')).toEqual([expect.stringMatching(/needs a reason/)]);
+    const list = await as(['signup', 'list', '--reason', 'weekly review', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id: inv.id })]));
+    expect(await lastEvent(PLATFORM_STREAM, 'auth.signup.list', 'control')).toMatchObject({ actor_id: me.id, reason: 'weekly review' });
+
+    // The owner of a workspace is no security officer: refused by the broker's policy.
+    const ownerTry = await wact(['signup', 'invite', '--email', 'friend@example.com']);
+    expect(ownerTry.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(forbidden\)$/)]);
+
+    const revoked = await as(['signup', 'revoke', '--id', inv.id, '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ id: inv.id, status: 'revoked' });
+    expect(await lastEvent(PLATFORM_STREAM, 'auth.signup.revoke', 'control')).toMatchObject({ actor_id: me.id });
+    const twice = await as(['signup', 'revoke', '--id', inv.id]);
+    expect(twice.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(signup_invitation_not_found\)$/)]);
+    const malformed = await as(['signup', 'revoke', '--id', 'x']);
+    expect(malformed.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(signup_invitation_not_found\)$/)]);
+  }, 120_000);
+
   it('workspace wipe: typed name and TOTP step-up as in the console; audited as the person', async () => {
     const victim = await broker.createWorkspace();
     await broker.platform.pools.control.query('INSERT INTO wact.memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)', [
@@ -204,11 +294,15 @@ describe('wact in production: the broker, as the signed-in person', () => {
     expect(wipe.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(forbidden\)$/)]);
     const retention = await as(['retention', 'set', '--workspace', ws.id, '--raw-days', '1']);
     expect(retention.stderr).toMatch(/\(forbidden\)/);
+    const rotate = await as(['workspace', 'rotate-keys', '--workspace', ws.id, '--totp', '000000']);
+    expect(rotate.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(forbidden\)$/)]);
+    const signup = await as(['signup', 'list']);
+    expect(signup.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(forbidden\)$/)]);
     const denied = await broker.platform.pools.control.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1 AND action = 'access.denied' AND actor_id = $2`,
       [PLATFORM_STREAM, analyst.userId],
     );
-    expect(denied.rows[0].n).toBeGreaterThanOrEqual(2);
+    expect(denied.rows[0].n).toBeGreaterThanOrEqual(4);
     expect((await broker.platform.workspaces.get(ws.id)).id).toBe(ws.id);
   });
 });
@@ -219,7 +313,11 @@ describe('wact in production: direct database mode is refused', () => {
 
   it('commands without a broker API are refused in one line, before any connection', async () => {
     const refused = Object.entries(PRODUCTION_RULES).filter(([, r]) => r.kind === 'refused');
-    expect(refused.map(([c]) => c)).toEqual(expect.arrayContaining(['workspace rotate-keys', 'seed', 'retention run', 'signup invite']));
+    expect(refused.map(([c]) => c)).toEqual(
+      expect.arrayContaining(['workspace move', 'workspace protect-keys', 'workspace set-customer-key', 'seed', 'retention run']),
+    );
+    for (const c of ['workspace rotate-keys', 'signup invite', 'signup list', 'signup revoke'])
+      expect(PRODUCTION_RULES[c], c).toEqual({ kind: 'broker' });
     const args: Record<string, string[]> = {
       'workspace rotate-keys': ['--workspace', '00000000-0000-4000-8000-000000000000'],
       'workspace protect-keys': ['--all'],
@@ -246,6 +344,8 @@ describe('wact in production: direct database mode is refused', () => {
       ['workspace', 'wipe', '--workspace', '00000000-0000-4000-8000-000000000000', '--yes', '--confirm', 'x'],
       ['retention', 'show', '--workspace', '00000000-0000-4000-8000-000000000000'],
       ['audit', 'export', '--workspace', '00000000-0000-4000-8000-000000000000', '--format', 'csv'],
+      ['workspace', 'rotate-keys', '--workspace', '00000000-0000-4000-8000-000000000000'],
+      ['signup', 'list'],
     ]) {
       const res = await prod(args);
       expect(res.code, args.join(' ')).toBe(1);
