@@ -187,7 +187,7 @@ describe('fuzzing every broker operation of the OpenAPI document', () => {
     for (const role of ['engineer', 'support', 'security'] as const) clients.set(role, await b.loginAs(b.createEmployee(role)));
     clients.set('anonymous', b.client());
     const owner = clients.get('owner')!;
-    const link = await owner.post(`/api/workspaces/${ws.id}/links`, { waNumber: '+4915112345678' });
+    const link = await owner.post(`/api/workspaces/${ws.id}/links`, { waNumber: '+442079460123' });
     fixed.id = link.body.id;
   }, 120_000);
   afterAll(async () => {
@@ -271,7 +271,7 @@ describe('fuzzing every ingest operation of the OpenAPI document', () => {
     workspaceId = ws.id;
     fixed.workspaceId = ws.id;
     const owner = await b.loginAs((await b.createCustomer(ws.id, 'owner')).identity);
-    fixed.linkId = (await owner.post(`/api/workspaces/${ws.id}/links`, { waNumber: '+4915112345678' })).body.id;
+    fixed.linkId = (await owner.post(`/api/workspaces/${ws.id}/links`, { waNumber: '+442079460123' })).body.id;
     apiKey = (await owner.post(`/api/workspaces/${ws.id}/api-keys`, { label: 'fuzz' })).body.key;
     fixed.provider = 'meta';
   }, 120_000);
