@@ -82,7 +82,6 @@ export class Relay {
   private pendingGates = 0;
   private pendingBytes = 0;
   private pausedForAudit = false;
-  private pausedForClient = false;
 
   // Every record write, so the end can wait for all of them.
   private readonly writes = new Set<Promise<unknown>>();
@@ -105,7 +104,6 @@ export class Relay {
       if (this.phase !== 'closed' && !this.pausedForAudit) opts.upstream.resume();
     });
     opts.upstream.on('drain', () => {
-      this.pausedForClient = false;
       if (this.phase === 'open') opts.client.resume();
     });
     opts.client.on('close', () => this.clientClosed());
@@ -159,10 +157,7 @@ export class Relay {
   private forward(out: Buffer[]): void {
     if (!out.length) return;
     const ok = this.opts.upstream.write(out.length === 1 ? out[0] : Buffer.concat(out));
-    if (!ok) {
-      this.pausedForClient = true;
-      this.opts.client.pause();
-    }
+    if (!ok) this.opts.client.pause();
   }
 
   // ---- upstream → client ----------------------------------------------------
@@ -199,7 +194,7 @@ export class Relay {
   }
 
   /** Holds or queues one backend message (or piece) per the invariant. */
-  private take(bytes: Buffer, owner: Statement | null, complete: StatementResult[], awaitsClient = false): void {
+  private take(bytes: Buffer, owner: Statement | null, complete: readonly StatementResult[], awaitsClient = false): void {
     this.hold.push(bytes);
     this.holdBytes += bytes.length;
     const streamingOwner = owner !== null && owner === this.streaming;

@@ -50,7 +50,6 @@ export interface StatementResult {
 
 /** A statement the server runs (Query or Execute): the unit every held reply waits for. */
 export interface Statement {
-  readonly seq: number;
   kind: 'query' | 'execute';
   text: string;
   portal?: string;
@@ -86,10 +85,8 @@ export interface BackendVerdict {
    * statement's record is durable); null: produced outside any statement.
    */
   owner: Statement | null;
-  /** Result data (rows or COPY data). */
-  data: boolean;
   /** Records completed by this message, in order (its own statement's last). */
-  complete: StatementResult[];
+  complete: readonly StatementResult[];
   /** The server now waits for the client's COPY data (the owner must be released first). */
   awaitsClient?: boolean;
   /** FATAL error from the server: the connection is ending. */
@@ -97,6 +94,7 @@ export interface BackendVerdict {
 }
 
 const FRONTEND_TYPES = 'QPBDECSHdcfX';
+const NONE: readonly StatementResult[] = Object.freeze([]);
 const PREPARE_PHASE: Record<string, Phase> = { parse: 'parse', bind: 'bind', describe: 'describe', close: 'close', sync: 'commit' };
 
 const addRows = (acc: number | null, tag: string): number | null => {
@@ -115,7 +113,6 @@ export class StatementTracker {
   private readonly statements = new Map<string, string>();
   private readonly portals = new Map<string, { text: string; parameters: number }>();
   private ignoreTillSync = false;
-  private seq = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: TrackerOptions = {}) {
@@ -190,7 +187,8 @@ export class StatementTracker {
   /** Called for each backend message (or the first piece of a large one). */
   onBackend(frame: Buffer): BackendVerdict {
     const type = String.fromCharCode(frame[0]);
-    const complete: StatementResult[] = [];
+    // At most one record completes per message; most messages complete none (no allocation on the row path).
+    let complete = NONE;
     switch (type) {
       case 'D': // DataRow
       case 'd': // CopyData
@@ -201,17 +199,17 @@ export class StatementTracker {
         const front = this.front();
         if (type === 'T' && front?.kind === 'describe') {
           this.queue.shift();
-          return { owner: null, data: false, complete };
+          return { owner: null, complete };
         }
         const stmt = this.running(front, type);
         if (type === 'D') stmt.dataRows++;
-        return { owner: stmt, data: type !== 'T', complete };
+        return { owner: stmt, complete };
       }
       case 'G': {
         // CopyInResponse: the statement now waits for the client's data.
         const stmt = this.running(this.front(), type);
         stmt.copyIn = true;
-        return { owner: stmt, data: false, complete, awaitsClient: true };
+        return { owner: stmt, complete, awaitsClient: true };
       }
       case 'W':
         throw new WireError('COPY BOTH is not available through the gateway');
@@ -230,7 +228,7 @@ export class StatementTracker {
           else this.portals.delete(front.name);
         }
         if (type !== 't') this.queue.shift(); // ParameterDescription is followed by RowDescription / NoData
-        return { owner: null, data: false, complete };
+        return { owner: null, complete };
       }
       case 'C':
       case 'I':
@@ -246,14 +244,14 @@ export class StatementTracker {
         if (stmt.kind === 'execute') {
           this.queue.shift();
           // An Execute of an empty statement runs nothing (the server does not even log it): no record.
-          if (type === 'I') return { owner: null, data: false, complete };
-          complete.push(this.result(stmt));
+          if (type === 'I') return { owner: null, complete };
+          complete = [this.result(stmt)];
         }
-        return { owner: stmt, data: false, complete };
+        return { owner: stmt, complete };
       }
       case 'E': {
         const fields = errorFields(frame);
-        if (fields.S === 'FATAL' || fields.S === 'PANIC') return { owner: this.activeStatement(), data: false, complete, fatal: fields };
+        if (fields.S === 'FATAL' || fields.S === 'PANIC') return { owner: this.activeStatement(), complete, fatal: fields };
         const error = { code: fields.C ?? 'XX000', message: fields.M ?? 'error' };
         const front = this.front();
         if (!front) throw new WireError('error from the database while idle (tracker out of step)');
@@ -264,9 +262,9 @@ export class StatementTracker {
           if (front.kind === 'execute') {
             this.queue.shift();
             this.ignoreTillSync = true;
-            complete.push(this.result(stmt));
+            complete = [this.result(stmt)];
           }
-          return { owner: stmt, data: false, complete };
+          return { owner: stmt, complete };
         }
         if (front.kind === 'flush' || front.kind === 'copy')
           throw new WireError('error from the database for a message that has no answer');
@@ -278,8 +276,8 @@ export class StatementTracker {
           this.queue.shift();
           this.ignoreTillSync = true;
         }
-        complete.push(failed);
-        return { owner: null, data: false, complete };
+        complete = [failed];
+        return { owner: null, complete };
       }
       case 'Z': {
         const front = this.front();
@@ -288,18 +286,18 @@ export class StatementTracker {
         if (front?.kind === 'query') {
           const stmt = this.running(front, type);
           this.queue.shift();
-          complete.push(this.result(stmt));
-          return { owner: stmt, data: false, complete };
+          complete = [this.result(stmt)];
+          return { owner: stmt, complete };
         }
         if (front?.kind !== 'sync') throw new WireError('unexpected ReadyForQuery from the database (tracker out of step)');
         this.queue.shift();
         this.ignoreTillSync = false;
-        return { owner: null, data: false, complete };
+        return { owner: null, complete };
       }
       case 'N': // NoticeResponse
       case 'A': // NotificationResponse
       case 'S': // ParameterStatus
-        return { owner: this.activeStatement(), data: false, complete };
+        return { owner: this.activeStatement(), complete };
       default:
         throw new WireError(`unexpected message '${type}' from the database`);
     }
@@ -319,12 +317,6 @@ export class StatementTracker {
     }
     this.queue.length = 0;
     return out;
-  }
-
-  /** The statement whose answer is being received, if any. */
-  current(): Statement | undefined {
-    const f = this.queue[0];
-    return f && (f.kind === 'query' || f.kind === 'execute') && f.stmt.begun ? f.stmt : undefined;
   }
 
   /** Nothing forwarded is waiting for an answer. */
@@ -352,7 +344,7 @@ export class StatementTracker {
   }
 
   private statement(kind: 'query' | 'execute', text: string, portal?: string): Statement {
-    return { seq: ++this.seq, kind, text, portal, startedAt: this.now(), tags: [], rows: null, dataRows: 0, begun: false, copyIn: false };
+    return { kind, text, portal, startedAt: this.now(), tags: [], rows: null, dataRows: 0, begun: false, copyIn: false };
   }
 
   /**

@@ -34,6 +34,26 @@ export interface Workspace {
 export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'region'>; keyring: Keyring; audit: AuditLog }) {
   const { pools, keyring, audit } = deps;
 
+  /** A successful change to a workspace's keys, recorded in its own stream with who asked and why. */
+  function keyEvent(
+    ws: Pick<Workspace, 'id' | 'region'>,
+    action: string,
+    actor: AuditEventInput['actor'],
+    ctx: AuditContext,
+    metadata?: AuditEventInput['metadata'],
+  ): Promise<void> {
+    return audit.append({
+      action,
+      actor,
+      workspaceId: ws.id,
+      region: ws.region,
+      target: { type: 'workspace', id: ws.id },
+      ...ctx,
+      outcome: 'success',
+      metadata,
+    });
+  }
+
   async function create(input: z.input<typeof workspaceInput>, actor: AuditEventInput['actor']): Promise<Workspace> {
     const { name, region } = workspaceInput.parse(input);
     const id = crypto.randomUUID();
@@ -83,15 +103,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
   async function rotateKeys(id: string, actor: AuditEventInput['actor'], ctx: AuditContext = {}): Promise<void> {
     const ws = await get(id);
     await keyring.rotate(ws.id, ws.region);
-    await audit.append({
-      action: 'workspace.keys.rotate',
-      actor,
-      workspaceId: ws.id,
-      region: ws.region,
-      target: { type: 'workspace', id: ws.id },
-      ...ctx,
-      outcome: 'success',
-    });
+    await keyEvent(ws, 'workspace.keys.rotate', actor, ctx);
   }
 
   /**
@@ -109,15 +121,10 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
     const ws = await get(id);
     if (opts.rotate) await rotateKeys(id, actor, ctx);
     const report = await createReencryptService({ pools, keyring }).run(ws.id, ws.region, opts);
-    await audit.append({
-      action: 'workspace.keys.reencrypt',
-      actor,
-      workspaceId: ws.id,
-      region: ws.region,
-      target: { type: 'workspace', id: ws.id },
-      ...ctx,
-      outcome: 'success',
-      metadata: { targetVersion: report.targetVersion, reencrypted: report.reencrypted, retiredVersions: report.retiredVersions.join(',') },
+    await keyEvent(ws, 'workspace.keys.reencrypt', actor, ctx, {
+      targetVersion: report.targetVersion,
+      reencrypted: report.reencrypted,
+      retiredVersions: report.retiredVersions.join(','),
     });
     return report;
   }
@@ -130,16 +137,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
   ): Promise<{ rewrapped: number; kek: string }> {
     const ws = await get(id);
     const { rewrapped, kek } = await keyring.protect(ws.id, ws.region);
-    await audit.append({
-      action: 'workspace.keys.protect',
-      actor,
-      workspaceId: ws.id,
-      region: ws.region,
-      target: { type: 'workspace', id: ws.id },
-      ...ctx,
-      outcome: 'success',
-      metadata: { rewrapped, kek: kek.provider },
-    });
+    await keyEvent(ws, 'workspace.keys.protect', actor, ctx, { rewrapped, kek: kek.provider });
     return { rewrapped, kek: kek.provider };
   }
 
@@ -153,16 +151,7 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
     const keyArn = customerKeyArn.parse(arn);
     const ws = await get(id);
     const { rewrapped } = await keyring.useCustomerKey(ws.id, ws.region, keyArn);
-    await audit.append({
-      action: 'workspace.keys.customer_key',
-      actor,
-      workspaceId: ws.id,
-      region: ws.region,
-      target: { type: 'workspace', id: ws.id },
-      ...ctx,
-      outcome: 'success',
-      metadata: { rewrapped, customerManaged: true },
-    });
+    await keyEvent(ws, 'workspace.keys.customer_key', actor, ctx, { rewrapped, customerManaged: true });
     return { rewrapped, keyArn };
   }
 
