@@ -1,15 +1,26 @@
 /**
- * npm run bench:gateway — pgbench select-only (-S, 8 clients, 20 s each) against
- * the regional database directly and through the auditing gateway, in the same
- * run, on the same server, as the same session role. Prints both TPS, the
- * ratio, and checks that every statement run through the gateway has its
- * audit record (statements run = audit rows).
+ * npm run bench:gateway — the auditing gateway against its peers, in one run,
+ * on the same server, as the same session role (issue 17):
  *
- * Env: BENCH_SECONDS (default 20), BENCH_CLIENTS (8), BENCH_JOBS (2),
+ *   - pgbench select-only (-S, BENCH_CLIENTS clients sharing one access session)
+ *     directly, directly over TLS, through PgBouncer (transaction mode, TLS to
+ *     the client; installed with apt-get if missing, else that line is skipped)
+ *     and through the gateway: TPS, the ratios gateway/direct-TLS and
+ *     gateway/PgBouncer, CPU µs per statement of the gateway (this process,
+ *     /proc/self/stat) and of PostgreSQL (/proc/<pid>/stat of its processes);
+ *   - one client: the p50 latency added by the gateway over direct TLS (pgbench's
+ *     per-transaction log);
+ *   - a large result: `COPY (…) TO STDOUT` of ≥ 200 MB through the gateway and
+ *     directly over TLS, in MB/s;
+ *   - statements run through the gateway = their records (the gateway's
+ *     transcript records or audit events, whichever holds them).
+ *
+ * Env: BENCH_SECONDS (10), BENCH_CLIENTS (8), BENCH_JOBS (2), BENCH_LATENCY_SECONDS (5),
+ * BENCH_COPY_MB (210), BENCH_DIAGNOSE=1 (also the relay without audit writes and a bare TLS pipe),
  * WACT_BENCH_DATABASE_URL (a superuser URL; default: a throw-away embedded server).
  */
 import crypto from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,25 +34,44 @@ import { loadConfig } from '../../shared/config/config.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
 import type { Databases } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
-import { createScratchDatabases, databaseEnv } from '../support/scratch-databases.ts';
+import { createScratchDatabases, databaseEnv, freePort, databasesOf } from '../support/scratch-databases.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const JOBS = Number(process.env.BENCH_JOBS ?? 2);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 5);
+const COPY_MB = Number(process.env.BENCH_COPY_MB ?? 210);
 const PGBENCH = ['/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench'].find((p) => fs.existsSync(p)) ?? 'pgbench';
+const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((p) => fs.existsSync(p)) ?? 'psql';
+const PGBOUNCER = '/usr/sbin/pgbouncer';
+const HZ = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in ticks of 10 ms
 
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutS = SECONDS + 120,
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       cmd,
       args,
-      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: (SECONDS + 120) * 1000 },
+      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: timeoutS * 1000 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${path.basename(cmd)} failed: ${stderr || err.message}`));
         else resolve({ stdout, stderr });
       },
     );
   });
+}
+
+interface Conn {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  db: string;
+  ssl: boolean;
 }
 
 interface BenchResult {
@@ -51,24 +81,22 @@ interface BenchResult {
   cpu: CpuShare;
 }
 
-/** CPU seconds spent during a phase: this process (the gateway), PostgreSQL, everything else (pgbench). */
+/** CPU seconds spent during a phase, per process group (from /proc/<pid>/stat). */
 interface CpuShare {
   gateway: number;
-  /** of which in the kernel (system time) */
-  gatewaySystem: number;
   postgres: number;
-  other: number;
+  pgbouncer: number;
 }
 
-function postgresTicks(): number {
+/** utime+stime (+ the children's, which hold exited backends) of every process whose name matches. */
+function ticksOf(name: string): number {
   let ticks = 0;
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
+      if (!stat.includes(`(${name})`)) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime stime cutime cstime (the postmaster's c-times hold its exited backends)
       ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     } catch {
       // the process ended while we looked
@@ -77,64 +105,75 @@ function postgresTicks(): number {
   return ticks;
 }
 
-function busyTicks(): number {
-  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return cpu.reduce((a, b) => a + b, 0) - cpu[3] - cpu[4]; // minus idle and iowait
+/** This process's utime+stime: the gateway runs here, and nothing else does while pgbench runs. */
+function selfTicks(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
 }
 
 function cpuMeter(): () => CpuShare {
-  const hz = 100;
-  const t0 = { self: process.cpuUsage(), pg: postgresTicks(), busy: busyTicks() };
-  return () => {
-    const self = process.cpuUsage(t0.self);
-    const gateway = (self.user + self.system) / 1e6;
-    const gatewaySystem = self.system / 1e6;
-    const postgres = (postgresTicks() - t0.pg) / hz;
-    const busy = (busyTicks() - t0.busy) / hz;
-    return { gateway, gatewaySystem, postgres, other: Math.max(0, busy - gateway - postgres) };
-  };
+  const t0 = { self: selfTicks(), pg: ticksOf('postgres'), bouncer: ticksOf('pgbouncer') };
+  return () => ({
+    gateway: (selfTicks() - t0.self) / HZ,
+    postgres: (ticksOf('postgres') - t0.pg) / HZ,
+    pgbouncer: (ticksOf('pgbouncer') - t0.bouncer) / HZ,
+  });
 }
 
-function cpuPerTransaction(r: BenchResult): string {
-  const us = (s: number) => ((s / r.transactions) * 1e6).toFixed(0).padStart(4);
-  return `CPU µs per transaction: node ${us(r.cpu.gateway)} (kernel ${us(r.cpu.gatewaySystem).trim()}), postgres ${us(r.cpu.postgres)}, pgbench+other ${us(r.cpu.other)}`;
+const us = (s: number, n: number) => ((s / n) * 1e6).toFixed(0);
+
+function pgEnv(c: Conn): Record<string, string> {
+  return { PGPASSWORD: c.password, PGSSLMODE: c.ssl ? 'require' : 'disable' };
 }
 
-async function pgbench(
-  label: string,
-  conn: { host: string; port: number; user: string; password: string; db: string; ssl: boolean },
-): Promise<BenchResult> {
-  process.stdout.write(`running pgbench -S -c ${CLIENTS} -j ${JOBS} -T ${SECONDS} ${label} …\n`);
+async function pgbench(label: string, conn: Conn, clients = CLIENTS, seconds = SECONDS, logPrefix?: string): Promise<BenchResult> {
+  process.stdout.write(`running pgbench -S -c ${clients} -T ${seconds} ${label} …\n`);
   const meter = cpuMeter();
-  const { stdout } = await run(
-    PGBENCH,
-    [
-      '-n',
-      '-S',
-      '-c',
-      String(CLIENTS),
-      '-j',
-      String(JOBS),
-      '-T',
-      String(SECONDS),
-      '-h',
-      conn.host,
-      '-p',
-      String(conn.port),
-      '-U',
-      conn.user,
-      conn.db,
-    ],
-    {
-      PGPASSWORD: conn.password,
-      PGSSLMODE: conn.ssl ? 'require' : 'disable',
-    },
-  );
+  const jobs = Math.min(JOBS, clients);
+  const args = ['-n', '-S', '-c', String(clients), '-j', String(jobs), '-T', String(seconds)];
+  if (logPrefix) args.push('-l', `--log-prefix=${logPrefix}`);
+  args.push('-h', conn.host, '-p', String(conn.port), '-U', conn.user, conn.db);
+  const { stdout } = await run(PGBENCH, args, pgEnv(conn), seconds + 120);
   const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? /tps = ([\d.]+)/.exec(stdout)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`could not read pgbench output:\n${stdout}`);
   return { tps, transactions, latencyMs, cpu: meter() };
+}
+
+/** p50 latency (ms) of one client, from pgbench's per-transaction log (column 3: latency in µs). */
+async function p50OneClient(label: string, conn: Conn, dir: string): Promise<number> {
+  const prefix = path.join(dir, `lat-${label.replace(/\W+/g, '-')}`);
+  await pgbench(`${label} (1 client, latency)`, conn, 1, LATENCY_SECONDS, prefix);
+  const latencies: number[] = [];
+  for (const f of fs.readdirSync(dir).filter((n) => path.join(dir, n).startsWith(prefix))) {
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      const cols = line.split(' ');
+      if (cols.length >= 3) latencies.push(Number(cols[2]));
+    }
+    fs.rmSync(path.join(dir, f));
+  }
+  latencies.sort((a, b) => a - b);
+  return latencies[Math.floor(latencies.length / 2)] / 1000;
+}
+
+/** MB/s of one `COPY … TO STDOUT` of ≥ COPY_MB megabytes, counted by `wc -c` outside this process. */
+async function copyThroughput(label: string, conn: Conn): Promise<{ mbps: number; bytes: number; seconds: number }> {
+  process.stdout.write(`running COPY … TO STDOUT (${COPY_MB} MB) ${label} …\n`);
+  const rows = Math.ceil((COPY_MB * 1e6) / 1001);
+  const sql = `COPY (SELECT repeat('x', 1000) FROM generate_series(1, ${rows})) TO STDOUT`;
+  const t0 = performance.now();
+  const { stdout } = await run(
+    'sh',
+    ['-c', `"$PSQL" -X -q -h "$H" -p "$P" -U "$U" -d "$D" -c "$SQL" | wc -c`],
+    { ...pgEnv(conn), PSQL, H: conn.host, P: String(conn.port), U: conn.user, D: conn.db, SQL: sql },
+    600,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const bytes = Number(stdout.trim());
+  if (bytes < COPY_MB * 1e6) throw new Error(`COPY ${label} returned ${bytes} bytes`);
+  return { mbps: bytes / 1e6 / seconds, bytes, seconds };
 }
 
 /**
@@ -164,29 +203,139 @@ async function enableServerTls(admin: pg.Client, home: string, material: { key: 
   return false;
 }
 
+/** PgBouncer's binary: present, or installed with apt-get; undefined (with the reason) if neither works. */
+function pgbouncerBinary(): { bin?: string; why?: string } {
+  if (fs.existsSync(PGBOUNCER)) return { bin: PGBOUNCER };
+  try {
+    process.stdout.write('PgBouncer missing: apt-get install -y pgbouncer …\n');
+    execFileSync('apt-get', ['install', '-y', '-q', 'pgbouncer'], {
+      stdio: 'ignore',
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } catch (err) {
+    return { why: `could not install pgbouncer (${(err as Error).message.split('\n')[0]})` };
+  }
+  return fs.existsSync(PGBOUNCER) ? { bin: PGBOUNCER } : { why: 'pgbouncer not found after apt-get install' };
+}
+
+/**
+ * PgBouncer 1.18 in transaction mode in front of the same database, TLS to
+ * the client (the dev certificate), plain TCP to the server like the gateway's
+ * loopback upstream, logging in as the same session role.
+ */
+async function startPgbouncer(
+  bin: string,
+  dir: string,
+  upstream: { host: string; port: number; db: string; user: string; password: string },
+  material: { key: string; cert: string },
+): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const file = (name: string, body: string) => {
+    fs.writeFileSync(path.join(dir, name), body, { mode: 0o600 });
+    fs.chownSync(path.join(dir, name), uid, gid);
+  };
+  // PgBouncer refuses to run as root: it drops to the postgres user (-u), which must read its files.
+  const pw = fs.existsSync('/etc/passwd') ? /^postgres:x:(\d+):(\d+):/m.exec(fs.readFileSync('/etc/passwd', 'utf8')) : null;
+  const uid = pw ? Number(pw[1]) : process.getuid!();
+  const gid = pw ? Number(pw[2]) : process.getgid!();
+  fs.chmodSync(dir, 0o755);
+  fs.chownSync(dir, uid, gid); // it writes its log here
+  file('bouncer.key', material.key);
+  file('bouncer.crt', material.cert);
+  file('userlist.txt', `"${upstream.user}" "${upstream.password}"\n`);
+  file(
+    'pgbouncer.ini',
+    [
+      '[databases]',
+      `${upstream.db} = host=${upstream.host} port=${upstream.port} dbname=${upstream.db}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = plain',
+      `auth_file = ${path.join(dir, 'userlist.txt')}`,
+      'pool_mode = transaction',
+      'max_client_conn = 200',
+      `default_pool_size = ${CLIENTS}`,
+      'client_tls_sslmode = require',
+      `client_tls_key_file = ${path.join(dir, 'bouncer.key')}`,
+      `client_tls_cert_file = ${path.join(dir, 'bouncer.crt')}`,
+      'server_tls_sslmode = disable',
+      'ignore_startup_parameters = extra_float_digits',
+      `logfile = ${path.join(dir, 'pgbouncer.log')}`,
+      '',
+    ].join('\n'),
+  );
+  const args = [path.join(dir, 'pgbouncer.ini')];
+  if (process.getuid?.() === 0) args.unshift('-u', 'postgres');
+  const child = spawn(bin, args, { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return { port, child };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(
+    `pgbouncer did not start: ${fs.existsSync(path.join(dir, 'pgbouncer.log')) ? fs.readFileSync(path.join(dir, 'pgbouncer.log'), 'utf8').slice(-500) : ''}`,
+  );
+}
+
+/** Statement records of the session for pgbench's query: audit events and transcript records alike. */
+async function countRecords(db: pg.Pool, workspaceId: string, sessionId: string): Promise<{ bench: number; all: number }> {
+  const like = 'SELECT abalance FROM pgbench_accounts%';
+  const ev = await db.query<{ n: string; all: string }>(
+    `SELECT count(*) FILTER (WHERE (metadata::jsonb)->>'statement' LIKE $3) AS n, count(*) AS all
+       FROM audit.events WHERE stream_id = $1 AND session_id = $2 AND action = 'db.statement'`,
+    [workspaceId, sessionId, like],
+  );
+  let bench = Number(ev.rows[0].n);
+  let all = Number(ev.rows[0].all);
+  const hasTranscripts = (await db.query(`SELECT to_regclass('audit.transcript_records') IS NOT NULL AS t`)).rows[0].t as boolean;
+  if (hasTranscripts) {
+    const tr = await db.query<{ n: string; all: string }>(
+      `SELECT count(*) FILTER (WHERE (r.metadata::jsonb)->>'statement' LIKE $2) AS n, count(*) AS all
+         FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id) WHERE t.session_id = $1`,
+      [sessionId, like],
+    );
+    bench += Number(tr.rows[0].n);
+    all += Number(tr.rows[0].all);
+  }
+  return { bench, all };
+}
+
 async function main(): Promise<void> {
   const db = await createScratchDatabases({ prefix: 'wact_b', serverUrl: process.env.WACT_BENCH_DATABASE_URL });
   const { home, names, urls, servicePasswords } = db;
   const cleanup: (() => Promise<unknown>)[] = [];
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-gwbench-'));
+  fs.chmodSync(work, 0o755); // PgBouncer runs as postgres and reads its files here
+  cleanup.push(async () => fs.rmSync(work, { recursive: true, force: true }));
   try {
     // pgbench's tables in the regional database, readable by engineer sessions.
     const eu = new URL(urls.eu);
-    await run(
-      PGBENCH,
-      ['-i', '-s', '1', '-q', '-h', eu.hostname, '-p', eu.port || '5432', '-U', decodeURIComponent(eu.username), names.eu],
-      {
-        PGPASSWORD: decodeURIComponent(eu.password),
-        PGSSLMODE: 'disable',
-      },
-    );
+    const pgHost = eu.hostname;
+    const pgPort = Number(eu.port || 5432);
+    await run(PGBENCH, ['-i', '-s', '1', '-q', '-h', pgHost, '-p', String(pgPort), '-U', decodeURIComponent(eu.username), names.eu], {
+      PGPASSWORD: decodeURIComponent(eu.password),
+      PGSSLMODE: 'disable',
+    });
     const admin = new pg.Client({ connectionString: urls.eu });
     await admin.connect();
+    cleanup.push(() => admin.end());
     await admin.query(
       'GRANT USAGE ON SCHEMA public TO wact_engineer; GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO wact_engineer',
     );
 
     const config = loadConfig({ ...databaseEnv(db), WACT_HOME: home, GATEWAY_PUBLIC_HOST: '127.0.0.1' });
-    const databases: Databases = { urls, servicePasswords, close: async () => undefined };
+    const databases: Databases = databasesOf({ urls, servicePasswords });
     const platform = createPlatform(config, databases, 'broker', { poolMax: 10 });
     const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
     cleanup.push(
@@ -223,42 +372,53 @@ async function main(): Promise<void> {
     cleanup.push(() => gateway.close());
     const { port } = await gateway.listen(0, '127.0.0.1');
 
-    // The direct baseline logs in as the same session role with its upstream password.
+    // The direct baselines and PgBouncer log in as the same session role with its upstream password.
     const row = (await operator.pools.control.query('SELECT * FROM wact.access_sessions WHERE id = $1', [req.session.id])).rows[0];
     const upstream = access.upstreamLogin(row);
     const rolePassword = await upstream.login.password();
+    const directConn: Conn = { host: pgHost, port: pgPort, user: row.role_name, password: rolePassword, db: names.eu, ssl: false };
+    const gatewayConn: Conn = { host: '127.0.0.1', port, user: connection.user, password: connection.password, db: 'wact', ssl: true };
 
-    const direct = await pgbench('directly', {
-      host: eu.hostname,
-      port: Number(eu.port || 5432),
-      user: row.role_name,
-      password: rolePassword,
-      db: names.eu,
-      ssl: false,
-    });
+    const direct = await pgbench('directly', directConn);
     // Like for like: clients reach the gateway over TLS, and production databases only over TLS.
-    const directTls = (await enableServerTls(admin, home, tls_))
-      ? await pgbench('directly over TLS', {
-          host: eu.hostname,
-          port: Number(eu.port || 5432),
-          user: row.role_name,
-          password: rolePassword,
-          db: names.eu,
-          ssl: true,
-        })
-      : undefined;
-    const viaGateway = await pgbench('through the gateway', {
-      host: '127.0.0.1',
-      port,
-      user: connection.user,
-      password: connection.password,
-      db: 'wact',
-      ssl: true,
-    });
+    const serverTls = await enableServerTls(admin, home, tls_);
+    const directTlsConn: Conn = { ...directConn, ssl: true };
+    const directTls = serverTls ? await pgbench('directly over TLS', directTlsConn) : undefined;
 
-    // Diagnosis only (BENCH_DIAGNOSE=1): the same relay with an audit that does not write, to
-    // separate the relay's own cost from the audit log's group-commit latency. Not the product.
+    let bouncer: BenchResult | undefined;
+    let bouncerWhy: string | undefined;
+    const found = pgbouncerBinary();
+    if (found.bin) {
+      try {
+        const dir = path.join(work, 'pgbouncer');
+        fs.mkdirSync(dir);
+        const pb = await startPgbouncer(
+          found.bin,
+          dir,
+          { host: pgHost, port: pgPort, db: names.eu, user: row.role_name, password: rolePassword },
+          tls_,
+        );
+        cleanup.push(async () => pb.child.kill('SIGTERM'));
+        bouncer = await pgbench('through PgBouncer (transaction mode, TLS to the client)', { ...directConn, port: pb.port, ssl: true });
+      } catch (err) {
+        bouncerWhy = (err as Error).message.split('\n')[0];
+      }
+    } else bouncerWhy = found.why;
+
+    const viaGateway = await pgbench('through the gateway', gatewayConn);
+    const counted = await countRecords(operator.pools.region('eu'), ws.id, req.session.id);
+
+    // One client: latency the gateway adds (its record's durable commit is on every statement's path).
+    const p50Direct = serverTls ? await p50OneClient('directly over TLS', directTlsConn, work) : undefined;
+    const p50Gateway = await p50OneClient('through the gateway', gatewayConn, work);
+
+    // A large result: streamed behind its provisional record.
+    const copyDirect = serverTls ? await copyThroughput('directly over TLS', directTlsConn) : undefined;
+    const copyGateway = await copyThroughput('through the gateway', gatewayConn);
+
+    // Diagnosis only (BENCH_DIAGNOSE=1): the same relay with an audit that does not write, and a bare TLS pipe.
     let relayOnly: BenchResult | undefined;
+    let barePipe: BenchResult | undefined;
     if (process.env.BENCH_DIAGNOSE === '1') {
       const bare = createGateway({
         tls: tls_,
@@ -267,26 +427,13 @@ async function main(): Promise<void> {
         logger: pino({ level: 'silent' }),
       });
       const bp = (await bare.listen(0, '127.0.0.1')).port;
-      relayOnly = await pgbench('through the gateway WITHOUT audit writes (diagnosis)', {
-        host: '127.0.0.1',
-        port: bp,
-        user: connection.user,
-        password: connection.password,
-        db: 'wact',
-        ssl: true,
-      });
+      relayOnly = await pgbench('through the gateway WITHOUT audit writes (diagnosis)', { ...gatewayConn, port: bp });
       await bare.close();
-    }
-
-    // Diagnosis only: the floor for any Node.js TLS proxy here, a bare TLS-terminating pipe
-    // with no protocol parsing and no audit (pgbench logs in upstream directly).
-    let barePipe: BenchResult | undefined;
-    if (process.env.BENCH_DIAGNOSE === '1') {
       const pipe = net.createServer((sock) => {
         sock.once('data', () => {
           sock.write('S'); // answer SSLRequest, then terminate TLS and pipe bytes upstream
           const secure = new tls.TLSSocket(sock, { isServer: true, key: tls_.key, cert: tls_.cert });
-          const up = net.connect(Number(eu.port || 5432), eu.hostname);
+          const up = net.connect(pgPort, pgHost);
           up.setNoDelay(true);
           secure.pipe(up).pipe(secure);
           secure.on('error', () => up.destroy());
@@ -295,61 +442,40 @@ async function main(): Promise<void> {
       });
       await new Promise<void>((r) => pipe.listen(0, '127.0.0.1', r));
       barePipe = await pgbench('through a bare Node.js TLS pipe (diagnosis)', {
-        host: '127.0.0.1',
+        ...directConn,
         port: (pipe.address() as net.AddressInfo).port,
-        user: row.role_name,
-        password: rolePassword,
-        db: names.eu,
         ssl: true,
       });
       pipe.close();
     }
 
-    const { rows } = await operator.pools.region('eu').query<{ n: string; all: string }>(
-      `SELECT count(*) FILTER (WHERE (metadata::jsonb)->>'statement' LIKE 'SELECT abalance FROM pgbench_accounts%') AS n, count(*) AS all
-         FROM audit.events WHERE stream_id = $1 AND session_id = $2 AND action = 'db.statement'`,
-      [ws.id, req.session.id],
-    );
-    const audited = Number(rows[0].n);
-    const ratio = viaGateway.tps / direct.tps;
     const cores = os.cpus().length;
     const load = os.loadavg()[0].toFixed(2);
-    process.stdout.write(
-      [
-        '',
-        `pgbench -S, ${CLIENTS} clients, ${JOBS} threads, ${SECONDS} s each (scale 1, ${cores} cores, load ${load})`,
-        `  direct          ${direct.tps.toFixed(0).padStart(8)} tps   ${direct.latencyMs.toFixed(3)} ms avg   ${direct.transactions} transactions`,
-        ...(directTls
-          ? [
-              `  direct over TLS ${directTls.tps.toFixed(0).padStart(8)} tps   ${directTls.latencyMs.toFixed(3)} ms avg   ${directTls.transactions} transactions`,
-            ]
-          : ['  direct over TLS: n/a (the server has no TLS; set up by this script on its own embedded server only)']),
-        `  through gateway ${viaGateway.tps.toFixed(0).padStart(8)} tps   ${viaGateway.latencyMs.toFixed(3)} ms avg   ${viaGateway.transactions} transactions (TLS, audited)`,
-        `  ratio gateway/direct: ${ratio.toFixed(2)} (target ≥ 0.50)${directTls ? `; gateway/direct over TLS: ${(viaGateway.tps / directTls.tps).toFixed(2)}` : ''}`,
-        ...(relayOnly
-          ? [
-              `  diagnosis: relay + TLS without audit writes ${relayOnly.tps.toFixed(0)} tps (ratio ${(relayOnly.tps / direct.tps).toFixed(2)}): the rest is the audit log's durable group commit`,
-              `  direct:          ${cpuPerTransaction(direct)}`,
-              `  through gateway: ${cpuPerTransaction(viaGateway)}`,
-              `  relay only:      ${cpuPerTransaction(relayOnly)}`,
-              ...(barePipe
-                ? [
-                    `  bare TLS pipe:   ${barePipe.tps.toFixed(0)} tps (ratio ${(barePipe.tps / direct.tps).toFixed(2)}), ${cpuPerTransaction(barePipe)}`,
-                  ]
-                : []),
-            ]
-          : []),
-        `  statements run through the gateway: ${viaGateway.transactions}; audit rows for them: ${audited} (${Number(rows[0].all)} db.statement rows in all, incl. pgbench's own setup queries)`,
-        '',
-      ].join('\n'),
-    );
-    await admin.end();
-    if (audited !== viaGateway.transactions) {
-      process.stdout.write('FAIL: statements run and audit rows differ\n');
-      process.exitCode = 1;
-    }
-    if (ratio < 0.5) {
-      process.stdout.write('below target: gateway is under half the direct throughput on this machine\n');
+    const line = (label: string, r: BenchResult, extra = '') =>
+      `  ${label.padEnd(22)} ${r.tps.toFixed(0).padStart(8)} tps  ${r.latencyMs.toFixed(3)} ms avg  CPU µs/stmt: postgres ${us(r.cpu.postgres, r.transactions)}${extra}`;
+    const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : 'n/a');
+    const out = [
+      '',
+      `pgbench -S, ${CLIENTS} clients (one access session), ${JOBS} threads, ${SECONDS} s each (scale 1, ${cores} cores, load ${load})`,
+      line('direct', direct),
+      directTls
+        ? line('direct over TLS', directTls)
+        : '  direct over TLS: n/a (the server has no TLS; set up by this script on its own embedded server only)',
+      bouncer
+        ? line('PgBouncer (TLS, txn)', bouncer, `, pgbouncer ${us(bouncer.cpu.pgbouncer, bouncer.transactions)}`)
+        : `  PgBouncer: skipped — ${bouncerWhy}`,
+      line('gateway (TLS, audited)', viaGateway, `, gateway ${us(viaGateway.cpu.gateway, viaGateway.transactions)}`),
+      `  ratios: gateway/direct-TLS ${ratio(viaGateway.tps, directTls?.tps)}; gateway/PgBouncer ${ratio(viaGateway.tps, bouncer?.tps)} (target ≥ 0.35); PgBouncer/direct-TLS ${ratio(bouncer?.tps ?? 0, bouncer ? directTls?.tps : undefined)}`,
+      `  one client, p50: direct over TLS ${p50Direct?.toFixed(3) ?? 'n/a'} ms, gateway ${p50Gateway.toFixed(3)} ms, added ${p50Direct !== undefined ? (p50Gateway - p50Direct).toFixed(3) : 'n/a'} ms (target ≤ 0.5)`,
+      `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7)`,
+      ...(relayOnly ? [line('diagnosis: no audit', relayOnly, `, gateway ${us(relayOnly.cpu.gateway, relayOnly.transactions)}`)] : []),
+      ...(barePipe ? [line('diagnosis: bare pipe', barePipe, `, node ${us(barePipe.cpu.gateway, barePipe.transactions)}`)] : []),
+      `  statements run through the gateway: ${viaGateway.transactions}; records of them: ${counted.bench} (${counted.all} statement records in all, incl. pgbench's own setup queries)`,
+      '',
+    ];
+    process.stdout.write(out.join('\n'));
+    if (counted.bench !== viaGateway.transactions) {
+      process.stdout.write('FAIL: statements run and records differ\n');
       process.exitCode = 1;
     }
   } finally {
