@@ -3,7 +3,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 /**
  * The canonical form of an audit event and of a signed head. The database
  * computes the same bytes in audit.append_at (db/migrations/{control,regional}/0003_audit.sql);
- * the verifier recomputes them from an export. Documented in the README
+ * the verifier recomputes them from an export. Documented in docs/audit-export.md
  * (section audit) so a customer can write their own verifier.
  *
  *   canonical = "wact.audit.v1|" + f(streamId) + f(id) + f(occurredAt) + f(action)

@@ -1,4 +1,6 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { parse as createCsvParser } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
 import {
   digestEventsSha256,
   digestMessage,
@@ -14,8 +16,9 @@ import { PLATFORM_STREAM } from './audit-types.ts';
 
 /**
  * Offline verification of an audit export (JSON Lines or CSV). Needs only
- * the file and the public keys. Dependency-free on purpose: this is the
- * reference for the algorithm documented in the README.
+ * the file and the public keys. This is the reference for the algorithm
+ * documented in docs/audit-export.md; CSV is read with csv-parse (the
+ * standalone scripts/verify-audit-export.mjs stays dependency-free).
  */
 
 export type ProblemKind =
@@ -76,72 +79,46 @@ type Rec = { type: string; [k: string]: unknown };
 
 // ---------- reading ----------
 
-async function* lines(input: Readable): AsyncGenerator<string> {
+/** Lines of UTF-8 text (a character split across chunks is decoded whole). */
+async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8');
   let buf = '';
-  for await (const chunk of input) {
-    buf += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+  for await (const chunk of chunks) {
+    buf += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       yield buf.slice(0, nl);
       buf = buf.slice(nl + 1);
     }
   }
+  buf += decoder.decode();
   if (buf.length) yield buf;
 }
 
-/** RFC 4180 records (quoted fields may span lines); unquoted empty cells are null. */
-async function* csvRecords(input: AsyncGenerator<string>, firstLine: string): AsyncGenerator<(string | null)[]> {
-  let pending = firstLine;
-  const gen = input;
-  for (;;) {
-    // Complete a record: an even number of quotes means no open quoted field.
-    while ((pending.match(/"/g)?.length ?? 0) % 2 === 1) {
-      const next = await gen.next();
-      if (next.done) throw new Error('unterminated quoted CSV field');
-      pending += '\n' + next.value;
-    }
-    yield parseCsvLine(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
-    const next = await gen.next();
-    if (next.done) return;
-    pending = next.value;
-  }
+/**
+ * RFC 4180 as the export writes it (csv-parse does the quoting, quoted line
+ * breaks and CRLF); the one rule of our own is that an unquoted empty cell is
+ * null while a quoted one ("") is the empty string. Ragged rows are read as
+ * they are (a missing cell is null): the record checks that follow reject them.
+ */
+const CSV_OPTIONS = {
+  bom: true,
+  relax_column_count: true,
+  cast: (value: string, ctx: { quoting: boolean }) => (value === '' && !ctx.quoting ? null : value),
+} as const;
+
+/** One CSV record given as text (the header line, tests). */
+export function parseCsvLine(line: string): (string | null)[] {
+  const records = parseCsv(line, CSV_OPTIONS) as (string | null)[][];
+  if (records.length !== 1) throw new Error('malformed CSV record');
+  return records[0];
 }
 
-export function parseCsvLine(line: string): (string | null)[] {
-  const out: (string | null)[] = [];
-  let i = 0;
-  for (;;) {
-    if (line[i] === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q < 0) throw new Error('unterminated quoted CSV field');
-        v += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          v += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      out.push(v);
-    } else {
-      const c = line.indexOf(',', i);
-      const v = c < 0 ? line.slice(i) : line.slice(i, c);
-      out.push(v === '' ? null : v);
-      i = c < 0 ? line.length : c;
-    }
-    if (i >= line.length) break;
-    if (line[i] !== ',') throw new Error('malformed CSV record');
-    i++;
-    if (i === line.length) {
-      out.push(null);
-      break;
-    }
-  }
-  return out;
+/** The stream's bytes as Buffers, with the first `peeked` ones put back in front. */
+async function* replay(peeked: Buffer[], rest: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
+  yield* peeked;
+  for (let next = await rest.next(); !next.done; next = await rest.next())
+    yield typeof next.value === 'string' ? Buffer.from(next.value) : (next.value as Buffer);
 }
 
 const CSV_TO_KEY: Record<string, string> = {
@@ -172,22 +149,36 @@ const CSV_TO_KEY: Record<string, string> = {
 
 /** Every record of an export as a JSON-like object, whichever the format. */
 export async function* readExport(input: Readable, onFormat?: (f: 'jsonl' | 'csv') => void): AsyncGenerator<Rec> {
-  const gen = lines(input);
-  const first = await gen.next();
-  if (first.done) return;
-  const line0 = first.value.replace(/^\uFEFF/, '');
-  if (line0.startsWith('{')) {
+  // The first byte that is not a BOM decides: '{' is JSON Lines, anything else CSV.
+  const source = input[Symbol.asyncIterator]();
+  const peeked: Buffer[] = [];
+  let first: number | undefined;
+  while (first === undefined) {
+    const next = await source.next();
+    if (next.done) return;
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : (next.value as Buffer);
+    peeked.push(chunk);
+    const head = Buffer.concat(peeked);
+    const start = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+    if (head.length > start) first = head[start];
+  }
+  const bytes = replay(peeked, source);
+  if (first === 0x7b /* { */) {
     onFormat?.('jsonl');
-    yield JSON.parse(line0) as Rec;
-    for await (const l of gen) if (l.trim()) yield JSON.parse(l) as Rec;
+    for await (const l of lines(bytes)) {
+      const text = l.replace(/^\uFEFF/, '');
+      if (text.trim()) yield JSON.parse(text) as Rec;
+    }
     return;
   }
   onFormat?.('csv');
-  const columns = parseCsvLine(line0).map((c) => c ?? '');
-  if (columns[0] !== 'record') throw new Error('not a WAct audit export (unknown first line)');
-  const next = await gen.next();
-  if (next.done) return;
-  for await (const cells of csvRecords(gen, next.value)) {
+  let columns: string[] | undefined;
+  for await (const cells of Readable.from(bytes).pipe(createCsvParser(CSV_OPTIONS)) as AsyncIterable<(string | null)[]>) {
+    if (!columns) {
+      columns = cells.map((c) => c ?? '');
+      if (columns[0] !== 'record') throw new Error('not a WAct audit export (unknown first line)');
+      continue;
+    }
     const values = cells.map((c) => (c === null ? null : unneutraliseCell(c)));
     const record = values[0];
     if (record === 'header' || record === 'trailer') {

@@ -57,6 +57,10 @@ describe('audit canonical form', () => {
         },
       ),
     );
+    // An unquoted empty cell is null, a quoted one the empty string; quotes and line breaks inside quotes survive.
+    expect(parseCsvLine('a,,"",b')).toEqual(['a', null, '', 'b']);
+    expect(parseCsvLine('"x ""y""","line\nbreak",')).toEqual(['x "y"', 'line\nbreak', null]);
+    expect(() => parseCsvLine('"unterminated')).toThrow();
     for (const c of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx', "'quoted"]) expect(neutraliseCell(c)).toBe(`'${c}`);
     expect(neutraliseCell('plain')).toBe('plain');
   });
