@@ -8,3 +8,11 @@ export function requireMediaType(type: string): RequestHandler {
     else next();
   };
 }
+
+/** The workspace API key from `Authorization: Bearer …` or `X-Api-Key`. */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && /^Bearer\s+/i.test(auth)) return auth.replace(/^Bearer\s+/i, '').trim();
+  const x = headers['x-api-key'];
+  return typeof x === 'string' ? x.trim() : undefined;
+}

@@ -4,17 +4,17 @@ import { createWebhookFastPath } from './webhooks/webhook-fast-path.ts';
 import type { Logger } from 'pino';
 import { createErrorHandler, notFoundHandler } from '../shared/http/error-handler.ts';
 import { securityHeaders } from '../shared/http/security-headers.ts';
-import type { ApiKeyService } from './apikeys/apikey-service.ts';
+import type { ApiKeyService } from '../shared/workspaces/api-keys/api-keys-service.ts';
 import { clickRoutes } from './clicks/click-routes.ts';
 import type { ClickService } from './clicks/click-service.ts';
 import { conversionRoutes } from './conversions/conversion-routes.ts';
 import type { ConversionService } from './conversions/conversion-service.ts';
 import type { IngestSettings } from './ingest-settings.ts';
-import type { LinkService } from './links/links-service.ts';
+import type { LinkService } from '../shared/workspaces/links/links-service.ts';
 import type { ProviderAdapter, ProviderName } from './providers/provider-types.ts';
 import { webhookRoutes } from './webhooks/webhook-routes.ts';
 import type { createWebhookService } from './webhooks/webhook-service.ts';
-import type { WorkspaceDirectory } from './workspace-directory.ts';
+import type { WorkspaceDirectory } from '../shared/workspaces/workspace-directory.ts';
 
 export interface IngestAppDeps {
   settings: IngestSettings;

@@ -8,20 +8,20 @@ import { createJobQueue, type JobQueue } from '../shared/jobs/job-queue.ts';
 import { serializeError } from '../shared/logging/logger.ts';
 import { createPlatform } from '../shared/runtime/platform.ts';
 import type { RunningService, ServiceContext } from '../shared/runtime/service-types.ts';
-import { createApiKeyService } from './apikeys/apikey-service.ts';
-import { createBspCredentialService } from './bsp-credentials/bsp-credentials-service.ts';
+import { createApiKeyService } from '../shared/workspaces/api-keys/api-keys-service.ts';
+import { createBspCredentialService } from '../shared/workspaces/bsp-credentials/bsp-credentials-service.ts';
 import { createClickService } from './clicks/click-service.ts';
 import { createConversionService } from './conversions/conversion-service.ts';
 import { createExportSender } from './export/export-sender.ts';
 import { createExportWorker } from './export/export-worker.ts';
-import { createPlatformCredentialService } from './export/platform-credentials-service.ts';
+import { createPlatformCredentialService } from '../shared/workspaces/platform-credentials/platform-credentials-service.ts';
 import { createIngestHandler } from './ingest-app.ts';
 import { ingestSettings } from './ingest-settings.ts';
-import { createLinkService } from './links/links-service.ts';
+import { createLinkService } from '../shared/workspaces/links/links-service.ts';
 import { createProviderRegistry } from './providers/registry.ts';
 import { createInboundWriter, type InboundWriter } from './webhooks/inbound-writer.ts';
 import { createWebhookService } from './webhooks/webhook-service.ts';
-import { createWorkspaceDirectory } from './workspace-directory.ts';
+import { createWorkspaceDirectory } from '../shared/workspaces/workspace-directory.ts';
 
 export interface IngestService extends RunningService {
   /** The port actually bound (tests listen on 0). */

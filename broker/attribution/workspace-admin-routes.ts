@@ -1,21 +1,19 @@
 import { z } from 'zod';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { BadRequestError, NotFoundError } from '../../shared/errors/errors.ts';
-import { createApiKeyService } from '../../ingest/apikeys/apikey-service.ts';
-import { createBspCredentialService } from '../../ingest/bsp-credentials/bsp-credentials-service.ts';
-import { createPlatformCredentialService } from '../../ingest/export/platform-credentials-service.ts';
-import { createLinkService } from '../../ingest/links/links-service.ts';
-import { PROVIDERS } from '../../ingest/providers/provider-types.ts';
-import { platformCredentialSchemas } from '../../ingest/export/export-types.ts';
-
-const AD_PLATFORMS = Object.keys(platformCredentialSchemas) as [keyof typeof platformCredentialSchemas];
+import { createApiKeyService } from '../../shared/workspaces/api-keys/api-keys-service.ts';
+import { createBspCredentialService } from '../../shared/workspaces/bsp-credentials/bsp-credentials-service.ts';
+import { createPlatformCredentialService } from '../../shared/workspaces/platform-credentials/platform-credentials-service.ts';
+import { createLinkService } from '../../shared/workspaces/links/links-service.ts';
+import { isProviderName, PROVIDERS } from '../../shared/workspaces/bsp-credentials/bsp-credentials-types.ts';
+import { AD_PLATFORMS, platformCredentialSchemas } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
 import { clientIp } from '../http/mount-routes.ts';
 import type { ApiRequest, ApiRoute } from '../http/route-types.ts';
 import { listResponse, parseListQuery } from '../http/simple-rest.ts';
 
 /**
- * Workspace configuration from the console, reusing ingest's own services so the console
- * writes exactly what ingest reads: tracking links, API keys (shown once, stored hashed),
+ * Workspace configuration from the console, through the workspace settings services that
+ * ingest reads with (shared/workspaces/), so the console writes exactly what ingest reads: tracking links, API keys (shown once, stored hashed),
  * BSP and ad-platform credentials (write-only: encrypted, never returned). Each change is
  * an audit event in the workspace's log.
  */
@@ -73,22 +71,14 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     audit: { action: 'links.list', target: 'link' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt', 'id'], defaultSort: ['createdAt', 'DESC'], maxPage: 200 });
-      const col = q.sort.field === 'id' ? 'id' : 'created_at';
-      const pool = req.services.platform.pools.region(ws(req).region);
-      const [rows, count] = await Promise.all([
-        pool.query<{ id: string; wa_number: string; prefill_text: string; created_at: Date }>(
-          `SELECT id, wa_number, prefill_text, created_at FROM wact.links WHERE workspace_id = $1 AND disabled_at IS NULL ORDER BY ${col} ${q.sort.order}, id LIMIT ${q.limit} OFFSET ${q.offset}`,
-          [ws(req).id],
-        ),
-        pool.query<{ n: string }>('SELECT count(*) AS n FROM wact.links WHERE workspace_id = $1 AND disabled_at IS NULL', [ws(req).id]),
-      ]);
-      const data = rows.rows.map((r) => ({
-        id: r.id,
-        waNumber: r.wa_number,
-        prefillText: r.prefill_text,
-        createdAt: r.created_at.toISOString(),
-      }));
-      return listResponse(res, 'links', data, q.offset, Number(count.rows[0].n));
+      const page = await createLinkService({ poolFor: poolFor(req) }).list(ws(req), {
+        orderBy: q.sort.field === 'id' ? 'id' : 'createdAt',
+        order: q.sort.order,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      const data = page.items.map((l) => ({ ...l, createdAt: l.createdAt.toISOString() }));
+      return listResponse(res, 'links', data, q.offset, page.total);
     },
   },
   {
@@ -111,10 +101,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     permission: 'links.manage',
     handler: async (req) => {
       const id = String(req.params.id);
-      const { rowCount } = await req.services.platform.pools
-        .region(ws(req).region)
-        .query('UPDATE wact.links SET disabled_at = now() WHERE workspace_id = $1 AND id = $2 AND disabled_at IS NULL', [ws(req).id, id]);
-      if (!rowCount) throw new NotFoundError('unknown link', 'link_not_found');
+      await createLinkService({ poolFor: poolFor(req) }).disable(ws(req), id);
       await audit(req, 'link.disable', { type: 'link', id });
       return { id };
     },
@@ -128,23 +115,20 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     audit: { action: 'apikeys.list', target: 'api_key' },
     handler: async (req, res) => {
       const q = parseListQuery(req, { sortable: ['createdAt', 'label'], defaultSort: ['createdAt', 'DESC'], maxPage: 200 });
-      const col = q.sort.field === 'label' ? 'label' : 'created_at';
-      const pool = req.services.platform.pools.region(ws(req).region);
-      const [rows, count] = await Promise.all([
-        pool.query<{ id: string; label: string; created_at: Date; revoked_at: Date | null }>(
-          `SELECT id, label, created_at, revoked_at FROM wact.api_keys WHERE workspace_id = $1 ORDER BY ${col} ${q.sort.order}, id LIMIT ${q.limit} OFFSET ${q.offset}`,
-          [ws(req).id],
-        ),
-        pool.query<{ n: string }>('SELECT count(*) AS n FROM wact.api_keys WHERE workspace_id = $1', [ws(req).id]),
-      ]);
-      const data = rows.rows.map((r) => ({
-        id: r.id,
-        label: r.label,
+      const page = await createApiKeyService({ poolFor: poolFor(req) }).list(ws(req), {
+        orderBy: q.sort.field === 'label' ? 'label' : 'createdAt',
+        order: q.sort.order,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      const data = page.items.map((k) => ({
+        id: k.id,
+        label: k.label,
         prefix: 'wact_…',
-        createdAt: r.created_at.toISOString(),
-        revokedAt: r.revoked_at?.toISOString() ?? null,
+        createdAt: k.createdAt.toISOString(),
+        revokedAt: k.revokedAt?.toISOString() ?? null,
       }));
-      return listResponse(res, 'api-keys', data, q.offset, Number(count.rows[0].n));
+      return listResponse(res, 'api-keys', data, q.offset, page.total);
     },
   },
   {
@@ -169,13 +153,7 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     handler: async (req) => {
       const id = uuid.safeParse(req.params.id);
       if (!id.success) throw new NotFoundError('unknown API key', 'apikey_not_found');
-      const { rowCount } = await req.services.platform.pools
-        .region(ws(req).region)
-        .query('UPDATE wact.api_keys SET revoked_at = now() WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL', [
-          ws(req).id,
-          id.data,
-        ]);
-      if (!rowCount) throw new NotFoundError('unknown or already revoked API key', 'apikey_not_found');
+      await createApiKeyService({ poolFor: poolFor(req) }).revoke(ws(req), id.data);
       await audit(req, 'apikey.revoke', { type: 'api_key', id: id.data });
       return { id: id.data };
     },
@@ -187,33 +165,27 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     permission: 'credentials.manage',
     audit: { action: 'credentials.list', target: 'credential' },
     handler: async (req, res) => {
-      const pool = req.services.platform.pools.region(ws(req).region);
+      const crypto = req.services.fieldCrypto;
       const [bsp, ad] = await Promise.all([
-        pool.query<{ provider: string; created_at: Date; updated_at: Date; has_token: boolean }>(
-          'SELECT provider, created_at, updated_at, verify_token_enc IS NOT NULL AS has_token FROM wact.bsp_credentials WHERE workspace_id = $1 ORDER BY provider',
-          [ws(req).id],
-        ),
-        pool.query<{ platform: string; created_at: Date; updated_at: Date }>(
-          'SELECT platform, created_at, updated_at FROM wact.ad_platform_credentials WHERE workspace_id = $1 ORDER BY platform',
-          [ws(req).id],
-        ),
+        createBspCredentialService({ crypto, poolFor: poolFor(req), ttlMs: 0 }).list(ws(req)),
+        createPlatformCredentialService({ crypto, poolFor: poolFor(req) }).list(ws(req)),
       ]);
       // Names and dates only: a stored secret is never sent back.
       const all = [
-        ...bsp.rows.map((r) => ({
+        ...bsp.map((r) => ({
           id: `bsp:${r.provider}`,
           kind: 'bsp',
           provider: r.provider,
-          verifyToken: r.has_token,
-          createdAt: r.created_at.toISOString(),
-          updatedAt: r.updated_at.toISOString(),
+          verifyToken: r.verifyToken,
+          createdAt: r.createdAt.toISOString(),
+          updatedAt: r.updatedAt.toISOString(),
         })),
-        ...ad.rows.map((r) => ({
+        ...ad.map((r) => ({
           id: `ad-platform:${r.platform}`,
           kind: 'ad-platform',
           platform: r.platform,
-          createdAt: r.created_at.toISOString(),
-          updatedAt: r.updated_at.toISOString(),
+          createdAt: r.createdAt.toISOString(),
+          updatedAt: r.updatedAt.toISOString(),
         })),
       ];
       return listResponse(res, 'credentials', all, 0, all.length);
@@ -226,10 +198,10 @@ export const workspaceAdminRoutes: ApiRoute[] = [
     request: { params: { provider: z.enum(PROVIDERS) }, body: bspBody },
     handler: async (req) => {
       const provider = String(req.params.provider);
-      if (!(PROVIDERS as readonly string[]).includes(provider)) throw new NotFoundError('unknown BSP', 'unknown_provider');
+      if (!isProviderName(provider)) throw new NotFoundError('unknown BSP', 'unknown_provider');
       const body = parse(bspBody, req.body, 'invalid BSP credentials');
       const service = createBspCredentialService({ crypto: req.services.fieldCrypto, poolFor: poolFor(req), ttlMs: 0 });
-      const saved = await service.set(ws(req), { provider: provider as (typeof PROVIDERS)[number], ...body });
+      const saved = await service.set(ws(req), { provider, ...body });
       await audit(req, 'credentials.bsp.set', { type: 'bsp_credentials', id: provider }, { verifyToken: saved.verifyToken });
       return { id: `bsp:${provider}`, kind: 'bsp', provider, verifyToken: saved.verifyToken, updatedAt: new Date().toISOString() };
     },

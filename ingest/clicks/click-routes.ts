@@ -1,11 +1,10 @@
 import express, { type Router } from 'express';
-import { requireMediaType } from '../http-guards.ts';
+import { presentedKey, requireMediaType } from '../http-guards.ts';
 import { z } from 'zod';
 import { prefillWithRef } from '../attribution/ref-code.ts';
-import type { ApiKeyService } from '../apikeys/apikey-service.ts';
-import { presentedKey } from '../apikeys/apikey-service.ts';
-import type { LinkService } from '../links/links-service.ts';
-import type { WorkspaceDirectory } from '../workspace-directory.ts';
+import type { ApiKeyService } from '../../shared/workspaces/api-keys/api-keys-service.ts';
+import type { LinkService } from '../../shared/workspaces/links/links-service.ts';
+import type { WorkspaceDirectory } from '../../shared/workspaces/workspace-directory.ts';
 import { WactError } from '../../shared/errors/errors.ts';
 import { clickParamsFrom, type ClickService } from './click-service.ts';
 

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { requireMediaType } from '../http-guards.ts';
-import { presentedKey, type ApiKeyService } from '../apikeys/apikey-service.ts';
+import type { ApiKeyService } from '../../shared/workspaces/api-keys/api-keys-service.ts';
+import { presentedKey } from '../http-guards.ts';
 import type { ConversionService } from './conversion-service.ts';
 
 export function conversionRoutes(deps: { apiKeys: ApiKeyService; conversions: ConversionService; bodyLimitBytes: number }): Router {

@@ -7,8 +7,9 @@ import { withTransaction } from '../../shared/db/pools.ts';
 import { BadRequestError } from '../../shared/errors/errors.ts';
 import type { JobQueue } from '../../shared/jobs/job-queue.ts';
 import { hashIdentifier, hashPhone, InvalidPhoneError, normalisePhone } from '../../shared/phone/phone.ts';
-import { PLATFORM_CLICK_KINDS, type AdPlatform } from '../export/export-types.ts';
-import type { PlatformCredentialService } from '../export/platform-credentials-service.ts';
+import { PLATFORM_CLICK_KINDS } from '../export/export-types.ts';
+import type { AdPlatform } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import type { PlatformCredentialService } from '../../shared/workspaces/platform-credentials/platform-credentials-service.ts';
 
 /** Default name of the export queue (EXPORT_QUEUE). */
 export const EXPORT_QUEUE = 'ad-export';

@@ -6,11 +6,11 @@ import type { AuditLog } from '../../shared/audit/audit-types.ts';
 import type { Region } from '../../shared/config/config.ts';
 import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import { CLICK_COLUMNS } from '../conversions/conversion-service.ts';
-import type { WorkspaceDirectory } from '../workspace-directory.ts';
-import type { AdPlatform } from './export-types.ts';
+import type { WorkspaceDirectory } from '../../shared/workspaces/workspace-directory.ts';
+import type { AdPlatform } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
 import { buildPlatformRequest } from './payload-builders.ts';
 import type { ExportSender } from './export-sender.ts';
-import type { PlatformCredentialService } from './platform-credentials-service.ts';
+import type { PlatformCredentialService } from '../../shared/workspaces/platform-credentials/platform-credentials-service.ts';
 
 export const EXPORTER_ACTOR = { id: 'service:exporter', kind: 'service' as const, role: 'exporter', displayName: 'ad-platform exporter' };
 

@@ -1,4 +1,5 @@
-import { endpoint, type ExportEvent, type PlatformCredentials, type PlatformRequest } from './export-types.ts';
+import type { PlatformCredentials } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import { endpoint, type ExportEvent, type PlatformRequest } from './export-types.ts';
 
 /**
  * LinkedIn Conversions API (versioned: `LinkedIn-Version: YYYYMM` and

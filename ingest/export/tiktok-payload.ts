@@ -1,4 +1,5 @@
-import { endpoint, type ExportEvent, type PlatformCredentials, type PlatformRequest } from './export-types.ts';
+import type { PlatformCredentials } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import { endpoint, type ExportEvent, type PlatformRequest } from './export-types.ts';
 
 /** TikTok Events API 2.0: event_source "web", event_time in seconds, user.ttclid raw. */
 export function buildTiktokRequest(e: ExportEvent, creds: PlatformCredentials<'tiktok'>, urlTemplate: string): PlatformRequest {

@@ -5,12 +5,14 @@
  * the only thing taken from it).
  */
 
-export const PROVIDERS = ['meta', 'twilio', '360dialog', 'bird', 'gupshup'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
-
-export function isProviderName(value: string): value is ProviderName {
-  return (PROVIDERS as readonly string[]).includes(value);
-}
+// The provider names and their secrets belong to the workspace's settings (shared with the broker and the CLI).
+export {
+  isProviderName,
+  PROVIDERS,
+  type ProviderName,
+  type ProviderSecret,
+} from '../../shared/workspaces/bsp-credentials/bsp-credentials-types.ts';
+import type { ProviderName, ProviderSecret } from '../../shared/workspaces/bsp-credentials/bsp-credentials-types.ts';
 
 /** One HTTP delivery as received, before any parsing. */
 export interface WebhookRequest {
@@ -22,12 +24,6 @@ export interface WebhookRequest {
   url: string;
   /** Receive time (ms since epoch): Twilio sends no timestamp; Bird's tolerance is checked against it. */
   receivedAt: number;
-}
-
-/** The per-workspace secret material a verifier needs. */
-export interface ProviderSecret {
-  secret: string;
-  verifyToken?: string;
 }
 
 export interface ClickReferral {

@@ -3,7 +3,7 @@ import { encryptField, fieldContext } from '../../shared/crypto/field-cipher.ts'
 import type { Keyring } from '../../shared/crypto/keyring-types.ts';
 import { NotFoundError } from '../../shared/errors/errors.ts';
 import { hashIdentifier, hashPhone } from '../../shared/phone/phone.ts';
-import type { BspCredentialService } from '../bsp-credentials/bsp-credentials-service.ts';
+import type { BspCredentialService } from '../../shared/workspaces/bsp-credentials/bsp-credentials-service.ts';
 import { metaHandshake } from '../providers/meta.ts';
 import {
   isProviderName,
@@ -12,7 +12,7 @@ import {
   type ProviderName,
   type WebhookRequest,
 } from '../providers/provider-types.ts';
-import type { WorkspaceDirectory } from '../workspace-directory.ts';
+import type { WorkspaceDirectory } from '../../shared/workspaces/workspace-directory.ts';
 import type { InboundRecord } from './inbound-types.ts';
 import type { InboundWriter } from './inbound-writer.ts';
 

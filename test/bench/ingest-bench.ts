@@ -27,7 +27,7 @@ import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts
 import { hashIdentifier } from '../../shared/phone/phone.ts';
 import { openDatabases } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
-import { createBspCredentialService } from '../../ingest/bsp-credentials/bsp-credentials-service.ts';
+import { createBspCredentialService } from '../../shared/workspaces/bsp-credentials/bsp-credentials-service.ts';
 import { freePort } from '../support/scratch-databases.ts';
 
 interface AutocannonResult {

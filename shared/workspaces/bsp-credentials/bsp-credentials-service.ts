@@ -1,15 +1,10 @@
 import type pg from 'pg';
-import { z } from 'zod';
-import type { Region } from '../../shared/config/config.ts';
-import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
-import { NotFoundError } from '../../shared/errors/errors.ts';
-import { PROVIDERS, type ProviderName, type ProviderSecret } from '../providers/provider-types.ts';
-
-export const bspCredentialInput = z.object({
-  provider: z.enum(PROVIDERS),
-  secret: z.string().min(8, 'secret must be at least 8 characters').max(1024),
-  verifyToken: z.string().min(8).max(256).optional(),
-});
+import type { z } from 'zod';
+import type { Region } from '../../config/config.ts';
+import type { FieldCrypto } from '../../crypto/field-cipher.ts';
+import { NotFoundError } from '../../errors/errors.ts';
+import { createBspCredentialsDal } from './bsp-credentials-dal.ts';
+import { bspCredentialInput, type BspCredentialSummary, type ProviderName, type ProviderSecret } from './bsp-credentials-types.ts';
 
 // The AAD names the provider too: a secret copied to another provider's row does not decrypt.
 const secretCtx = (p: ProviderName) => ({ table: 'bsp_credentials', column: `secret_enc:${p}` });
@@ -17,11 +12,12 @@ const tokenCtx = (p: ProviderName) => ({ table: 'bsp_credentials', column: `veri
 
 /**
  * Per-workspace BSP webhook secrets, encrypted with the workspace data key.
- * `set` is an operator action (regional pool of the operator); `get` is what
- * ingest uses on every delivery, cached for a short period.
+ * `set` is an operator/console action (CLI, broker); `get` is what ingest uses
+ * on every delivery, cached for a short period.
  */
 export function createBspCredentialService(deps: { crypto: FieldCrypto; poolFor: (region: Region) => pg.Pool; ttlMs: number }) {
   const cache = new Map<string, { value: Promise<ProviderSecret | undefined>; expiresAt: number }>();
+  const dal = (region: Region) => createBspCredentialsDal(deps.poolFor(region));
 
   async function set(
     ws: { id: string; region: Region },
@@ -29,29 +25,18 @@ export function createBspCredentialService(deps: { crypto: FieldCrypto; poolFor:
   ): Promise<{ provider: ProviderName; verifyToken: boolean }> {
     const { provider, secret, verifyToken } = bspCredentialInput.parse(input);
     const secretEnc = await deps.crypto.encrypt(ws.id, ws.region, secretCtx(provider), secret);
-    const tokenEnc = verifyToken ? await deps.crypto.encrypt(ws.id, ws.region, tokenCtx(provider), verifyToken) : null;
-    await deps.poolFor(ws.region).query(
-      `INSERT INTO wact.bsp_credentials (workspace_id, provider, secret_enc, verify_token_enc)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (workspace_id, provider) DO UPDATE SET secret_enc = EXCLUDED.secret_enc,
-         verify_token_enc = EXCLUDED.verify_token_enc, updated_at = now()`,
-      [ws.id, provider, secretEnc, tokenEnc],
-    );
+    const verifyTokenEnc = verifyToken ? await deps.crypto.encrypt(ws.id, ws.region, tokenCtx(provider), verifyToken) : null;
+    await dal(ws.region).upsert({ workspaceId: ws.id, provider, secretEnc, verifyTokenEnc });
     cache.delete(`${ws.id}/${provider}`);
     return { provider, verifyToken: !!verifyToken };
   }
 
   async function load(ws: { id: string; region: Region }, provider: ProviderName): Promise<ProviderSecret | undefined> {
-    const { rows } = await deps
-      .poolFor(ws.region)
-      .query<{ secret_enc: Buffer; verify_token_enc: Buffer | null }>(
-        'SELECT secret_enc, verify_token_enc FROM wact.bsp_credentials WHERE workspace_id = $1 AND provider = $2',
-        [ws.id, provider],
-      );
-    if (!rows[0]) return undefined;
-    const secret = await deps.crypto.decryptString(ws.id, ws.region, secretCtx(provider), rows[0].secret_enc);
-    const verifyToken = rows[0].verify_token_enc
-      ? await deps.crypto.decryptString(ws.id, ws.region, tokenCtx(provider), rows[0].verify_token_enc)
+    const row = await dal(ws.region).find(ws.id, provider);
+    if (!row) return undefined;
+    const secret = await deps.crypto.decryptString(ws.id, ws.region, secretCtx(provider), row.secret_enc);
+    const verifyToken = row.verify_token_enc
+      ? await deps.crypto.decryptString(ws.id, ws.region, tokenCtx(provider), row.verify_token_enc)
       : undefined;
     return { secret, ...(verifyToken ? { verifyToken } : {}) };
   }
@@ -71,7 +56,12 @@ export function createBspCredentialService(deps: { crypto: FieldCrypto; poolFor:
     return secret;
   }
 
-  return { set, get };
+  /** Which providers are configured (names and dates only). */
+  function list(ws: { id: string; region: Region }): Promise<BspCredentialSummary[]> {
+    return dal(ws.region).summaries(ws.id);
+  }
+
+  return { set, get, list };
 }
 
 export type BspCredentialService = ReturnType<typeof createBspCredentialService>;

@@ -1,5 +1,5 @@
-import { NotFoundError } from '../shared/errors/errors.ts';
-import type { Workspace, WorkspaceService } from '../shared/workspaces/workspace-service.ts';
+import { NotFoundError } from '../errors/errors.ts';
+import type { Workspace, WorkspaceService } from './workspace-service.ts';
 
 /**
  * Every request starts from the control directory (which region holds this
