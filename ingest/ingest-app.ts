@@ -56,14 +56,10 @@ export function precomputed(middleware: RequestHandler): RequestHandler {
   };
 }
 
-/** The ingest HTTP surface. No request logging of URLs or bodies: they carry identifiers. */
-export function createIngestApp(deps: IngestAppDeps): Express {
-  return createIngestHandler(deps).app;
-}
-
 /**
- * The request listener: webhook deliveries on the fast path
- * (webhooks/webhook-fast-path.ts), everything else through express.
+ * The ingest HTTP surface, as one request listener: webhook deliveries on the
+ * fast path (webhooks/webhook-fast-path.ts), everything else through express.
+ * No request logging of URLs or bodies: they carry identifiers.
  */
 export function createIngestHandler(deps: IngestAppDeps): { app: Express; listener: (req: IncomingMessage, res: ServerResponse) => void } {
   const app = buildApp(deps);
@@ -93,15 +89,7 @@ function buildApp(deps: IngestAppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(
-    webhookRoutes({
-      service: deps.webhooks,
-      providers: deps.providers,
-      bodyLimitBytes: deps.settings.bodyLimitBytes,
-      publicUrl: deps.settings.publicUrl,
-      logger: deps.logger,
-    }),
-  );
+  app.use(webhookRoutes({ service: deps.webhooks }));
   app.use(
     clickRoutes({
       directory: deps.directory,

@@ -8,6 +8,8 @@ import type { createWebhookService } from './webhook-service.ts';
 
 const TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 const PATH = /^\/v1\/webhooks\/([^/?#]+)\/([^/?#]+)(?:\?[^#]*)?$/;
+/** The one route the fast path serves, as the OpenAPI document names it (test/http/openapi.test.ts). */
+export const WEBHOOK_FAST_PATH_ROUTE = { method: 'post', path: '/v1/webhooks/:provider/:workspaceId' } as const;
 
 /**
  * `POST /v1/webhooks/{provider}/{workspaceId}` without the express stack.
@@ -15,8 +17,9 @@ const PATH = /^\/v1\/webhooks\/([^/?#]+)\/([^/?#]+)(?:\?[^#]*)?$/;
  * This is the hot path BSPs hammer: a delivery is read into one buffer (with
  * the same body limit, 413), checked (415 on the wrong media type) and handed
  * to the webhook service; errors map through the same errorResponse() as every
- * other route, and the same security headers are set. Everything else (the
- * Meta GET handshake, clicks, conversions) stays on express. Measured in
+ * other route, and the same security headers are set. It is the only route
+ * that receives deliveries; everything else (the Meta GET handshake, clicks,
+ * conversions) stays on express. Measured in
  * `npm run bench:ingest`: express routing and raw-body were ~15 % of ingest's
  * CPU per webhook.
  */
@@ -68,7 +71,10 @@ export function createWebhookFastPath(deps: {
       provider = decodeURIComponent(m[1]);
       workspaceId = decodeURIComponent(m[2]);
     } catch {
-      return false; // malformed escapes: let express answer
+      // Malformed escapes: refused here, since no other route receives webhook deliveries.
+      req.resume();
+      fail(res, new WactError(400, 'bad_request', 'malformed webhook path'));
+      return true;
     }
     if (isProviderName(provider)) {
       const expected = deps.providers[provider].contentType;

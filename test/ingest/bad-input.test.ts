@@ -80,6 +80,17 @@ describe('bad input: a JSON 4xx, nothing stored, nothing echoed, the process kee
         415,
       ],
       ['no signature', () => h.http('POST', meta(), { body: good, headers: { 'content-type': 'application/json' } }), 401],
+      // Deliveries have one route (the fast path): a path it cannot read is refused there, one beside it is not found.
+      [
+        'malformed escapes in the path',
+        () => h.http('POST', `/v1/webhooks/meta/%E0%A4%A`, { body: good, headers: signedHeaders('meta', SECRET, good, '') }),
+        400,
+      ],
+      [
+        'a path beside the route',
+        () => h.http('POST', meta('/extra'), { body: good, headers: signedHeaders('meta', SECRET, good, '') }),
+        404,
+      ],
       [
         'malformed JSON (validly signed)',
         () => {
