@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { serialize } from 'pg-protocol';
 import { createScramClient, SCRAM_MECHANISM } from './scram.ts';
 import { decodeBackend, Framer } from './wire.ts';
@@ -49,11 +50,14 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Host, port, database and TLS mode of a PostgreSQL URL (credentials are ignored). */
+/**
+ * Host, port, database and TLS mode of a PostgreSQL URL (credentials are ignored), read by
+ * pg-connection-string as pg reads it. The TLS options follow libpq's sslmode meanings.
+ */
 export function targetFromUrl(url: string, tlsOptions: { ca?: string } = {}): UpstreamTarget {
-  const u = new URL(url);
-  const mode = u.searchParams.get('sslmode') ?? 'disable';
-  const host = decodeURIComponent(u.hostname).replace(/^\[|\]$/g, '');
+  const parsed = parseConnectionString(url);
+  const mode = typeof parsed.sslmode === 'string' ? parsed.sslmode : 'disable';
+  const host = parsed.host ?? '';
   const ssl: UpstreamTarget['ssl'] =
     mode === 'disable' || mode === 'allow' || mode === 'prefer'
       ? false
@@ -66,7 +70,7 @@ export function targetFromUrl(url: string, tlsOptions: { ca?: string } = {}): Up
           ca: tlsOptions.ca ? [...tls.rootCertificates, tlsOptions.ca] : undefined,
           minVersion: 'TLSv1.2',
         };
-  return { host, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)) || 'postgres', ssl };
+  return { host, port: Number(parsed.port || 5432), database: parsed.database || 'postgres', ssl };
 }
 
 function once<T>(

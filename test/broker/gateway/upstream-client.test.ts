@@ -43,6 +43,21 @@ describe('gateway upstream client', () => {
     await expect(connectUpstream(targetFromUrl(url), { user: 'wact_sess_x', password: async () => 'x' })).rejects.toThrow(/TLS failed/);
   });
 
+  it('reads host, port, database and sslmode from the URL as pg does (pg-connection-string), TLS as libpq means it', () => {
+    const v6 = targetFromUrl('postgres://u:p%40ss@[::1]:6543/wact%20eu?sslmode=verify-ca');
+    expect(v6).toMatchObject({ host: '::1', port: 6543, database: 'wact eu' });
+    expect(v6.ssl).toMatchObject({ rejectUnauthorized: true, servername: undefined });
+    expect((v6.ssl as { checkServerIdentity?: unknown }).checkServerIdentity).toBeTypeOf('function'); // chain only
+    const full = targetFromUrl('postgresql://db.example.com/wact_us?sslmode=verify-full');
+    expect(full).toMatchObject({ host: 'db.example.com', port: 5432, database: 'wact_us' });
+    expect(full.ssl).toMatchObject({ rejectUnauthorized: true, servername: 'db.example.com' });
+    expect((full.ssl as { checkServerIdentity?: unknown }).checkServerIdentity).toBeUndefined(); // host name checked too
+    expect((targetFromUrl('postgres://db.example.com/x?sslmode=require').ssl as { rejectUnauthorized: boolean }).rejectUnauthorized).toBe(
+      false,
+    );
+    expect(targetFromUrl('postgres://127.0.0.1')).toMatchObject({ host: '127.0.0.1', port: 5432, database: 'postgres', ssl: false });
+  });
+
   it('MD5 password login', async () => {
     const up = await fakeUpstream({
       authMode: 'md5Password',
