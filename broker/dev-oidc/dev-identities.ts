@@ -21,8 +21,6 @@ export interface DevIdentity {
   demoSignup?: boolean;
 }
 
-export const DEMO_WORKSPACE_NAME = 'Demo Shop';
-
 const SEED: Omit<DevIdentity, 'subject' | 'password'>[] = [
   { email: 'owner@demo-shop.example', name: 'Olivia Owner', groups: [], emailVerified: true, demoRole: 'owner' },
   { email: 'admin@demo-shop.example', name: 'Adam Admin', groups: [], emailVerified: true, demoRole: 'admin' },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PERMISSIONS, type PermissionSpec } from '../policy/permissions.ts';
 import { listQuerySchemas } from './simple-rest.ts';
 import type { ApiRoute, RouteRequest } from './route-types.ts';
-import { ingestOperations, type IngestOperation } from './openapi-ingest.ts';
+import { ingestOperations, type IngestOperation } from '../../shared/ingest-api/ingest-operations.ts';
 
 /**
  * The OpenAPI 3.1 description of the broker's /api and ingest's public

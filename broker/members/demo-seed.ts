@@ -2,20 +2,18 @@ import crypto from 'node:crypto';
 import type { Config } from '../../shared/config/config.ts';
 import { createPlatform, type Platform } from '../../shared/runtime/platform.ts';
 import type { ServiceContext } from '../../shared/runtime/service-types.ts';
-import type { Workspace } from '../../shared/workspaces/workspace-service.ts';
 import { identitySettings } from '../auth/identity-settings.ts';
 import { createSignupDal } from '../auth/signup-dal.ts';
 import { createSignupService } from '../auth/signup-service.ts';
 import { ConflictError } from '../../shared/errors/errors.ts';
-import { DEMO_WORKSPACE_NAME, loadDevIdentities, type DevIdentity } from '../dev-oidc/dev-identities.ts';
+import { DEMO_WORKSPACE_NAME, findDemoWorkspace } from '../../shared/synthetic/demo-workspace.ts';
+import { loadDevIdentities, type DevIdentity } from '../dev-oidc/dev-identities.ts';
 import type { EmployeeRole } from '../policy/permissions.ts';
 
 const SEED_ACTOR = { id: 'system:seed', kind: 'operator' as const, role: 'operator', displayName: 'demo seeder' };
 
-/** The demo workspace ("Demo Shop", eu), if it exists: the lifecycle seeder fills it with synthetic data. */
-export async function findDemoWorkspace(platform: Pick<Platform, 'workspaces'>): Promise<Workspace | undefined> {
-  return (await platform.workspaces.list()).find((w) => w.name === DEMO_WORKSPACE_NAME);
-}
+// Still exported from here for cli/start/product.ts (being reworked); its home is shared/synthetic/demo-workspace.ts.
+export { findDemoWorkspace };
 
 /** Creates (or reuses) the user mapped to one dev identity at `issuer`. */
 export async function ensureIdentityUser(

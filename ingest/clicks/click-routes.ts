@@ -1,24 +1,12 @@
 import express, { type Router } from 'express';
 import { presentedKey, requireMediaType } from '../http-guards.ts';
-import { z } from 'zod';
 import { prefillWithRef } from '../attribution/ref-code.ts';
 import type { ApiKeyService } from '../../shared/workspaces/api-keys/api-keys-service.ts';
 import type { LinkService } from '../../shared/workspaces/links/links-service.ts';
 import type { WorkspaceDirectory } from '../../shared/workspaces/workspace-directory.ts';
 import { WactError } from '../../shared/errors/errors.ts';
+import { snippetInput } from '../../shared/ingest-api/ingest-api-types.ts';
 import { clickParamsFrom, type ClickService } from './click-service.ts';
-
-export const snippetInput = z
-  .object({
-    link_id: z
-      .string()
-      .regex(/^[A-Za-z0-9]{8,32}$/)
-      .optional(),
-    // the landing page URL as the snippet saw it; only known parameters are read from it
-    url: z.string().max(4096).optional(),
-    params: z.record(z.string().max(64), z.string().max(1024)).optional(),
-  })
-  .strict();
 
 function waLink(number: string, text: string): string {
   return `https://wa.me/${number}?text=${encodeURIComponent(text)}`;

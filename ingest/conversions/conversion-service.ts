@@ -1,47 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { z } from 'zod';
 import type { Region } from '../../shared/config/config.ts';
 import type { Keyring } from '../../shared/crypto/keyring-types.ts';
 import { withTransaction } from '../../shared/db/pools.ts';
 import { BadRequestError } from '../../shared/errors/errors.ts';
 import type { JobQueue } from '../../shared/jobs/job-queue.ts';
 import { hashIdentifier, hashPhone, InvalidPhoneError, normalisePhone } from '../../shared/phone/phone.ts';
+import { conversionInput } from '../../shared/ingest-api/ingest-api-types.ts';
 import { PLATFORM_CLICK_KINDS } from '../export/export-types.ts';
 import type { AdPlatform } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
 import type { PlatformCredentialService } from '../../shared/workspaces/platform-credentials/platform-credentials-service.ts';
 
 /** Default name of the export queue (EXPORT_QUEUE). */
 export const EXPORT_QUEUE = 'ad-export';
-
-const isoTime = z
-  .string()
-  .max(40)
-  .refine((s) => Number.isFinite(Date.parse(s)), 'must be an ISO-8601 time');
-
-export const conversionInput = z
-  .object({
-    phone: z.string().min(1).max(64).optional(),
-    conversation_id: z.string().uuid().optional(),
-    event: z
-      .string()
-      .trim()
-      .min(1)
-      .max(100)
-      .regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : -'),
-    value: z.number().finite().min(0).max(1e12).optional(),
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/)
-      .optional(),
-    occurred_at: isoTime,
-    event_id: z.string().min(1).max(200).optional(),
-  })
-  .strict()
-  .refine((v) => (v.phone === undefined) !== (v.conversation_id === undefined), {
-    message: 'give exactly one of phone or conversation_id',
-    path: ['phone'],
-  });
 
 export interface ConversionResult {
   id: string;

@@ -1,6 +1,6 @@
-import { findDemoWorkspace } from '../../broker/members/demo-seed.ts';
 import { createPlatform } from '../runtime/platform.ts';
 import type { ServiceContext } from '../runtime/service-types.ts';
+import { findDemoWorkspace } from './demo-workspace.ts';
 import { seedSynthetic } from './synthetic-seeder.ts';
 
 export const DEMO_CONVERSATIONS = 2_000;

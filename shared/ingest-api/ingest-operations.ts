@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import { snippetInput } from '../../ingest/clicks/click-routes.ts';
-import { conversionInput } from '../../ingest/conversions/conversion-service.ts';
-import { PROVIDERS } from '../../ingest/providers/provider-types.ts';
-import type { RouteRequest } from './route-types.ts';
+import { PROVIDERS } from '../workspaces/bsp-credentials/bsp-credentials-types.ts';
+import { conversionInput, snippetInput } from './ingest-api-types.ts';
 
 /**
- * Ingest's public endpoints for the OpenAPI document. Ingest's routes are
- * plain express handlers (no ApiRoute table), so they are listed here, with the
- * schemas imported from the ingest modules that validate with them;
+ * Ingest's public endpoints for the broker's OpenAPI document. Ingest's routes
+ * are plain express handlers (no ApiRoute table), so they are listed here, with
+ * the schemas ingest validates with (ingest-api-types.ts);
  * test/http/openapi.test.ts walks ingest's express app and fails on any route
  * missing here or listed here but not registered.
  */
@@ -19,7 +17,8 @@ export interface IngestOperation {
   /** Who may call it: ingest has no roles, only these proofs. */
   auth: { kind: 'none'; description: string } | { kind: 'api-key'; description: string } | { kind: 'bsp-signature'; description: string };
   success: '200' | '201' | '302';
-  request?: RouteRequest;
+  /** Shaped like the broker's RouteRequest, which the OpenAPI builder reads. */
+  request?: { params?: Record<string, z.ZodType>; body?: z.ZodType };
   /** The body is read as raw bytes (signatures are over exactly what was sent). */
   rawBody?: string;
 }
