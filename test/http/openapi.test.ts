@@ -9,7 +9,8 @@ import { ingestOperations } from '../../shared/ingest-api/ingest-operations.ts';
 import { allRoutes } from '../../broker/http/route-registry.ts';
 import type { ApiRoute } from '../../broker/http/route-types.ts';
 import { PERMISSIONS } from '../../broker/policy/permissions.ts';
-import { createIngestApp } from '../../ingest/ingest-app.ts';
+import { createIngestHandler } from '../../ingest/ingest-app.ts';
+import { WEBHOOK_FAST_PATH_ROUTE } from '../../ingest/webhooks/webhook-fast-path.ts';
 import { BadRequestError, KeyUnavailableError, NotFoundError, WactError } from '../../shared/errors/errors.ts';
 import { errorResponse } from '../../shared/http/error-handler.ts';
 
@@ -43,20 +44,24 @@ function brokerApp(routes: readonly ApiRoute[] = allRoutes()): express.Express {
   return createBrokerApp({ services: inert as never, identity: inert as never, routes });
 }
 const brokerApiRoutes = (app: express.Express) => walk(app as unknown as App).filter((r) => r.split(' ')[1].startsWith('/api/'));
+// The app server.ts serves: express routes, plus webhook deliveries, which the fast path answers before express.
 const ingestRoutes = () =>
-  walk(
-    createIngestApp({
-      settings: { bodyLimitBytes: 1024 } as never,
-      providers: inert as never,
-      webhooks: inert as never,
-      directory: inert as never,
-      links: inert as never,
-      clicks: inert as never,
-      apiKeys: inert as never,
-      conversions: inert as never,
-      logger: inert as never,
-    }) as unknown as App,
-  );
+  [
+    ...walk(
+      createIngestHandler({
+        settings: { bodyLimitBytes: 1024 } as never,
+        providers: inert as never,
+        webhooks: inert as never,
+        directory: inert as never,
+        links: inert as never,
+        clicks: inert as never,
+        apiKeys: inert as never,
+        conversions: inert as never,
+        logger: inert as never,
+      }).app as unknown as App,
+    ),
+    `${WEBHOOK_FAST_PATH_ROUTE.method.toUpperCase()} ${WEBHOOK_FAST_PATH_ROUTE.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`,
+  ].sort();
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the JSON document
 function operations(doc: any, service: 'broker' | 'ingest'): string[] {
