@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { loadConfig } from '../shared/config/config.ts';
 import { openDatabases } from '../shared/runtime/databases.ts';
+import { databaseMigrator } from '../db/migrator.ts';
 import { createPlatform, type Platform } from '../shared/runtime/platform.ts';
 import type { AuditEventInput } from '../shared/audit/audit-types.ts';
 import { cliEnvironment, directModeRefusal } from './mode.ts';
@@ -26,7 +27,7 @@ export async function withOperator<T>(fn: (platform: Platform) => Promise<T>): P
   // Before loadConfig and before any connection: nothing is opened with a credential we refuse.
   if (cliEnvironment() === 'production') throw directModeRefusal();
   const config = loadConfig();
-  const databases = await openDatabases(config, { requireCurrent: true });
+  const databases = await openDatabases(config, { requireCurrent: databaseMigrator });
   const platform = createPlatform(config, databases, 'operator');
   try {
     return await fn(platform);

@@ -1,100 +1,68 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { DatabaseTarget, WactEnv } from '../shared/config/config.ts';
+import { assertIdentity } from '../shared/db/database-identity.ts';
+import { adoptLegacyDatabase } from './legacy-head.ts';
+import { installJobQueueSchema } from './job-queue-schema.ts';
+import {
+  BASELINE_VERSION,
+  DB_DIR,
+  loadMigrations,
+  loadSchemaObjects,
+  MigrationError,
+  type Migration,
+  type MigrationSet,
+  type SchemaObject,
+} from './migration-files.ts';
 
-const DB_DIR = path.dirname(fileURLToPath(import.meta.url));
-export type MigrationSet = 'control' | 'regional';
+export { loadMigrations, loadSchemaObjects, MigrationError, type Migration, type MigrationSet, type SchemaObject };
 
-export interface Migration {
-  version: string; // the file's numeric prefix, e.g. "0001"
-  name: string; // the file name
-  sql: string;
-  checksum: string; // sha256 of the file's bytes
+export const setFor = (target: DatabaseTarget): MigrationSet => (target === 'control' ? 'control' : 'regional');
+
+export interface MigrateOptions {
+  env: WactEnv;
+  log?: (line: string) => void;
+  /** The numbered files (default: db/migrations/<set>). Tests pass other sets. */
+  migrations?: Migration[];
+  /** The re-applied objects (default: db/functions, views, policies, triggers, upkeep). */
+  objects?: SchemaObject[];
+  /** Install or upgrade pg-boss's schema (default: on regional databases). */
+  jobQueue?: boolean;
 }
-
-export class MigrationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MigrationError';
-  }
-}
-
-/** The versioned SQL files of one set, in order. */
-export function loadMigrations(set: MigrationSet, dir = path.join(DB_DIR, 'migrations', set)): Migration[] {
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
-    .sort();
-  const seen = new Set<string>();
-  return files.map((name) => {
-    const version = name.slice(0, 4);
-    if (seen.has(version)) throw new MigrationError(`two migrations share version ${version} in ${set}`);
-    seen.add(version);
-    const bytes = fs.readFileSync(path.join(dir, name));
-    return { version, name, sql: bytes.toString('utf8'), checksum: crypto.createHash('sha256').update(bytes).digest('hex') };
-  });
-}
-
-const setFor = (target: DatabaseTarget): MigrationSet => (target === 'control' ? 'control' : 'regional');
 
 /**
- * Brings one database up to date: roles, database privileges, then every
- * pending migration in its own transaction as wact_owner. An applied migration
- * whose file changed since is refused (checksum), and so is a database that
- * belongs to another environment.
+ * Brings one database up to date, in this order:
+ *  1. roles (db/roles.sql) and database privileges (db/database-grants.sql);
+ *  2. bookkeeping (wact_meta) and the database's identity (kind, environment);
+ *  3. a database made before the squash is adopted (db/legacy-head.ts);
+ *  4. every numbered migration not yet applied — the baseline 0000 on a new
+ *     database, then later files — each in its own transaction as wact_owner.
+ *     An applied migration whose text changed since is refused (checksum);
+ *  5. regional: pg-boss's schema from pg-boss itself, then the services' grants;
+ *  6. every function, view, policy, trigger and upkeep file, re-applied in one
+ *     transaction as wact_owner (CREATE OR REPLACE; policies dropped and
+ *     created), so their files are the one source of their current text.
+ * One migrator per database at a time (advisory lock).
  */
-export async function migrateDatabase(
-  url: string,
-  target: DatabaseTarget,
-  opts: { env: WactEnv; migrations?: Migration[]; log?: (line: string) => void },
-): Promise<{ applied: string[] }> {
+export async function migrateDatabase(url: string, target: DatabaseTarget, opts: MigrateOptions): Promise<{ applied: string[] }> {
   const log = opts.log ?? (() => undefined);
-  const migrations = opts.migrations ?? loadMigrations(setFor(target));
+  const set = setFor(target);
+  const migrations = opts.migrations ?? loadMigrations(set);
+  const objects = opts.objects ?? loadSchemaObjects(set);
   const client = new pg.Client({ connectionString: url, application_name: 'wact-migrate' });
   await client.connect();
   try {
-    // One migrator per database at a time; the lock is released with the session.
+    // The lock is released with the session.
     await client.query('SELECT pg_advisory_lock(7007001)');
-    await client.query(fs.readFileSync(path.join(DB_DIR, 'roles.sql'), 'utf8'));
-    const { rows } = await client.query<{ db: string; su: boolean }>(
-      'SELECT current_database() AS db, rolsuper AS su FROM pg_roles WHERE rolname = current_user',
-    );
-    const dbIdent = client.escapeIdentifier(rows[0].db);
-    if (!rows[0].su) await client.query('GRANT wact_owner TO CURRENT_USER');
-    const grants = fs.readFileSync(path.join(DB_DIR, 'database-grants.sql'), 'utf8').replaceAll(':dbname', dbIdent);
-    await client.query(grants);
-    if (target !== 'control') {
-      await client.query(`GRANT CONNECT ON DATABASE ${dbIdent} TO wact_support, wact_engineer`);
-    }
-    await client.query(`
-      CREATE SCHEMA IF NOT EXISTS wact_meta AUTHORIZATION wact_owner;
-      CREATE TABLE IF NOT EXISTS wact_meta.schema_migrations (
-        version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now());
-      CREATE TABLE IF NOT EXISTS wact_meta.database_identity (
-        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-        kind text NOT NULL, environment text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
-      ALTER TABLE wact_meta.schema_migrations OWNER TO wact_owner;
-      ALTER TABLE wact_meta.database_identity OWNER TO wact_owner;
-      GRANT USAGE ON SCHEMA wact_meta TO wact_ingest, wact_broker;
-      GRANT SELECT ON wact_meta.database_identity TO wact_ingest, wact_broker;`);
-    await client.query(`INSERT INTO wact_meta.database_identity (kind, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-      target,
-      opts.env,
-    ]);
-    const identity = await client.query<{ kind: string; environment: string }>('SELECT kind, environment FROM wact_meta.database_identity');
-    assertIdentity(identity.rows[0], target, opts.env);
+    await prepareDatabase(client, target, opts.env);
 
-    const applied = new Map(
-      (
-        await client.query<{ version: string; name: string; checksum: string }>(
-          'SELECT version, name, checksum FROM wact_meta.schema_migrations',
-        )
-      ).rows.map((r) => [r.version, r]),
-    );
+    const applied = await appliedMigrations(client);
+    const baseline = migrations.find((m) => m.version === BASELINE_VERSION);
+    if (baseline && (await adoptLegacyDatabase(client, set, baseline, applied))) {
+      log(`adopted ${target}: a database made before the squash, recorded at ${baseline.name}`);
+    }
+
     const done: string[] = [];
     for (const m of migrations) {
       const prior = applied.get(m.version);
@@ -106,9 +74,7 @@ export async function migrateDatabase(
         }
         continue;
       }
-      await client.query('BEGIN');
-      try {
-        await client.query('SET LOCAL ROLE wact_owner');
+      await inTransaction(client, `migration ${m.name} failed on ${target}`, async () => {
         await client.query(m.sql);
         await client.query('RESET ROLE');
         await client.query('INSERT INTO wact_meta.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
@@ -116,14 +82,15 @@ export async function migrateDatabase(
           m.name,
           m.checksum,
         ]);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        const e = err as Error & { code?: string };
-        throw new MigrationError(`migration ${m.name} failed on ${target}: ${e.message}${e.code ? ` (SQLSTATE ${e.code})` : ''}`);
-      }
+      });
       done.push(m.name);
       log(`applied ${target}/${m.name}`);
+    }
+
+    if (opts.jobQueue ?? set === 'regional') await installJobQueueSchema(client, (l) => log(`${target}: ${l}`));
+    if (objects.length) {
+      await applySchemaObjects(client, target, objects);
+      log(`re-applied ${objects.length} functions, views, policies, triggers and upkeep files on ${target}`);
     }
     return { applied: done };
   } finally {
@@ -131,14 +98,100 @@ export async function migrateDatabase(
   }
 }
 
-/** A database belongs to one environment; production and non-production never mix. */
-export function assertIdentity(identity: { kind: string; environment: string } | undefined, target: DatabaseTarget, env: WactEnv): void {
-  if (!identity) throw new MigrationError(`database for ${target} has no identity record: run wact migrate`);
-  if (identity.kind !== target) {
-    throw new MigrationError(`database configured as ${target} is a ${identity.kind} database`);
+/** Roles, database privileges, bookkeeping and identity: idempotent, run first on every migrate. */
+async function prepareDatabase(client: pg.Client, target: DatabaseTarget, env: WactEnv): Promise<void> {
+  await client.query(fs.readFileSync(path.join(DB_DIR, 'roles.sql'), 'utf8'));
+  const { rows } = await client.query<{ db: string; su: boolean }>(
+    'SELECT current_database() AS db, rolsuper AS su FROM pg_roles WHERE rolname = current_user',
+  );
+  const dbIdent = client.escapeIdentifier(rows[0].db);
+  if (!rows[0].su) await client.query('GRANT wact_owner TO CURRENT_USER');
+  const grants = fs.readFileSync(path.join(DB_DIR, 'database-grants.sql'), 'utf8').replaceAll(':dbname', dbIdent);
+  await client.query(grants);
+  if (target !== 'control') {
+    await client.query(`GRANT CONNECT ON DATABASE ${dbIdent} TO wact_support, wact_engineer`);
   }
-  const prod = (e: string) => e === 'production';
-  if (prod(identity.environment) !== prod(env)) {
-    throw new MigrationError(`refusing: this ${env} process must not use a ${identity.environment} database (${target})`);
+  await client.query(`
+    CREATE SCHEMA IF NOT EXISTS wact_meta AUTHORIZATION wact_owner;
+    CREATE TABLE IF NOT EXISTS wact_meta.schema_migrations (
+      version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now());
+    CREATE TABLE IF NOT EXISTS wact_meta.database_identity (
+      singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+      kind text NOT NULL, environment text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+    ALTER TABLE wact_meta.schema_migrations OWNER TO wact_owner;
+    ALTER TABLE wact_meta.database_identity OWNER TO wact_owner;
+    GRANT USAGE ON SCHEMA wact_meta TO wact_ingest, wact_broker;
+    GRANT SELECT ON wact_meta.database_identity TO wact_ingest, wact_broker;`);
+  await client.query(`INSERT INTO wact_meta.database_identity (kind, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+    target,
+    env,
+  ]);
+  const identity = await client.query<{ kind: string; environment: string }>('SELECT kind, environment FROM wact_meta.database_identity');
+  try {
+    assertIdentity(identity.rows[0], target, env);
+  } catch (err) {
+    throw new MigrationError((err as Error).message);
   }
 }
+
+async function appliedMigrations(client: pg.Client): Promise<Map<string, { version: string; name: string; checksum: string }>> {
+  const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
+    'SELECT version, name, checksum FROM wact_meta.schema_migrations',
+  );
+  return new Map(rows.map((r) => [r.version, r]));
+}
+
+/**
+ * All object files in one transaction: a failing file leaves every object as
+ * it was. Function bodies are not checked at creation (their files are applied
+ * in name order, and a SQL function may call one applied later); the tests
+ * run them. A lock wait longer than 30 s (policies and triggers take their
+ * table's lock) fails the migrate instead of queueing traffic behind it.
+ */
+async function applySchemaObjects(client: pg.Client, target: DatabaseTarget, objects: SchemaObject[]): Promise<void> {
+  let current = '';
+  await inTransaction(client, `re-applying schema objects on ${target} failed`, async () => {
+    await client.query("SET LOCAL lock_timeout = '30s'");
+    await client.query('SET LOCAL check_function_bodies = off');
+    for (const o of objects) {
+      current = `db/${o.kind}/${o.name}`;
+      await client.query(o.sql);
+    }
+  }, () => current);
+}
+
+/** Runs `body` in a transaction as wact_owner; any failure rolls all of it back and names what failed. */
+async function inTransaction(client: pg.Client, what: string, body: () => Promise<void>, where: () => string = () => ''): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SET LOCAL ROLE wact_owner');
+    await body();
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    const e = err as Error & { code?: string };
+    const at = where();
+    throw new MigrationError(`${what}${at ? ` (${at})` : ''}: ${e.message}${e.code ? ` (SQLSTATE ${e.code})` : ''}`);
+  }
+}
+
+/** Numbered migrations of this checkout the database has not applied (a database made before the squash: the baseline). */
+export async function pendingMigrations(url: string, target: DatabaseTarget): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url, application_name: 'wact-schema-check' });
+  await client.connect();
+  try {
+    const have = await appliedMigrations(client);
+    return loadMigrations(setFor(target))
+      .filter((m) => !have.has(m.version))
+      .map((m) => m.name);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** What process start-up receives to migrate or check databases (shared/runtime never imports db/). */
+export const databaseMigrator = {
+  migrate: (url: string, target: DatabaseTarget, opts: { env: WactEnv; log?: (line: string) => void }) => migrateDatabase(url, target, opts),
+  pending: pendingMigrations,
+};

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/config.ts';
 import { openDatabases } from '../../shared/runtime/databases.ts';
+import { databaseMigrator } from '../../db/migrator.ts';
 import { printResult } from '../output.ts';
 
 export function registerMigrateCommand(program: Command): void {
@@ -14,7 +15,7 @@ export function registerMigrateCommand(program: Command): void {
       const config = loadConfig();
       const applied: string[] = [];
       // Migrations only: the services' passwords are not this command's business (wact db rotate-service-passwords).
-      const dbs = await openDatabases(config, { migrate: true, setServicePasswords: false, log: (l) => applied.push(l) });
+      const dbs = await openDatabases(config, { migrate: databaseMigrator, setServicePasswords: false, log: (l) => applied.push(l) });
       await dbs.close();
       printResult(!!opts.json, { applied }, () => (applied.length ? applied.join('\n') : 'databases are up to date'));
     });

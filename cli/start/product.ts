@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { openDatabases, type Databases } from '../../shared/runtime/databases.ts';
+import { databaseMigrator } from '../../db/migrator.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
 import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
 
@@ -53,7 +54,7 @@ export async function startProduct(config: Config = loadConfig(), log: (line: st
   // Production: the pipeline migrates (wact migrate) and the secret store holds the passwords: start
   // does neither.
   const production = config.env === 'production';
-  const databases = await openDatabases(config, production ? {} : { migrate: true, setServicePasswords: true, log });
+  const databases = await openDatabases(config, production ? {} : { migrate: databaseMigrator, setServicePasswords: true, log });
   // The gateway's public host too: clients connect with sslmode=verify-full, which checks it.
   if (config.env !== 'production' && !config.tls.certFile)
     await ensureDevCertificates(config.home, [config.publicHost, String(config.raw.GATEWAY_PUBLIC_HOST ?? '')]);

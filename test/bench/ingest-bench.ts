@@ -26,6 +26,7 @@ import { createFieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
 import { hashIdentifier } from '../../shared/phone/phone.ts';
 import { openDatabases } from '../../shared/runtime/databases.ts';
+import { databaseMigrator } from '../../db/migrator.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
 import { createBspCredentialService } from '../../shared/workspaces/bsp-credentials/bsp-credentials-service.ts';
 import { freePort } from '../support/scratch-databases.ts';
@@ -211,7 +212,7 @@ async function main() {
     LOG_LEVEL: 'warn',
   });
   console.log('ingest bench: fresh embedded PostgreSQL, migrating…');
-  const databases = await openDatabases(config, { migrate: true });
+  const databases = await openDatabases(config, { migrate: databaseMigrator });
   await ensureDevCertificates(config.home);
   const tls = loadTlsMaterial(config);
   const operator = createPlatform(config, databases, 'operator');

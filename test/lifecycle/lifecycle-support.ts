@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
 import { openDatabases, type Databases } from '../../shared/runtime/databases.ts';
+import { databaseMigrator } from '../../db/migrator.ts';
 import { createPlatform, type Platform } from '../../shared/runtime/platform.ts';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import type { Region } from '../../shared/config/config.ts';
@@ -18,7 +19,7 @@ export async function lifecyclePlatforms(urls?: DatabaseUrls): Promise<{
 }> {
   const config = testConfig(urls ? { DATABASE_URL_CONTROL: urls.control, DATABASE_URL_EU: urls.eu, DATABASE_URL_US: urls.us } : {});
   // Fresh databases need the service roles' passwords set (migrate does it).
-  const databases = await openDatabases(config, { migrate: !!urls });
+  const databases = await openDatabases(config, { migrate: urls ? databaseMigrator : false });
   const operator = createPlatform(config, databases, 'operator', { poolMax: 4 });
   // Same key folder: the broker must unwrap the keys the operator created.
   const broker = createPlatform(config, databases, 'broker', { poolMax: 4 });

@@ -1,0 +1,15 @@
+-- databases: regional
+-- pg-boss 10 keeps each queue in its own partition of pgboss.job, created by
+-- pgboss.create_queue (DDL). Services create queues through this definer
+-- wrapper instead, so they need no CREATE right on the schema.
+CREATE OR REPLACE FUNCTION wact_private.ensure_job_queue(queue_name text, options json)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pgboss AS $$
+BEGIN
+  IF queue_name !~ '^[a-z][a-z0-9_.-]{1,60}$' THEN
+    RAISE EXCEPTION 'invalid queue name';
+  END IF;
+  PERFORM pgboss.create_queue(queue_name, options);
+END $$;
+REVOKE ALL ON FUNCTION wact_private.ensure_job_queue(text,json) FROM PUBLIC, wact_ingest, wact_broker, wact_support, wact_engineer;
+GRANT EXECUTE ON FUNCTION wact_private.ensure_job_queue(text,json) TO wact_broker, wact_ingest;

@@ -1,0 +1,11 @@
+-- Run once when a regional database made by the numbered migrations before
+-- the squash (db/legacy/regional-head.json) is adopted, as wact_owner, in the
+-- transaction that records the baseline. Brings the few grants in which such
+-- a database differs from the baseline to the baseline's. Everything else
+-- (functions, views, policies, triggers and their grants) is re-applied on
+-- every migrate anyway.
+--
+-- On a fresh database migration 0500 ran after 0330 and granted wact_broker
+-- DELETE on the anchor row, which 0330 meant to revoke (its triggers refused
+-- such deletes anyway).
+REVOKE DELETE ON wact.workspaces FROM wact_broker;
