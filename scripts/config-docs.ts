@@ -1,7 +1,7 @@
-// Prints the configuration table for the README from the one zod schema, so
-// the documentation cannot drift from what the code reads:
+// Prints the configuration table of docs/configuration.md from the one zod
+// schema, so the documentation cannot drift from what the code reads:
 //   npx tsx scripts/config-docs.ts           (print)
-//   npx tsx scripts/config-docs.ts --write   (replace the table in README.md)
+//   npx tsx scripts/config-docs.ts --write   (replace the table in docs/configuration.md)
 import fs from 'node:fs';
 import { z } from 'zod';
 import { configSchema } from '../shared/config/config-schema.ts';
@@ -27,10 +27,11 @@ export function configTable(): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv.includes('--write')) {
-    const file = new URL('../README.md', import.meta.url);
-    const readme = fs.readFileSync(file, 'utf8');
-    const updated = readme.replace(/(<!-- config-table:start -->\n)[\s\S]*?(\n<!-- config-table:end -->)/, `$1${configTable()}$2`);
-    fs.writeFileSync(file, updated);
+    const file = new URL('../docs/configuration.md', import.meta.url);
+    const doc = fs.readFileSync(file, 'utf8');
+    const table = /(<!-- config-table:start -->\n)[\s\S]*?(\n<!-- config-table:end -->)/;
+    if (!table.test(doc)) throw new Error('docs/configuration.md has lost its config-table markers');
+    fs.writeFileSync(file, doc.replace(table, `$1${configTable()}$2`));
   } else {
     console.log(configTable());
   }

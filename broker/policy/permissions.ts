@@ -1,7 +1,7 @@
 /**
  * THE authorization table. Every /api route names one permission from here; the
- * policy module (policy.ts) is the only code that reads it to decide; the README
- * shows it (test/broker/policy/readme-table.test.ts keeps the two equal) and the
+ * policy module (policy.ts) is the only code that reads it to decide; docs/identity.md
+ * shows it (test/broker/policy/permissions-doc.test.ts keeps the two equal) and the
  * matrix test (test/broker/policy/matrix.test.ts) drives every route as every role
  * against it.
  */
@@ -134,7 +134,7 @@ export function isEmployeeRole(r: string): r is EmployeeRole {
 }
 
 /**
- * The table as Markdown, exactly as the README shows it (one row per
+ * The table as Markdown, exactly as docs/identity.md shows it (one row per
  * permission, one column per role; ✓ allowed, ✓* allowed under a condition).
  */
 export function permissionsMarkdown(): string {

@@ -69,7 +69,7 @@ export async function decide(subject: PolicySubject, permission: Permission, fac
   return { allowed: true, role: role! };
 }
 
-/** For the matrix and the README: may a role do this at all (ignoring conditions)? */
+/** For the matrix and the documented table: may a role do this at all (ignoring conditions)? */
 export function roleMay(role: Role | 'anonymous', permission: Permission): boolean {
   if (role === 'anonymous') return false;
   const spec: PermissionSpec = PERMISSIONS[permission];
