@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { AuditEventInput, AuditLog, SeriesEvent } from '../../shared/audit/audit-types.ts';
+import { createTranscriptChain, type TranscriptChain } from '../../shared/audit/transcript-chain.ts';
 import type { TlsMaterial } from '../../shared/http/tls.ts';
 import { endMessage, GatewayAuthError, type GatewaySession, type GatewaySessionSource, type SessionStatus } from './gateway-types.ts';
 import { handshake, type HandshakeResult } from './handshake.ts';
@@ -39,6 +40,8 @@ interface LiveConnection {
   relay?: Relay;
   socket: net.Socket;
   statements: number;
+  /** This connection's statement records: a chain of its own, anchored into the workspace stream at the end. */
+  transcript: TranscriptChain;
   timer?: NodeJS.Timeout;
   ending: boolean;
   clientIp?: string;
@@ -142,12 +145,18 @@ export function createGateway(opts: GatewayOptions) {
       upstream.socket.destroy(); // the client gave up while we logged in
       return;
     }
-    const c: LiveConnection = { session, socket: clientSocket, statements: 0, ending: false, clientIp: ip };
+    const transcript = createTranscriptChain({ streamId: session.workspaceId, sessionId: session.id });
+    const c: LiveConnection = { session, socket: clientSocket, statements: 0, transcript, ending: false, clientIp: ip };
     try {
       // The connection itself is an access event: durable before anything is relayed.
       await audit.append({
         ...baseEvent(session, 'db.session.connect', 'success', c),
-        metadata: { scope: session.scope, ticket: session.ticketRef, expiresAt: session.expiresAt.toISOString() },
+        metadata: {
+          scope: session.scope,
+          ticket: session.ticketRef,
+          expiresAt: session.expiresAt.toISOString(),
+          transcript: transcript.id,
+        },
       });
     } catch {
       upstream.socket.destroy();
@@ -157,7 +166,7 @@ export function createGateway(opts: GatewayOptions) {
       upstream.socket.destroy();
       return;
     }
-    // This connection's statement records: one audit series (shared fields validated once).
+    // This connection's statement records: one audit series (shared fields validated once), written as its transcript.
     const statementLog = audit.series(sharedFields(session, 'db.statement', c));
     const backendKey = upstream.backendKey;
     if (backendKey) cancelKeys.set(`${backendKey.processId}:${backendKey.secretKey}`, target);
@@ -174,7 +183,9 @@ export function createGateway(opts: GatewayOptions) {
       recordable: statementRecordable,
       maxStatementMessageBytes: MAX_RECORDABLE_STATEMENT_BYTES + 64 * 1024,
       record: async (r) => {
-        await statementLog.append(statementEvent(c, r));
+        const event = statementEvent(c, r);
+        // Linked (validated, numbered, hashed) in the order the relay hands records over.
+        await statementLog.append({ ...event, transcript: transcript.next(event.outcome, event.metadata) });
         c.statements++;
         pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
       },
@@ -239,7 +250,14 @@ export function createGateway(opts: GatewayOptions) {
     await audit
       .append({
         ...baseEvent(c.session, 'db.session.disconnect', 'success', c),
-        metadata: { statements: c.statements, scope: c.session.scope },
+        // The anchor: the transcript's final seq and hash, chained into the workspace stream.
+        metadata: {
+          statements: c.statements,
+          scope: c.session.scope,
+          transcript: c.transcript.id,
+          transcriptRecords: c.transcript.count,
+          transcriptHash: c.transcript.hash,
+        },
       })
       .catch((err: Error) =>
         logger.error({ err: { name: err.name, message: err.message }, sessionId: c.session.id }, 'could not audit disconnect'),

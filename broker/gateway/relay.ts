@@ -89,6 +89,11 @@ export class Relay {
   private finished = false;
   private afterDrain?: Buffer;
 
+  // Replies released to the client in this turn: written together once it ends (see flush).
+  private out: Buffer[] = [];
+  private flushQueued = false;
+  private readonly flushNow = () => this.flush();
+
   constructor(private readonly opts: RelayOptions) {
     this.tracker = new StatementTracker({ now: opts.now, recordable: opts.recordable });
     this.holdLimit = opts.holdLimitBytes ?? 16 * MiB;
@@ -156,8 +161,7 @@ export class Relay {
 
   private forward(out: Buffer[]): void {
     if (!out.length) return;
-    const ok = this.opts.upstream.write(out.length === 1 ? out[0] : Buffer.concat(out));
-    if (!ok) this.opts.client.pause();
+    if (!writeAll(this.opts.upstream, out)) this.opts.client.pause();
   }
 
   // ---- upstream → client ----------------------------------------------------
@@ -267,10 +271,29 @@ export class Relay {
     });
   }
 
+  /**
+   * Queues released replies for the client. Everything released in one turn
+   * of the event loop (a chunk's rows and completions, the replies behind one
+   * audit commit) leaves in one write: views of the same chunk are joined back
+   * without copying, the rest goes out corked — no per-message write, no
+   * concatenation on the hot path.
+   */
   private write(bufs: Buffer[]): void {
     if (this.phase === 'closed' || this.clientGone || !bufs.length) return;
-    const ok = this.opts.client.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
-    if (!ok) this.opts.upstream.pause();
+    for (const b of bufs) this.out.push(b);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    const out = this.out;
+    if (!out.length) return;
+    this.out = [];
+    if (this.clientGone || this.opts.client.destroyed) return;
+    if (!writeAll(this.opts.client, out)) this.opts.upstream.pause();
   }
 
   // ---- endings --------------------------------------------------------------
@@ -366,6 +389,7 @@ export class Relay {
 
   private closeBoth(frame: Buffer | undefined, reason: string): void {
     if (this.phase === 'closed') return;
+    this.flush(); // what was released before the end still goes first
     this.phase = 'closed';
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.hold = [];
@@ -385,4 +409,30 @@ export class Relay {
     this.finished = true;
     this.opts.onFinished();
   }
+}
+
+/**
+ * Writes buffers in order as few writes as possible: neighbouring views of
+ * one chunk become one view again (no copy); several pieces go out corked
+ * (one writev). Returns the stream's backpressure signal.
+ */
+function writeAll(sock: net.Socket, bufs: Buffer[]): boolean {
+  const joined: Buffer[] = [];
+  let cur = bufs[0];
+  for (let i = 1; i < bufs.length; i++) {
+    const b = bufs[i];
+    if (b.buffer === cur.buffer && cur.byteOffset + cur.length === b.byteOffset) {
+      cur = Buffer.from(cur.buffer, cur.byteOffset, cur.length + b.length);
+    } else {
+      joined.push(cur);
+      cur = b;
+    }
+  }
+  joined.push(cur);
+  if (joined.length === 1) return sock.write(joined[0]);
+  sock.cork();
+  let ok = true;
+  for (const b of joined) ok = sock.write(b);
+  sock.uncork();
+  return ok;
 }

@@ -3,6 +3,7 @@ import type { AuditEventInput, AuditLog } from './audit-types.ts';
 import { toAppendRow } from './audit-validation.ts';
 import { createBatcher, type Batcher, type BatcherOptions } from './audit-batcher.ts';
 import { createSeriesWriter, seriesTemplate, type SeriesWriter } from './audit-series.ts';
+import { createTranscriptWriter, type TranscriptWriter } from './transcript-writer.ts';
 
 /**
  * The single entry point every service uses to write audit events.
@@ -33,6 +34,15 @@ export function createAuditLog(deps: { pools: Pick<Pools, 'control' | 'region'>;
     }
     return w;
   };
+  const transcripts = new Map<string, TranscriptWriter>();
+  const transcriptWriterFor = (database: string): TranscriptWriter => {
+    let w = transcripts.get(database);
+    if (!w) {
+      w = createTranscriptWriter(poolFor(database));
+      transcripts.set(database, w);
+    }
+    return w;
+  };
   return {
     async append(event: AuditEventInput) {
       const { database, row } = toAppendRow(event);
@@ -42,7 +52,26 @@ export function createAuditLog(deps: { pools: Pick<Pools, 'control' | 'region'>;
       const { database, row } = toAppendRow({ ...template, outcome: 'success' });
       const t = seriesTemplate(row);
       const writer = writerFor(database);
-      return { append: (event) => writer.push(t, event) };
+      const header = [
+        row.actorKind,
+        row.actorId,
+        row.actorRole ?? null,
+        row.actorName ?? null,
+        row.reason ?? null,
+        row.clientIp ?? null,
+      ] as const;
+      return {
+        append: (event) => {
+          const link = event.transcript;
+          if (!link) return writer.push(t, event);
+          // A transcript belongs to the series' workspace stream and session, and records what the event says.
+          if (database === 'control' || link.streamId !== row.streamId || link.sessionId !== row.sessionId)
+            return Promise.reject(new TypeError('a transcript record belongs to its series’ workspace and session'));
+          if (link.outcome !== event.outcome)
+            return Promise.reject(new TypeError('the transcript record’s outcome differs from the event'));
+          return transcriptWriterFor(database).push(link, header);
+        },
+      };
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Region } from '../config/config.ts';
+import type { TranscriptLink } from './transcript-chain.ts';
 
 export type ActorKind = 'employee' | 'customer' | 'service' | 'operator' | 'anonymous';
 export const ACTOR_KINDS: readonly ActorKind[] = ['employee', 'customer', 'service', 'operator', 'anonymous'];
@@ -32,7 +33,10 @@ export interface AuditLog {
    * Opens a series: many events sharing the template's fields, each with its
    * own outcome and metadata (the gateway's statements). The template is
    * validated here (throws AuditValidationError); each append resolves once
-   * that event is durable. Same rows and chain as `append`, cheaper per event.
+   * that event is durable. Without `transcript`, the same rows and chain as
+   * `append`, cheaper per event; with it, the record of a gateway transcript
+   * (transcript-chain.ts): its own chain, group-committed with every other
+   * connection's records, anchored into the stream when the connection ends.
    */
   series(template: Omit<AuditEventInput, 'outcome' | 'metadata'>): AuditSeries;
 }
@@ -41,6 +45,8 @@ export interface AuditLog {
 export interface SeriesEvent {
   outcome: 'success' | 'failure' | 'denied';
   metadata?: Record<string, MetadataValue>;
+  /** The record as linked into its transcript (outcome and metadata hashed there); see transcript-chain.ts. */
+  transcript?: TranscriptLink;
 }
 
 export interface AuditSeries {

@@ -155,12 +155,16 @@ export async function startHarness(
       });
     },
     async auditRows(sessionId, action) {
-      const { rows } = await ops
-        .region('eu')
-        .query(
-          `SELECT * FROM audit.events WHERE session_id = $1 ${action ? 'AND action = $2' : ''} ORDER BY occurred_at, seq`,
-          action ? [sessionId, action] : [sessionId],
-        );
+      // Statement records live in the connections' transcripts (migration 0700); shown here as the events they were.
+      const { rows } = await ops.region('eu').query(
+        `SELECT * FROM (
+           SELECT action, outcome, reason, metadata, occurred_at, seq, actor_id, session_id FROM audit.events WHERE session_id = $1
+           UNION ALL
+           SELECT 'db.statement', r.outcome, t.reason, r.metadata, r.occurred_at, r.seq, t.actor_id, t.session_id
+             FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id) WHERE t.session_id = $1
+         ) x ${action ? 'WHERE action = $2' : ''} ORDER BY occurred_at, seq`,
+        action ? [sessionId, action] : [sessionId],
+      );
       return rows.map((r: { action: string; outcome: string; reason: string; metadata: string }) => ({
         action: r.action,
         outcome: r.outcome,
