@@ -2,7 +2,7 @@
 -- database. :'dbname' is substituted by the migrator (quoted identifier).
 REVOKE ALL ON DATABASE :dbname FROM PUBLIC;
 GRANT CONNECT, CREATE, TEMPORARY ON DATABASE :dbname TO wact_owner;
-GRANT CONNECT ON DATABASE :dbname TO wact_ingest, wact_broker;
+GRANT CONNECT ON DATABASE :dbname TO wact_ingest, wact_broker, wact_signer;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 -- Large objects outlive the session that made them and block DROP ROLE of
 -- their owner (issue 12): only superusers may create them. Only the

@@ -10,6 +10,7 @@ BEGIN
     ['wact_owner',    'NOLOGIN CREATEROLE'],   -- owns schemas; mints session roles through definer functions
     ['wact_ingest',   'LOGIN'],                -- ingest service
     ['wact_broker',   'LOGIN'],                -- broker service (API, gateway control)
+    ['wact_signer',   'LOGIN'],                -- audit signing worker: the only writer of keys, signed heads, digests
     ['wact_support',  'NOLOGIN'],              -- group of redacted support sessions
     ['wact_engineer', 'NOLOGIN']               -- group of full-scope engineer sessions
   ] LOOP

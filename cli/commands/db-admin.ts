@@ -5,20 +5,20 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../shared/config/config.ts';
 import { configSchema } from '../../shared/config/config-schema.ts';
 import { ensureHome } from '../../shared/db/state-files.ts';
-import { openDatabases, setServicePasswords } from '../../shared/runtime/databases.ts';
+import { openDatabases, SERVICE_ROLES, setServicePasswords, type ServicePasswords } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
 import { operatorActor } from '../operator.ts';
 import { printResult } from '../output.ts';
 
 /**
  * `wact db rotate-service-passwords`: the one explicit way to change the
- * passwords of wact_ingest and wact_broker (no other command touches them).
+ * passwords of wact_ingest, wact_broker and wact_signer (no other command touches them).
  *
  * - Development: new random passwords, written into the state folder (0600)
  *   and set on the roles; restart `wact start` to use them. WACT_DB_PASSWORD_*
  *   in the environment win over generating.
  * - Production (the deploy pipeline, with --yes): the new values come from
- *   WACT_DB_PASSWORD_INGEST / _BROKER, which the secret store already holds for
+ *   WACT_DB_PASSWORD_INGEST / _BROKER / _SIGNER, which the secret store already holds for
  *   the services; nothing is generated, so no password exists that the
  *   services cannot read. Refused with RDS IAM authentication (no passwords).
  */
@@ -26,7 +26,7 @@ export function registerDbAdminCommands(program: Command): void {
   const db = program.commands.find((c) => c.name() === 'db') ?? program.command('db');
   db.command('rotate-service-passwords')
     .description(
-      'set new passwords for the wact_ingest and wact_broker roles (development: generated into the state folder; production: from WACT_DB_PASSWORD_*, needs --yes)',
+      'set new passwords for the wact_ingest, wact_broker and wact_signer roles (development: generated into the state folder; production: from WACT_DB_PASSWORD_*, needs --yes)',
     )
     .option('--yes', 'confirm (required in production: running services must already have the new values)')
     .option('--json', 'print JSON')
@@ -42,21 +42,21 @@ export function registerDbAdminCommands(program: Command): void {
         throw new Error(
           'refusing without --yes: the services must already hold the new WACT_DB_PASSWORD_* values, or they are locked out until they get them',
         );
-      if (production && (!raw.WACT_DB_PASSWORD_INGEST || !raw.WACT_DB_PASSWORD_BROKER))
+      if (production && (!raw.WACT_DB_PASSWORD_INGEST || !raw.WACT_DB_PASSWORD_BROKER || !raw.WACT_DB_PASSWORD_SIGNER))
         throw new Error(
-          'refusing: production takes the new passwords from WACT_DB_PASSWORD_INGEST and WACT_DB_PASSWORD_BROKER (never generated)',
+          'refusing: production takes the new passwords from WACT_DB_PASSWORD_INGEST, WACT_DB_PASSWORD_BROKER and WACT_DB_PASSWORD_SIGNER (never generated)',
         );
       const config = loadConfig();
       const given = config.serviceDbPasswords;
       const fresh = () => crypto.randomBytes(24).toString('base64url');
-      const next = { ingest: given.ingest ?? fresh(), broker: given.broker ?? fresh() };
-      const source = given.ingest && given.broker ? 'environment' : 'generated';
+      const next = Object.fromEntries(SERVICE_ROLES.map((r) => [r, given[r] ?? fresh()])) as ServicePasswords;
+      const source = SERVICE_ROLES.every((r) => given[r]) ? 'environment' : 'generated';
 
       // Development: stage the files first, so a failure never leaves a role with a password nobody kept.
       const staged: { tmp: string; file: string }[] = [];
       if (!production) {
         ensureHome(config.home);
-        for (const role of ['ingest', 'broker'] as const) {
+        for (const role of SERVICE_ROLES) {
           if (given[role]) continue;
           const file = path.join(config.home, `db-password-${role}`);
           const tmp = `${file}.${process.pid}.tmp`;
@@ -78,7 +78,7 @@ export function registerDbAdminCommands(program: Command): void {
           await platform.audit.append({
             action: 'db.service_passwords.rotate',
             actor: operatorActor(),
-            target: { type: 'database_roles', id: 'wact_ingest,wact_broker' },
+            target: { type: 'database_roles', id: SERVICE_ROLES.map((r) => `wact_${r}`).join(',') },
             outcome: 'success',
             metadata: { source },
           });
@@ -90,9 +90,9 @@ export function registerDbAdminCommands(program: Command): void {
       }
       printResult(
         !!opts.json,
-        { rotated: ['wact_ingest', 'wact_broker'], source },
+        { rotated: SERVICE_ROLES.map((r) => `wact_${r}`), source },
         () =>
-          `new passwords set for wact_ingest and wact_broker (${source === 'generated' ? `kept in ${config.home}; restart wact start` : 'from WACT_DB_PASSWORD_*'})`,
+          `new passwords set for ${SERVICE_ROLES.map((r) => `wact_${r}`).join(', ')} (${source === 'generated' ? `kept in ${config.home}; restart wact start` : 'from WACT_DB_PASSWORD_*'})`,
       );
     });
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { withCredentials } from '../db/database-urls.ts';
+import { clientConfigFor } from '../db/database-urls.ts';
 import { createPlatform } from '../runtime/platform.ts';
 import type { RunningService, ServiceContext } from '../runtime/service-types.ts';
 import { AUDIT_DATABASES, auditParts } from './audit-platform.ts';
@@ -14,17 +14,17 @@ import { serveSignRequests } from './audit-sign-requests.ts';
  * heads and writes digest files. Development: `wact start` runs it as its own
  * component; production: its own deployable, `wact audit signer`.
  *
- * Database role: wact_broker, like the lifecycle worker. The database role is
- * not what makes a signature: the key is. Whoever holds wact_broker can ask,
- * and can write rows, but the signer signs only what the events prove, and a
- * row it did not sign verifies as nothing.
+ * Database role: wact_signer, the only role that may publish signing keys and
+ * write signed heads and digests (the broker can only ask, in
+ * audit.sign_requests). The key is what makes a signature; the role keeps a
+ * broker credential from publishing a key of its own or planting heads.
  */
 export async function startAuditSigner(
   ctx: Pick<ServiceContext, 'config' | 'databases'>,
   opts: { pollMs?: number } = {},
 ): Promise<RunningService> {
   const { config, databases } = ctx;
-  const platform = createPlatform(config, databases, 'broker', { name: 'audit-signer', poolMax: 4 });
+  const platform = createPlatform(config, databases, 'signer', { name: 'audit-signer', poolMax: 4 });
   const { signer, poolFor } = auditParts(platform);
   const log = (msg: string, extra?: Record<string, unknown>) => platform.logger.warn(extra ?? {}, msg);
   let server: Awaited<ReturnType<typeof serveSignRequests>> | undefined;
@@ -38,9 +38,8 @@ export async function startAuditSigner(
       pollMs: opts.pollMs,
       log,
       listen: async (db) => {
-        const url = db === 'control' ? databases.urls.control : databases.urls[db];
         const c = new pg.Client({
-          connectionString: withCredentials(url, 'wact_broker', databases.servicePasswords.broker),
+          ...clientConfigFor(databases.urls[db], 'wact_signer', databases.credential('signer', db)),
           application_name: 'wact-audit-signer-requests',
         });
         await c.connect();

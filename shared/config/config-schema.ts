@@ -47,11 +47,18 @@ export const configSchema = z.object({
     .describe(
       'Password of the wact_broker role. Production: required (from the secret store), never generated. Development: generated into the state folder.',
     ),
+  WACT_DB_PASSWORD_SIGNER: z
+    .string()
+    .min(16)
+    .optional()
+    .describe(
+      'Password of the wact_signer role (the audit signing worker only). Production: required there (from the secret store), never generated. Development: generated into the state folder.',
+    ),
   WACT_SERVICE_DB_AUTH: z
     .enum(['password', 'rds-iam'])
     .default('password')
     .describe(
-      'How the services (wact_ingest, wact_broker) log in to their databases: WACT_DB_PASSWORD_* or an RDS IAM token signed per connection.',
+      'How the services (wact_ingest, wact_broker, wact_signer) log in to their databases: WACT_DB_PASSWORD_* or an RDS IAM token signed per connection.',
     ),
 
   WACT_KEY_PROVIDER: z

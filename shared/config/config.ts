@@ -11,7 +11,7 @@ export interface Config {
   publicHost: string;
   logLevel: string;
   database: { kind: 'embedded'; port: number } | { kind: 'external'; urls: Record<DatabaseTarget, string> };
-  serviceDbPasswords: { ingest?: string; broker?: string };
+  serviceDbPasswords: { ingest?: string; broker?: string; signer?: string };
   keys: { provider: 'local' } | { provider: 'aws-kms'; keyIds: Record<Region, string>; awsRegions: Record<Region, string> };
   keyCacheTtlMs: number;
   tls: { certFile?: string; keyFile?: string; caFile?: string };
@@ -76,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicHost: v.WACT_PUBLIC_HOST,
     logLevel: v.LOG_LEVEL,
     database: given === 0 ? { kind: 'embedded', port: v.WACT_PG_PORT } : { kind: 'external', urls: urls as Record<DatabaseTarget, string> },
-    serviceDbPasswords: { ingest: v.WACT_DB_PASSWORD_INGEST, broker: v.WACT_DB_PASSWORD_BROKER },
+    serviceDbPasswords: { ingest: v.WACT_DB_PASSWORD_INGEST, broker: v.WACT_DB_PASSWORD_BROKER, signer: v.WACT_DB_PASSWORD_SIGNER },
     keys:
       v.WACT_KEY_PROVIDER === 'local'
         ? { provider: 'local' }

@@ -1,3 +1,5 @@
+import type pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import type { DatabaseTarget, Region } from '../config/config.ts';
 
 /** Operator URL of each database: control and one per region. */
@@ -17,6 +19,18 @@ export function withCredentials(url: string, user: string, password?: string): s
   u.username = encodeURIComponent(user);
   u.password = password ? encodeURIComponent(password) : '';
   return u.toString();
+}
+
+/** A password, or (RDS IAM) a function pg calls for each new connection. */
+export type DbCredential = string | (() => Promise<string>);
+
+/**
+ * A pg client/pool configuration for `url` logging in as `user` with `credential`. Parsed
+ * with pg-connection-string rather than passed as a connectionString: pg lets a URL's
+ * (empty) password override a password function, which RDS IAM tokens need.
+ */
+export function clientConfigFor(url: string, user: string, credential?: DbCredential): pg.ClientConfig {
+  return { ...parseIntoClientConfig(url), user, password: credential };
 }
 
 export function withDatabase(url: string, database: string): string {

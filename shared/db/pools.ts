@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { Region } from '../config/config.ts';
-import { withCredentials, type DatabaseUrls } from './database-urls.ts';
+import type { DatabaseTarget, Region } from '../config/config.ts';
+import { clientConfigFor, type DatabaseUrls, type DbCredential } from './database-urls.ts';
 
 /** Connection pools for one role: the control database and each regional one. */
 export interface Pools {
@@ -14,12 +14,18 @@ export interface Pools {
 
 export function createPools(
   urls: DatabaseUrls,
-  opts: { user?: string; password?: string; max?: number; applicationName?: string } = {},
+  opts: {
+    user?: string;
+    /** The user's password on every database, or per database (RDS IAM tokens are per host). */
+    password?: DbCredential | { for(target: DatabaseTarget): DbCredential };
+    max?: number;
+    applicationName?: string;
+  } = {},
 ): Pools {
-  const make = (url: string) => {
-    const connectionString = opts.user ? withCredentials(url, opts.user, opts.password) : url;
+  const make = (url: string, target: DatabaseTarget) => {
+    const password = typeof opts.password === 'object' ? opts.password.for(target) : opts.password;
     const pool = new pg.Pool({
-      connectionString,
+      ...(opts.user ? clientConfigFor(url, opts.user, password) : { connectionString: url }),
       max: opts.max ?? 10,
       application_name: opts.applicationName ?? 'wact',
       idleTimeoutMillis: 30_000,
@@ -28,8 +34,8 @@ export function createPools(
     pool.on('error', () => undefined);
     return pool;
   };
-  const control = make(urls.control);
-  const regions = { eu: make(urls.eu), us: make(urls.us) } as Record<Region, pg.Pool>;
+  const control = make(urls.control, 'control');
+  const regions = { eu: make(urls.eu, 'eu'), us: make(urls.us, 'us') } as Record<Region, pg.Pool>;
   return {
     control,
     region(region) {

@@ -2,17 +2,30 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Config, DatabaseTarget } from '../config/config.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.ts';
-import { databaseNames, DATABASE_TARGETS, type DatabaseUrls } from '../db/database-urls.ts';
+import { databaseNames, DATABASE_TARGETS, type DatabaseUrls, type DbCredential } from '../db/database-urls.ts';
 import { ensureHome, readOrCreateSecret } from '../db/state-files.ts';
-import { assertIdentity } from '../db/database-identity.ts';
+import { assertIdentity, loadMigrations, migrateDatabase } from '../../db/migrator.ts';
 import { ConfigError } from '../errors/errors.ts';
 import type { WactEnv } from '../config/config.ts';
+
+/**
+ * The services' own database roles. wact_signer is the audit signing worker's: the only role
+ * that may publish signing keys and write signed heads and digests (issue 13.2).
+ */
+export const SERVICE_ROLES = ['ingest', 'broker', 'signer'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+export type ServicePasswords = Record<ServiceRole, string>;
 
 export interface Databases {
   urls: DatabaseUrls; // operator URLs
   server?: EmbeddedServer; // set when the embedded server is in use
-  /** Resolved on first read (resolveServicePasswords): production never generates them. */
-  readonly servicePasswords: { ingest: string; broker: string };
+  /**
+   * Each role's password, resolved on first read of that role (resolveServicePassword): a
+   * process reads only its own, and production never generates one.
+   */
+  readonly servicePasswords: ServicePasswords;
+  /** How `role` logs in to `target`: its password, or an RDS IAM token signer (WACT_SERVICE_DB_AUTH). */
+  credential(role: ServiceRole, target: DatabaseTarget): DbCredential;
   close(): Promise<void>;
 }
 
@@ -40,15 +53,12 @@ export async function ensureDatabase(serverUrl: string, name: string): Promise<v
  * / `wact migrate` for its own state folder. Operator commands never do: a
  * state folder in some shell would lock the running services out.
  */
-export async function setServicePasswords(operatorUrl: string, passwords: { ingest: string; broker: string }): Promise<void> {
+export async function setServicePasswords(operatorUrl: string, passwords: ServicePasswords): Promise<void> {
   const client = new pg.Client({ connectionString: operatorUrl });
   await client.connect();
   try {
-    for (const [role, pw] of [
-      ['wact_ingest', passwords.ingest],
-      ['wact_broker', passwords.broker],
-    ] as const) {
-      await client.query(`ALTER ROLE ${role} WITH LOGIN PASSWORD ${client.escapeLiteral(pw)}`);
+    for (const role of SERVICE_ROLES) {
+      await client.query(`ALTER ROLE wact_${role} WITH LOGIN PASSWORD ${client.escapeLiteral(passwords[role])}`);
     }
   } finally {
     await client.end();
@@ -56,24 +66,28 @@ export async function setServicePasswords(operatorUrl: string, passwords: { inge
 }
 
 /**
- * The services' database passwords. Production: only from the environment
- * (WACT_DB_PASSWORD_*, put there by the deployment's secret store), never
+ * One service role's database password. Production: only from the environment
+ * (WACT_DB_PASSWORD_<ROLE>, put there by the deployment's secret store), never
  * generated: a generated password exists nowhere the services could read it.
  * Elsewhere: the environment, else generated into the state folder (0600).
  */
-export function resolveServicePasswords(config: Config): { ingest: string; broker: string } {
-  const given = config.serviceDbPasswords;
+export function resolveServicePassword(config: Config, role: ServiceRole): string {
+  const given = config.serviceDbPasswords[role];
   if (config.env === 'production') {
     if (config.raw.WACT_SERVICE_DB_AUTH === 'rds-iam')
       throw new ConfigError('the services authenticate with RDS IAM tokens (WACT_SERVICE_DB_AUTH=rds-iam): there are no service passwords');
-    if (!given.ingest || !given.broker)
+    if (!given)
       throw new ConfigError(
-        'refusing: production takes the services’ database passwords from WACT_DB_PASSWORD_INGEST and WACT_DB_PASSWORD_BROKER (or WACT_SERVICE_DB_AUTH=rds-iam), never generated ones',
+        `refusing: production takes wact_${role}'s database password from WACT_DB_PASSWORD_${role.toUpperCase()} (or WACT_SERVICE_DB_AUTH=rds-iam), never a generated one`,
       );
-    return { ingest: given.ingest, broker: given.broker };
+    return given;
   }
-  const secret = (name: string) => readOrCreateSecret(path.join(config.home, `db-password-${name}`));
-  return { ingest: given.ingest ?? secret('ingest'), broker: given.broker ?? secret('broker') };
+  return given ?? readOrCreateSecret(path.join(config.home, `db-password-${role}`));
+}
+
+/** Every service role's password (development start, tests, rotation). */
+export function resolveServicePasswords(config: Config): ServicePasswords {
+  return Object.fromEntries(SERVICE_ROLES.map((r) => [r, resolveServicePassword(config, r)])) as ServicePasswords;
 }
 
 export type RdsTokenSigner = (opts: { hostname: string; port: number; username: string; region: string }) => Promise<string>;
@@ -92,41 +106,30 @@ export function serviceCredential(
   config: Config,
   target: DatabaseTarget,
   url: string,
-  role: 'ingest' | 'broker',
+  role: ServiceRole,
   opts: { signer?: RdsTokenSigner } = {},
-): string | (() => Promise<string>) {
+): DbCredential {
   if (config.raw.WACT_SERVICE_DB_AUTH === 'rds-iam') {
     const u = new URL(url);
     const region = target === 'us' ? config.raw.WACT_RDS_AWS_REGION_US : config.raw.WACT_RDS_AWS_REGION_EU;
     const sign = opts.signer ?? defaultRdsSigner;
     return () => sign({ hostname: u.hostname, port: Number(u.port || 5432), username: `wact_${role}`, region });
   }
-  return resolveServicePasswords(config)[role];
-}
-
-/**
- * The migrator, handed in by the process that migrates or checks
- * (db/migrator.ts's databaseMigrator, passed by `wact migrate`, development
- * start and operator commands): shared/ never imports db/.
- */
-export interface DatabaseMigrator {
-  migrate(url: string, target: DatabaseTarget, opts: { env: WactEnv; log?: (line: string) => void }): Promise<unknown>;
-  /** Names of this checkout's migrations the database has not applied. */
-  pending(url: string, target: DatabaseTarget): Promise<string[]>;
+  return resolveServicePassword(config, role);
 }
 
 /**
  * Resolves the databases this process uses: the configured URLs, or the
  * embedded server (started for the caller's lifetime if it is not running).
  *
- * - `migrate`: bring every database up to date first with this migrator (only
- *   `wact migrate` and development's `wact start` ask; operator commands never do).
+ * - `migrate`: bring every database up to date first (only `wact migrate` and
+ *   development's `wact start` ask; operator commands never do).
  * - `setServicePasswords`: also ALTER the service roles' passwords to this
  *   process's values. Never in production (WACT_DB_PASSWORD_* are set by the
  *   secret store and rotated with `wact db rotate-service-passwords`); outside
  *   production it defaults to `migrate` for development's single state folder.
- * - `requireCurrent`: refuse, in one line, databases with migrations this
- *   migrator has pending, instead of migrating them.
+ * - `requireCurrent`: refuse, in one line, databases with pending migrations
+ *   instead of migrating them.
  *
  * The service passwords are resolved when first read, so a process that does
  * not log in as a service (migrate, operator commands) needs none and
@@ -134,7 +137,7 @@ export interface DatabaseMigrator {
  */
 export async function openDatabases(
   config: Config,
-  opts: { migrate?: DatabaseMigrator | false; setServicePasswords?: boolean; requireCurrent?: DatabaseMigrator | false; log?: (l: string) => void } = {},
+  opts: { migrate?: boolean; setServicePasswords?: boolean; requireCurrent?: boolean; log?: (l: string) => void } = {},
 ): Promise<Databases> {
   let urls: DatabaseUrls;
   let server: EmbeddedServer | undefined;
@@ -148,7 +151,7 @@ export async function openDatabases(
     urls = config.database.urls;
   }
   if (opts.migrate) {
-    for (const target of DATABASE_TARGETS) await opts.migrate.migrate(urls[target], target, { env: config.env, log: opts.log });
+    for (const target of DATABASE_TARGETS) await migrateDatabase(urls[target], target, { env: config.env, log: opts.log });
   }
   const setPasswords = opts.setServicePasswords ?? (!!opts.migrate && config.env !== 'production');
   if (setPasswords && config.env === 'production')
@@ -157,26 +160,45 @@ export async function openDatabases(
   // Every process checks, not only the migrator: a staging service pointed at a
   // production URL (or the reverse) must refuse before it reads or writes a row.
   await verifyDatabaseIdentities(urls, config.env);
-  if (opts.requireCurrent) await assertMigrationsApplied(urls, opts.requireCurrent);
-  let passwords: { ingest: string; broker: string } | undefined;
+  if (opts.requireCurrent) await assertMigrationsApplied(urls);
   return {
     urls,
     server,
-    get servicePasswords() {
-      return (passwords ??= resolveServicePasswords(config));
-    },
+    servicePasswords: lazyServicePasswords(config),
+    credential: (role, target) => serviceCredential(config, target, urls[target], role),
     close: async () => {
       if (server?.owned) await server.stop();
     },
   };
 }
 
+/** Each role's password resolved on its first read, so a process never needs (or generates) another's. */
+function lazyServicePasswords(config: Config): ServicePasswords {
+  const cache = new Map<ServiceRole, string>();
+  const get = (r: ServiceRole) => cache.get(r) ?? cache.set(r, resolveServicePassword(config, r)).get(r)!;
+  return Object.defineProperties(
+    {} as ServicePasswords,
+    Object.fromEntries(SERVICE_ROLES.map((r) => [r, { get: () => get(r), enumerable: true }])),
+  );
+}
+
 /** Refuses databases that lack a migration this checkout has: run `wact migrate` first (never done implicitly). */
-export async function assertMigrationsApplied(urls: DatabaseUrls, migrator: Pick<DatabaseMigrator, 'pending'>): Promise<void> {
+export async function assertMigrationsApplied(urls: DatabaseUrls): Promise<void> {
   for (const target of DATABASE_TARGETS) {
-    const pending = await migrator.pending(urls[target], target);
-    if (pending.length)
-      throw new ConfigError(`${pending.length} migration(s) pending on ${target}: run wact migrate first (commands never migrate implicitly)`);
+    const wanted = loadMigrations(target === 'control' ? 'control' : 'regional').map((m) => m.version);
+    const client = new pg.Client({ connectionString: urls[target], application_name: 'wact-schema-check' });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ version: string }>('SELECT version FROM wact_meta.schema_migrations');
+      const have = new Set(rows.map((r) => r.version));
+      const pending = wanted.filter((v) => !have.has(v));
+      if (pending.length)
+        throw new ConfigError(
+          `${pending.length} migration(s) pending on ${target}: run wact migrate first (commands never migrate implicitly)`,
+        );
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 }
 

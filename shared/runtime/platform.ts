@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import pg from 'pg';
-import { withCredentials } from '../db/database-urls.ts';
+import { clientConfigFor } from '../db/database-urls.ts';
 import { startKeyEventListener } from '../crypto/key-events.ts';
 import { createWorkspaceKeks, type WorkspaceKeks } from '../crypto/workspace-kek.ts';
 import type { Config, Region } from '../config/config.ts';
@@ -15,9 +15,9 @@ import { createAuditLog } from '../audit/audit-service.ts';
 import type { AuditLog } from '../audit/audit-types.ts';
 import { createLogger } from '../logging/logger.ts';
 import { createWorkspaceService, type WorkspaceService } from '../workspaces/workspace-service.ts';
-import type { Databases } from './databases.ts';
+import type { Databases, ServiceRole } from './databases.ts';
 
-export type DbRole = 'operator' | 'ingest' | 'broker';
+export type DbRole = 'operator' | ServiceRole;
 
 /** What every service and operator command is built from. */
 export interface Platform {
@@ -82,7 +82,7 @@ export function createPlatform(
       ? createPools(databases.urls, { max: opts.poolMax ?? 4, applicationName: 'wact-operator' })
       : createPools(databases.urls, {
           user: `wact_${role}`,
-          password: databases.servicePasswords[role],
+          password: { for: (target) => databases.credential(role, target) },
           max: opts.poolMax ?? 20,
           applicationName: `wact-${role}`,
         });
@@ -100,7 +100,7 @@ export function createPlatform(
           regions: ['eu', 'us'],
           connect: (r) =>
             new pg.Client({
-              connectionString: withCredentials(databases.urls[r], `wact_${role}`, databases.servicePasswords[role]),
+              ...clientConfigFor(databases.urls[r], `wact_${role}`, databases.credential(role, r)),
               application_name: `wact-${role}-key-events`,
             }),
           keyring,

@@ -13,7 +13,7 @@ import { verifyExport, type VerifyOptions } from '../../shared/audit/audit-verif
 import type { AuditDatabase, AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { operatorPools, servicePools, testConfig } from '../support/db.ts';
 
-/** Broker-role pools, a signer with a throw-away local KEK, and export/verify helpers. */
+/** Broker-role pools, a signer (wact_signer) with the run's local key, and export/verify helpers. */
 export function auditKit() {
   // One signing key for every audit test file: the run's shared state folder holds
   // the local Ed25519 file, so every file and the CLI sign with the same key.
@@ -21,7 +21,12 @@ export function auditKit() {
   const broker = servicePools('broker');
   const op = operatorPools();
   const poolFor = (db: AuditDatabase) => (db === 'control' ? broker.control : broker.region(db));
-  const signer = createAuditSigner({ poolFor, key: () => localSigningKey(config.home) });
+  // The signer works under its own role, as the signing worker does (only wact_signer writes keys and heads).
+  const signerPools = servicePools('signer');
+  const signer = createAuditSigner({
+    poolFor: (db) => (db === 'control' ? signerPools.control : signerPools.region(db)),
+    key: () => localSigningKey(config.home),
+  });
   const audit = createAuditLog({ pools: broker });
 
   const event = (ws: string, i: number, extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
@@ -81,7 +86,7 @@ export function auditKit() {
     keys,
     keySetText,
     verifyText,
-    end: () => Promise.all([broker.end(), op.end()]),
+    end: () => Promise.all([broker.end(), signerPools.end(), op.end()]),
   };
 }
 

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scramVerifier } from '../../broker/gateway/scram.ts';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
+import type { ServiceRole } from '../../shared/runtime/databases.ts';
 import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
 import { connectAs, operatorPools, servicePools, testDb } from '../support/db.ts';
 import { lifecyclePlatforms, newWorkspace, PLATFORM_STREAM_ID, testActor } from '../lifecycle/lifecycle-support.ts';
@@ -130,8 +131,8 @@ describe('no application role can erase audit history', () => {
     partition = rows[0].p;
 
     const { servicePasswords } = testDb();
-    for (const role of ['wact_ingest', 'wact_broker'] as const) {
-      const c = await connectAs('eu', role, servicePasswords[role === 'wact_ingest' ? 'ingest' : 'broker']);
+    for (const role of ['wact_ingest', 'wact_broker', 'wact_signer'] as const) {
+      const c = await connectAs('eu', role, servicePasswords[role.slice('wact_'.length) as ServiceRole]);
       conns.push({ role, c, cleanup: async () => void (await c.end()) });
     }
     // Real session roles, minted the way the access broker mints them (full → wact_engineer, redacted → wact_support).
@@ -205,8 +206,8 @@ describe('no application role can erase audit history', () => {
       [PLATFORM_STREAM_ID],
     );
     const allowed: string[] = [];
-    for (const role of ['wact_ingest', 'wact_broker'] as const) {
-      const c = await connectAs('control', role, servicePasswords[role === 'wact_ingest' ? 'ingest' : 'broker']);
+    for (const role of ['wact_ingest', 'wact_broker', 'wact_signer'] as const) {
+      const c = await connectAs('control', role, servicePasswords[role.slice('wact_'.length) as ServiceRole]);
       try {
         for (const [what, sql, params] of attempts(PLATFORM_STREAM_ID, rows[0].p, before)) {
           const code = await refused(c, sql, params);

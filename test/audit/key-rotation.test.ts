@@ -33,16 +33,21 @@ const SCRIPT = path.resolve('scripts/verify-audit-export.mjs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-rotation-'));
 let scratch: ScratchDatabases;
 let pools: Pools;
+let brokerPools: Pools;
 let poolFor: (db: AuditDatabase) => ReturnType<Pools['region']>;
 
 beforeAll(async () => {
   // No serverUrl: a throw-away embedded server, so nothing here touches the run's key set.
   scratch = await createScratchDatabases({ prefix: 'wact_rot' });
-  pools = createPools(scratch.urls as DatabaseUrls, { user: 'wact_broker', password: scratch.servicePasswords.broker, max: 3 });
+  // The signer's own role: only wact_signer publishes keys and writes signed heads.
+  pools = createPools(scratch.urls as DatabaseUrls, { user: 'wact_signer', password: scratch.servicePasswords.signer, max: 3 });
   poolFor = (db) => (db === 'control' ? pools.control : pools.region(db));
+  // Events are appended by the services, as in production.
+  brokerPools = createPools(scratch.urls as DatabaseUrls, { user: 'wact_broker', password: scratch.servicePasswords.broker, max: 2 });
 }, 180_000);
 afterAll(async () => {
   await pools?.end();
+  await brokerPools?.end();
   await scratch?.drop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -100,7 +105,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('audit signing key rotation', () => {
   it('exports signed by key A and by key B both verify with the published set; A signing after B was registered is refused', async () => {
-    const audit = createAuditLog({ pools });
+    const audit = createAuditLog({ pools: brokerPools });
     const ws = crypto.randomUUID();
     const append = (i: number) =>
       audit.append({

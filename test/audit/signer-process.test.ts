@@ -19,7 +19,7 @@ import { verifyExport } from '../../shared/audit/audit-verify.ts';
 import { createPools, type Pools } from '../../shared/db/pools.ts';
 import type { RunningService } from '../../shared/runtime/service-types.ts';
 import { testConfig } from '../support/db.ts';
-import { createScratchDatabases, type ScratchDatabases } from '../support/scratch-databases.ts';
+import { createScratchDatabases, type ScratchDatabases, databasesOf } from '../support/scratch-databases.ts';
 
 /**
  * Issue 13.2: the broker holds no signing key. It asks the audit signer (its
@@ -33,6 +33,7 @@ let keysFile: string;
 let signer: RunningService | undefined;
 let scratch: ScratchDatabases;
 let pools: Pools;
+let signerPools: Pools;
 let poolFor: (db: AuditDatabase) => pg.Pool;
 let audit: ReturnType<typeof createAuditLog>;
 let trusted: TrustedKeys;
@@ -45,7 +46,11 @@ beforeAll(async () => {
   poolFor = (db) => (db === 'control' ? pools.control : pools.region(db));
   audit = createAuditLog({ pools });
   // The published key set (what /.well-known/wact-audit-keys serves): the signer's local development key.
-  const publisher = createAuditSigner({ poolFor, key: () => localSigningKey(config.home) });
+  signerPools = createPools(scratch.urls, { user: 'wact_signer', password: scratch.servicePasswords.signer, max: 2 });
+  const publisher = createAuditSigner({
+    poolFor: (db) => (db === 'control' ? signerPools.control : signerPools.region(db)),
+    key: () => localSigningKey(config.home),
+  });
   for (const db of ['control', 'eu', 'us'] as const) await publisher.activeKey(db);
   const keySet = JSON.stringify({ keys: await publisher.publicKeys(['control', 'eu', 'us']) });
   keysFile = path.join(dir, 'keys.json');
@@ -55,10 +60,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await signer?.close();
   await pools?.end();
+  await signerPools?.end();
   await scratch?.drop();
 });
 
-const databases = () => ({ urls: scratch.urls, servicePasswords: scratch.servicePasswords, close: async () => undefined });
+const databases = () => databasesOf(scratch);
 
 /** What the broker has: request rows, no key. */
 const brokerSide = (timeoutMs: number): AuditSigningService => createSignerClient({ poolFor, timeoutMs });

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrateDatabase } from '../../db/migrator.ts';
 import { DATABASE_TARGETS, withCredentials, type DatabaseUrls } from '../../shared/db/database-urls.ts';
-import { serviceCredential, resolveServicePasswords } from '../../shared/runtime/databases.ts';
+import { resolveServicePassword, resolveServicePasswords, serviceCredential, SERVICE_ROLES } from '../../shared/runtime/databases.ts';
 import { runWact } from '../support/cli.ts';
 import { freshDatabases, operatorPools, testConfig, testDb } from '../support/db.ts';
 
@@ -14,7 +14,7 @@ async function verifiers(): Promise<Record<string, string>> {
   const ops = operatorPools();
   try {
     const { rows } = await ops.control.query<{ rolname: string; rolpassword: string }>(
-      `SELECT rolname, rolpassword FROM pg_authid WHERE rolname IN ('wact_ingest', 'wact_broker') ORDER BY rolname`,
+      `SELECT rolname, rolpassword FROM pg_authid WHERE rolname IN ('wact_ingest', 'wact_broker', 'wact_signer') ORDER BY rolname`,
     );
     return Object.fromEntries(rows.map((r) => [r.rolname, r.rolpassword]));
   } finally {
@@ -84,10 +84,16 @@ describe('wact db rotate-service-passwords', () => {
     const noYes = await prod([]);
     expect(noYes.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wact: refusing without --yes/)]);
     // Unset (spawn skips undefined values): the shell holds no service passwords.
-    const unset = { WACT_DB_PASSWORD_INGEST: undefined, WACT_DB_PASSWORD_BROKER: undefined } as unknown as Record<string, string>;
+    const unset = {
+      WACT_DB_PASSWORD_INGEST: undefined,
+      WACT_DB_PASSWORD_BROKER: undefined,
+      WACT_DB_PASSWORD_SIGNER: undefined,
+    } as unknown as Record<string, string>;
     const noPasswords = await prod(['--yes'], unset);
     expect(noPasswords.code).toBe(1);
-    expect(noPasswords.stderr.trim().split('\n')).toEqual([expect.stringMatching(/WACT_DB_PASSWORD_INGEST .*\(never generated\)$/)]);
+    expect(noPasswords.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/WACT_DB_PASSWORD_INGEST.*WACT_DB_PASSWORD_SIGNER \(never generated\)$/),
+    ]);
     const iam = await prod(['--yes'], { WACT_SERVICE_DB_AUTH: 'rds-iam' });
     expect(iam.stderr.trim()).toMatch(/RDS IAM tokens.*no passwords to rotate/);
     expect(await verifiers()).toEqual(before);
@@ -98,12 +104,13 @@ describe('wact db rotate-service-passwords', () => {
     const before = await verifiers();
     const res = await runWact(['db', 'rotate-service-passwords', '--json'], { home });
     expect(res.code, res.stderr).toBe(0);
-    expect(JSON.parse(res.stdout)).toEqual({ rotated: ['wact_ingest', 'wact_broker'], source: 'environment' });
+    expect(JSON.parse(res.stdout)).toEqual({ rotated: ['wact_ingest', 'wact_broker', 'wact_signer'], source: 'environment' });
     const after = await verifiers();
     expect(after.wact_ingest).not.toBe(before.wact_ingest);
     expect(after.wact_broker).not.toBe(before.wact_broker);
+    expect(after.wact_signer).not.toBe(before.wact_signer);
     const { urls, servicePasswords } = testDb();
-    for (const role of ['ingest', 'broker'] as const) {
+    for (const role of SERVICE_ROLES) {
       const c = new pg.Client({ connectionString: withCredentials(urls.control, `wact_${role}`, servicePasswords[role]) });
       await c.connect();
       await c.end();
@@ -128,7 +135,11 @@ describe('service credentials in production', () => {
     const prod = { ...base, env: 'production' as const };
     expect(resolveServicePasswords(prod)).toEqual(base.serviceDbPasswords);
     const missing = { ...prod, serviceDbPasswords: {} };
-    expect(() => resolveServicePasswords(missing)).toThrow(/never generated/);
+    expect(() => resolveServicePasswords(missing)).toThrow(/never a generated one/);
+    // Each process needs only its own role's password: an ingest given only its own starts.
+    const ingestOnly = { ...prod, serviceDbPasswords: { ingest: base.serviceDbPasswords.ingest } };
+    expect(resolveServicePassword(ingestOnly, 'ingest')).toBe(base.serviceDbPasswords.ingest);
+    expect(() => resolveServicePassword(ingestOnly, 'signer')).toThrow(/WACT_DB_PASSWORD_SIGNER .*never a generated one/);
     expect(fs.readdirSync(home).filter((f) => f.startsWith('db-password-'))).toEqual([]);
     // Development keeps generating into the state folder (0600).
     const dev = resolveServicePasswords({ ...base, serviceDbPasswords: {} });

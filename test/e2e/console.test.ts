@@ -21,7 +21,7 @@ import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { insertConversations } from '../support/console-fixtures.ts';
 import { chromiumAvailable, launchBrowser, newPerson, screenshot } from './support/browser.ts';
 import { enrolTotpInConsole, signInThroughConsole } from './support/console-flows.ts';
-import { freePort } from '../support/scratch-databases.ts';
+import { freePort, databasesOf } from '../support/scratch-databases.ts';
 
 describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout: 90_000 }, () => {
   let broker: TestBroker;
@@ -45,7 +45,7 @@ describe.skipIf(!chromiumAvailable())('console end to end (Chromium)', { timeout
     const { startIngest } = await import('../../ingest/server.ts');
     ingest = await startIngest({
       config: broker.config,
-      databases: { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined },
+      databases: databasesOf({ urls: urls as DatabaseUrls, servicePasswords }),
       tls: broker.tls,
     });
     ws = await broker.createWorkspace();

@@ -34,6 +34,7 @@ import type { CustomerRole, EmployeeRole } from '../../broker/policy/permissions
 import { startBroker } from '../../broker/server.ts';
 import { startAuditSigner } from '../../shared/audit/audit-signer-service.ts';
 import { testConfig, testDb } from './db.ts';
+import { databasesOf } from './scratch-databases.ts';
 
 export interface HttpResult {
   status: number;
@@ -202,7 +203,7 @@ export async function startTestBroker(
   });
   const config = testConfig({ WACT_HOME: home, OIDC_ISSUER_URL: oidc.issuer, ...env });
   const { urls, servicePasswords } = testDb();
-  const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
+  const databases: Databases = databasesOf({ urls: urls as DatabaseUrls, servicePasswords });
   const broker = await startBroker({ config, databases, tls }, { port: 0 });
   // The broker holds no audit signing key: the audit signer (its own component, as `wact start` runs it) answers its sign requests.
   const auditSigner = await startAuditSigner({ config, databases }, { pollMs: 500 });

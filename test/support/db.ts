@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { createPools, type Pools } from '../../shared/db/pools.ts';
 import { databaseNames, DATABASE_TARGETS, withCredentials, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
-import { ensureDatabase } from '../../shared/runtime/databases.ts';
+import { ensureDatabase, type ServiceRole } from '../../shared/runtime/databases.ts';
 import { databaseEnv } from './scratch-databases.ts';
 
 /** The databases the global setup created and migrated for this run. */
@@ -24,8 +24,8 @@ export function operatorPools(): Pools {
   return createPools(testDb().urls as DatabaseUrls, { max: 4 });
 }
 
-/** Pools logged in as a service role (wact_ingest or wact_broker). */
-export function servicePools(role: 'ingest' | 'broker'): Pools {
+/** Pools logged in as a service role (wact_ingest, wact_broker or wact_signer). */
+export function servicePools(role: ServiceRole): Pools {
   const { urls, servicePasswords } = testDb();
   return createPools(urls as DatabaseUrls, { user: `wact_${role}`, password: servicePasswords[role], max: 4 });
 }

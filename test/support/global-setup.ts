@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createScratchDatabases } from './scratch-databases.ts';
+import type { ServicePasswords } from '../../shared/runtime/databases.ts';
 
 /**
  * One PostgreSQL server for the whole run: a throw-away embedded server, or
@@ -32,7 +33,7 @@ declare module 'vitest' {
       serverUrl: string;
       urls: Record<'control' | 'eu' | 'us', string>;
       prefix: string;
-      servicePasswords: { ingest: string; broker: string };
+      servicePasswords: ServicePasswords;
       /** The run's shared state folder (local KEKs, dev certificates). */
       home: string;
     };

@@ -7,7 +7,13 @@ import pg from 'pg';
 import { migrateDatabase } from '../../db/migrator.ts';
 import { databaseNames, DATABASE_TARGETS, withDatabase, type DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../../shared/db/embedded-server.ts';
-import { ensureDatabase, setServicePasswords } from '../../shared/runtime/databases.ts';
+import {
+  ensureDatabase,
+  SERVICE_ROLES,
+  setServicePasswords,
+  type Databases,
+  type ServicePasswords,
+} from '../../shared/runtime/databases.ts';
 
 /** A free TCP port on loopback (for a throw-away server). */
 export function freePort(): Promise<number> {
@@ -30,7 +36,7 @@ export interface ScratchDatabases {
   prefix: string;
   names: Record<(typeof DATABASE_TARGETS)[number], string>;
   urls: DatabaseUrls;
-  servicePasswords: { ingest: string; broker: string };
+  servicePasswords: ServicePasswords;
   /** Drops the databases, stops the server if it was ours, removes the folder. */
   drop(): Promise<void>;
 }
@@ -71,7 +77,9 @@ export async function createScratchDatabases(opts: {
       await ensureDatabase(serverUrl, names[t]);
       await migrateDatabase(urls[t], t, { env: 'test' });
     }
-    const servicePasswords = { ingest: crypto.randomBytes(18).toString('base64url'), broker: crypto.randomBytes(18).toString('base64url') };
+    const servicePasswords = Object.fromEntries(
+      SERVICE_ROLES.map((r) => [r, crypto.randomBytes(18).toString('base64url')]),
+    ) as ServicePasswords;
     await setServicePasswords(urls.control, servicePasswords);
     return { serverUrl, server, home, prefix, names, urls, servicePasswords, drop };
   } catch (err) {
@@ -81,7 +89,7 @@ export async function createScratchDatabases(opts: {
 }
 
 /** The environment of a process (CLI, service) pointed at these databases. */
-export function databaseEnv(db: { urls: Record<'control' | 'eu' | 'us', string>; servicePasswords: { ingest: string; broker: string } }) {
+export function databaseEnv(db: { urls: Record<'control' | 'eu' | 'us', string>; servicePasswords: ServicePasswords }) {
   return {
     WACT_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -90,5 +98,16 @@ export function databaseEnv(db: { urls: Record<'control' | 'eu' | 'us', string>;
     DATABASE_URL_US: db.urls.us,
     WACT_DB_PASSWORD_INGEST: db.servicePasswords.ingest,
     WACT_DB_PASSWORD_BROKER: db.servicePasswords.broker,
+    WACT_DB_PASSWORD_SIGNER: db.servicePasswords.signer,
+  };
+}
+
+/** A Databases over already-migrated databases with known service passwords (no server owned). */
+export function databasesOf(db: { urls: Record<'control' | 'eu' | 'us', string>; servicePasswords: ServicePasswords }): Databases {
+  return {
+    urls: db.urls,
+    servicePasswords: db.servicePasswords,
+    credential: (role) => db.servicePasswords[role],
+    close: async () => undefined,
   };
 }

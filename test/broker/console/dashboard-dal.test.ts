@@ -6,10 +6,11 @@ import type { Databases } from '../../../shared/runtime/databases.ts';
 import type { DatabaseUrls } from '../../../shared/db/database-urls.ts';
 import { servicePools, testConfig, testDb } from '../../support/db.ts';
 import { insertConversations } from '../../support/console-fixtures.ts';
+import { databasesOf } from '../../support/scratch-databases.ts';
 
 describe('dashboard figures (aggregates for the console dashboard)', () => {
   const { urls, servicePasswords } = testDb();
-  const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
+  const databases: Databases = databasesOf({ urls: urls as DatabaseUrls, servicePasswords });
   const platform = createPlatform(testConfig(), databases, 'operator', { name: 'dashboard-test', poolMax: 2 });
   const broker = servicePools('broker');
   let ws: string;

@@ -4,6 +4,7 @@ import { startGateway } from '../../../broker/gateway/gateway-start.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../../shared/http/tls.ts';
 import type { DatabaseUrls } from '../../../shared/db/database-urls.ts';
 import { testConfig, testDb } from '../../support/db.ts';
+import { databasesOf } from '../../support/scratch-databases.ts';
 
 describe('wact start: gateway starter', () => {
   it('listens with TLS on GATEWAY_PORT and stops cleanly', async () => {
@@ -12,7 +13,7 @@ describe('wact start: gateway starter', () => {
     const { urls, servicePasswords } = testDb();
     const svc = await startGateway({
       config,
-      databases: { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined },
+      databases: databasesOf({ urls: urls as DatabaseUrls, servicePasswords }),
       tls: loadTlsMaterial(config),
     });
     expect(svc.name).toBe('gateway');

@@ -16,6 +16,8 @@ import { loadConfig } from '../../../shared/config/config.ts';
 import { createPools } from '../../../shared/db/pools.ts';
 import { operatorPools, testConfig, testDb } from '../../support/db.ts';
 import { databaseEnv } from '../../support/scratch-databases.ts';
+import { databasesOf } from '../../support/scratch-databases.ts';
+import type { ServicePasswords } from '../../../shared/runtime/databases.ts';
 
 /**
  * A gateway on port 0 over the run's databases, a broker-role access service,
@@ -59,14 +61,14 @@ export async function startHarness(
     holdLimitBytes?: number;
     loginTimeoutMs?: number;
     /** Other databases than the run's (a test with a server of its own); `home` holds keys and certificates. */
-    db?: { urls: DatabaseUrls; servicePasswords: { ingest: string; broker: string }; home: string };
+    db?: { urls: DatabaseUrls; servicePasswords: ServicePasswords; home: string };
   } = {},
 ): Promise<Harness> {
   const config = opts.db
     ? loadConfig({ ...databaseEnv(opts.db), WACT_HOME: opts.db.home, GATEWAY_PUBLIC_HOST: '127.0.0.1' })
     : testConfig({ GATEWAY_PUBLIC_HOST: '127.0.0.1' });
   const { urls, servicePasswords } = opts.db ?? testDb();
-  const databases: Databases = { urls: urls as DatabaseUrls, servicePasswords, close: async () => undefined };
+  const databases: Databases = databasesOf({ urls: urls as DatabaseUrls, servicePasswords });
   const platform = createPlatform(config, databases, 'broker', { poolMax: 6 });
   const operator = createPlatform(config, databases, 'operator', { poolMax: 2 });
   await ensureDevCertificates(config.home, []);
@@ -155,16 +157,12 @@ export async function startHarness(
       });
     },
     async auditRows(sessionId, action) {
-      // Statement records live in the connections' transcripts (migration 0700); shown here as the events they were.
-      const { rows } = await ops.region('eu').query(
-        `SELECT * FROM (
-           SELECT action, outcome, reason, metadata, occurred_at, seq, actor_id, session_id FROM audit.events WHERE session_id = $1
-           UNION ALL
-           SELECT 'db.statement', r.outcome, t.reason, r.metadata, r.occurred_at, r.seq, t.actor_id, t.session_id
-             FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id) WHERE t.session_id = $1
-         ) x ${action ? 'WHERE action = $2' : ''} ORDER BY occurred_at, seq`,
-        action ? [sessionId, action] : [sessionId],
-      );
+      const { rows } = await ops
+        .region('eu')
+        .query(
+          `SELECT * FROM audit.events WHERE session_id = $1 ${action ? 'AND action = $2' : ''} ORDER BY occurred_at, seq`,
+          action ? [sessionId, action] : [sessionId],
+        );
       return rows.map((r: { action: string; outcome: string; reason: string; metadata: string }) => ({
         action: r.action,
         outcome: r.outcome,

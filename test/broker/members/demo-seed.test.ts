@@ -15,6 +15,7 @@ import { DATABASE_TARGETS } from '../../../shared/db/database-urls.ts';
 import { createPools, type Pools } from '../../../shared/db/pools.ts';
 import { migrateDatabase } from '../../../db/migrator.ts';
 import { freshDatabases, testConfig, testDb } from '../../support/db.ts';
+import { databasesOf } from '../../support/scratch-databases.ts';
 
 describe('dev identities', () => {
   it('seeds eight logins, one of them the new owner; an older file gets only the missing entry appended', () => {
@@ -69,7 +70,7 @@ describe('demo seeder', () => {
     });
     const ctx = {
       config,
-      databases: { urls: fresh.urls, servicePasswords: testDb().servicePasswords, close: async () => undefined },
+      databases: databasesOf({ urls: fresh.urls, servicePasswords: testDb().servicePasswords }),
       tls: undefined as never,
     };
     const first = await seedDemoIdentities(ctx);
