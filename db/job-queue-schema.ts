@@ -37,7 +37,9 @@ export async function installJobQueueSchema(client: pg.Client, log: (line: strin
       await client.query(plan);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw new MigrationError(`pg-boss schema ${have === null ? 'installation' : `migration from ${have}`} failed: ${(err as Error).message}`);
+      throw new MigrationError(
+        `pg-boss schema ${have === null ? 'installation' : `migration from ${have}`} failed: ${(err as Error).message}`,
+      );
     } finally {
       await client.query('RESET ROLE').catch(() => undefined);
     }

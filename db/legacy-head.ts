@@ -50,7 +50,9 @@ export async function adoptLegacyDatabase(
     );
   const edited = present.filter((l) => applied.get(l.version)!.checksum !== l.checksum).map((l) => l.name);
   if (edited.length)
-    throw new MigrationError(`${set} database applied other versions of ${edited.join(', ')} than the ones the baseline replaced: ${SQUASH_NOTE}`);
+    throw new MigrationError(
+      `${set} database applied other versions of ${edited.join(', ')} than the ones the baseline replaced: ${SQUASH_NOTE}`,
+    );
   await client.query('BEGIN');
   try {
     await client.query('SET LOCAL ROLE wact_owner');

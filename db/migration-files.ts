@@ -81,12 +81,16 @@ export function loadSchemaObjects(set: MigrationSet, root = DB_DIR): SchemaObjec
   for (const kind of OBJECT_KINDS) {
     const dir = path.join(root, kind);
     if (!fs.existsSync(dir)) continue;
-    for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const name of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
       const sql = fs.readFileSync(path.join(dir, name), 'utf8');
       const header = /^-- databases: ([a-z, ]+)\n/.exec(sql);
       if (!header) throw new MigrationError(`db/${kind}/${name} must start with "-- databases: control, regional" (or one of them)`);
       const sets = header[1].split(',').map((s) => s.trim());
-      if (sets.some((s) => s !== 'control' && s !== 'regional')) throw new MigrationError(`db/${kind}/${name}: unknown database kind in ${header[1]}`);
+      if (sets.some((s) => s !== 'control' && s !== 'regional'))
+        throw new MigrationError(`db/${kind}/${name}: unknown database kind in ${header[1]}`);
       if (sets.includes(set)) out.push({ kind, name, sql });
     }
   }

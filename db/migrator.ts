@@ -123,10 +123,7 @@ async function prepareDatabase(client: pg.Client, target: DatabaseTarget, env: W
     ALTER TABLE wact_meta.database_identity OWNER TO wact_owner;
     GRANT USAGE ON SCHEMA wact_meta TO wact_ingest, wact_broker;
     GRANT SELECT ON wact_meta.database_identity TO wact_ingest, wact_broker;`);
-  await client.query(`INSERT INTO wact_meta.database_identity (kind, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-    target,
-    env,
-  ]);
+  await client.query(`INSERT INTO wact_meta.database_identity (kind, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [target, env]);
   const identity = await client.query<{ kind: string; environment: string }>('SELECT kind, environment FROM wact_meta.database_identity');
   try {
     assertIdentity(identity.rows[0], target, env);
@@ -151,14 +148,19 @@ async function appliedMigrations(client: pg.Client): Promise<Map<string, { versi
  */
 async function applySchemaObjects(client: pg.Client, target: DatabaseTarget, objects: SchemaObject[]): Promise<void> {
   let current = '';
-  await inTransaction(client, `re-applying schema objects on ${target} failed`, async () => {
-    await client.query("SET LOCAL lock_timeout = '30s'");
-    await client.query('SET LOCAL check_function_bodies = off');
-    for (const o of objects) {
-      current = `db/${o.kind}/${o.name}`;
-      await client.query(o.sql);
-    }
-  }, () => current);
+  await inTransaction(
+    client,
+    `re-applying schema objects on ${target} failed`,
+    async () => {
+      await client.query("SET LOCAL lock_timeout = '30s'");
+      await client.query('SET LOCAL check_function_bodies = off');
+      for (const o of objects) {
+        current = `db/${o.kind}/${o.name}`;
+        await client.query(o.sql);
+      }
+    },
+    () => current,
+  );
 }
 
 /** Runs `body` in a transaction as wact_owner; any failure rolls all of it back and names what failed. */
@@ -192,6 +194,7 @@ export async function pendingMigrations(url: string, target: DatabaseTarget): Pr
 
 /** What process start-up receives to migrate or check databases (shared/runtime never imports db/). */
 export const databaseMigrator = {
-  migrate: (url: string, target: DatabaseTarget, opts: { env: WactEnv; log?: (line: string) => void }) => migrateDatabase(url, target, opts),
+  migrate: (url: string, target: DatabaseTarget, opts: { env: WactEnv; log?: (line: string) => void }) =>
+    migrateDatabase(url, target, opts),
   pending: pendingMigrations,
 };

@@ -1,9 +1,11 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrateDatabase } from '../../db/migrator.ts';
+import { loadMigrations, loadSchemaObjects, migrateDatabase, type Migration } from '../../db/migrator.ts';
+import { JOB_QUEUE_SCHEMA_VERSION } from '../../db/job-queue-schema.ts';
 import { freshDatabases } from '../support/db.ts';
 import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 
@@ -63,5 +65,90 @@ describe('migrations', () => {
     await c.end();
     expect(rows.length).toBeGreaterThan(3);
     expect(rows.filter((r) => r.owner !== 'wact_owner')).toEqual([]);
+  });
+
+  it('apply a numbered migration added after the baseline as an ordinary increment', async () => {
+    const sql = 'CREATE TABLE wact.later_probe (id integer PRIMARY KEY);';
+    const later: Migration = {
+      version: '9001',
+      name: '9001_later_probe.sql',
+      sql,
+      checksum: crypto.createHash('sha256').update(sql).digest('hex'),
+    };
+    const res = await migrateDatabase(fresh.urls.us, 'us', { env: 'test', migrations: [...loadMigrations('regional'), later] });
+    expect(res.applied.at(-1)).toBe('9001_later_probe.sql');
+    const again = await migrateDatabase(fresh.urls.us, 'us', { env: 'test', migrations: [...loadMigrations('regional'), later] });
+    expect(again.applied).toEqual([]);
+    // Later files get the baseline's default privileges (engineer sessions read, the broker deletes).
+    const c = new pg.Client({ connectionString: fresh.urls.us });
+    await c.connect();
+    const { rows } = await c.query(
+      `SELECT has_table_privilege('wact_engineer', 'wact.later_probe', 'SELECT') AS eng, has_table_privilege('wact_broker', 'wact.later_probe', 'DELETE') AS del`,
+    );
+    await c.end();
+    expect(rows[0]).toEqual({ eng: true, del: true });
+  });
+
+  it('re-apply every function, view, policy and trigger on each migrate: a hand-made change is undone', async () => {
+    await migrateDatabase(fresh.urls.us, 'us', { env: 'test' });
+    const c = new pg.Client({ connectionString: fresh.urls.us });
+    await c.connect();
+    try {
+      const state = async () =>
+        (
+          await c.query(`SELECT pg_get_functiondef('wact_private.workspace_visible(uuid, name)'::regprocedure) AS f,
+                                pg_get_viewdef('redacted.links'::regclass) AS v,
+                                (SELECT count(*)::int FROM pg_policy WHERE polrelid = 'wact.links'::regclass) AS p,
+                                has_function_privilege('wact_ingest', 'wact_private.workspace_visible(uuid, name)', 'EXECUTE') AS x`)
+        ).rows[0];
+      const good = await state();
+      await c.query(`SET ROLE wact_owner;
+        CREATE OR REPLACE FUNCTION wact_private.workspace_visible(ws uuid, who name) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+        CREATE OR REPLACE VIEW redacted.links AS SELECT l.id, l.workspace_id, l.created_at, l.disabled_at FROM wact.links l WHERE false;
+        DROP POLICY workspace_isolation ON wact.links;
+        REVOKE EXECUTE ON FUNCTION wact_private.workspace_visible(uuid, name) FROM wact_ingest;
+        RESET ROLE`);
+      expect(await state()).not.toEqual(good);
+      await migrateDatabase(fresh.urls.us, 'us', { env: 'test' });
+      expect(await state()).toEqual(good);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('hold one definition per function file (no stale overload left by a changed signature)', async () => {
+    const names = loadSchemaObjects('regional')
+      .filter((o) => o.kind === 'functions')
+      .map((o) => o.name.replace(/\.sql$/, ''));
+    expect(names.length).toBeGreaterThan(20);
+    const c = new pg.Client({ connectionString: fresh.urls.eu });
+    await c.connect();
+    const { rows } = await c.query<{ name: string; n: number }>(
+      `SELECT n.nspname || '.' || p.proname AS name, count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname || '.' || p.proname = ANY($1) GROUP BY 1`,
+      [names],
+    );
+    await c.end();
+    expect(rows.map((r) => r.name).sort()).toEqual([...names].sort());
+    expect(rows.filter((r) => r.n !== 1)).toEqual([]);
+  });
+
+  it("install pg-boss's schema from pg-boss itself, owned by wact_owner, the services limited to reading and writing it", async () => {
+    const c = new pg.Client({ connectionString: fresh.urls.eu });
+    await c.connect();
+    const { rows } = await c.query(`
+      SELECT (SELECT max(version) FROM pgboss.version) AS version,
+             (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'pgboss') AS owner,
+             has_schema_privilege('wact_ingest', 'pgboss', 'CREATE') AS ingest_ddl,
+             has_table_privilege('wact_broker', 'pgboss.job', 'INSERT') AS broker_writes,
+             has_function_privilege('wact_broker', 'pgboss.create_queue(text, json)', 'EXECUTE') AS broker_ddl_function`);
+    await c.end();
+    expect(rows[0]).toEqual({
+      version: JOB_QUEUE_SCHEMA_VERSION,
+      owner: 'wact_owner',
+      ingest_ddl: false,
+      broker_writes: true,
+      broker_ddl_function: false,
+    });
   });
 });
