@@ -4,7 +4,7 @@ import type { Config, DatabaseTarget } from '../config/config.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.ts';
 import { databaseNames, DATABASE_TARGETS, type DatabaseUrls, type DbCredential } from '../db/database-urls.ts';
 import { ensureHome, readOrCreateSecret } from '../db/state-files.ts';
-import { assertIdentity, loadMigrations, migrateDatabase } from '../../db/migrator.ts';
+import { assertIdentity } from '../db/database-identity.ts';
 import { ConfigError } from '../errors/errors.ts';
 import type { WactEnv } from '../config/config.ts';
 
@@ -119,17 +119,28 @@ export function serviceCredential(
 }
 
 /**
+ * The migrator, handed in by the process that migrates or checks
+ * (db/migrator.ts's databaseMigrator, passed by `wact migrate`, development
+ * start and operator commands): shared/ never imports db/.
+ */
+export interface DatabaseMigrator {
+  migrate(url: string, target: DatabaseTarget, opts: { env: WactEnv; log?: (line: string) => void }): Promise<unknown>;
+  /** Names of this checkout's migrations the database has not applied. */
+  pending(url: string, target: DatabaseTarget): Promise<string[]>;
+}
+
+/**
  * Resolves the databases this process uses: the configured URLs, or the
  * embedded server (started for the caller's lifetime if it is not running).
  *
- * - `migrate`: bring every database up to date first (only `wact migrate` and
- *   development's `wact start` ask; operator commands never do).
+ * - `migrate`: bring every database up to date first with this migrator (only
+ *   `wact migrate` and development's `wact start` ask; operator commands never do).
  * - `setServicePasswords`: also ALTER the service roles' passwords to this
  *   process's values. Never in production (WACT_DB_PASSWORD_* are set by the
  *   secret store and rotated with `wact db rotate-service-passwords`); outside
  *   production it defaults to `migrate` for development's single state folder.
- * - `requireCurrent`: refuse, in one line, databases with pending migrations
- *   instead of migrating them.
+ * - `requireCurrent`: refuse, in one line, databases with migrations this
+ *   migrator has pending, instead of migrating them.
  *
  * The service passwords are resolved when first read, so a process that does
  * not log in as a service (migrate, operator commands) needs none and
@@ -137,7 +148,12 @@ export function serviceCredential(
  */
 export async function openDatabases(
   config: Config,
-  opts: { migrate?: boolean; setServicePasswords?: boolean; requireCurrent?: boolean; log?: (l: string) => void } = {},
+  opts: {
+    migrate?: DatabaseMigrator | false;
+    setServicePasswords?: boolean;
+    requireCurrent?: DatabaseMigrator | false;
+    log?: (l: string) => void;
+  } = {},
 ): Promise<Databases> {
   let urls: DatabaseUrls;
   let server: EmbeddedServer | undefined;
@@ -151,7 +167,7 @@ export async function openDatabases(
     urls = config.database.urls;
   }
   if (opts.migrate) {
-    for (const target of DATABASE_TARGETS) await migrateDatabase(urls[target], target, { env: config.env, log: opts.log });
+    for (const target of DATABASE_TARGETS) await opts.migrate.migrate(urls[target], target, { env: config.env, log: opts.log });
   }
   const setPasswords = opts.setServicePasswords ?? (!!opts.migrate && config.env !== 'production');
   if (setPasswords && config.env === 'production')
@@ -160,7 +176,7 @@ export async function openDatabases(
   // Every process checks, not only the migrator: a staging service pointed at a
   // production URL (or the reverse) must refuse before it reads or writes a row.
   await verifyDatabaseIdentities(urls, config.env);
-  if (opts.requireCurrent) await assertMigrationsApplied(urls);
+  if (opts.requireCurrent) await assertMigrationsApplied(urls, opts.requireCurrent);
   return {
     urls,
     server,
@@ -183,22 +199,13 @@ function lazyServicePasswords(config: Config): ServicePasswords {
 }
 
 /** Refuses databases that lack a migration this checkout has: run `wact migrate` first (never done implicitly). */
-export async function assertMigrationsApplied(urls: DatabaseUrls): Promise<void> {
+export async function assertMigrationsApplied(urls: DatabaseUrls, migrator: Pick<DatabaseMigrator, 'pending'>): Promise<void> {
   for (const target of DATABASE_TARGETS) {
-    const wanted = loadMigrations(target === 'control' ? 'control' : 'regional').map((m) => m.version);
-    const client = new pg.Client({ connectionString: urls[target], application_name: 'wact-schema-check' });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ version: string }>('SELECT version FROM wact_meta.schema_migrations');
-      const have = new Set(rows.map((r) => r.version));
-      const pending = wanted.filter((v) => !have.has(v));
-      if (pending.length)
-        throw new ConfigError(
-          `${pending.length} migration(s) pending on ${target}: run wact migrate first (commands never migrate implicitly)`,
-        );
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const pending = await migrator.pending(urls[target], target);
+    if (pending.length)
+      throw new ConfigError(
+        `${pending.length} migration(s) pending on ${target}: run wact migrate first (commands never migrate implicitly)`,
+      );
   }
 }
 
