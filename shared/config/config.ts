@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import { ConfigError } from '../errors/errors.ts';
 import { configSchema, REGIONS, REPO_ROOT, type Region, type WactEnv } from './config-schema.ts';
 
@@ -21,10 +22,13 @@ export interface Config {
   raw: ReturnType<typeof configSchema.parse>;
 }
 
-/** A URL is acceptable in production only if the client verifies the server certificate. */
+/**
+ * A URL is acceptable in production only if the client verifies the server certificate. Read
+ * with pg-connection-string, as pg will read it: of a parameter given twice the last counts, so
+ * `sslmode=verify-full&sslmode=disable` is refused here instead of connecting without TLS.
+ */
 export function verifiesTls(url: string): boolean {
-  const mode = new URL(url).searchParams.get('sslmode');
-  return mode === 'verify-full';
+  return parseConnectionString(url).sslmode === 'verify-full';
 }
 
 /**

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import type { Config, DatabaseTarget } from '../config/config.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.ts';
 import { databaseNames, DATABASE_TARGETS, type DatabaseUrls, type DbCredential } from '../db/database-urls.ts';
@@ -110,10 +111,11 @@ export function serviceCredential(
   opts: { signer?: RdsTokenSigner } = {},
 ): DbCredential {
   if (config.raw.WACT_SERVICE_DB_AUTH === 'rds-iam') {
-    const u = new URL(url);
+    // The token is signed for the host and port pg will connect to, read from the URL as pg reads it.
+    const { host, port } = parseConnectionString(url);
     const region = target === 'us' ? config.raw.WACT_RDS_AWS_REGION_US : config.raw.WACT_RDS_AWS_REGION_EU;
     const sign = opts.signer ?? defaultRdsSigner;
-    return () => sign({ hostname: u.hostname, port: Number(u.port || 5432), username: `wact_${role}`, region });
+    return () => sign({ hostname: host ?? '', port: Number(port || 5432), username: `wact_${role}`, region });
   }
   return resolveServicePassword(config, role);
 }

@@ -57,6 +57,10 @@ describe('configuration', () => {
       /eu does not verify TLS/,
     );
     expect(refusal({ ...production, DATABASE_URL_US: 'postgres://a@db.example/wact_us' })).toMatch(/us does not verify TLS/);
+    // pg takes the last of a repeated parameter: a verify-full that a later sslmode overrides is no verification.
+    expect(
+      refusal({ ...production, DATABASE_URL_CONTROL: 'postgres://a@db.example/wact_control?sslmode=verify-full&sslmode=disable' }),
+    ).toMatch(/control does not verify TLS/);
   });
 
   it('refuses a partial set of database URLs and invalid values', () => {
