@@ -35,7 +35,7 @@ export interface MigrateOptions {
  * Brings one database up to date, in this order:
  *  1. roles (db/roles.sql) and database privileges (db/database-grants.sql);
  *  2. bookkeeping (wact_meta) and the database's identity (kind, environment);
- *  3. a database made before the squash is adopted (db/legacy-head.ts);
+ *  3. a database made before the current baseline is brought to it (db/legacy-head.ts);
  *  4. every numbered migration not yet applied — the baseline 0000 on a new
  *     database, then later files — each in its own transaction as wact_owner.
  *     An applied migration whose text changed since is refused (checksum);
@@ -59,9 +59,8 @@ export async function migrateDatabase(url: string, target: DatabaseTarget, opts:
 
     const applied = await appliedMigrations(client);
     const baseline = migrations.find((m) => m.version === BASELINE_VERSION);
-    if (baseline && (await adoptLegacyDatabase(client, set, baseline, applied))) {
-      log(`adopted ${target}: a database made before the squash, recorded at ${baseline.name}`);
-    }
+    const adopted = baseline ? await adoptLegacyDatabase(client, set, baseline, applied) : undefined;
+    if (adopted) log(`adopted ${target}: a database made by ${adopted}, recorded at ${baseline!.name}`);
 
     const done: string[] = [];
     for (const m of migrations) {

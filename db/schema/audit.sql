@@ -137,12 +137,15 @@ CREATE TABLE audit.sign_requests (
 );
 CREATE INDEX sign_requests_pending ON audit.sign_requests (id) WHERE done_at IS NULL;
 
--- The broker reads (search, export, signing) and records signatures, digests
--- and sign requests; the broker and the signer both log in as wact_broker (the
--- boundary is the KMS key's IAM policy, docs/audit-export.md). Appends go
--- through audit.append / audit.append_series only. Partitions created later
--- inherit nothing: reads go through audit.events.
-GRANT SELECT ON audit.events, audit.chain_heads, audit.signed_heads, audit.signing_keys TO wact_broker;
-GRANT INSERT ON audit.signed_heads, audit.signing_keys TO wact_broker;
-GRANT SELECT, INSERT ON audit.digests TO wact_broker;
+-- The broker reads (search, export) and asks for signatures: it inserts a sign
+-- request and reads the answer. Only the audit signing worker (wact_signer,
+-- issue 13.2) publishes signing keys and writes signed heads and digests, so
+-- a broker credential can neither register a key of its own (and so in
+-- /.well-known/wact-audit-keys) nor plant heads. Appends go through
+-- audit.append / audit.append_series only. Partitions created later inherit
+-- nothing: reads go through audit.events.
+GRANT USAGE ON SCHEMA audit TO wact_signer;
+GRANT SELECT ON audit.events, audit.chain_heads, audit.signed_heads, audit.signing_keys, audit.digests TO wact_broker, wact_signer;
+GRANT INSERT ON audit.signing_keys, audit.signed_heads, audit.digests TO wact_signer;
 GRANT SELECT, INSERT, UPDATE ON audit.sign_requests TO wact_broker;
+GRANT SELECT, UPDATE ON audit.sign_requests TO wact_signer;

@@ -30,9 +30,10 @@ describe('operator commands never migrate and never touch the services’ passwo
   beforeAll(async () => {
     fresh = await freshDatabases();
     // Everything but the newest regional migration: a checkout one migration ahead of its databases.
+    // With only the baseline, that is nothing (functions and pg-boss's schema need its tables).
     const regional = loadMigrations('regional');
-    for (const t of DATABASE_TARGETS)
-      await migrateDatabase(fresh.urls[t], t, { env: 'test', migrations: t === 'control' ? undefined : regional.slice(0, -1) });
+    const behind = regional.length > 1 ? { migrations: regional.slice(0, -1) } : { migrations: [], objects: [], jobQueue: false };
+    for (const t of DATABASE_TARGETS) await migrateDatabase(fresh.urls[t], t, { env: 'test', ...(t === 'control' ? {} : behind) });
   }, 180_000);
   afterAll(async () => {
     await fresh?.drop();

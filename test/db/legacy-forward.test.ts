@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { legacyHead } from '../../db/legacy-head.ts';
-import { loadMigrations, migrateDatabase, type MigrationSet } from '../../db/migrator.ts';
+import { foldedMigrations, legacyHead } from '../../db/legacy-head.ts';
+import { loadMigrations, migrateDatabase, type Migration, type MigrationSet } from '../../db/migrator.ts';
 import type { DatabaseTarget } from '../../shared/config/config.ts';
 import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { freshDatabases } from '../support/db.ts';
@@ -23,6 +23,11 @@ const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtur
 const legacyFiles = (set: MigrationSet) => loadMigrations(set, path.join(FIXTURES, set));
 const setOf = (t: DatabaseTarget): MigrationSet => (t === 'control' ? 'control' : 'regional');
 const TARGETS = ['control', 'eu'] as const;
+/** The first published text of each baseline, expanded (before 0340 and 0700 were folded into it). */
+const baselineV1 = (set: MigrationSet): Migration => {
+  const sql = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'baseline-v1', `${set}.sql`), 'utf8');
+  return { version: '0000', name: '0000_baseline.sql', sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
+};
 
 /** What the old migrator did: roles, grants, bookkeeping, then each old file as wact_owner. */
 async function buildLegacy(url: string, target: DatabaseTarget, files = legacyFiles(setOf(target))) {
@@ -117,7 +122,12 @@ describe('a database made by the migrations before the squash migrates forward',
 
   beforeAll(async () => {
     [legacy, fresh] = await Promise.all([freshDatabases(), freshDatabases()]);
-    for (const t of TARGETS) await buildLegacy(legacy.urls[t], t);
+    // control also ran the signer-role file (0340, folded into the baseline since) under the old migrator; eu did not.
+    await buildLegacy(legacy.urls.control, 'control', [
+      ...legacyFiles('control'),
+      ...foldedMigrations('control').filter((m) => m.version === '0340'),
+    ]);
+    await buildLegacy(legacy.urls.eu, 'eu');
     await fill(legacy.urls, ws);
     for (const t of TARGETS) before[t] = await dataOf(legacy.urls[t]);
     for (const t of TARGETS) {
@@ -193,6 +203,46 @@ describe('a database made by the migrations before the squash migrates forward',
     const again = await migrateDatabase(legacy.urls.eu, 'eu', { env: 'test' });
     expect(again.applied).toEqual([]);
     expect(diffCatalogs(await catalogOf(legacy.urls.eu), cat)).toEqual({ onlyA: [], onlyB: [] });
+  });
+});
+
+describe('a database made by the first text of the baseline (before 0340 and 0700 were folded into it) migrates forward', () => {
+  let early: { urls: DatabaseUrls; drop(): Promise<void> };
+  let fresh: { urls: DatabaseUrls; drop(): Promise<void> };
+  const log: string[] = [];
+  beforeAll(async () => {
+    [early, fresh] = await Promise.all([freshDatabases(), freshDatabases()]);
+    for (const t of TARGETS) {
+      const set = setOf(t);
+      // What `wact migrate` made in that hour: the first baseline, then 0340 (and 0700) as increments.
+      await migrateDatabase(early.urls[t], t, {
+        env: 'test',
+        migrations: [baselineV1(set), ...foldedMigrations(set)],
+        objects: [],
+        jobQueue: t !== 'control',
+      });
+      await migrateDatabase(early.urls[t], t, { env: 'test', log: (l) => log.push(l) });
+      await migrateDatabase(fresh.urls[t], t, { env: 'test' });
+    }
+  }, 240_000);
+  afterAll(async () => {
+    await Promise.all([early?.drop(), fresh?.drop()]);
+  });
+
+  it('is recognised, its folded rows replaced by the current baseline, and ends with the same schema as a fresh database', async () => {
+    expect(log.filter((l) => l.includes('an earlier baseline'))).toHaveLength(2);
+    for (const t of TARGETS) {
+      const rows = await withClient(
+        early.urls[t],
+        async (c) => (await c.query('SELECT version, checksum FROM wact_meta.schema_migrations ORDER BY version')).rows,
+      );
+      const freshRows = await withClient(
+        fresh.urls[t],
+        async (c) => (await c.query('SELECT version, checksum FROM wact_meta.schema_migrations ORDER BY version')).rows,
+      );
+      expect(rows).toEqual(freshRows);
+      expect(diffCatalogs(await catalogOf(early.urls[t]), await catalogOf(fresh.urls[t])), t).toEqual({ onlyA: [], onlyB: [] });
+    }
   });
 });
 

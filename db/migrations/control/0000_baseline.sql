@@ -1,7 +1,7 @@
 -- Baseline of the control database: people, sessions, the workspace
 -- directory, owner sign-up invitations, access requests, and the platform's
--- audit stream. The schema as the numbered migrations 0001..0510 left it,
--- squashed; functions, views, policies and triggers are not here but in
+-- audit stream. The schema as the numbered migrations 0001..0510 and 0340
+-- left it, squashed; functions, views, policies and triggers are not here but in
 -- db/functions, db/views, db/policies and db/triggers, re-applied on every
 -- migrate (docs/database.md). Runs as wact_owner (the migrator sets the
 -- role), so wact_owner owns it all. Never edited once released: a change is

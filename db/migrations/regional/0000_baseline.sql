@@ -1,5 +1,6 @@
 -- Baseline of every regional database: everything a workspace owns lives
--- here. The schema as the numbered migrations 0001..0900 left it, squashed;
+-- here. The schema as the numbered migrations 0001..0900, 0340 and 0700 left
+-- it, squashed;
 -- functions, views, policies and triggers are not here but in db/functions,
 -- db/views, db/policies and db/triggers, re-applied on every migrate, and
 -- pg-boss's schema comes from pg-boss itself (docs/database.md). Runs as
@@ -424,6 +425,67 @@ CREATE TABLE wact_private.key_reencryption (
 ALTER TABLE wact_private.key_reencryption ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 
 \ir ../../schema/audit.sql
+
+-- Gateway transcripts (issue 17): the statement records of one gateway
+-- connection, chained on their own and anchored into the workspace's audit
+-- stream when the connection ends.
+--
+-- Why: every statement record used to be one event of the workspace stream,
+-- written through audit.append_series under the stream's head lock. All
+-- connections of a workspace serialised on that row through each WAL flush,
+-- and each record cost PostgreSQL ~300 µs in the general event table (many
+-- CHECKs and indexes). Here a connection's records form their own hash chain,
+-- computed by the gateway, in a lean table with one index; the gateway writes
+-- the pending records of all its connections in one statement and one durable
+-- commit (group commit). No row lock is shared between connections.
+--
+-- The chain (shared/audit/transcript-chain.ts, docs/audit-export.md):
+--   genesis = SHA-256("wact.transcript.v1|" f(transcriptId) f(streamId) f(sessionId))
+--   hash(n) = SHA-256(hash(n-1) || "wact.transcript.v1|" f(transcriptId) f(seq) f(occurredAt) f(outcome) f(metadata))
+-- The workspace stream names the transcript when the connection opens
+-- (db.session.connect, metadata.transcript) and anchors its final seq and
+-- hash when it ends (db.session.disconnect, metadata.transcript /
+-- transcriptRecords / transcriptHash): a record altered, removed, added or
+-- moved to another transcript breaks the chain or the anchor, and the anchor
+-- itself is covered by the signed heads of the workspace stream.
+CREATE TABLE audit.transcripts (
+  transcript_id uuid        PRIMARY KEY,
+  -- The workspace stream it is anchored into; the wipe's erasure of the
+  -- workspace row removes it (and, by trigger, its records).
+  stream_id     uuid        NOT NULL REFERENCES wact.workspaces (id) ON DELETE CASCADE,
+  session_id    text        NOT NULL CHECK (length(session_id) BETWEEN 1 AND 200),
+  -- Who and why, as in the db.session.connect event that names this
+  -- transcript (the verifiers compare them): common to every record.
+  actor_kind    text        NOT NULL,
+  actor_id      text        NOT NULL,
+  actor_role    text,
+  actor_name    text,
+  reason        text,
+  client_ip     text,
+  opened_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX transcripts_session ON audit.transcripts (session_id);
+CREATE INDEX transcripts_stream ON audit.transcripts (stream_id, opened_at);
+
+-- Lean on purpose: the primary key is the only index; metadata is the
+-- canonical JSON text the gateway validated and hashed (same checks as the
+-- event path, audit-validation.ts), so the database only bounds it.
+CREATE TABLE audit.transcript_records (
+  transcript_id uuid        NOT NULL,
+  seq           integer     NOT NULL CHECK (seq >= 1),
+  stream_id     uuid        NOT NULL,
+  occurred_at   timestamptz NOT NULL,
+  outcome       text        NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+  metadata      text        NOT NULL CHECK (length(metadata) <= 2400000),
+  prev_hash     bytea       NOT NULL CHECK (length(prev_hash) = 32),
+  hash          bytea       NOT NULL CHECK (length(hash) = 32),
+  PRIMARY KEY (transcript_id, seq)
+);
+-- Reads: the broker's WAct access view and the export. Nobody writes the
+-- tables directly (audit.append_transcript), nobody updates or deletes
+-- (triggers transcript_guard, transcript_truncate_guard).
+REVOKE ALL ON audit.transcripts, audit.transcript_records FROM PUBLIC;
+GRANT SELECT ON audit.transcripts, audit.transcript_records TO wact_broker;
 
 -- Grants: ingest writes and reads what it handles; the broker reads for the
 -- API, manages links, keys and credentials from the console, and deletes for
