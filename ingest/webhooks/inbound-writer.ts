@@ -8,8 +8,8 @@ import type { InboundRecord, WriteOutcome } from './inbound-types.ts';
  *
  * Requests hand their records to `write()` and wait; one statement at a time
  * per slot takes everything queued (up to maxBatch) and writes it with a
- * single call of wact_private.ingest_inbound_batch (db/migrations/regional/
- * 0102/0104_ingest_batch*.sql: dedup receipt, conversation and attribution, payload),
+ * single call of wact_private.ingest_inbound_batch (db/functions/
+ * wact_private.ingest_inbound_batch.sql: dedup receipt, conversation and attribution, payload),
  * which is its own transaction. Promises resolve only after that statement's
  * commit returned, i.e. after the WAL flush: a 200 is never sent for a write
  * that could be lost, and a crash before the commit loses the response too,

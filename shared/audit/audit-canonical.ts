@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify as verifySignature, type KeyObject 
 
 /**
  * The canonical form of an audit event and of a signed head. The database
- * computes the same bytes in audit.append_at (db/migrations/{control,regional}/0003_audit.sql);
+ * computes the same bytes in audit.append_at (db/functions/audit.append_at.sql);
  * the verifier recomputes them from an export. Documented in docs/audit-export.md
  * (section audit) so a customer can write their own verifier.
  *

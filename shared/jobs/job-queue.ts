@@ -5,7 +5,7 @@ import type pg from 'pg';
  * A small wrapper around pg-boss 10 for one regional database.
  *
  * Least privilege: the pg-boss schema (`pgboss`) is installed by the migrator
- * as wact_owner (db/migrations/regional/0101_job_queue.sql); services connect
+ * as wact_owner from pg-boss's own plans (db/job-queue-schema.ts); services connect
  * as their own role and run pg-boss with `migrate: false`, so they never need
  * DDL rights. Queues are created through the definer function
  * wact_private.ensure_job_queue (pg-boss 10 creates one table partition per

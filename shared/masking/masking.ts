@@ -1,6 +1,6 @@
 /**
  * Display masks for values support staff may see in part. The SQL functions
- * wact_private.mask_hash / mask_click_id (db/migrations/regional/0002_masking.sql)
+ * wact_private.mask_hash / mask_click_id (db/functions/wact_private.mask_*.sql)
  * produce the same output; a test holds them together.
  *
  * Rule: a prefix is shown only when it is at most half the value, so a short
