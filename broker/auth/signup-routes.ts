@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { BadRequestError } from '../../shared/errors/errors.ts';
 import type { ApiRequest, ApiRoute } from '../http/route-types.ts';
-import { createSignupService, signupInviteInput } from './signup-service.ts';
+import { createSignupService } from '../../shared/signup/signup-service.ts';
+import { signupInviteInput } from '../../shared/signup/signup-types.ts';
 import { actorOf } from './step-up.ts';
 
 export const signupInviteBody = signupInviteInput.extend({ reason: z.string().max(500).optional() }).strict();

@@ -5,7 +5,7 @@ import { withTransaction } from '../../shared/db/pools.ts';
 import { createMembersDal } from '../members/members-dal.ts';
 import type { EmployeeRole } from '../policy/permissions.ts';
 import type { IdTokenClaims } from './oidc-client.ts';
-import { createSignupDal } from './signup-dal.ts';
+import { createSignupDal } from '../../shared/signup/signup-dal.ts';
 
 export interface User {
   id: string;

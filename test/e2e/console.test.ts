@@ -15,7 +15,7 @@ import type { Browser } from 'playwright-core';
 import { ensureConsoleBuilt } from '../../scripts/build-console.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { testDb } from '../support/db.ts';
-import { createSignupService } from '../../broker/auth/signup-service.ts';
+import { createSignupService } from '../../shared/signup/signup-service.ts';
 import type { RunningService } from '../../shared/runtime/service-types.ts';
 import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { insertConversations } from '../support/console-fixtures.ts';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignupService, type SignupService } from '../../../broker/auth/signup-service.ts';
+import { createSignupService, type SignupService } from '../../../shared/signup/signup-service.ts';
 import { createUserService, type UserService } from '../../../broker/auth/user-service.ts';
 import type { Pools } from '../../../shared/db/pools.ts';
 import { startTestBroker, type TestBroker } from '../../support/broker.ts';

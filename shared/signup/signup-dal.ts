@@ -1,19 +1,7 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
 
-export type SignupInvitationStatus = 'open' | 'expired' | 'accepted' | 'revoked';
-
-export interface SignupInvitation {
-  id: string;
-  email: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string;
-  acceptedAt: string | null;
-  acceptedBy: string | null;
-  revokedAt: string | null;
-  status: SignupInvitationStatus;
-}
+import type { SignupInvitation, SignupInvitationStatus } from './signup-types.ts';
 
 interface Row {
   id: string;

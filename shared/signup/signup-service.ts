@@ -1,14 +1,10 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import type { AuditEventInput, AuditLog } from '../../shared/audit/audit-types.ts';
-import { withTransaction } from '../../shared/db/pools.ts';
-import { ConflictError, NotFoundError } from '../../shared/errors/errors.ts';
-import { createSignupDal, type SignupInvitation } from './signup-dal.ts';
-
-export const signupInviteInput = z.object({
-  email: z.string().trim().toLowerCase().email().max(320),
-  days: z.coerce.number().int().min(1).max(90).default(14),
-});
+import type { AuditEventInput, AuditLog } from '../audit/audit-types.ts';
+import { withTransaction } from '../db/pools.ts';
+import { ConflictError, NotFoundError } from '../errors/errors.ts';
+import { createSignupDal } from './signup-dal.ts';
+import { signupInviteInput, type SignupInvitation } from './signup-types.ts';
 
 /**
  * Operator side of owner sign-up: invite an address, list and revoke
