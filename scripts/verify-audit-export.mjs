@@ -197,7 +197,11 @@ function records(text) {
     cols.forEach((c, i) => {
       if (i === 0) return;
       const k = csvKey(c);
-      if (v[0] === 'event' ? i <= hashAt : ['streamId', 'seq', 'hash', 'signedAt', 'keyId', 'purpose', 'signature'].includes(k))
+      if (
+        v[0] === 'event' || v[0] === 'transcript_record'
+          ? i <= hashAt
+          : ['streamId', 'seq', 'hash', 'signedAt', 'keyId', 'purpose', 'signature'].includes(k)
+      )
         o[k] = v[i] ?? null;
     });
     return o;
@@ -221,7 +225,7 @@ export function verify(text, keys, digests) {
   const heads = recs.filter((r) => r.type === 'signed_head');
   const events = recs.filter((r) => r.type === 'event');
   if (
-    recs.some((r) => !['header', 'trailer', 'signed_head', 'event'].includes(r.type)) ||
+    recs.some((r) => !['header', 'trailer', 'signed_head', 'event', 'transcript_record'].includes(r.type)) ||
     recs.filter((r) => r.type === 'header').length !== 1
   )
     bad('unexpected records');
@@ -318,7 +322,83 @@ export function verify(text, keys, digests) {
         if (BigInt(s) >= BigInt(first.seq) && BigInt(s) <= BigInt(last.seq) && !events.some((e) => String(e.seq) === s))
           bad(`event seq ${s} listed by a digest is not in the file`);
   }
+  verifyTranscripts(
+    sid,
+    events,
+    recs.filter((r) => r.type === 'transcript_record'),
+    trailers[0],
+    bad,
+  );
   return { ok: problems.length === 0, problems };
+}
+
+// ---- gateway transcripts: each connection's statement records, chained on their own and anchored ----
+const f = (v) => (v === null || v === undefined ? '~' : `${Buffer.byteLength(String(v), 'utf8')}:${v}`);
+const sha = (...parts) => {
+  const h = crypto.createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+};
+const genesisOf = (t, stream, session) => sha(Buffer.from(`wact.transcript.v1|${f(t)}${f(stream)}${f(session ?? '')}`, 'utf8'));
+const recordHash = (r) =>
+  sha(
+    Buffer.from(String(r.prevHash), 'hex'),
+    Buffer.from(`wact.transcript.v1|${f(r.id)}${f(r.seq)}${f(r.occurredAt)}${f(r.outcome)}${f(r.metadata)}`, 'utf8'),
+  );
+
+function verifyTranscripts(sid, events, rows, trailer, bad) {
+  if ((trailer?.transcriptRecords ?? 0) !== rows.length)
+    bad(`trailer counts ${trailer?.transcriptRecords ?? 0} transcript records, the file has ${rows.length}`);
+  const opened = new Map();
+  const anchors = new Map();
+  for (const e of events) {
+    if (e.action !== 'db.session.connect' && e.action !== 'db.session.disconnect') continue;
+    let m;
+    try {
+      m = JSON.parse(e.metadata ?? '{}');
+    } catch {
+      continue;
+    }
+    if (typeof m.transcript !== 'string') continue;
+    if (e.action === 'db.session.connect') opened.set(m.transcript, e);
+    else anchors.set(m.transcript, [...(anchors.get(m.transcript) ?? []), { e, count: m.transcriptRecords, hash: m.transcriptHash }]);
+  }
+  const by = new Map();
+  for (const r of rows) by.set(r.id, [...(by.get(r.id) ?? []), r]);
+  for (const [t, list] of anchors)
+    if (list.length > 1) bad(`transcript ${t}: anchored twice (events seq ${list.map((a) => a.e.seq).join(', ')})`);
+  for (const [t, list] of by) {
+    const a = anchors.get(t)?.[0];
+    const owner = a?.e ?? opened.get(t);
+    if (!owner) {
+      bad(`transcript ${t}: ${list.length} records no connection event of this stream names`);
+      continue;
+    }
+    let prev = genesisOf(t, sid, owner.sessionId);
+    list.forEach((r, i) => {
+      if (r.streamId !== sid) bad(`transcript ${t} record seq ${r.seq}: another stream`);
+      if (r.sessionId !== owner.sessionId || r.actorId !== owner.actorId || r.reason !== owner.reason)
+        bad(`transcript ${t} record seq ${r.seq}: session, actor or reason differ from the connection's event`);
+      if (String(r.seq) !== String(i + 1)) bad(`transcript ${t}: record seq ${i + 1} missing or out of order (found seq ${r.seq})`);
+      if (r.prevHash !== prev) bad(`transcript ${t} record seq ${r.seq}: does not link to its predecessor`);
+      if (!/^[0-9a-f]{64}$/.test(String(r.prevHash)) || recordHash(r) !== r.hash)
+        bad(`transcript ${t} record seq ${r.seq}: content does not match its hash`);
+      prev = r.hash;
+    });
+  }
+  for (const [t, [a]] of anchors) {
+    const list = by.get(t) ?? [];
+    if (typeof a.count !== 'number' || typeof a.hash !== 'string') {
+      bad(`transcript ${t}: its anchor (event seq ${a.e.seq}) has no count or hash`);
+      continue;
+    }
+    const last = list.length ? list.at(-1).hash : genesisOf(t, sid, a.e.sessionId);
+    if (list.length < a.count)
+      bad(`transcript ${t}: cut (its anchor, event seq ${a.e.seq}, counts ${a.count} records, the file has ${list.length})`);
+    else if (list.length > a.count)
+      bad(`transcript ${t}: extended (its anchor, event seq ${a.e.seq}, counts ${a.count} records, the file has ${list.length})`);
+    else if (last !== a.hash) bad(`transcript ${t}: does not end where its anchor (event seq ${a.e.seq}) says: altered or re-anchored`);
+  }
 }
 
 export function readDigests(dir) {

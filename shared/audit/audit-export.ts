@@ -254,6 +254,7 @@ export async function exportAuditStream(
   for (const h of heads) await write(headRow(h));
 
   let events = 0;
+  let transcriptRecords = 0;
   const total = first === null || last === null ? 0 : Number(last - first + 1n);
   if (first !== null && last !== null) {
     const client = await pool.connect();
@@ -294,6 +295,12 @@ export async function exportAuditStream(
           opts.onProgress?.(events, total);
         }
       }
+      // The gateway transcripts the exported connection events name (their records are not events of the stream).
+      transcriptRecords = await copyOut(
+        client,
+        csv ? transcriptCsvSql(streamId, first, last) : transcriptJsonlSql(streamId, first, last),
+        out,
+      );
       await client.query('COMMIT');
     } catch (err) {
       broken = true;
@@ -303,7 +310,7 @@ export async function exportAuditStream(
       client.release(broken);
     }
   }
-  await write(metaRow('trailer', { type: 'trailer', events, signedHeads: heads.length }));
+  await write(metaRow('trailer', { type: 'trailer', events, signedHeads: heads.length, transcriptRecords }));
   return { events, firstSeq: header.firstSeq, lastSeq: header.lastSeq, signedHeads: heads.length, headSigned, manifestSigned: !!signed };
 }
 
@@ -334,4 +341,40 @@ function copyJsonlSql(streamId: string, first: bigint, last: bigint): string {
       e.target_type AS "targetType", e.target_id AS "targetId", e.reason, e.session_id AS "sessionId", e.client_ip AS "clientIp",
       e.user_agent AS "userAgent", e.outcome, e.metadata, encode(e.prev_hash, 'hex') AS "prevHash", encode(e.hash, 'hex') AS hash
     ${range(streamId, first, last)}) t) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')`;
+}
+
+// ---- gateway transcripts (migration 0700; docs/audit-export.md) ----
+
+/**
+ * The records of the transcripts named by the range's connection events, in
+ * transcript then seq order, as `transcript_record` rows in the event columns:
+ * id is the transcript id, seq the record's seq in its transcript; actor,
+ * reason and session come from the transcript (the verifiers compare them with
+ * the connection's events).
+ */
+const transcriptRange = (streamId: string, first: bigint, last: bigint) => {
+  if (!/^[0-9a-f-]{36}$/.test(streamId)) throw new Error('stream id must be a uuid');
+  return `FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id)
+    WHERE t.stream_id = '${streamId}' AND t.transcript_id::text IN (
+      SELECT (e.metadata::jsonb)->>'transcript' FROM audit.events e
+       WHERE e.stream_id = '${streamId}' AND e.seq BETWEEN ${first} AND ${last}
+         AND e.action IN ('db.session.connect', 'db.session.disconnect'))
+    ORDER BY t.opened_at, t.transcript_id, r.seq`;
+};
+const RTS = `to_char(r.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+function transcriptCsvSql(streamId: string, first: bigint, last: bigint): string {
+  return `COPY (SELECT 'transcript_record', r.stream_id, r.seq, r.transcript_id, ${RTS}, 'db.statement', t.actor_kind, ${cell('t.actor_id')},
+      ${cell('t.actor_role')}, ${cell('t.actor_name')}, 'db_session', ${cell('t.session_id')}, ${cell('t.reason')}, ${cell('t.session_id')},
+      t.client_ip, NULL, r.outcome, r.metadata, encode(r.prev_hash, 'hex'), encode(r.hash, 'hex'), NULL, NULL, NULL, NULL
+    ${transcriptRange(streamId, first, last)}) TO STDOUT WITH (FORMAT csv)`;
+}
+
+function transcriptJsonlSql(streamId: string, first: bigint, last: bigint): string {
+  return `COPY (SELECT row_to_json(x)::text FROM (SELECT 'transcript_record' AS type, r.stream_id AS "streamId", r.seq::text AS seq,
+      r.transcript_id AS id, ${RTS} AS "occurredAt", 'db.statement' AS action, t.actor_kind AS "actorKind", t.actor_id AS "actorId",
+      t.actor_role AS "actorRole", t.actor_name AS "actorName", 'db_session' AS "targetType", t.session_id AS "targetId", t.reason,
+      t.session_id AS "sessionId", t.client_ip AS "clientIp", NULL AS "userAgent", r.outcome, r.metadata,
+      encode(r.prev_hash, 'hex') AS "prevHash", encode(r.hash, 'hex') AS hash
+    ${transcriptRange(streamId, first, last)}) x) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')`;
 }

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { parse as createCsvParser } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import {
@@ -13,6 +13,7 @@ import {
 } from './audit-canonical.ts';
 import { checkSignature, type TrustedKeys } from './audit-keys.ts';
 import { PLATFORM_STREAM } from './audit-types.ts';
+import { verifyTranscripts, type TranscriptEventView, type TranscriptRecordView } from './transcript-verify.ts';
 
 /**
  * Offline verification of an audit export (JSON Lines or CSV). Needs only
@@ -33,7 +34,8 @@ export type ProblemKind =
   | 'unanchored'
   | 'unsigned_end'
   | 'foreign'
-  | 'digest';
+  | 'digest'
+  | 'reanchored';
 
 export interface Problem {
   kind: ProblemKind;
@@ -173,7 +175,9 @@ export async function* readExport(input: Readable, onFormat?: (f: 'jsonl' | 'csv
   }
   onFormat?.('csv');
   let columns: string[] | undefined;
-  for await (const cells of Readable.from(bytes).pipe(createCsvParser(CSV_OPTIONS)) as AsyncIterable<(string | null)[]>) {
+  // pipeline, not pipe: a read error of the input must reach the parser (and end this loop), not leave it waiting.
+  const records = pipeline(Readable.from(bytes), createCsvParser(CSV_OPTIONS), () => undefined);
+  for await (const cells of records as AsyncIterable<(string | null)[]>) {
     if (!columns) {
       columns = cells.map((c) => c ?? '');
       if (columns[0] !== 'record') throw new Error('not a WAct audit export (unknown first line)');
@@ -190,7 +194,7 @@ export async function* readExport(input: Readable, onFormat?: (f: 'jsonl' | 'csv
       const key = CSV_TO_KEY[columns[i]];
       if (
         key &&
-        (record === 'event'
+        (record === 'event' || record === 'transcript_record'
           ? i <= columns.indexOf('hash')
           : ['streamId', 'seq', 'hash', 'signedAt', 'keyId', 'purpose', 'signature'].includes(key))
       )
@@ -245,6 +249,9 @@ export async function verifyExport(input: Readable, keys: TrustedKeys, opts: Ver
   let trailer: Rec | undefined;
   const heads: HeadRec[] = [];
   const events: (EventRec & { streamId: string })[] = [];
+  // Gateway transcripts: the connection events that name or anchor one, and the records.
+  const connectionEvents: TranscriptEventView[] = [];
+  const transcriptRecords: TranscriptRecordView[] = [];
 
   try {
     let seen = 0;
@@ -274,6 +281,32 @@ export async function verifyExport(input: Readable, keys: TrustedKeys, opts: Ver
           hash: String(e.hash),
           ok,
           streamId: String(e.streamId),
+        });
+        if (e.action === 'db.session.connect' || e.action === 'db.session.disconnect')
+          connectionEvents.push({
+            seq: String(e.seq),
+            id: String(e.id),
+            action: e.action,
+            sessionId: e.sessionId,
+            actorId: e.actorId,
+            reason: e.reason,
+            metadata: e.metadata,
+          });
+      } else if (r.type === 'transcript_record') {
+        const t = r as Record<string, unknown>;
+        const text = (k: string) => (t[k] === null || t[k] === undefined ? null : String(t[k]));
+        transcriptRecords.push({
+          transcriptId: String(t.id),
+          streamId: String(t.streamId),
+          seq: String(t.seq),
+          occurredAt: String(t.occurredAt),
+          outcome: String(t.outcome),
+          metadata: String(t.metadata),
+          sessionId: text('sessionId'),
+          actorId: text('actorId'),
+          reason: text('reason'),
+          prevHash: String(t.prevHash),
+          hash: String(t.hash),
         });
       } else problems.push({ kind: 'format', message: `unknown record type ${String(r.type).slice(0, 40)}` });
     }
@@ -597,6 +630,16 @@ export async function verifyExport(input: Readable, keys: TrustedKeys, opts: Ver
 
   // 11. The customer's own digests: every event they list must be in the file unchanged.
   if (opts.digests) checkDigests(opts.digests, keys, streamId, events, problems);
+
+  // 12. Gateway transcripts: chained, complete, and ending where their anchors (signed events) say.
+  if (trailer && (trailer.transcriptRecords ?? 0) !== transcriptRecords.length)
+    problems.push({
+      kind: 'format',
+      message: `trailer says ${String(trailer.transcriptRecords ?? 0)} transcript records, the file has ${transcriptRecords.length}`,
+    });
+  const tr = verifyTranscripts(streamId, connectionEvents, transcriptRecords);
+  problems.push(...tr.problems);
+  warnings.push(...tr.warnings);
   return report();
 }
 

@@ -30,6 +30,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { accessServiceFor } from '../../broker/access/access-wiring.ts';
 import { createGateway } from '../../broker/gateway/gateway-server.ts';
+import type { AuditLog } from '../../shared/audit/audit-types.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
 import type { Databases } from '../../shared/runtime/databases.ts';
@@ -88,7 +89,13 @@ interface CpuShare {
   pgbouncer: number;
 }
 
-/** utime+stime (+ the children's, which hold exited backends) of every process whose name matches. */
+/** The bench's own PostgreSQL server (its postmaster's pid): other servers on the machine do not count. */
+let postmaster = 0;
+
+/**
+ * utime+stime (+ the children's, which hold exited backends) of the processes
+ * named `name` — for postgres only the bench server's postmaster and its children.
+ */
 function ticksOf(name: string): number {
   let ticks = 0;
   for (const pid of fs.readdirSync('/proc')) {
@@ -97,6 +104,7 @@ function ticksOf(name: string): number {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes(`(${name})`)) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (name === 'postgres' && postmaster && Number(pid) !== postmaster && Number(f[1]) !== postmaster) continue;
       ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     } catch {
       // the process ended while we looked
@@ -330,6 +338,9 @@ async function main(): Promise<void> {
     const admin = new pg.Client({ connectionString: urls.eu });
     await admin.connect();
     cleanup.push(() => admin.end());
+    const backend = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const backendStat = fs.readFileSync(`/proc/${backend}/stat`, 'utf8');
+    postmaster = Number(backendStat.slice(backendStat.lastIndexOf(')') + 2).split(' ')[1]);
     await admin.query(
       'GRANT USAGE ON SCHEMA public TO wact_engineer; GRANT SELECT ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO wact_engineer',
     );
@@ -363,10 +374,28 @@ async function main(): Promise<void> {
     const { connection } = await access.issueToken(engineer, req.session.id);
     cleanup.push(() => access.end(engineer, req.session.id)); // roles are cluster-wide: drop it
 
+    // Diagnosis (BENCH_DIAGNOSE=1): how long each statement record takes to become durable.
+    const recordMs: number[] = [];
+    const audit: AuditLog =
+      process.env.BENCH_DIAGNOSE === '1'
+        ? {
+            append: (e) => platform.audit.append(e),
+            series: (t) => {
+              const s = platform.audit.series(t);
+              return {
+                append: async (e) => {
+                  const t0 = performance.now();
+                  await s.append(e);
+                  recordMs.push(performance.now() - t0);
+                },
+              };
+            },
+          }
+        : platform.audit;
     const gateway = createGateway({
       tls: tls_,
       sessions: access.gatewaySource(),
-      audit: platform.audit,
+      audit,
       logger: pino({ level: 'silent' }),
     });
     cleanup.push(() => gateway.close());
@@ -468,6 +497,11 @@ async function main(): Promise<void> {
       `  ratios: gateway/direct-TLS ${ratio(viaGateway.tps, directTls?.tps)}; gateway/PgBouncer ${ratio(viaGateway.tps, bouncer?.tps)} (target ≥ 0.35); PgBouncer/direct-TLS ${ratio(bouncer?.tps ?? 0, bouncer ? directTls?.tps : undefined)}`,
       `  one client, p50: direct over TLS ${p50Direct?.toFixed(3) ?? 'n/a'} ms, gateway ${p50Gateway.toFixed(3)} ms, added ${p50Direct !== undefined ? (p50Gateway - p50Direct).toFixed(3) : 'n/a'} ms (target ≤ 0.5)`,
       `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7)`,
+      ...(recordMs.length
+        ? [
+            `  diagnosis: record durable after p50 ${[...recordMs].sort((a, b) => a - b)[Math.floor(recordMs.length / 2)].toFixed(3)} ms over ${recordMs.length} records`,
+          ]
+        : []),
       ...(relayOnly ? [line('diagnosis: no audit', relayOnly, `, gateway ${us(relayOnly.cpu.gateway, relayOnly.transactions)}`)] : []),
       ...(barePipe ? [line('diagnosis: bare pipe', barePipe, `, node ${us(barePipe.cpu.gateway, barePipe.transactions)}`)] : []),
       `  statements run through the gateway: ${viaGateway.transactions}; records of them: ${counted.bench} (${counted.all} statement records in all, incl. pgbench's own setup queries)`,
