@@ -4,6 +4,7 @@ import { identityRoutes } from '../auth/identity-routes.ts';
 import { memberRoutes } from '../members/members-routes.ts';
 import { lifecycleRoutes } from '../lifecycle/lifecycle-routes.ts';
 import { keyRoutes } from '../lifecycle/key-routes.ts';
+import { moveRoutes } from '../lifecycle/move-routes.ts';
 import { signupRoutes } from '../auth/signup-routes.ts';
 import { accessRoutes } from '../access/access-routes.ts';
 import { supportRoutes, supportSessionActive } from '../support/support-routes.ts';
@@ -21,6 +22,7 @@ export const routeGroups: { feature: string; routes: readonly ApiRoute[] }[] = [
   { feature: 'members', routes: memberRoutes },
   { feature: 'lifecycle', routes: lifecycleRoutes },
   { feature: 'keys', routes: keyRoutes },
+  { feature: 'move', routes: moveRoutes },
   { feature: 'signup', routes: signupRoutes },
   { feature: 'access', routes: accessRoutes },
   { feature: 'support', routes: supportRoutes },

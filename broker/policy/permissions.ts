@@ -76,7 +76,13 @@ export const PERMISSIONS = {
   'workspace.keys.manage': {
     scope: 'workspace',
     roles: ['owner'],
-    description: "Rotate the workspace's keys (TOTP step-up)",
+    description:
+      "The workspace's keys (TOTP step-up): rotate, re-encrypt (a job), re-wrap under its own key-encryption key, customer-managed KMS key",
+  },
+  'workspace.move': {
+    scope: 'workspace',
+    roles: ['owner'],
+    description: 'Move the workspace to another region (TOTP step-up; a job)',
   },
   'workspace.create': {
     scope: 'platform',

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { AuditEventInput, AuditLog } from '../audit/audit-types.ts';
 import type { Region } from '../config/config.ts';
 import { decryptField, encryptField, fieldContext, readKeyVersion, type FieldContext } from '../crypto/field-cipher.ts';
@@ -6,7 +6,8 @@ import type { KeyProvider } from '../crypto/key-provider-types.ts';
 import type { Keyring, KeyStore } from '../crypto/keyring-types.ts';
 import type { Pools } from '../db/pools.ts';
 import { BadRequestError } from '../errors/errors.ts';
-import type { WorkspaceService } from '../workspaces/workspace-service.ts';
+import type { Databases } from '../runtime/databases.ts';
+import type { AuditContext, WorkspaceService } from '../workspaces/workspace-service.ts';
 import { createWipeService } from './wipe-service.ts';
 import { workspaceTables } from './workspace-tables.ts';
 
@@ -21,6 +22,21 @@ export interface MoveReport {
 }
 
 const BATCH = 2_000;
+
+/**
+ * Not copied: a database session's grant belongs to the region whose
+ * session role it names, and ends with the move (the source is purged).
+ */
+const NOT_COPIED = new Set(['wact_private.workspace_keys', 'wact_private.session_grants']);
+
+export interface MoveOptions {
+  /** Why and under which broker session (the person's request). */
+  ctx?: AuditContext;
+  /** The job that runs the move (named in the completion events, so its status finds them). */
+  jobId?: string;
+  /** Rows copied so far of all the workspace's rows. */
+  onProgress?: (p: { done: number; total: number; table: string }) => void;
+}
 
 /**
  * Moving a workspace to another region (an explicit operator action):
@@ -43,10 +59,17 @@ export function createMoveService(deps: {
   providerFor: (region: Region) => KeyProvider;
   workspaces: Pick<WorkspaceService, 'get'>;
   audit: AuditLog;
+  /**
+   * Operator URLs: the audit stream is copied (and the source's erased) under
+   * wact_owner, which no service role is. Without them the pools' own role
+   * must be allowed to (development's operator).
+   */
+  databases?: Pick<Databases, 'urls'>;
 }) {
   const { pools, keyring, keyStore, providerFor, audit } = deps;
+  const wipes = () => createWipeService({ pools, keyring, audit, databases: deps.databases });
 
-  async function move(workspaceId: string, to: Region, actor: AuditEventInput['actor']): Promise<MoveReport> {
+  async function move(workspaceId: string, to: Region, actor: AuditEventInput['actor'], opts: MoveOptions = {}): Promise<MoveReport> {
     const ws = await deps.workspaces.get(workspaceId);
     const from = ws.region;
     if (from === to) throw new BadRequestError(`the workspace already lives in ${to}`, 'same_region');
@@ -86,7 +109,13 @@ export function createMoveService(deps: {
 
       // 2. Rows, parents first (the reverse of the delete order).
       // Keys were handled above (re-wrapped or new), never copied as rows.
-      const tables = (await workspaceTables(src)).reverse().filter((t) => t !== 'wact_private.workspace_keys');
+      const tables = (await workspaceTables(src)).reverse().filter((t) => !NOT_COPIED.has(t));
+      let total = 0;
+      for (const table of tables) {
+        const n = await src.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE workspace_id = $1`, [ws.id]);
+        total += n.rows[0].n;
+      }
+      let done = 0;
       const rows: Record<string, number> = {};
       let reencrypted = 0;
       const sourceKeys = new Map<number, Buffer>();
@@ -115,10 +144,12 @@ export function createMoveService(deps: {
           }
           await insertRows(dst, table, batch);
           copied += batch.length;
+          done += batch.length;
+          opts.onProgress?.({ done: Math.min(done, total), total, table });
         }
         if (copied) rows[table] = copied;
       }
-      const auditEventsCopied = await copyAuditStream(src, dst, ws.id);
+      const auditEventsCopied = await asOwner(to, (owner) => copyAuditStream(src, owner, ws.id));
 
       // 3. Verify.
       for (const table of tables) {
@@ -138,7 +169,7 @@ export function createMoveService(deps: {
       // 4. Switch the directory, then purge the source.
       await pools.control.query('UPDATE wact.workspaces SET region = $2 WHERE id = $1 AND wiped_at IS NULL', [ws.id, to]);
       keyring.evict(ws.id);
-      const purged = await createWipeService({ pools, keyring, audit }).purgeRegion(ws.id, from);
+      const purged = await wipes().purgeRegion(ws.id, from);
       const report: MoveReport = {
         workspaceId: ws.id,
         from,
@@ -149,6 +180,7 @@ export function createMoveService(deps: {
         sourcePurged: { keysDestroyed: purged.keysDestroyed, rowsDeleted: Object.values(purged.deleted).reduce((a, b) => a + b, 0) },
       };
       const metadata = {
+        ...(opts.jobId ? { jobId: opts.jobId } : {}),
         from,
         to,
         rowsCopied: Object.values(rows).reduce((a, b) => a + b, 0),
@@ -161,6 +193,7 @@ export function createMoveService(deps: {
         actor,
         workspaceId: null,
         target: { type: 'workspace', id: ws.id },
+        ...opts.ctx,
         outcome: 'success',
         metadata,
       });
@@ -170,6 +203,7 @@ export function createMoveService(deps: {
         workspaceId: ws.id,
         region: to,
         target: { type: 'workspace', id: ws.id },
+        ...opts.ctx,
         outcome: 'success',
         metadata,
       });
@@ -178,11 +212,35 @@ export function createMoveService(deps: {
       // Nothing switched yet: drop the partial copy so the workspace stays whole in its source region.
       const dir = await pools.control.query<{ region: Region }>('SELECT region FROM wact.workspaces WHERE id = $1', [ws.id]);
       if (dir.rows[0]?.region === from) {
-        await createWipeService({ pools, keyring, audit })
+        await wipes()
           .purgeRegion(ws.id, to)
           .catch(() => undefined);
       }
       throw err;
+    }
+  }
+
+  /**
+   * One transaction as wact_owner on the region (the owner credential of the
+   * operator URLs, as the wipe's eraser): audit rows are written by no
+   * service role, and a half-copied stream never becomes visible.
+   */
+  async function asOwner<T>(region: Region, run: (db: Pick<pg.Pool, 'query'>) => Promise<T>): Promise<T> {
+    const url = deps.databases?.urls[region];
+    const client = url ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' }) : await pools.region(region).connect();
+    try {
+      if (url) await (client as pg.Client).connect();
+      await client.query('BEGIN');
+      if (url) await client.query('SET LOCAL ROLE wact_owner');
+      const out = await run(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      if (url) await (client as pg.Client).end().catch(() => undefined);
+      else (client as pg.PoolClient).release();
     }
   }
 

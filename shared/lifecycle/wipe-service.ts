@@ -211,7 +211,10 @@ export function createWipeService(deps: {
       if (!exists.rows[0].t) continue;
       const res = await pools
         .region(region)
-        .query(`DELETE FROM ${table} WHERE data->>'workspaceId' = $1 OR data->>'workspace_id' = $1`, [workspaceId]);
+        // A move purges one region of the workspace while its own job runs: that job (ids only) stays, so its outcome is reported.
+        .query(`DELETE FROM ${table} WHERE (data->>'workspaceId' = $1 OR data->>'workspace_id' = $1) AND name <> 'workspace.move'`, [
+          workspaceId,
+        ]);
       n += res.rowCount ?? 0;
     }
     return n;

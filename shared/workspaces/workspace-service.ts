@@ -115,13 +115,15 @@ export function createWorkspaceService(deps: { pools: Pick<Pools, 'control' | 'r
   async function reencrypt(
     id: string,
     actor: AuditEventInput['actor'],
-    opts: ReencryptOptions & { rotate: boolean },
+    opts: ReencryptOptions & { rotate: boolean; jobId?: string },
     ctx: AuditContext = {},
   ): Promise<ReencryptReport> {
     const ws = await get(id);
     if (opts.rotate) await rotateKeys(id, actor, ctx);
     const report = await createReencryptService({ pools, keyring }).run(ws.id, ws.region, opts);
     await keyEvent(ws, 'workspace.keys.reencrypt', actor, ctx, {
+      // The broker's job (its status route finds the outcome by it).
+      ...(opts.jobId ? { jobId: opts.jobId } : {}),
       targetVersion: report.targetVersion,
       reencrypted: report.reencrypted,
       retiredVersions: report.retiredVersions.join(','),

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { REGIONS } from '../../shared/config/config.ts';
+import { BadRequestError, ConflictError } from '../../shared/errors/errors.ts';
+import {
+  assertNoOpenWorkspaceJob,
+  enqueueWorkspaceJob,
+  newJobId,
+  REQUEST_ACTIONS,
+  workspaceJobStatus,
+} from '../../shared/workspaces/workspace-job-queues.ts';
+import { actorOf } from '../auth/step-up.ts';
+import type { ApiRoute } from '../http/route-types.ts';
+import { jobParams, prepare } from './key-routes.ts';
+
+export const moveBody = z
+  .object({
+    region: z.enum(['eu', 'us']),
+    totp: z.string().max(32).optional(),
+    recoveryCode: z.string().max(64).optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+
+/**
+ * Settings → Data residency: what `wact workspace move` does, for the
+ * signed-in owner (workspace.move, TOTP step-up). A move copies every row of
+ * the workspace into the other region re-encrypted under new keys, verifies,
+ * switches the directory and purges the source: hours for a large workspace,
+ * so the request validates, records `workspace.move.request` naming the job,
+ * queues it for the worker (shared/workspaces/workspace-jobs.ts, moveJob) in
+ * the TARGET region's queue (the purge of the source never takes the job with
+ * it) and answers 202; the GET route reports its progress.
+ */
+export const moveRoutes: ApiRoute[] = [
+  {
+    method: 'post',
+    path: '/workspaces/:workspaceId/move',
+    permission: 'workspace.move',
+    summary: 'Move the workspace to another region (a job: 202 with its id)',
+    request: { body: moveBody },
+    handler: async (req, res) => {
+      const { body, workspace, ctx } = await prepare(req, moveBody, 'workspace.move.request', 'move the workspace to another region');
+      const { platform } = req.services;
+      const to = body.region;
+      if (to === workspace.region) throw new BadRequestError(`the workspace already lives in ${to}`, 'same_region');
+      const target = platform.pools.region(to);
+      await assertNoOpenWorkspaceJob(target, 'move', workspace.id);
+      const copy = await target.query('SELECT 1 FROM wact.workspaces WHERE id = $1', [workspace.id]);
+      if (copy.rowCount)
+        throw new ConflictError(
+          'a copy of this workspace already exists in the target region: an earlier move did not finish',
+          'move_in_progress',
+        );
+      const jobId = newJobId();
+      await platform.audit.append({
+        action: REQUEST_ACTIONS.move,
+        actor: actorOf(req),
+        workspaceId: workspace.id,
+        region: workspace.region,
+        target: { type: 'workspace', id: workspace.id },
+        ...ctx,
+        outcome: 'success',
+        metadata: { jobId, from: workspace.region, to },
+      });
+      await enqueueWorkspaceJob(target, 'move', jobId, { workspaceId: workspace.id, to });
+      res.status(202);
+      return { jobId, state: 'queued', from: workspace.region, to, status: `/api/workspaces/${workspace.id}/move/${jobId}` };
+    },
+  },
+  {
+    method: 'get',
+    path: '/workspaces/:workspaceId/move/:jobId',
+    permission: 'workspace.move',
+    summary: 'Progress of a move job: state, rows copied of total, outcome',
+    request: { params: jobParams },
+    handler: async (req) =>
+      workspaceJobStatus(req.services.platform.pools, REGIONS, 'move', req.workspace!.id, String(req.params.jobId)),
+  },
+];
