@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ import {
   publishKey,
   verifyAuditSignature,
 } from '../../shared/audit/audit-keys.ts';
-import { parseCsvLine } from '../../shared/audit/audit-verify.ts';
+import { parseCsvLine, verifyExport } from '../../shared/audit/audit-verify.ts';
 
 const field = fc.option(fc.string({ unit: 'grapheme', maxLength: 30 }), { nil: null });
 const event = fc.record(
@@ -63,6 +64,18 @@ describe('audit canonical form', () => {
     expect(() => parseCsvLine('"unterminated')).toThrow();
     for (const c of ['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx', "'quoted"]) expect(neutraliseCell(c)).toBe(`'${c}`);
     expect(neutraliseCell('plain')).toBe('plain');
+  });
+
+  it('an export that cannot be read to its end is refused as a format problem, CSV or JSON Lines, never left waiting', async () => {
+    const noKeys = { get: () => undefined, all: [] };
+    for (const start of ['record,stream_id,seq\nheader,', '{"type":"header"}\n{"type":']) {
+      const input = new Readable({ read() {} });
+      input.push(start);
+      setTimeout(() => input.destroy(new Error('disk gone')), 10);
+      const report = await verifyExport(input, noKeys);
+      expect(report.ok).toBe(false);
+      expect(report.problems).toContainEqual({ kind: 'format', message: 'unreadable export: disk gone' });
+    }
   });
 
   it('trusted keys: a key set (Ed25519 and P-256) or a pinned PEM verify the same signatures; a swapped key or a wrong pin is refused', () => {
