@@ -7,12 +7,13 @@ import { joinStatementFields } from '../gateway/statement-masking.ts';
  *
  * Sessions come from the control database (wact.access_sessions: database
  * sessions, purpose 'db', and support sessions, purpose 'support'); what they
- * did comes from the workspace's own audit stream in its region — the
- * gateway's `db.statement` events (session_id = the access session id; the
- * statement text is already masked by the gateway) and the `support.browse`
- * events (metadata.accessSession = the access session id). Nothing here is
- * taken from the employee's side of the story: the transcript is the audit
- * log itself.
+ * did comes from the workspace's own audit log in its region — the
+ * gateway's statement records (one transcript per connection, anchored into
+ * the workspace stream, migration 0700; before it, `db.statement` events;
+ * session_id = the access session id; the statement text is already masked
+ * by the gateway) and the `support.browse` events (metadata.accessSession =
+ * the access session id). Nothing here is taken from the employee's side of
+ * the story: the transcript is the audit log itself.
  */
 
 export type EndedHow = 'active' | 'expired' | 'revoked' | 'closed';
@@ -37,7 +38,12 @@ export interface WactAccessSession {
 }
 
 export interface TranscriptEntry {
+  /** Position in the session's transcript, oldest first (1…n across its connections). */
   seq: number;
+  /** The gateway connection's transcript (null for records kept as stream events before migration 0700). */
+  connection: string | null;
+  /** The record's seq in its connection's transcript, or its seq in the workspace stream when `connection` is null. */
+  recordSeq: number;
   at: string;
   text: string;
   outcome: string;
@@ -146,8 +152,12 @@ export function createWactAccessDal(deps: { control: Pick<pg.Pool, 'query'>; reg
     const support = rows.filter((r) => r.purpose === 'support').map((r) => r.id);
     if (db.length) {
       const { rows: c } = await regional.query<{ id: string; n: number }>(
-        `SELECT session_id AS id, count(*)::int AS n FROM audit.events
-          WHERE stream_id = $1 AND action = 'db.statement' AND session_id = ANY($2::text[]) GROUP BY session_id`,
+        `SELECT id, sum(n)::int AS n FROM (
+           SELECT session_id AS id, count(*) AS n FROM audit.events
+            WHERE stream_id = $1 AND action = 'db.statement' AND session_id = ANY($2::text[]) GROUP BY session_id
+           UNION ALL
+           SELECT t.session_id, count(*) FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id)
+            WHERE t.stream_id = $1 AND t.session_id = ANY($2::text[]) GROUP BY t.session_id) x GROUP BY id`,
         [workspaceId, db],
       );
       for (const r of c) out.set(r.id, r.n);
@@ -197,19 +207,28 @@ export function createWactAccessDal(deps: { control: Pick<pg.Pool, 'query'>; reg
         outcome: string;
         metadata: string;
         target_id: string | null;
+        transcript_id: string | null;
       }>(
         purpose === 'support'
-          ? `SELECT seq, occurred_at, outcome, metadata, target_id FROM audit.events
+          ? `SELECT seq, occurred_at, outcome, metadata, target_id, NULL AS transcript_id FROM audit.events
               WHERE stream_id = $1 AND action = 'support.browse' AND metadata::jsonb->>'accessSession' = $2 ORDER BY seq LIMIT 20000`
-          : `SELECT seq, occurred_at, outcome, metadata, target_id FROM audit.events
-              WHERE stream_id = $1 AND action = 'db.statement' AND session_id = $2 ORDER BY seq LIMIT 20000`,
+          : `SELECT * FROM (
+               SELECT seq, occurred_at, outcome, metadata, target_id, NULL::uuid AS transcript_id FROM audit.events
+                WHERE stream_id = $1 AND action = 'db.statement' AND session_id = $2
+               UNION ALL
+               SELECT r.seq, r.occurred_at, r.outcome, r.metadata, t.session_id, r.transcript_id
+                 FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id)
+                WHERE t.stream_id = $1 AND t.session_id = $2) x
+              ORDER BY occurred_at, transcript_id NULLS FIRST, seq LIMIT 20000`,
         [workspaceId, sessionId],
       );
-      return rows.map((r) => {
+      return rows.map((r, i) => {
         const m = JSON.parse(r.metadata) as Record<string, unknown>;
         const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);
         return {
-          seq: Number(r.seq),
+          seq: i + 1,
+          connection: r.transcript_id,
+          recordSeq: Number(r.seq),
           at: r.occurred_at.toISOString(),
           text: purpose === 'support' ? `browse ${r.target_id ?? ''}`.trim() : joinStatementFields(m),
           outcome: r.outcome,

@@ -4,6 +4,8 @@ import { LocalDate } from '../common/Dates.tsx';
 
 interface Entry {
   seq: number;
+  /** The gateway connection's transcript id (null: recorded before transcripts existed). */
+  connection: string | null;
   at: string;
   text: string;
   outcome: string;
@@ -20,6 +22,7 @@ function Transcript() {
       <TableHead>
         <TableRow>
           <TableCell>Time</TableCell>
+          <TableCell>Connection</TableCell>
           <TableCell>Statement (masked)</TableCell>
           <TableCell>Outcome</TableCell>
           <TableCell align="right">Rows</TableCell>
@@ -29,6 +32,7 @@ function Transcript() {
         {entries.map((e) => (
           <TableRow key={e.seq}>
             <TableCell>{new Date(e.at).toLocaleString()}</TableCell>
+            <TableCell title={e.connection ?? undefined}>{e.connection ? e.connection.slice(0, 8) : '—'}</TableCell>
             <TableCell sx={{ fontFamily: 'monospace', whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>{e.text}</TableCell>
             <TableCell>
               <Chip size="small" color={e.outcome === 'success' ? 'default' : 'error'} label={e.outcome} />
