@@ -29,7 +29,7 @@ export interface SyncedConversion {
   occurredAt: string; // ISO
 }
 
-/** The fields of the ingest feature's credential schemas (ingest/export/export-types.ts) that a retraction needs. */
+/** The fields of the stored credential schemas (shared/workspaces/platform-credentials/platform-credentials-types.ts) that a retraction needs. */
 export interface PlatformCredentials {
   accessToken?: string;
   developerToken?: string;

@@ -10,6 +10,8 @@ import { withTransaction } from '../db/pools.ts';
 import { BadRequestError, NotFoundError } from '../errors/errors.ts';
 import { hashPhone, normalisePhone } from '../phone/phone.ts';
 import type { WorkspaceService } from '../workspaces/workspace-service.ts';
+import { createPlatformCredentialsDal } from '../workspaces/platform-credentials/platform-credentials-dal.ts';
+import { decryptPlatformCredentials } from '../workspaces/platform-credentials/platform-credentials-service.ts';
 import { outboundExtraCa } from '../http/tls.ts';
 import {
   buildDeletionCall,
@@ -418,21 +420,11 @@ export function createDeletionService(deps: DeletionDeps) {
   }
 
   async function credentialsFor(ws: string, region: Region, pool: pg.Pool, platform: string): Promise<PlatformCredentials> {
-    const { rows } = await pool.query<{ credentials_enc: Buffer }>(
-      'SELECT credentials_enc FROM wact.ad_platform_credentials WHERE workspace_id = $1 AND platform = $2',
-      [ws, platform],
-    );
-    if (!rows[0]) return {};
+    const enc = await createPlatformCredentialsDal(pool).find(ws, platform);
+    if (!enc) return {};
     try {
-      // Bound to its row's platform, as the ingest feature stores it (ingest/export/platform-credentials-service.ts).
-      const json = JSON.parse(
-        await fields.decryptString(
-          ws,
-          region,
-          { table: 'ad_platform_credentials', column: `credentials_enc:${platform}` },
-          rows[0].credentials_enc,
-        ),
-      ) as Record<string, unknown>;
+      // Decrypted as the export reads them (one AAD binding for the writer and every reader).
+      const json = (await decryptPlatformCredentials(fields, { id: ws, region }, platform, enc)) as Record<string, unknown>;
       const str = (k: string) => (typeof json[k] === 'string' ? (json[k] as string) : undefined);
       return {
         accessToken: str('accessToken'),

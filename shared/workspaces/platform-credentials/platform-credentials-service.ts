@@ -9,19 +9,28 @@ import { isAdPlatform, platformCredentialSchemas, type AdPlatform, type Platform
 const ctx = (platform: string) => ({ table: 'ad_platform_credentials', column: `credentials_enc:${platform}` });
 
 /**
- * The one reading of stored ad-platform credentials: the export (ingest) and
- * the deletion propagation (shared/lifecycle) both decrypt through here, so
- * the AAD binding cannot drift between writer and readers. Undefined when the
- * workspace has none for this platform; throws when they do not decrypt.
+ * The one decryption of stored ad-platform credentials: the export (ingest,
+ * through readPlatformCredentials) and the deletion propagation
+ * (shared/lifecycle) both go through here, so the AAD binding cannot drift
+ * between the writer and its readers. Throws when they do not decrypt.
  */
+export async function decryptPlatformCredentials(
+  crypto: Pick<FieldCrypto, 'decryptString'>,
+  ws: { id: string; region: Region },
+  platform: string,
+  credentialsEnc: Buffer,
+): Promise<unknown> {
+  return JSON.parse(await crypto.decryptString(ws.id, ws.region, ctx(platform), credentialsEnc)) as unknown;
+}
+
+/** The stored credentials of one platform, decrypted; undefined when the workspace has none. */
 export async function readPlatformCredentials(
   deps: { crypto: Pick<FieldCrypto, 'decryptString'>; db: Pick<pg.ClientBase, 'query'> },
   ws: { id: string; region: Region },
   platform: string,
 ): Promise<unknown | undefined> {
   const enc = await createPlatformCredentialsDal(deps.db).find(ws.id, platform);
-  if (!enc) return undefined;
-  return JSON.parse(await deps.crypto.decryptString(ws.id, ws.region, ctx(platform), enc)) as unknown;
+  return enc ? decryptPlatformCredentials(deps.crypto, ws, platform, enc) : undefined;
 }
 
 /** Ad-platform credentials per workspace: validated, then stored as one encrypted JSON per platform. */
