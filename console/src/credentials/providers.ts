@@ -63,7 +63,7 @@ export const BSPS: BspInfo[] = [
   },
 ];
 
-/** Field names as ingest's exporter validates them (ingest/export/export-types.ts). */
+/** Field names as the stored credentials are validated (shared/workspaces/platform-credentials/platform-credentials-types.ts). */
 export const AD_PLATFORMS = [
   {
     id: 'meta',
