@@ -123,7 +123,9 @@ describe('database roles and row-level security', () => {
   it('the broker role cannot create roles directly or rewrite keys', async () => {
     const c = await connectAs('eu', 'wact_broker', testDb().servicePasswords.broker);
     expect(await sqlstate(c, 'CREATE ROLE sneaky LOGIN')).toBe('42501');
-    expect(await sqlstate(c, `UPDATE wact_private.workspace_keys SET kek_id = 'x' WHERE workspace_id = $1`, [wsA])).toBe('42501');
+    // It may re-wrap a key (wrapped, kek_id, provider: issue 14.4), never change which key a row is.
+    for (const col of ['workspace_id = workspace_id', 'purpose = purpose', 'version = version + 1'])
+      expect(await sqlstate(c, `UPDATE wact_private.workspace_keys SET ${col} WHERE workspace_id = $1`, [wsA]), col).toBe('42501');
     expect(
       await sqlstate(
         c,

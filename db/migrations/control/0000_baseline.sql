@@ -1,7 +1,7 @@
 -- Baseline of the control database: people, sessions, the workspace
 -- directory, owner sign-up invitations, access requests, and the platform's
--- audit stream. The schema as the numbered migrations 0001..0510 and 0340
--- left it, squashed; functions, views, policies and triggers are not here but in
+-- audit stream. The schema as the numbered migrations 0001..0510, 0340 and
+-- 0350 left it, squashed; functions, views, policies and triggers are not here but in
 -- db/functions, db/views, db/policies and db/triggers, re-applied on every
 -- migrate (docs/database.md). Runs as wact_owner (the migrator sets the
 -- role), so wact_owner owns it all. Never edited once released: a change is
@@ -250,7 +250,10 @@ CREATE INDEX access_notifications_user ON wact.access_notifications (user_id, id
 -- nobody deletes workspaces, access sessions or notifications (history is
 -- evidence); ingest only resolves workspaces.
 GRANT SELECT ON wact.workspaces TO wact_ingest, wact_broker;
-GRANT INSERT, UPDATE (wiped_at) ON wact.workspaces TO wact_broker;
+-- The broker marks a wiped workspace (wiped_at) and, as the last step of a
+-- `wact workspace move` (a worker job, issue 14.4), points the entry at the
+-- target region; name and id stay out of reach.
+GRANT INSERT, UPDATE (wiped_at, region) ON wact.workspaces TO wact_broker;
 GRANT SELECT, INSERT, UPDATE, DELETE ON
   wact.users, wact.user_identities, wact.memberships, wact.invitations, wact.workspace_settings,
   wact.sessions, wact.totp_credentials, wact.recovery_codes, wact.oidc_logins, wact.device_logins,

@@ -1,6 +1,6 @@
 -- Baseline of every regional database: everything a workspace owns lives
--- here. The schema as the numbered migrations 0001..0900, 0340 and 0700 left
--- it, squashed;
+-- here. The schema as the numbered migrations 0001..0900, 0340, 0350 and
+-- 0700 left it, squashed;
 -- functions, views, policies and triggers are not here but in db/functions,
 -- db/views, db/policies and db/triggers, re-applied on every migrate, and
 -- pg-boss's schema comes from pg-boss itself (docs/database.md). Runs as
@@ -500,6 +500,24 @@ GRANT INSERT ON wact.workspaces TO wact_broker;
 GRANT SELECT ON wact_private.workspace_keys TO wact_ingest;
 GRANT SELECT, INSERT, DELETE ON wact_private.workspace_keys TO wact_broker; -- workspaces created from the console
 GRANT SELECT, DELETE ON wact_private.session_grants, wact_private.key_reencryption TO wact_broker;
+-- Key commands and the workspace move run through the broker as the
+-- signed-in person (issue 14.4), the long ones as worker jobs (wact_broker),
+-- each with the narrowest grant the code needs. Re-wrapping
+-- (shared/crypto/keyring-dal.ts): the wrapping columns only; every change is
+-- still announced by the workspace_keys_announce trigger. Re-encryption
+-- (shared/crypto/reencrypt-service.ts): its resumable cursor, and the
+-- ciphertext columns of the tables ingest writes, nothing else of those rows.
+-- The move (shared/lifecycle/move-service.ts) copies a workspace's rows into
+-- the target region: INSERT on the tables ingest writes (session grants are
+-- not copied; the audit stream is copied by the owner credential).
+GRANT UPDATE (wrapped, kek_id, provider) ON wact_private.workspace_keys TO wact_broker;
+GRANT INSERT, UPDATE (cursor, rows_done, finished_at, updated_at) ON wact_private.key_reencryption TO wact_broker;
+GRANT UPDATE (fbclid_enc, gclid_enc, gbraid_enc, wbraid_enc, msclkid_enc, ttclid_enc, li_fat_id_enc, ctwa_clid_enc,
+              ad_source_url_enc) ON wact.clicks TO wact_broker;
+GRANT UPDATE (ctwa_clid_enc) ON wact.conversations TO wact_broker;
+GRANT UPDATE (payload_enc) ON wact.raw_webhook_payloads TO wact_broker;
+GRANT INSERT ON wact.clicks, wact.conversations, wact.webhook_receipts, wact.raw_webhook_payloads, wact.conversions,
+  wact.conversion_keys, wact.export_jobs, wact.export_attempts TO wact_broker;
 -- API and manages links, keys and credentials from the console; engineer
 -- sessions read (RLS limits them to their granted workspace).
 GRANT SELECT ON wact.bsp_credentials, wact.links, wact.api_keys, wact.ad_platform_credentials TO wact_ingest;
