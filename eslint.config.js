@@ -44,8 +44,14 @@ const sharedZone = {
   from: [...PROCESSES.map((o) => `./${o}`), './db'],
   message: 'shared/ is used by every process: it imports from no process folder and not from db/.',
 };
-const boundaryZones = [...processZones({ console: CONSOLE_MAY_READ }), sharedZone];
-const launcherZones = [...processZones({ console: CONSOLE_MAY_READ, cli: ENTRY_MODULES }), sharedZone];
+// Tests import the product, never the other way round.
+const testZone = {
+  target: [...PROCESSES.map((p) => `./${p}`), './shared', './db'],
+  from: './test',
+  message: 'Product code never imports from test/.',
+};
+const boundaryZones = [...processZones({ console: CONSOLE_MAY_READ }), sharedZone, testZone];
+const launcherZones = [...processZones({ console: CONSOLE_MAY_READ, cli: ENTRY_MODULES }), sharedZone, testZone];
 
 /**
  * Known violations, to burn down: files others are reworking right now (issue 16).

@@ -55,6 +55,11 @@ describe('import boundaries (eslint no-restricted-paths)', () => {
     await refused('shared/fixture/x.ts', "import { migrateDatabase } from '../../db/migrator.ts';\nvoid migrateDatabase;\n");
   });
 
+  it('refuses product code importing test/', async () => {
+    await refused('shared/fixture/x.ts', "import { testConfig } from '../../test/support/db.ts';\nvoid testConfig;\n");
+    await refused('ingest/fixture/x.ts', "import { testConfig } from '../../test/support/db.ts';\nvoid testConfig;\n");
+  });
+
   it('lets every process import shared/, and a folder import itself', async () => {
     await allowed(
       'broker/fixture/x.ts',
