@@ -199,6 +199,11 @@ export class Relay {
 
   /** Holds or queues one backend message (or piece) per the invariant. */
   private take(bytes: Buffer, owner: Statement | null, complete: readonly StatementResult[], awaitsClient = false): void {
+    if (owner !== null && owner === this.streaming && !complete.length && !this.hold.length && this.pendingGates === 0) {
+      // Hot path of a large result behind its provisional record: straight to the client's write of this turn.
+      this.queueOut(bytes);
+      return;
+    }
     this.hold.push(bytes);
     this.holdBytes += bytes.length;
     const streamingOwner = owner !== null && owner === this.streaming;
@@ -281,6 +286,16 @@ export class Relay {
   private write(bufs: Buffer[]): void {
     if (this.phase === 'closed' || this.clientGone || !bufs.length) return;
     for (const b of bufs) this.out.push(b);
+    this.scheduleFlush();
+  }
+
+  private queueOut(b: Buffer): void {
+    if (this.phase === 'closed' || this.clientGone) return;
+    this.out.push(b);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushNow);

@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { serialize } from 'pg-protocol';
 import { createScramClient, SCRAM_MECHANISM } from './scram.ts';
-import { decodeBackend, Framer } from './wire.ts';
+import { decodeLogin, Framer } from './wire.ts';
 
 /**
  * The gateway's PostgreSQL client side: opens the upstream connection as the
@@ -181,12 +181,12 @@ export async function connectUpstream(target: UpstreamTarget, login: UpstreamLog
           busy.then(() => done(frame), fail);
           return;
         }
-        const [msg] = decodeBackend(frame) as (import('pg-protocol/dist/messages.js').BackendMessage & Record<string, unknown>)[];
+        const msg = decodeLogin(frame);
         switch (msg.name) {
           case 'authenticationOk':
             break;
           case 'backendKeyData':
-            backendKey = { processId: msg.processID as number, secretKey: msg.secretKey as number };
+            backendKey = { processId: msg.processID, secretKey: msg.secretKey };
             startupFrames.push(frame);
             break;
           case 'authenticationCleartextPassword':
@@ -194,14 +194,12 @@ export async function connectUpstream(target: UpstreamTarget, login: UpstreamLog
             busy.catch(fail);
             break;
           case 'authenticationMD5Password':
-            busy = busy.then(
-              async () => void socket.write(serialize.password(md5Password(login.user, await login.password(), msg.salt as Buffer))),
-            );
+            busy = busy.then(async () => void socket.write(serialize.password(md5Password(login.user, await login.password(), msg.salt))));
             busy.catch(fail);
             break;
           case 'authenticationSASL': {
-            if (!(msg.mechanisms as string[]).includes(SCRAM_MECHANISM)) {
-              fail(new UpstreamError(`upstream offers no supported SASL mechanism (${(msg.mechanisms as string[]).join(', ')})`));
+            if (!msg.mechanisms.includes(SCRAM_MECHANISM)) {
+              fail(new UpstreamError(`upstream offers no supported SASL mechanism (${msg.mechanisms.join(', ')})`));
               return;
             }
             busy = busy.then(async () => {
@@ -214,24 +212,22 @@ export async function connectUpstream(target: UpstreamTarget, login: UpstreamLog
           case 'authenticationSASLContinue':
             busy = busy.then(() => {
               if (!scram) throw new UpstreamError('SCRAM continue without start');
-              socket.write(serialize.sendSCRAMClientFinalMessage(scram.respond(msg.data as string)));
+              socket.write(serialize.sendSCRAMClientFinalMessage(scram.respond(msg.data)));
             });
             busy.catch(fail);
             break;
           case 'authenticationSASLFinal':
             busy = busy.then(() => {
               if (!scram) throw new UpstreamError('SCRAM final without start');
-              scram.verify(msg.data as string);
+              scram.verify(msg.data);
             });
             busy.catch(fail);
             break;
-          case 'error': {
-            const e = msg as unknown as { message: string; code?: string };
-            fail(new UpstreamError(e.message, e.code));
+          case 'error':
+            fail(new UpstreamError(msg.message, msg.code));
             return;
-          }
-          default:
-            fail(new UpstreamError(`unexpected upstream message during login: ${msg.name}`));
+          case 'other':
+            fail(new UpstreamError(`unexpected upstream message during login: ${msg.type}`));
             return;
         }
       }

@@ -1,11 +1,8 @@
-import { Parser } from 'pg-protocol/dist/parser.js';
-import type { BackendMessage } from 'pg-protocol/dist/messages.js';
-
 /**
  * Small helpers for the PostgreSQL v3 wire format on the relay's hot path:
- * framing (type byte + int32 length), and building the few messages the
- * gateway itself sends. Decoding of backend messages beyond the tag of
- * CommandComplete is left to pg-protocol's Parser.
+ * framing (type byte + int32 length), building the few messages the gateway
+ * itself sends, and decoding the few the upstream login needs (pg-protocol
+ * exports its parser only under dist/, which is not its public API).
  */
 
 export const HEADER = 5;
@@ -206,12 +203,55 @@ export function authenticationOk(): Buffer {
   return message('R', body);
 }
 
-/** The backend messages of one chunk, decoded by pg-protocol (authentication, errors, status). */
-export function decodeBackend(frames: Buffer | Buffer[]): BackendMessage[] {
-  const parser = new Parser();
-  const out: BackendMessage[] = [];
-  for (const f of Array.isArray(frames) ? frames : [frames]) parser.parse(f, (m) => out.push(m));
-  return out;
+/** A backend message of the upstream login, decoded (anything else is `other`). */
+export type LoginMessage =
+  | { name: 'authenticationOk' | 'authenticationCleartextPassword' }
+  | { name: 'authenticationMD5Password'; salt: Buffer }
+  | { name: 'authenticationSASL'; mechanisms: string[] }
+  | { name: 'authenticationSASLContinue' | 'authenticationSASLFinal'; data: string }
+  | { name: 'backendKeyData'; processID: number; secretKey: number }
+  | { name: 'error'; message: string; code?: string }
+  | { name: 'other'; type: string };
+
+/** Decodes one whole login-phase frame ('R' authentication, 'K' backend key, 'E' error). */
+export function decodeLogin(frame: Buffer): LoginMessage {
+  const type = String.fromCharCode(frame[0]);
+  if (type === 'E') {
+    const f = errorFields(frame);
+    return { name: 'error', message: f.M ?? 'error', code: f.C };
+  }
+  if (type === 'K') {
+    if (frame.length < HEADER + 8) throw new WireError('short BackendKeyData');
+    return { name: 'backendKeyData', processID: frame.readInt32BE(HEADER), secretKey: frame.readInt32BE(HEADER + 4) };
+  }
+  if (type !== 'R' || frame.length < HEADER + 4) return { name: 'other', type };
+  const code = frame.readUInt32BE(HEADER);
+  const body = frame.subarray(HEADER + 4);
+  switch (code) {
+    case 0:
+      return { name: 'authenticationOk' };
+    case 3:
+      return { name: 'authenticationCleartextPassword' };
+    case 5:
+      if (body.length !== 4) throw new WireError('malformed MD5 password request');
+      return { name: 'authenticationMD5Password', salt: Buffer.from(body) };
+    case 10: {
+      const mechanisms: string[] = [];
+      let at = HEADER + 4;
+      while (at < frame.length && frame[at] !== 0) {
+        const [m, next] = cstring(frame, at);
+        mechanisms.push(m);
+        at = next;
+      }
+      return { name: 'authenticationSASL', mechanisms };
+    }
+    case 11:
+      return { name: 'authenticationSASLContinue', data: body.toString('utf8') };
+    case 12:
+      return { name: 'authenticationSASLFinal', data: body.toString('utf8') };
+    default:
+      return { name: 'other', type: `R${code}` };
+  }
 }
 
 /** The command tag of a CommandComplete frame, e.g. "SELECT 3", "COPY 10", "INSERT 0 1". */
