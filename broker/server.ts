@@ -5,14 +5,14 @@ import { REPO_ROOT } from '../shared/config/config-schema.ts';
 import { ConfigError } from '../shared/errors/errors.ts';
 import { createFieldCrypto } from '../shared/crypto/field-cipher.ts';
 import { createHttpsServer } from '../shared/http/tls.ts';
-import { createPlatform } from '../shared/runtime/platform.ts';
+import { rootFor, type ServiceRoot } from '../shared/runtime/service-root.ts';
 import type { RunningService, ServiceContext } from '../shared/runtime/service-types.ts';
+import { accessOf } from './access/access-wiring.ts';
 import { createIdentityRuntime } from './auth/identity-runtime.ts';
 import { identitySettings } from './auth/identity-settings.ts';
 import { createBrokerApp } from './http/app.ts';
 import { allRoutes, conditionChecks } from './http/route-registry.ts';
 import type { BrokerServices } from './http/route-types.ts';
-import { startAuditJobs } from './audit/audit-jobs.ts';
 
 export interface StartBrokerOptions {
   /** Overrides config.ports.broker (tests: 0). */
@@ -23,15 +23,18 @@ export interface StartBrokerOptions {
 
 /**
  * The broker: HTTPS on BROKER_PORT (TLS ≥ 1.2, helmet), /auth sign-in, the
- * /api routes of every feature, and the built console at /.
+ * /api routes of every feature, and the built console at /. Stateless: no
+ * timer, no schedule (those are the worker's), so any number can run behind a
+ * load balancer.
  */
-export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions = {}): Promise<RunningService> {
-  const { config, databases, tls } = ctx;
+export async function startBroker(ctx: ServiceContext | ServiceRoot, opts: StartBrokerOptions = {}): Promise<RunningService> {
+  const { root, owned } = rootFor(ctx, 'broker');
+  const { config, tls } = root;
   if (config.env === 'production' && config.raw.WACT_AUDIT_SIGNING_KMS_KEY)
     throw new ConfigError(
-      'refusing to start the broker with WACT_AUDIT_SIGNING_KMS_KEY set: in production only the audit signer (`wact audit signer`) holds the signing key',
+      'refusing to start the broker with WACT_AUDIT_SIGNING_KMS_KEY set: in production only the signing worker (`wact serve worker --queues audit-sign`) holds the signing key',
     );
-  const platform = createPlatform(config, databases, 'broker', { name: 'broker' });
+  const platform = root.platform('broker');
   const server = createHttpsServer(undefined as never, tls);
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
@@ -52,12 +55,11 @@ export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions 
     config,
     platform,
     fieldCrypto: createFieldCrypto(platform.keyring),
-    features: { identity, ...(opts.features ?? {}) },
+    features: { identity, access: accessOf(root), ...(opts.features ?? {}) },
   };
   const consoleDir = path.join(REPO_ROOT, 'console', 'dist');
   const app = createBrokerApp({ services, identity, routes: allRoutes(), conditions: conditionChecks, consoleDir });
   server.on('request', app);
-  const auditJobs = startAuditJobs(services); // SIEM pushes, audit retention (the audit signer signs)
 
   return {
     name: 'broker',
@@ -66,11 +68,10 @@ export async function startBroker(ctx: ServiceContext, opts: StartBrokerOptions 
       ? []
       : ['console not built (npm run build): the broker serves /api and /auth only'],
     async close() {
-      await auditJobs.stop();
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await identity.oidc.close().catch(() => undefined);
-      await platform.close();
+      if (owned) await root.close();
     },
   };
 }

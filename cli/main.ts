@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { printFailure } from './output.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerStartCommand } from './commands/start.ts';
+import { registerServeCommand } from './commands/serve.ts';
 import { registerWorkspaceCommands } from './commands/workspace.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
 import { registerIngestCommands } from './commands/ingest.ts';
@@ -19,6 +20,7 @@ const program = new Command('wact')
 
 // One line per feature; each feature keeps its commands in cli/commands/<feature>.ts.
 registerStartCommand(program);
+registerServeCommand(program);
 registerMigrateCommand(program);
 registerWorkspaceCommands(program);
 registerIdentityCommands(program);

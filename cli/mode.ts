@@ -33,6 +33,7 @@ const refused = (reason: string) => ({ kind: 'refused', reason }) as const;
 
 export const PRODUCTION_RULES: Record<string, ProductionRule> = {
   start: { kind: 'service' },
+  serve: { kind: 'service' },
   migrate: { kind: 'pipeline' },
   'db rotate-service-passwords': { kind: 'pipeline' },
   login: broker,
@@ -50,16 +51,12 @@ export const PRODUCTION_RULES: Record<string, ProductionRule> = {
   'workspace list': broker,
   'workspace wipe': broker,
   'workspace rotate-keys': broker,
-  'workspace protect-keys': refused(
-    're-wrapping keys has no broker API yet (the broker’s database role may not rewrite wrapped keys), so it cannot run as a signed-in person',
-  ),
-  'workspace set-customer-key': refused(
-    'customer-managed keys have no broker API yet (the broker’s database role may not rewrite wrapped keys), so they cannot be set as a signed-in person',
-  ),
-  'workspace move': refused('moving a workspace has no broker API yet, so it cannot run as a signed-in person'),
+  'workspace protect-keys': broker, // per workspace, as its owner (--all: refused in the command, no permission covers it)
+  'workspace set-customer-key': broker,
+  'workspace move': broker, // a job of the worker, followed through the broker
   'retention set': broker,
   'retention show': broker,
-  'retention run': refused('the retention job runs inside the broker (LIFECYCLE_RETENTION_CRON)'),
+  'retention run': refused('the retention job runs in the worker (LIFECYCLE_RETENTION_CRON)'),
   'deletion request': broker,
   'deletion list': broker,
   seed: refused('synthetic seeding never runs in production'),
@@ -72,8 +69,8 @@ export const PRODUCTION_RULES: Record<string, ProductionRule> = {
   'audit keys': broker,
   'audit verify': { kind: 'offline' },
   'audit signer': { kind: 'service' },
-  'audit sign-heads': refused('the broker signs the audit heads itself (WACT_AUDIT_SIGN_INTERVAL_SECONDS)'),
-  'audit retention': refused('audit retention runs inside the broker'),
+  'audit sign-heads': refused('the signing worker signs the audit heads (WACT_AUDIT_SIGN_INTERVAL_SECONDS)'),
+  'audit retention': refused('audit retention runs in the worker'),
   'signup invite': broker,
   'signup list': broker,
   'signup revoke': broker,

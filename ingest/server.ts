@@ -6,14 +6,12 @@ import { withCredentials } from '../shared/db/database-urls.ts';
 import { createHttpsServer } from '../shared/http/tls.ts';
 import { createJobQueue, type JobQueue } from '../shared/jobs/job-queue.ts';
 import { serializeError } from '../shared/logging/logger.ts';
-import { createPlatform } from '../shared/runtime/platform.ts';
+import { rootFor, type ServiceRoot } from '../shared/runtime/service-root.ts';
 import type { RunningService, ServiceContext } from '../shared/runtime/service-types.ts';
 import { createApiKeyService } from '../shared/workspaces/api-keys/api-keys-service.ts';
 import { createBspCredentialService } from '../shared/workspaces/bsp-credentials/bsp-credentials-service.ts';
 import { createClickService } from './clicks/click-service.ts';
 import { createConversionService } from './conversions/conversion-service.ts';
-import { createExportSender } from './export/export-sender.ts';
-import { createExportWorker } from './export/export-worker.ts';
 import { createPlatformCredentialService } from '../shared/workspaces/platform-credentials/platform-credentials-service.ts';
 import { createIngestHandler } from './ingest-app.ts';
 import { ingestSettings } from './ingest-settings.ts';
@@ -30,13 +28,15 @@ export interface IngestService extends RunningService {
 
 /**
  * Starts ingest: HTTPS on config.ports.ingest, one group-commit writer and one
- * pg-boss queue per region, the export worker, and partition upkeep. Connects
- * to the databases as wact_ingest only.
+ * pg-boss producer per region (conversions queue their exports; the worker
+ * sends them). No timer and no job runs here: any number of ingests can run
+ * behind a load balancer. Connects to the databases as wact_ingest only.
  */
-export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
-  const { config, databases, tls } = ctx;
+export async function startIngest(ctx: ServiceContext | ServiceRoot): Promise<IngestService> {
+  const { root, owned } = rootFor(ctx, 'ingest');
+  const { config, databases, tls } = root;
   const settings = ingestSettings(config);
-  const platform = createPlatform(config, databases, 'ingest', { name: 'ingest', poolMax: 24 });
+  const platform = root.platform('ingest');
   const { pools, keyring, logger } = platform;
   const poolFor = (r: Region) => pools.region(r);
   const crypto = createFieldCrypto(keyring);
@@ -45,17 +45,13 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
   const credentials = createBspCredentialService({ crypto, poolFor, ttlMs: settings.cacheTtlMs });
   const platformCredentials = createPlatformCredentialService({ crypto, poolFor });
 
-  const ensurePartitions = async () => {
-    for (const r of REGIONS) {
-      await pools
-        .region(r)
-        .query('SELECT wact_private.ensure_ingest_partitions(current_date - 1, 15)')
-        .catch((err: unknown) => logger.error({ err: serializeError(err), region: r }, 'partition upkeep failed'));
-    }
-  };
-  await ensurePartitions();
-  const upkeep = setInterval(() => void ensurePartitions(), 3600_000);
-  upkeep.unref();
+  // Once at start, so a fresh database takes webhooks at once; keeping them ahead is the worker's hourly job.
+  for (const r of REGIONS) {
+    await pools
+      .region(r)
+      .query('SELECT wact_private.ensure_ingest_partitions(current_date - 1, 15)')
+      .catch((err: unknown) => logger.error({ err: serializeError(err), region: r }, 'partition upkeep failed'));
+  }
 
   const writers = Object.fromEntries(
     REGIONS.map((r) => [
@@ -77,6 +73,7 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
       pool: pools.region(r),
       applicationName: 'wact-ingest-jobs',
       onError: (err) => logger.warn({ err: serializeError(err), region: r }, 'job queue error'),
+      producer: true,
     });
     await q.start();
     await q.ensureQueue({
@@ -86,29 +83,6 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
       retryBackoff: true,
     });
     jobs[r] = q;
-  }
-
-  const sender = createExportSender({ timeoutMs: settings.export.timeoutMs, ca: tls.ca, allowHttp: config.env !== 'production' });
-  if (settings.export.enabled) {
-    const worker = createExportWorker({
-      poolFor,
-      directory,
-      audit: platform.audit,
-      crypto,
-      platforms: platformCredentials,
-      sender,
-      urls: settings.export.urls,
-      logger,
-    });
-    for (const r of REGIONS) {
-      await jobs[r].work(
-        settings.export.queue,
-        async (job) => {
-          await worker.run(job.data);
-        },
-        { pollingIntervalSeconds: config.env === 'test' ? 0.5 : 2 },
-      );
-    }
   }
 
   const apiKeys = createApiKeyService({ poolFor, directory, ttlMs: settings.cacheTtlMs });
@@ -145,15 +119,13 @@ export async function startIngest(ctx: ServiceContext): Promise<IngestService> {
     urls: { ingest: `https://${config.publicHost}:${port}` },
     notes: [`webhooks: POST /v1/webhooks/{meta|twilio|360dialog|bird|gupshup}/{workspaceId}`],
     async close() {
-      clearInterval(upkeep);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await Promise.all(REGIONS.map((r) => writers[r].close()));
       await Promise.all(REGIONS.map((r) => jobs[r].stop().catch(() => undefined)));
-      await sender.close().catch(() => undefined);
-      await platform.close();
+      if (owned) await root.close();
     },
   };
 }

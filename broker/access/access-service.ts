@@ -5,7 +5,7 @@ import type { Region } from '../../shared/config/config.ts';
 import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors/errors.ts';
 import type { Workspace } from '../../shared/workspaces/workspace-service.ts';
-import { GatewayAuthError, type GatewaySession, type GatewaySessionSource, type SessionStatus } from '../gateway/gateway-types.ts';
+import { GatewayAuthError, type GatewaySession, type GatewaySessionSource } from '../gateway/gateway-types.ts';
 import { targetFromUrl, type UpstreamLogin } from '../gateway/upstream-client.ts';
 import { toView, type AccessDal, type AccessSessionRow } from './access-dal.ts';
 import {
@@ -61,7 +61,6 @@ export function hashToken(token: string): Buffer {
 
 export function createAccessService(deps: AccessServiceDeps) {
   const { dal, roles, audit, settings } = deps;
-  const endedListeners = new Set<(sessionId: string, status: SessionStatus) => void>();
 
   function actorOf(a: AccessActor): AuditEventInput['actor'] {
     return { id: a.userId, kind: 'employee', role: a.employeeRole, displayName: a.displayName };
@@ -227,17 +226,11 @@ export function createAccessService(deps: AccessServiceDeps) {
 
   /** Ends a session that this call moved out of active/pending: stage one, event, notice, stage two. */
   async function finishSession(row: AccessSessionRow, notice?: { kind: string; message: string }): Promise<AccessSessionRow> {
-    announceEnded(row);
     const stage = await disableRole(row);
     await auditEnd(row, row.role_name ? stage : {});
     if (notice) await dal.notify(row.requester_id, row.id, notice.kind, notice.message).catch(() => undefined);
     if (stage.roleDisabled) await dropRole(row);
     return (await dal.get(row.id).catch(() => undefined)) ?? row;
-  }
-
-  function announceEnded(row: AccessSessionRow): void {
-    const status: SessionStatus = { status: row.status, expiresAt: row.expires_at, revokedByName: row.revoked_by_name };
-    for (const l of endedListeners) l(row.id, status);
   }
 
   const service = {
@@ -426,12 +419,6 @@ export function createAccessService(deps: AccessServiceDeps) {
       return { expired: due.length, dropped };
     },
 
-    /** Called with (sessionId, status) when a session ends in this process (gateway: close at once). */
-    onSessionEnded(listener: (sessionId: string, status: SessionStatus) => void): () => void {
-      endedListeners.add(listener);
-      return () => endedListeners.delete(listener);
-    },
-
     /** Upstream login of the session role: decrypted password, or a fresh RDS IAM token. */
     upstreamLogin(row: Pick<AccessSessionRow, 'id' | 'workspace_id' | 'region' | 'role_name' | 'auth_mode' | 'upstream_secret'>): {
       target: ReturnType<typeof targetFromUrl>;
@@ -499,7 +486,6 @@ export function createAccessService(deps: AccessServiceDeps) {
           return new Map(rows.map((r) => [r.id, { status: r.status, expiresAt: r.expires_at, revokedByName: r.revoked_by_name }]));
         },
         addStatements: (counts) => dal.addStatements(counts),
-        sweep: async () => void (await service.sweep()),
       };
     },
   };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createFieldCrypto, type FieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import type { Platform } from '../../shared/runtime/platform.ts';
+import type { ServiceRoot } from '../../shared/runtime/service-root.ts';
 import { accessSettings } from './access-config.ts';
 import { createAccessDal } from './access-dal.ts';
 import { createAccessService, type AccessService, type AccessServiceDeps } from './access-service.ts';
@@ -25,4 +26,9 @@ export function accessServiceFor(
     // The database's certificate is verified against the system store plus TLS_CA_FILE (e.g. the RDS bundle).
     upstreamCa: platform.config.tls.caFile ? fs.readFileSync(platform.config.tls.caFile, 'utf8') : undefined,
   });
+}
+
+/** The process's one access service (broker routes, gateway and worker sweep share it under `wact start`). */
+export function accessOf(root: ServiceRoot): AccessService {
+  return root.once('access', () => accessServiceFor(root.platform('broker')));
 }

@@ -26,10 +26,13 @@ export interface GatewayOptions {
   sessions: GatewaySessionSource;
   audit: AuditLog;
   logger: Logger;
-  /** How often live sessions are checked for revocation (ms); revocation shows within ~2 intervals. */
+  /**
+   * How often live sessions are re-read (ms) and statement counts flushed: the
+   * fallback for a missed "session ended" notification (the gateway-start
+   * wiring LISTENs for those). Expiring due sessions and dropping their roles
+   * is the worker's sweep, not the gateway's: it runs with no gateway at all.
+   */
   watchIntervalMs?: number;
-  /** How often due sessions are expired and their roles dropped (ms). */
-  sweepIntervalMs?: number;
   holdLimitBytes?: number;
   /** Time allowed from TCP connect to a completed login. */
   loginTimeoutMs?: number;
@@ -286,9 +289,7 @@ export function createGateway(opts: GatewayOptions) {
   }
 
   let watchTimer: NodeJS.Timeout | undefined;
-  let sweepTimer: NodeJS.Timeout | undefined;
   let watching = false;
-  let sweeping = false;
   function startTimers(): void {
     watchTimer = setInterval(() => {
       if (watching) return;
@@ -297,16 +298,7 @@ export function createGateway(opts: GatewayOptions) {
         .catch((err: Error) => logger.warn({ err: { name: err.name, message: err.message } }, 'session watch failed'))
         .finally(() => (watching = false));
     }, opts.watchIntervalMs ?? 500);
-    sweepTimer = setInterval(() => {
-      if (sweeping) return;
-      sweeping = true;
-      flushCounts()
-        .then(() => sessions.sweep())
-        .catch((err: Error) => logger.warn({ err: { name: err.name, message: err.message } }, 'session sweep failed'))
-        .finally(() => (sweeping = false));
-    }, opts.sweepIntervalMs ?? 2000);
     watchTimer.unref();
-    sweepTimer.unref();
   }
 
   return {
@@ -323,16 +315,25 @@ export function createGateway(opts: GatewayOptions) {
       const addr = server.address() as net.AddressInfo;
       return { port: addr.port, host };
     },
-    /** In-process revocation: no need to wait for the next poll. */
-    async endSession(sessionId: string, status: SessionStatus): Promise<void> {
-      await Promise.all([...live].filter((c) => c.session.id === sessionId).map((c) => end(c, status)));
+    /**
+     * A session ended somewhere (the database announced it): re-read its
+     * status, so a notification can only end a session that really ended,
+     * and close its connections here at once.
+     */
+    async sessionEnded(sessionId: string): Promise<void> {
+      const mine = [...live].filter((c) => c.session.id === sessionId);
+      if (!mine.length) return;
+      const status = (await sessions.statuses([sessionId])).get(sessionId);
+      const over = !status || status.status !== 'active' || (status.expiresAt && status.expiresAt.getTime() <= Date.now());
+      if (over) await Promise.all(mine.map((c) => end(c, status)));
     },
+    /** Re-reads every live session now (after a gap in notifications). */
+    recheck: () => watch(),
     liveSessions(): string[] {
       return [...live].map((c) => c.session.id);
     },
     async close(): Promise<void> {
       if (watchTimer) clearInterval(watchTimer);
-      if (sweepTimer) clearInterval(sweepTimer);
       await Promise.all(
         [...live].map((c) =>
           c.relay?.terminate(errorMessage({ severity: 'FATAL', code: '57P01', message: 'the gateway is shutting down' }), 200),

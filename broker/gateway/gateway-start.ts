@@ -1,21 +1,51 @@
-import { accessServiceFor } from '../access/access-wiring.ts';
-import { createPlatform } from '../../shared/runtime/platform.ts';
+import pg from 'pg';
+import { accessOf } from '../access/access-wiring.ts';
+import { listenForEndedSessions, type SessionEndListener } from '../access/session-end-events.ts';
+import type { Logger } from 'pino';
+import { withCredentials } from '../../shared/db/database-urls.ts';
+import { rootFor, type ServiceRoot } from '../../shared/runtime/service-root.ts';
+import type { Databases } from '../../shared/runtime/databases.ts';
 import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
-import { createGateway } from './gateway-server.ts';
+import { createGateway, type Gateway } from './gateway-server.ts';
 
-/** `wact start`: the auditing PostgreSQL gateway on GATEWAY_PORT (TLS only). */
-export async function startGateway(ctx: ServiceContext): Promise<RunningService> {
-  const platform = createPlatform(ctx.config, ctx.databases, 'broker', { name: 'gateway' });
-  const access = accessServiceFor(platform);
+/** Closes the gateway's connections of every session the control database announces as ended. */
+export function followEndedSessions(
+  gateway: Pick<Gateway, 'sessionEnded' | 'recheck'>,
+  deps: { databases: Pick<Databases, 'urls' | 'servicePasswords'>; logger: Pick<Logger, 'warn'> },
+): SessionEndListener {
+  const warn = (msg: string, err: unknown) => deps.logger.warn({ err: { message: (err as Error).message } }, msg);
+  return listenForEndedSessions({
+    connect: () =>
+      new pg.Client({
+        connectionString: withCredentials(deps.databases.urls.control, 'wact_broker', deps.databases.servicePasswords.broker),
+        application_name: 'wact-gateway-session-events',
+      }),
+    onEnded: (id) => void gateway.sessionEnded(id).catch((err: unknown) => warn('session end failed', err)),
+    onGap: () => void gateway.recheck().catch(() => undefined),
+    onError: (err) => warn('session event listener down (re-reading by polling)', err),
+  });
+}
+
+/**
+ * `wact serve gateway` (and `wact start`): the auditing PostgreSQL gateway on
+ * GATEWAY_PORT (TLS only), on the process's one access service. It learns of
+ * ended sessions from the database (LISTEN wact_access_session_ended), whoever
+ * ended them; expiring due sessions and dropping roles is the worker's job.
+ */
+export async function startGateway(ctx: ServiceContext | ServiceRoot): Promise<RunningService> {
+  const { root, owned } = rootFor(ctx, 'gateway');
+  const platform = root.platform('broker');
+  const access = accessOf(root);
   const gateway = createGateway({
-    tls: ctx.tls,
+    tls: root.tls,
     sessions: access.gatewaySource(),
     audit: platform.audit,
     logger: platform.logger,
-    watchIntervalMs: Number(ctx.config.raw.GATEWAY_WATCH_INTERVAL_MS ?? 500),
+    watchIntervalMs: Number(root.config.raw.GATEWAY_WATCH_INTERVAL_MS ?? 500),
   });
-  const unsubscribe = access.onSessionEnded((id, status) => void gateway.endSession(id, status));
-  const { port } = await gateway.listen(ctx.config.ports.gateway, ctx.config.host);
+  const ended = followEndedSessions(gateway, { databases: root.databases, logger: platform.logger });
+  await ended.ready;
+  const { port } = await gateway.listen(root.config.ports.gateway, root.config.host);
   const host = access.settings.gatewayHost;
   return {
     name: 'gateway',
@@ -24,9 +54,9 @@ export async function startGateway(ctx: ServiceContext): Promise<RunningService>
       'database sessions: `wact db connect --workspace <id> --reason "<why>"` starts psql through the gateway (verify-full, token never in argv)',
     ],
     async close() {
-      unsubscribe();
+      await ended.close();
       await gateway.close();
-      await platform.close();
+      if (owned) await root.close();
     },
   };
 }

@@ -38,8 +38,6 @@ export interface GatewaySessionSource {
   upstream(session: GatewaySession): Promise<{ target: UpstreamTarget; login: UpstreamLogin }>;
   statuses(ids: string[]): Promise<Map<string, SessionStatus>>;
   addStatements(counts: Map<string, number>): Promise<void>;
-  /** Ends due sessions (expiry): marks them, terminates backends, drops roles, audits. */
-  sweep(): Promise<void>;
 }
 
 /** The FATAL text a client sees when its session ends. */

@@ -36,7 +36,8 @@ export function createSupportService(deps: { access: AccessService }) {
     pools.delete(sessionId);
     void entry.pool.end().catch(() => undefined);
   };
-  access.onSessionEnded((id) => drop(id));
+  // An ended session's pool is never used again (browse reads the active session from the
+  // database each time, and the end terminated the role's backends); it goes at its expiry.
 
   async function poolFor(row: NonNullable<Awaited<ReturnType<AccessService['activeSupportSession']>>>): Promise<pg.Pool> {
     const cached = pools.get(row.id);

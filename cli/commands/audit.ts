@@ -240,26 +240,20 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('signer')
     .description(
-      "run the audit signer: the only process holding the audit signing key (production: WACT_AUDIT_SIGNING_KMS_KEY); answers the broker's sign requests, signs moved heads and writes digest files",
+      "run the signing worker (same as `wact serve worker --queues audit-sign`): the only process holding the audit signing key (production: WACT_AUDIT_SIGNING_KMS_KEY); answers the broker's sign requests, signs moved heads and writes digest files",
     )
     .action(async () => {
       const { loadConfig } = await import('../../shared/config/config.ts');
-      const { openDatabases } = await import('../../shared/runtime/databases.ts');
-      const { startAuditSigner } = await import('../../shared/audit/audit-signer-service.ts');
+      const { serveOne } = await import('../start/product.ts');
       const config = loadConfig();
-      const databases = await openDatabases(config, { requireCurrent: true });
-      const signer = await startAuditSigner({ config, databases }).catch(async (err: unknown) => {
-        await databases.close();
-        throw err;
-      });
-      console.log(`audit signer running (${config.env}); Ctrl-C to stop`);
-      const stop = async () => {
-        await signer.close();
-        await databases.close();
+      const { stop } = await serveOne(config, 'worker', { queues: ['audit-sign'] });
+      console.log(`signing worker running (${config.env}); Ctrl-C to stop`);
+      const end = async () => {
+        await stop();
         process.exit(0);
       };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
+      process.once('SIGINT', () => void end());
+      process.once('SIGTERM', () => void end());
     });
 
   audit

@@ -2,35 +2,9 @@ import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { openDatabases, type Databases } from '../../shared/runtime/databases.ts';
 import { databaseMigrator } from '../../db/migrator.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
+import { createServiceRoot, type ServiceRoot } from '../../shared/runtime/service-root.ts';
 import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
-
-/**
- * The services `wact start` runs, in start order. Each feature adds its own
- * line; each starter receives the context and returns a RunningService.
- */
-type Starter = (ctx: ServiceContext) => Promise<RunningService>;
-const starters: { name: string; enabled: (c: Config) => boolean; start: () => Promise<Starter> }[] = [
-  {
-    name: 'dev-oidc',
-    enabled: (c) => c.devOidc,
-    start: async () => (await import('../../broker/dev-oidc/dev-oidc-service.ts')).startDevOidcService,
-  },
-  { name: 'broker', enabled: () => true, start: async () => (await import('../../broker/server.ts')).startBroker },
-  {
-    name: 'lifecycle',
-    enabled: (c) => c.raw.LIFECYCLE_WORKER,
-    start: async () => (await import('../../shared/lifecycle/lifecycle-jobs.ts')).startLifecycleWorker,
-  },
-  {
-    // Development: in-process, its own component with its own key file. Production: its own
-    // deployable (`wact audit signer`), the only one given WACT_AUDIT_SIGNING_KMS_KEY.
-    name: 'audit-signer',
-    enabled: (c) => c.env !== 'production',
-    start: async () => (await import('../../shared/audit/audit-signer-service.ts')).startAuditSigner,
-  },
-  { name: 'ingest', enabled: () => true, start: async () => (await import('../../ingest/server.ts')).startIngest },
-  { name: 'gateway', enabled: () => true, start: async () => (await import('../../broker/gateway/gateway-start.ts')).startGateway },
-];
+import { SERVICE_NAMES, startService, type ServeOptions, type ServiceName } from './services.ts';
 
 /** Demo data for a first start: each feature seeds its own part, idempotently. */
 type Seeder = (ctx: ServiceContext) => Promise<string[]>;
@@ -49,37 +23,77 @@ export interface Product {
   stop(): Promise<void>;
 }
 
+/** TLS material for the services; development makes its own CA and certificates on first use. */
+async function tlsFor(config: Config) {
+  // The gateway's public host too: clients connect with sslmode=verify-full, which checks it.
+  if (config.env !== 'production' && !config.tls.certFile)
+    await ensureDevCertificates(config.home, [config.publicHost, String(config.raw.GATEWAY_PUBLIC_HOST ?? '')]);
+  return loadTlsMaterial(config);
+}
+
+/**
+ * `wact start`: development's whole product in one process — the development
+ * OpenID provider, then broker, worker, ingest and gateway in one composition
+ * root (one pool per database role, one access service, …). Production runs
+ * each with `wact serve` (serveOne) instead.
+ */
 export async function startProduct(config: Config = loadConfig(), log: (line: string) => void = () => undefined): Promise<Product> {
   // Development: one command brings everything up, including its own state folder's service passwords.
   // Production: the pipeline migrates (wact migrate) and the secret store holds the passwords: start
   // does neither.
   const production = config.env === 'production';
   const databases = await openDatabases(config, production ? {} : { migrate: databaseMigrator, setServicePasswords: true, log });
-  // The gateway's public host too: clients connect with sslmode=verify-full, which checks it.
-  if (config.env !== 'production' && !config.tls.certFile)
-    await ensureDevCertificates(config.home, [config.publicHost, String(config.raw.GATEWAY_PUBLIC_HOST ?? '')]);
-  const tls = loadTlsMaterial(config);
-  const ctx: ServiceContext = { config, databases, tls };
   const services: RunningService[] = [];
+  let root: ServiceRoot | undefined;
   const stop = async () => {
     for (const s of services.reverse()) await s.close().catch(() => undefined);
+    await root?.close().catch(() => undefined);
     await databases.close();
   };
   try {
+    const tls = await tlsFor(config);
+    const ctx: ServiceContext = { config, databases, tls };
     const seedNotes: string[] = [];
     for (const s of seeders) seedNotes.push(...(await (await s.load())(ctx)));
     // The broker serves console/dist: build it first when missing or older than its sources
     // (production deploys ship a prebuilt console: `npm run build`; vite is a dev dependency).
-    if (config.env !== 'production' && starters.some((s) => s.name === 'broker' && s.enabled(config)))
-      await (await import('../../scripts/build-console.ts')).ensureConsoleBuilt(log);
-    for (const s of starters) {
-      if (!s.enabled(config)) continue;
-      const start = await s.start();
-      services.push(await start(ctx));
-    }
+    if (!production) await (await import('../../scripts/build-console.ts')).ensureConsoleBuilt(log);
+    if (config.devOidc) services.push(await (await import('../../broker/dev-oidc/dev-oidc-service.ts')).startDevOidcService(ctx));
+    root = createServiceRoot(ctx, { name: 'wact' });
+    for (const name of SERVICE_NAMES) services.push(await startService(name, root));
     return { services, seedNotes, databases, stop };
   } catch (err) {
     await stop();
+    throw err;
+  }
+}
+
+/**
+ * `wact serve <service>`: one service in its own process, on databases already
+ * migrated (`wact migrate`; pending migrations are refused, never applied).
+ */
+export async function serveOne(
+  config: Config,
+  name: ServiceName,
+  opts: ServeOptions = {},
+): Promise<{ service: RunningService; stop(): Promise<void> }> {
+  const databases = await openDatabases(config, { requireCurrent: databaseMigrator });
+  let root: ServiceRoot | undefined;
+  try {
+    root = createServiceRoot({ config, databases, tls: await tlsFor(config) }, { name });
+    const service = await startService(name, root, opts);
+    const r = root;
+    return {
+      service,
+      async stop() {
+        await service.close().catch(() => undefined);
+        await r.close();
+        await databases.close();
+      },
+    };
+  } catch (err) {
+    await root?.close().catch(() => undefined);
+    await databases.close();
     throw err;
   }
 }

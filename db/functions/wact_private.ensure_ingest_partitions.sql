@@ -3,7 +3,10 @@
 -- monthly for the rest. Creates what is missing for [p_from, p_from + p_days],
 -- RLS on each partition too (direct access to a partition needs a grant
 -- nobody has, but the RLS check test lists every table with workspace_id).
--- Definer: the service calls it ahead of time (start-up and hourly).
+-- Definer: the service calls it ahead of time (ingest at start-up, the worker
+-- hourly). Callers are serialised by a transaction advisory lock: several
+-- ingests starting at once would otherwise deadlock creating the same
+-- partitions (each ATTACH locks the parent).
 CREATE OR REPLACE FUNCTION wact_private.ensure_ingest_partitions(p_from date DEFAULT current_date, p_days integer DEFAULT 14)
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, wact, wact_private AS $$
@@ -17,6 +20,7 @@ BEGIN
   IF p_days < 0 OR p_days > 400 THEN
     RAISE EXCEPTION 'p_days out of range';
   END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended('wact_private.ensure_ingest_partitions', 0));
   FOR d IN SELECT generate_series(p_from, p_from + p_days, interval '1 day')::date LOOP
     part := 'raw_webhook_payloads_p' || to_char(d, 'YYYYMMDD');
     IF to_regclass('wact.' || part) IS NULL THEN

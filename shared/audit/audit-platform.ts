@@ -8,7 +8,7 @@ export const AUDIT_DATABASES: AuditDatabase[] = ['control', 'eu', 'us'];
 
 /**
  * The audit feature's parts wired on a Platform, holding the signing key: for
- * the audit signer process (audit-signer-service.ts) and development's direct
+ * the signing worker (worker/jobs/audit-sign-jobs.ts) and development's direct
  * operator commands only. The broker uses brokerAuditParts.
  */
 export function auditParts(platform: Pick<Platform, 'config' | 'pools' | 'audit'>) {

@@ -18,7 +18,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class SignerUnavailableError extends Error {
   constructor(what: string, ms: number) {
-    super(`the audit signer did not answer within ${ms} ms (${what}); is \`wact audit signer\` running?`);
+    super(
+      `the audit signer did not answer within ${ms} ms (${what}); is the signing worker (\`wact serve worker --queues audit-sign\`) running?`,
+    );
     this.name = 'SignerUnavailableError';
   }
 }

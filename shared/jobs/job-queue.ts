@@ -22,6 +22,12 @@ export interface QueueDefinition {
   expireInSeconds?: number;
   /** Days a completed/failed job is kept before pg-boss deletes it. */
   retentionDays?: number;
+  /**
+   * pg-boss queue policy. `stately`: at most one job waiting and one running
+   * per singleton key, whichever worker holds it — what a schedule needs so
+   * that N workers run each tick once and never two runs at a time.
+   */
+  policy?: 'standard' | 'short' | 'singleton' | 'stately';
 }
 
 export interface JobContext {
@@ -40,6 +46,8 @@ export interface JobQueue {
     data: Record<string, string | number | boolean>,
     opts?: { singletonKey?: string; client?: pg.PoolClient; startAfterSeconds?: number },
   ): Promise<string | null>;
+  /** A cron schedule (UTC) of `name`; pg-boss sends at most one job per minute across every instance. */
+  schedule(name: string, cron: string, data: Record<string, string | number | boolean>, opts?: { singletonKey?: string }): Promise<void>;
   work(
     name: string,
     handler: (job: JobContext) => Promise<void>,
@@ -55,6 +63,11 @@ export function createJobQueue(opts: {
   max?: number;
   applicationName?: string;
   onError?: (err: Error) => void;
+  /**
+   * Only sends jobs (ingest, broker): no maintenance, no cron monitor. The
+   * worker is the process that supervises queues and runs schedules.
+   */
+  producer?: boolean;
 }): JobQueue {
   const boss = new PgBoss({
     connectionString: opts.connectionString,
@@ -63,8 +76,8 @@ export function createJobQueue(opts: {
     max: opts.max ?? 4,
     application_name: opts.applicationName ?? 'wact-jobs',
     // maintenance (expire, archive, delete) runs under the service role: DML only
-    supervise: true,
-    schedule: true,
+    supervise: !opts.producer,
+    schedule: !opts.producer,
   });
   // Ctrl-C reaches the embedded PostgreSQL server too (same process group), so
   // at shutdown the server may close pg-boss's connections first: an
@@ -83,17 +96,34 @@ export function createJobQueue(opts: {
       started = true;
     },
     async ensureQueue(def) {
-      await opts.pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [
-        def.name,
-        JSON.stringify({
-          policy: 'standard',
-          retryLimit: def.retryLimit,
-          retryDelay: def.retryDelaySeconds,
-          retryBackoff: def.retryBackoff,
-          expireInSeconds: def.expireInSeconds ?? 15 * 60,
-          retentionMinutes: (def.retentionDays ?? 14) * 24 * 60,
-        }),
-      ]);
+      const options = {
+        policy: def.policy ?? 'standard',
+        retryLimit: def.retryLimit,
+        retryDelay: def.retryDelaySeconds,
+        retryBackoff: def.retryBackoff,
+        expireInSeconds: def.expireInSeconds ?? 15 * 60,
+        retentionMinutes: (def.retentionDays ?? 14) * 24 * 60,
+      };
+      await opts.pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [def.name, JSON.stringify(options)]);
+      // A queue created by an older release keeps its first options: bring them up to this definition (DML only).
+      await opts.pool.query(
+        `UPDATE pgboss.queue SET policy = $2, retry_limit = $3, retry_delay = $4, retry_backoff = $5, expire_seconds = $6,
+                retention_minutes = $7, updated_on = now()
+          WHERE name = $1 AND (policy, retry_limit, retry_delay, retry_backoff, expire_seconds, retention_minutes)
+                IS DISTINCT FROM ($2, $3, $4, $5, $6, $7)`,
+        [
+          def.name,
+          options.policy,
+          options.retryLimit,
+          options.retryDelay,
+          options.retryBackoff,
+          options.expireInSeconds,
+          options.retentionMinutes,
+        ],
+      );
+    },
+    async schedule(name, cron, data, o = {}) {
+      await boss.schedule(name, cron, data, { tz: 'UTC', ...(o.singletonKey ? { singletonKey: o.singletonKey } : {}) });
     },
     async send(name, data, o = {}) {
       const options: PgBoss.SendOptions = {};

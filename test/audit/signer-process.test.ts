@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../../broker/server.ts';
 import { exportAuditStream } from '../../shared/audit/audit-export.ts';
 import { createSignerClient, type AuditSigningService } from '../../shared/audit/audit-sign-requests.ts';
-import { startAuditSigner } from '../../shared/audit/audit-signer-service.ts';
 import { loadTrustedKeys, type TrustedKeys } from '../../shared/audit/audit-keys.ts';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
 import { createAuditSigner } from '../../shared/audit/audit-signing.ts';
@@ -17,7 +16,8 @@ import { localSigningKey } from '../../shared/audit/audit-signing-keys.ts';
 import type { AuditDatabase } from '../../shared/audit/audit-types.ts';
 import { verifyExport } from '../../shared/audit/audit-verify.ts';
 import { createPools, type Pools } from '../../shared/db/pools.ts';
-import type { RunningService } from '../../shared/runtime/service-types.ts';
+import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
+import { startWorker } from '../../worker/worker-server.ts';
 import { testConfig } from '../support/db.ts';
 import { createScratchDatabases, type ScratchDatabases, databasesOf } from '../support/scratch-databases.ts';
 
@@ -138,7 +138,8 @@ describe('the broker asks the audit signer', () => {
   });
 
   it('with the signer running, an export made without any key verifies through both verifiers', async () => {
-    signer = await startAuditSigner({ config, databases: databases() }, { pollMs: 200 });
+    // The signing worker: only its audit-sign queues, the only process given the key.
+    signer = await startWorker({ config, databases: databases() } as ServiceContext, { queues: ['audit-sign'], signRequestPollMs: 200 });
     const ws = await unsignedStream(5);
     const text = await exportVia(brokerSide(10_000), ws);
     const h = header(text);

@@ -32,7 +32,7 @@ import { startDevOidc, type DevOidc } from '../../broker/dev-oidc/dev-oidc-serve
 import { ensureIdentityUser } from '../../broker/members/demo-seed.ts';
 import type { CustomerRole, EmployeeRole } from '../../broker/policy/permissions.ts';
 import { startBroker } from '../../broker/server.ts';
-import { startAuditSigner } from '../../shared/audit/audit-signer-service.ts';
+import { startWorker } from '../../worker/worker-server.ts';
 import { testConfig, testDb } from './db.ts';
 import { databasesOf } from './scratch-databases.ts';
 
@@ -205,8 +205,8 @@ export async function startTestBroker(
   const { urls, servicePasswords } = testDb();
   const databases: Databases = databasesOf({ urls: urls as DatabaseUrls, servicePasswords });
   const broker = await startBroker({ config, databases, tls }, { port: 0 });
-  // The broker holds no audit signing key: the audit signer (its own component, as `wact start` runs it) answers its sign requests.
-  const auditSigner = await startAuditSigner({ config, databases }, { pollMs: 500 });
+  // The broker holds no audit signing key: the signing worker (as `wact start` runs it) answers its sign requests.
+  const auditSigner = await startWorker({ config, databases, tls }, { queues: ['audit-sign'], signRequestPollMs: 500 });
   const url = broker.urls.broker;
   const agent = new Agent({ connect: { ca: tls.ca } });
   const platform = createPlatform(config, databases, 'operator', { name: 'test', poolMax: 3 });

@@ -6,6 +6,7 @@ import { accessServiceFor } from '../../../broker/access/access-wiring.ts';
 import type { AccessActor } from '../../../broker/access/access-types.ts';
 import type { AccessService } from '../../../broker/access/access-service.ts';
 import { createGateway, type Gateway } from '../../../broker/gateway/gateway-server.ts';
+import { followEndedSessions } from '../../../broker/gateway/gateway-start.ts';
 import { auditStatementFields, joinStatementFields } from '../../../broker/gateway/statement-masking.ts';
 import type { AuditLog } from '../../../shared/audit/audit-types.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../../shared/http/tls.ts';
@@ -56,7 +57,6 @@ export interface Harness {
 export async function startHarness(
   opts: {
     audit?: (base: AuditLog) => AuditLog;
-    subscribeEnded?: boolean;
     watchIntervalMs?: number;
     holdLimitBytes?: number;
     loginTimeoutMs?: number;
@@ -82,11 +82,18 @@ export async function startHarness(
     audit,
     logger: pino({ level: 'silent' }),
     watchIntervalMs: opts.watchIntervalMs ?? 300,
-    sweepIntervalMs: 1000,
     holdLimitBytes: opts.holdLimitBytes,
     loginTimeoutMs: opts.loginTimeoutMs,
   });
-  const unsubscribe = opts.subscribeEnded ? access.onSessionEnded((id, st) => void gateway.endSession(id, st)) : () => undefined;
+  // As `wact serve gateway` wires it: sessions the control database announces as ended (LISTEN).
+  const ended = followEndedSessions(gateway, { databases, logger: pino({ level: 'silent' }) });
+  await ended.ready;
+  // Stands in for the worker's session sweep job (worker/jobs/session-jobs.ts): no gateway sweeps any more.
+  const sweeper = setInterval(() => void access.sweep().catch(() => undefined), 1000);
+  const unsubscribe = () => {
+    clearInterval(sweeper);
+    void ended.close();
+  };
   const { port } = await gateway.listen(0, '127.0.0.1');
   const ops = opts.db ? createPools(opts.db.urls, { max: 4 }) : operatorPools();
 
@@ -157,12 +164,16 @@ export async function startHarness(
       });
     },
     async auditRows(sessionId, action) {
-      const { rows } = await ops
-        .region('eu')
-        .query(
-          `SELECT * FROM audit.events WHERE session_id = $1 ${action ? 'AND action = $2' : ''} ORDER BY occurred_at, seq`,
-          action ? [sessionId, action] : [sessionId],
-        );
+      // Statement records live in the connections' transcripts (migration 0700); shown here as the events they were.
+      const { rows } = await ops.region('eu').query(
+        `SELECT * FROM (
+           SELECT action, outcome, reason, metadata, occurred_at, seq, actor_id, session_id FROM audit.events WHERE session_id = $1
+           UNION ALL
+           SELECT 'db.statement', r.outcome, t.reason, r.metadata, r.occurred_at, r.seq, t.actor_id, t.session_id
+             FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id) WHERE t.session_id = $1
+         ) x ${action ? 'WHERE action = $2' : ''} ORDER BY occurred_at, seq`,
+        action ? [sessionId, action] : [sessionId],
+      );
       return rows.map((r: { action: string; outcome: string; reason: string; metadata: string }) => ({
         action: r.action,
         outcome: r.outcome,

@@ -5,6 +5,7 @@ import { ensureDevCertificates, loadTlsMaterial, type TlsMaterial } from '../../
 import { openDatabases } from '../../../shared/runtime/databases.ts';
 import { createPlatform, type Platform } from '../../../shared/runtime/platform.ts';
 import { startIngest, type IngestService } from '../../../ingest/server.ts';
+import { startWorker } from '../../../worker/worker-server.ts';
 import { createFieldCrypto } from '../../../shared/crypto/field-cipher.ts';
 import { createBspCredentialService } from '../../../shared/workspaces/bsp-credentials/bsp-credentials-service.ts';
 import { createLinkService } from '../../../shared/workspaces/links/links-service.ts';
@@ -47,6 +48,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const tls = loadTlsMaterial(config);
   const databases = await openDatabases(config);
   const ingest = await startIngest({ config, databases, tls });
+  // Ingest only queues exports; the worker sends them (its export queue group only, on this harness's queue).
+  const exporter = config.raw.EXPORT_ENABLED ? await startWorker({ config, databases, tls }, { queues: ['export'] }) : undefined;
   const operator = createPlatform(config, databases, 'operator');
   const crypto = createFieldCrypto(operator.keyring);
   const poolFor = (r: 'eu' | 'us') => operator.pools.region(r);
@@ -71,6 +74,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
     async close() {
       await ingest.close();
+      await exporter?.close();
       await operator.close();
       await agent.close();
     },

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeletionService } from '../../shared/lifecycle/deletion-service.ts';
-import { enqueueDeletion, startLifecycleWorker } from '../../shared/lifecycle/lifecycle-jobs.ts';
+import { enqueueDeletion } from '../../shared/lifecycle/lifecycle-jobs.ts';
 import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
+import { startWorker } from '../../worker/worker-server.ts';
 import { testConfig } from '../support/db.ts';
-import { lifecyclePlatforms, newWorkspace, testActor } from './lifecycle-support.ts';
+import { lifecyclePlatforms, newWorkspace, testActor } from '../lifecycle/lifecycle-support.ts';
 
-describe('lifecycle worker (pg-boss)', () => {
+describe('worker: lifecycle jobs (pg-boss)', () => {
   let ctx: Awaited<ReturnType<typeof lifecyclePlatforms>>;
   let worker: RunningService;
   beforeAll(async () => {
     ctx = await lifecyclePlatforms();
-    worker = await startLifecycleWorker({ config: ctx.operator.config, databases: ctx.databases } as ServiceContext);
+    worker = await startWorker({ config: ctx.operator.config, databases: ctx.databases } as ServiceContext, { queues: ['lifecycle'] });
   });
   afterAll(async () => {
     await worker?.close();
@@ -21,6 +22,16 @@ describe('lifecycle worker (pg-boss)', () => {
     for (const region of ['eu', 'us'] as const) {
       const { rows } = await ctx.operator.pools.region(region).query<{ name: string }>('SELECT name FROM pgboss.schedule ORDER BY name');
       expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['lifecycle.deletion_sweep', 'lifecycle.retention']));
+      // Scheduled queues never run two at a time, whatever the number of workers.
+      const policies = await ctx.operator.pools
+        .region(region)
+        .query<{ name: string; policy: string }>(`SELECT name, policy FROM pgboss.queue WHERE name LIKE 'lifecycle.%' ORDER BY name`);
+      expect(policies.rows).toEqual(
+        expect.arrayContaining([
+          { name: 'lifecycle.deletion_sweep', policy: 'stately' },
+          { name: 'lifecycle.retention', policy: 'stately' },
+        ]),
+      );
     }
     const ws = await newWorkspace(ctx.operator, 'us');
     const svc = createDeletionService({
