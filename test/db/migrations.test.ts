@@ -5,7 +5,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, loadSchemaObjects, migrateDatabase, type Migration } from '../../db/migrator.ts';
+import PgBoss from 'pg-boss';
 import { JOB_QUEUE_SCHEMA_VERSION } from '../../db/job-queue-schema.ts';
+import { catalogOf } from '../support/schema-catalog.ts';
 import { freshDatabases } from '../support/db.ts';
 import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 
@@ -150,5 +152,31 @@ describe('migrations', () => {
       broker_writes: true,
       broker_ddl_function: false,
     });
+  });
+
+  it("upgrade an older pg-boss schema with pg-boss's own migration plan", async () => {
+    await migrateDatabase(fresh.urls.us, 'us', { env: 'test' });
+    const c = new pg.Client({ connectionString: fresh.urls.us });
+    await c.connect();
+    try {
+      // One schema version back, as a database made by the previous pg-boss release would be.
+      await c.query('SET ROLE wact_owner');
+      // (pg-boss's typings say string; its rollback store compares numbers strictly.)
+      const rollback = PgBoss.getRollbackPlans as unknown as (schema: string, version: number) => string;
+      await c.query(rollback('pgboss', JOB_QUEUE_SCHEMA_VERSION));
+      await c.query('RESET ROLE');
+      const version = async () => (await c.query('SELECT max(version)::int AS v FROM pgboss.version')).rows[0].v;
+      expect(await version()).toBe(JOB_QUEUE_SCHEMA_VERSION - 1);
+      const log: string[] = [];
+      await migrateDatabase(fresh.urls.us, 'us', { env: 'test', log: (l) => log.push(l) });
+      expect(await version()).toBe(JOB_QUEUE_SCHEMA_VERSION);
+      expect(log).toContain(`us: migrated from ${JOB_QUEUE_SCHEMA_VERSION - 1} to pg-boss schema ${JOB_QUEUE_SCHEMA_VERSION}`);
+    } finally {
+      await c.end();
+    }
+    // The same pg-boss schema, functions and grants as a database that got it new (pg-boss's
+    // migration plan indents its function bodies differently from its construction plan).
+    const pgboss = async (url: string) => (await catalogOf(url)).filter((l) => l.includes('pgboss')).map((l) => l.replace(/\s+/g, ' '));
+    expect(await pgboss(fresh.urls.us)).toEqual(await pgboss(fresh.urls.eu));
   });
 });
