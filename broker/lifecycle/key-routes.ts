@@ -32,12 +32,17 @@ export const reencryptBody = z
   .strict();
 export const jobParams = { jobId: z.string().uuid() };
 
-/** Parses the body with `schema` (a clear 400 naming the field), then the owner's TOTP step-up, audited under `action`. */
+/**
+ * Parses the body with `schema` (a clear 400 naming the field), runs `check`
+ * (the request's own 4xx: same region, a job already running — before a code
+ * is spent), then the owner's TOTP step-up, audited under `action`.
+ */
 export async function prepare<S extends z.ZodTypeAny>(
   req: ApiRequest,
   schema: S,
   action: string,
   doing: string,
+  check?: (body: z.infer<S>, workspace: Workspace) => Promise<void>,
 ): Promise<{ body: z.infer<S>; workspace: Workspace; ctx: { reason?: string; sessionId?: string } }> {
   const parsed = schema.safeParse(req.body ?? {});
   if (!parsed.success) {
@@ -46,6 +51,7 @@ export async function prepare<S extends z.ZodTypeAny>(
   }
   const workspace = req.workspace ?? (await req.services.platform.workspaces.get(req.params.workspaceId as string));
   const body = parsed.data as { totp?: string; recoveryCode?: string; reason?: string };
+  await check?.(parsed.data, workspace);
   await requireStepUp(req, body, {
     action,
     workspaceId: workspace.id,
@@ -88,7 +94,7 @@ export const keyRoutes: ApiRoute[] = [
     method: 'post',
     path: '/workspaces/:workspaceId/keys/protect',
     permission: 'workspace.keys.manage',
-    summary: "Give the workspace a key-encryption key of its own (re-wrap its keys, so a wipe survives a restore)",
+    summary: 'Give the workspace a key-encryption key of its own (re-wrap its keys, so a wipe survives a restore)',
     request: { body: protectKeysBody },
     handler: async (req) => {
       const { workspace, ctx } = await prepare(req, protectKeysBody, 'workspace.keys.protect', "re-wrap the workspace's keys");
@@ -122,11 +128,16 @@ export const keyRoutes: ApiRoute[] = [
       'Re-encrypt every stored ciphertext under a new data key, then retire the old ones (a job: 202 with its id; resume: no new key)',
     request: { body: reencryptBody },
     handler: async (req, res) => {
-      const { body, workspace, ctx } = await prepare(req, reencryptBody, 'workspace.keys.reencrypt.request', 're-encrypt the workspace');
       const { platform } = req.services;
+      const { body, workspace, ctx } = await prepare(
+        req,
+        reencryptBody,
+        'workspace.keys.reencrypt.request',
+        're-encrypt the workspace',
+        // Before making a key version nobody would use yet: one re-encryption at a time.
+        (_body, ws) => assertNoOpenWorkspaceJob(platform.pools.region(ws.region), 'reencrypt', ws.id),
+      );
       const pool = platform.pools.region(workspace.region);
-      // Before making a key version nobody would use yet: one re-encryption at a time.
-      await assertNoOpenWorkspaceJob(pool, 'reencrypt', workspace.id);
       if (!body.resume) await platform.workspaces.rotateKeys(workspace.id, actorOf(req), ctx);
       const jobId = newJobId();
       await platform.audit.append({
@@ -150,9 +161,18 @@ export const keyRoutes: ApiRoute[] = [
     permission: 'workspace.keys.manage',
     summary: 'Progress of a re-encryption job: state, rows done of total, outcome',
     request: { params: jobParams },
+    // A read under a workspace: audited like every other (counts and states only; the CLI polls every 2 s).
+    audit: { action: 'workspace.keys.reencrypt.read', target: 'job' },
     handler: async (req) => {
-      const workspace = req.workspace!;
-      return workspaceJobStatus(req.services.platform.pools, REGIONS, 'reencrypt', workspace.id, String(req.params.jobId));
+      const status = await workspaceJobStatus(
+        req.services.platform.pools,
+        REGIONS,
+        'reencrypt',
+        req.workspace!.id,
+        String(req.params.jobId),
+      );
+      await req.recordAudit({ targetId: status.jobId, metadata: { state: status.state } });
+      return status;
     },
   },
 ];

@@ -39,18 +39,26 @@ export const moveRoutes: ApiRoute[] = [
     summary: 'Move the workspace to another region (a job: 202 with its id)',
     request: { body: moveBody },
     handler: async (req, res) => {
-      const { body, workspace, ctx } = await prepare(req, moveBody, 'workspace.move.request', 'move the workspace to another region');
       const { platform } = req.services;
+      const { body, workspace, ctx } = await prepare(
+        req,
+        moveBody,
+        'workspace.move.request',
+        'move the workspace to another region',
+        async ({ region }, ws) => {
+          if (region === ws.region) throw new BadRequestError(`the workspace already lives in ${region}`, 'same_region');
+          const target = platform.pools.region(region);
+          await assertNoOpenWorkspaceJob(target, 'move', ws.id);
+          const copy = await target.query('SELECT 1 FROM wact.workspaces WHERE id = $1', [ws.id]);
+          if (copy.rowCount)
+            throw new ConflictError(
+              'a copy of this workspace already exists in the target region: an earlier move did not finish',
+              'move_in_progress',
+            );
+        },
+      );
       const to = body.region;
-      if (to === workspace.region) throw new BadRequestError(`the workspace already lives in ${to}`, 'same_region');
       const target = platform.pools.region(to);
-      await assertNoOpenWorkspaceJob(target, 'move', workspace.id);
-      const copy = await target.query('SELECT 1 FROM wact.workspaces WHERE id = $1', [workspace.id]);
-      if (copy.rowCount)
-        throw new ConflictError(
-          'a copy of this workspace already exists in the target region: an earlier move did not finish',
-          'move_in_progress',
-        );
       const jobId = newJobId();
       await platform.audit.append({
         action: REQUEST_ACTIONS.move,
@@ -73,7 +81,12 @@ export const moveRoutes: ApiRoute[] = [
     permission: 'workspace.move',
     summary: 'Progress of a move job: state, rows copied of total, outcome',
     request: { params: jobParams },
-    handler: async (req) =>
-      workspaceJobStatus(req.services.platform.pools, REGIONS, 'move', req.workspace!.id, String(req.params.jobId)),
+    // A read under a workspace: audited like every other (counts and states only; the CLI polls every 2 s).
+    audit: { action: 'workspace.move.read', target: 'job' },
+    handler: async (req) => {
+      const status = await workspaceJobStatus(req.services.platform.pools, REGIONS, 'move', req.workspace!.id, String(req.params.jobId));
+      await req.recordAudit({ targetId: status.jobId, metadata: { state: status.state } });
+      return status;
+    },
   },
 ];

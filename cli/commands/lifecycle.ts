@@ -11,6 +11,7 @@ import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
 import { cliMode } from '../mode.ts';
 import { brokerRequest } from './identity.ts';
+import { followJob, statusPath } from '../job-progress.ts';
 
 const wsPath = (id: string, rest: string) => `/api/workspaces/${encodeURIComponent(id)}${rest}`;
 
@@ -223,22 +224,59 @@ export function registerLifecycleCommands(program: Command): void {
     .description('move a workspace to another region: re-encrypt under the target keys, verify, then wipe the source')
     .requiredOption('--workspace <id>', 'workspace id')
     .requiredOption('--region <region>', 'target region (eu or us)', region)
+    .option('--totp <code>', 'production: a current TOTP code (owner step-up, as in the console); "-" reads it from stdin')
+    .option('--recovery-code <code>', 'production: a recovery code instead of --totp')
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--no-wait', 'production: queue the move job and return its id instead of following it')
     .option('--json', 'print JSON')
-    .action(async (o: { workspace: string; region: 'eu' | 'us'; json?: boolean }) => {
-      const report = await withOperator((p) =>
-        createMoveService({
-          ...p,
-          keyStore: createKeyStore({ poolFor: (r) => p.pools.region(r) }),
-          providerFor: keyProviders(p.config),
-        }).move(o.workspace, o.region, operatorActor()),
-      );
-      printResult(
-        !!o.json,
-        report,
-        () =>
-          `moved ${report.workspaceId} ${report.from} → ${report.to}: ${Object.values(report.rows).reduce((a, b) => a + b, 0)} rows, ${report.reencrypted} fields re-encrypted`,
-      );
-    });
+    .action(
+      async (o: {
+        workspace: string;
+        region: 'eu' | 'us';
+        totp?: string;
+        recoveryCode?: string;
+        reason?: string;
+        wait?: boolean;
+        json?: boolean;
+      }) => {
+        if (cliMode() === 'broker') {
+          // The owner's request (workspace.move, TOTP step-up); hours of copying run in the worker, we follow the job.
+          const totp = o.totp === '-' ? await readStdinLine() : o.totp;
+          const queued = await brokerRequest<{ jobId: string; status: string; from: string; to: string }>(
+            'POST',
+            wsPath(o.workspace, '/move'),
+            { region: o.region, totp, recoveryCode: o.recoveryCode, reason: o.reason },
+            { reason: o.reason },
+          );
+          if (o.wait === false) {
+            printResult(!!o.json, queued, () => `move of ${o.workspace} ${queued.from} → ${queued.to} queued as job ${queued.jobId}`);
+            return;
+          }
+          const done = await followJob(statusPath(queued.status), { json: !!o.json, label: `moving ${queued.from} → ${queued.to}` });
+          const r = done.result ?? {};
+          printResult(
+            !!o.json,
+            done,
+            () =>
+              `moved ${o.workspace} ${queued.from} → ${queued.to}: ${String(r.rowsCopied ?? '?')} rows, ${String(r.reencrypted ?? '?')} fields re-encrypted`,
+          );
+          return;
+        }
+        const report = await withOperator((p) =>
+          createMoveService({
+            ...p,
+            keyStore: createKeyStore({ poolFor: (r) => p.pools.region(r) }),
+            providerFor: keyProviders(p.config),
+          }).move(o.workspace, o.region, operatorActor(), { ctx: { reason: o.reason } }),
+        );
+        printResult(
+          !!o.json,
+          report,
+          () =>
+            `moved ${report.workspaceId} ${report.from} → ${report.to}: ${Object.values(report.rows).reduce((a, b) => a + b, 0)} rows, ${report.reencrypted} fields re-encrypted`,
+        );
+      },
+    );
 
   program
     .command('seed')

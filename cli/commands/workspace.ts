@@ -8,6 +8,7 @@ import type { ReencryptReport } from '../../shared/crypto/reencrypt-service.ts';
 import { cliMode } from '../mode.ts';
 import { brokerRequest } from './identity.ts';
 import { readStdinLine } from './lifecycle.ts';
+import { followJob, statusPath } from '../job-progress.ts';
 
 const wsPath = (id: string, rest: string) => `/api/workspaces/${encodeURIComponent(id)}${rest}`;
 
@@ -75,17 +76,44 @@ export function registerWorkspaceCommands(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 50_000) throw new Error('--batch-size must be an integer from 1 to 50000');
       return n;
     })
+    .option('--no-wait', 'production: queue the re-encryption job and return its id instead of following it')
     .option('--json', 'print JSON');
   withStepUpOptions(rotate).action(
-    async (opts: StepUpOptions & { workspace: string; reencrypt?: boolean; resume?: boolean; batchSize?: number; json?: boolean }) => {
+    async (
+      opts: StepUpOptions & {
+        workspace: string;
+        reencrypt?: boolean;
+        resume?: boolean;
+        batchSize?: number;
+        wait?: boolean;
+        json?: boolean;
+      },
+    ) => {
       if (opts.resume && !opts.reencrypt) throw new Error('--resume only goes with --reencrypt');
       if (cliMode() === 'broker') {
-        // Owner only, TOTP step-up. Re-encryption rewrites every ciphertext and retires keys,
-        // which the broker's database role may not do: no broker API for it yet (docs/cli.md).
-        if (opts.reencrypt)
-          throw new Error(
-            'refused in production: --reencrypt has no broker API yet (the broker’s database role may not rewrite ciphertexts and retire keys); rotate without it',
+        // Owner only, TOTP step-up, as in the console.
+        if (opts.reencrypt) {
+          // Millions of rows are no HTTP request: the broker queues a job for the worker (202) and we follow it.
+          const queued = await brokerRequest<{ jobId: string; status: string }>(
+            'POST',
+            wsPath(opts.workspace, '/keys/reencrypt'),
+            { ...(await stepUpBody(opts)), resume: !!opts.resume, batchSize: opts.batchSize },
+            { reason: opts.reason },
           );
+          if (opts.wait === false) {
+            printResult(!!opts.json, queued, () => `re-encryption of ${opts.workspace} queued as job ${queued.jobId}`);
+            return;
+          }
+          try {
+            const done = await followJob(statusPath(queued.status), { json: !!opts.json, label: 're-encrypting' });
+            printResult(!!opts.json, done, () => describeReencryptJob(opts.workspace, done.result));
+          } catch (err) {
+            throw new Error(
+              `${err instanceof Error ? err.message : String(err)} — nothing is lost; continue with: wact workspace rotate-keys --workspace ${opts.workspace} --reencrypt --resume`,
+            );
+          }
+          return;
+        }
         await brokerRequest('POST', wsPath(opts.workspace, '/keys/rotate'), await stepUpBody(opts), { reason: opts.reason });
         printResult(!!opts.json, { rotated: opts.workspace }, () => `rotated keys of ${opts.workspace}`);
         return;
@@ -132,21 +160,34 @@ export function registerWorkspaceCommands(program: Command): void {
     .command('protect-keys')
     .description('give an older workspace (keys wrapped by the regional KEK) a key-encryption key of its own, so a wipe survives a restore')
     .option('--workspace <id>', 'workspace id')
-    .option('--all', 'every workspace')
+    .option('--all', 'every workspace (development only: no one person owns every workspace)')
     .option('--json', 'print JSON');
-  protect
-    .option('--reason <text>', 'why (recorded in the audit log)')
-    .action(async (opts: { workspace?: string; all?: boolean; reason?: string; json?: boolean }) => {
-      if (!opts.workspace === !opts.all) throw new Error('give either --workspace <id> or --all');
-      const out = await withOperator(async (p) => {
-        const ids = opts.all ? (await p.workspaces.list()).map((w) => w.id) : [opts.workspace!];
-        const results: { workspace: string; rewrapped: number; kek: string }[] = [];
-        for (const id of ids)
-          results.push({ workspace: id, ...(await p.workspaces.protectKeys(id, operatorActor(), { reason: opts.reason })) });
-        return results;
-      });
-      printResult(!!opts.json, out, () => out.map((r) => `${r.workspace}: ${r.rewrapped} keys re-wrapped under ${r.kek}`).join('\n'));
+  withStepUpOptions(protect).action(async (opts: StepUpOptions & { workspace?: string; all?: boolean; json?: boolean }) => {
+    if (!opts.workspace === !opts.all) throw new Error('give either --workspace <id> or --all');
+    if (cliMode() === 'broker') {
+      // Keys are the owner's (workspace.keys.manage); no employee permission manages every workspace's keys.
+      if (opts.all)
+        throw new Error(
+          'refused in production: --all has no broker API (no permission covers every workspace’s keys); each owner runs it with --workspace <id>',
+        );
+      const r = await brokerRequest<{ workspace: string; rewrapped: number; kek: string }>(
+        'POST',
+        wsPath(opts.workspace!, '/keys/protect'),
+        await stepUpBody(opts),
+        { reason: opts.reason },
+      );
+      printResult(!!opts.json, [r], () => `${r.workspace}: ${r.rewrapped} keys re-wrapped under ${r.kek}`);
+      return;
+    }
+    const out = await withOperator(async (p) => {
+      const ids = opts.all ? (await p.workspaces.list()).map((w) => w.id) : [opts.workspace!];
+      const results: { workspace: string; rewrapped: number; kek: string }[] = [];
+      for (const id of ids)
+        results.push({ workspace: id, ...(await p.workspaces.protectKeys(id, operatorActor(), { reason: opts.reason })) });
+      return results;
     });
+    printResult(!!opts.json, out, () => out.map((r) => `${r.workspace}: ${r.rewrapped} keys re-wrapped under ${r.kek}`).join('\n'));
+  });
 
   const customer = ws
     .command('set-customer-key')
@@ -154,13 +195,32 @@ export function registerWorkspaceCommands(program: Command): void {
     .requiredOption('--workspace <id>', 'workspace id')
     .requiredOption('--kms-key-arn <arn>', 'arn:aws:kms:<aws-region>:<account>:key/<key-id>')
     .option('--json', 'print JSON');
-  customer
-    .option('--reason <text>', 'why (recorded in the audit log)')
-    .action(async (opts: { workspace: string; kmsKeyArn: string; reason?: string; json?: boolean }) => {
-      const keyArn = customerKeyArn.parse(opts.kmsKeyArn); // before touching a database
-      const out = await withOperator((p) => p.workspaces.setCustomerKey(opts.workspace, keyArn, operatorActor(), { reason: opts.reason }));
-      printResult(!!opts.json, out, () => `${opts.workspace}: ${out.rewrapped} keys now wrapped by ${out.keyArn}`);
-    });
+  withStepUpOptions(customer).action(async (opts: StepUpOptions & { workspace: string; kmsKeyArn: string; json?: boolean }) => {
+    const keyArn = customerKeyArn.parse(opts.kmsKeyArn); // before touching a database or the broker
+    const out =
+      cliMode() === 'broker'
+        ? await brokerRequest<{ rewrapped: number; keyArn: string }>(
+            'POST',
+            wsPath(opts.workspace, '/keys/customer-key'),
+            { ...(await stepUpBody(opts)), kmsKeyArn: keyArn },
+            { reason: opts.reason },
+          )
+        : await withOperator((p) => p.workspaces.setCustomerKey(opts.workspace, keyArn, operatorActor(), { reason: opts.reason }));
+    printResult(!!opts.json, out, () => `${opts.workspace}: ${out.rewrapped} keys now wrapped by ${out.keyArn}`);
+  });
+}
+
+function describeReencryptJob(workspaceId: string, result: Record<string, unknown> | null): string {
+  if (!result) return `re-encrypted the ciphertexts of ${workspaceId}`;
+  const retired = typeof result.retiredVersions === 'string' && result.retiredVersions ? result.retiredVersions : '';
+  return `re-encrypted ${String(result.reencrypted)} ciphertexts of ${workspaceId} under data key v${String(result.targetVersion)}; retired ${
+    retired
+      ? retired
+          .split(',')
+          .map((v) => `v${v}`)
+          .join(', ')
+      : 'no older versions'
+  }`;
 }
 
 function describeReencrypt(report: ReencryptReport): string {

@@ -43,22 +43,25 @@ export function createKeyring(opts: KeyringOptions): Keyring {
   const { providerFor, store, ttlMs, workspaceKeks } = opts;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, Map<string, Entry<unknown>>>();
-  // Workspaces shredded by this process: refused even if a load started before the shred.
+  // Workspaces shredded by this process, per region (a move purges the source region of a
+  // workspace that lives on in the target): refused even if a load started before the shred.
   const destroyed = new Set<string>();
+  const shredKey = (workspaceId: string, region: Region) => `${region}/${workspaceId}`;
   let lastSweep = now();
 
-  function assertAlive(workspaceId: string): void {
-    if (destroyed.has(workspaceId)) throw new CryptoError('key_destroyed', 'the keys of this workspace have been destroyed');
+  function assertAlive(workspaceId: string, region: Region): void {
+    if (destroyed.has(shredKey(workspaceId, region)))
+      throw new CryptoError('key_destroyed', 'the keys of this workspace have been destroyed');
   }
 
-  function checkArgs(workspaceId: string, purpose: string): void {
+  function checkArgs(workspaceId: string, purpose: string, region: Region): void {
     if (typeof workspaceId !== 'string' || workspaceId.length === 0) {
       throw new CryptoError('invalid_key_context', 'a workspace id is required');
     }
     if (typeof purpose !== 'string' || !PURPOSE_PATTERN.test(purpose)) {
       throw new CryptoError('invalid_key_context', 'unknown key purpose format');
     }
-    assertAlive(workspaceId);
+    assertAlive(workspaceId, region);
   }
 
   function cached<T>(workspaceId: string, slot: string, load: () => Promise<T>): Promise<T> {
@@ -107,7 +110,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
   function versions(workspaceId: string, region: Region, purpose: string): Promise<StoredKey[]> {
     return cached(workspaceId, `list/${region}/${purpose}`, async () => {
       const rows = await store.list(region, workspaceId, purpose);
-      assertAlive(workspaceId);
+      assertAlive(workspaceId, region);
       return [...rows].sort((a, b) => b.version - a.version);
     });
   }
@@ -130,14 +133,14 @@ export function createKeyring(opts: KeyringOptions): Keyring {
     const provider = providerOf(region, stored);
     const ctx: KeyContext = { workspaceId: stored.workspaceId, purpose: stored.purpose, region };
     const key = await provider.unwrap(stored.wrapped, ctx);
-    assertAlive(stored.workspaceId);
+    assertAlive(stored.workspaceId, region);
     if (key.length !== DATA_KEY_BYTES) throw new CryptoError('unwrap_failed', 'unwrapped key has the wrong length');
     return key;
   }
 
   function keyVersion(workspaceId: string, region: Region, purpose: string, version: number): Promise<Buffer> {
     try {
-      checkArgs(workspaceId, purpose);
+      checkArgs(workspaceId, purpose, region);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -158,7 +161,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
 
   function currentKey(workspaceId: string, region: Region, purpose: string): Promise<VersionedKey> {
     try {
-      checkArgs(workspaceId, purpose);
+      checkArgs(workspaceId, purpose, region);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -191,7 +194,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
     const provider = kek ? providerOf(region, kek) : providerFor(region);
     const { plaintext, wrapped, kekId } = await provider.generateDataKey({ workspaceId, purpose, region });
     await store.insert(region, { workspaceId, purpose, version, wrapped, kekId, provider: provider.name });
-    assertAlive(workspaceId);
+    assertAlive(workspaceId, region);
     forget(workspaceId, `list/${region}/${purpose}`);
     forget(workspaceId, `current/${region}/${purpose}`);
     // We hold the clear key already: cache it instead of unwrapping it again.
@@ -222,9 +225,10 @@ export function createKeyring(opts: KeyringOptions): Keyring {
   }
 
   async function destroyWithReport(workspaceId: string, region: Region) {
-    const wasDestroyed = destroyed.has(workspaceId);
+    const shred = shredKey(workspaceId, region);
+    const wasDestroyed = destroyed.has(shred);
     // Mark first: loads already in flight must not repopulate the cache.
-    destroyed.add(workspaceId);
+    destroyed.add(shred);
     cache.delete(workspaceId);
     try {
       // The key-encryption key first: once it is gone, every copy of the wrapped
@@ -240,7 +244,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
       return { keys: await store.destroy(region, workspaceId), kek };
     } catch (err) {
       // Keep serving, let the caller retry (a re-run finds the key by name).
-      if (!wasDestroyed) destroyed.delete(workspaceId);
+      if (!wasDestroyed) destroyed.delete(shred);
       throw err;
     }
   }
@@ -248,7 +252,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
   return {
     async createWorkspaceKeys(workspaceId, region) {
       const out = {} as Record<WorkspaceKeyPurpose, number>;
-      for (const purpose of WORKSPACE_KEY_PURPOSES) checkArgs(workspaceId, purpose);
+      for (const purpose of WORKSPACE_KEY_PURPOSES) checkArgs(workspaceId, purpose, region);
       // A key-encryption key of its own, made before any key is wrapped (kept if some keys exist already).
       let kek = await kekOf(workspaceId, region);
       let createdKek: KekRef | null = null;
@@ -282,7 +286,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
       const out = {} as Record<WorkspaceKeyPurpose, number>;
       const kek = await kekOf(workspaceId, region);
       for (const purpose of WORKSPACE_KEY_PURPOSES) {
-        checkArgs(workspaceId, purpose);
+        checkArgs(workspaceId, purpose, region);
         const latest = await latestStoredVersion(workspaceId, region, purpose);
         // Rotating must never bring keys back to a workspace that has none (e.g. shredded elsewhere).
         if (latest === 0) throw new CryptoError('key_not_found', 'this workspace has no keys to rotate');
@@ -300,7 +304,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
     kekOf,
 
     async protect(workspaceId, region) {
-      checkArgs(workspaceId, 'dek');
+      checkArgs(workspaceId, 'dek', region);
       if (!workspaceKeks) throw new CryptoError('not_configured', 'per-workspace key-encryption keys are not configured');
       const current = await kekOf(workspaceId, region);
       if (!current) throw new CryptoError('key_not_found', 'this workspace has no keys');
@@ -318,7 +322,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
     },
 
     async useCustomerKey(workspaceId, region, arn) {
-      checkArgs(workspaceId, 'dek');
+      checkArgs(workspaceId, 'dek', region);
       if (!workspaceKeks) throw new CryptoError('not_configured', 'per-workspace key-encryption keys are not configured');
       if (!(await kekOf(workspaceId, region))) throw new CryptoError('key_not_found', 'this workspace has no keys');
       const kek = await workspaceKeks.customer(arn, workspaceId, region);
@@ -331,7 +335,7 @@ export function createKeyring(opts: KeyringOptions): Keyring {
     },
 
     async retire(workspaceId, region, purpose, keepFrom) {
-      checkArgs(workspaceId, purpose);
+      checkArgs(workspaceId, purpose, region);
       const rows = await store.list(region, workspaceId, purpose);
       const newest = rows.reduce((m, r) => Math.max(m, r.version), 0);
       // Never the newest: new writes need a key.

@@ -227,7 +227,9 @@ export function createMoveService(deps: {
    */
   async function asOwner<T>(region: Region, run: (db: Pick<pg.Pool, 'query'>) => Promise<T>): Promise<T> {
     const url = deps.databases?.urls[region];
-    const client = url ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' }) : await pools.region(region).connect();
+    const client = url
+      ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' })
+      : await pools.region(region).connect();
     try {
       if (url) await (client as pg.Client).connect();
       await client.query('BEGIN');
@@ -360,5 +362,15 @@ async function copyAuditStream(src: Pick<pg.Pool, 'query'>, dst: Pick<pg.Pool, '
     n += batch.length;
   }
   await insertRows(dst, 'audit.chain_heads', await readRows(src, 'audit.chain_heads', 'stream_id', workspaceId, 0));
+  // The gateway transcripts (migration 0700) go with the stream that anchors them; the source's copies
+  // are erased with the source's workspace row, so they must not be left behind.
+  const transcripts = await src.query<{ ok: boolean }>(`SELECT to_regclass('audit.transcripts') IS NOT NULL AS ok`);
+  if (transcripts.rows[0].ok)
+    for (const table of ['audit.transcripts', 'audit.transcript_records'])
+      for (let offset = 0; ; offset += BATCH) {
+        const batch = await readRows(src, table, 'stream_id', workspaceId, offset);
+        if (!batch.length) break;
+        await insertRows(dst, table, batch);
+      }
   return n;
 }

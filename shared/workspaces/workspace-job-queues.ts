@@ -144,11 +144,7 @@ export async function enqueueWorkspaceJob(
 }
 
 /** 409 `<kind>_in_progress` naming the job when one of this kind is queued, waiting for a retry or running. */
-export async function assertNoOpenWorkspaceJob(
-  db: Pick<pg.Pool, 'query'>,
-  kind: WorkspaceJobKind,
-  workspaceId: string,
-): Promise<void> {
+export async function assertNoOpenWorkspaceJob(db: Pick<pg.Pool, 'query'>, kind: WorkspaceJobKind, workspaceId: string): Promise<void> {
   const open = await db.query<{ id: string }>(
     `SELECT id FROM pgboss.job WHERE name = $1 AND data->>'workspaceId' = $2 AND state IN ('created', 'retry', 'active') LIMIT 1`,
     [WORKSPACE_QUEUES[kind].name, workspaceId],
@@ -200,13 +196,11 @@ export async function workspaceJobStatus(
   const notFound = new NotFoundError('no such job for this workspace', 'job_not_found');
   if (!z.string().uuid().safeParse(jobId).success) throw notFound;
   for (const region of regions) {
-    const { rows } = await pools
-      .region(region)
-      .query<JobRow>(
-        `SELECT id, state::text AS state, data, output, created_on, started_on, completed_on
+    const { rows } = await pools.region(region).query<JobRow>(
+      `SELECT id, state::text AS state, data, output, created_on, started_on, completed_on
            FROM pgboss.job WHERE name = $1 AND id = $2 AND data->>'workspaceId' = $3`,
-        [WORKSPACE_QUEUES[kind].name, jobId, workspaceId],
-      );
+      [WORKSPACE_QUEUES[kind].name, jobId, workspaceId],
+    );
     const row = rows[0];
     if (!row) continue;
     const state = STATES[row.state] ?? 'queued';
@@ -240,13 +234,11 @@ async function completion(
   jobId: string,
 ): Promise<Record<string, unknown> | null> {
   for (const region of regions) {
-    const { rows } = await pools
-      .region(region)
-      .query<{ metadata: string }>(
-        `SELECT metadata FROM audit.events WHERE stream_id = $1 AND action = $2 AND outcome = 'success'
+    const { rows } = await pools.region(region).query<{ metadata: string }>(
+      `SELECT metadata FROM audit.events WHERE stream_id = $1 AND action = $2 AND outcome = 'success'
             AND metadata::jsonb->>'jobId' = $3 ORDER BY seq DESC LIMIT 1`,
-        [workspaceId, DONE_ACTIONS[kind], jobId],
-      );
+      [workspaceId, DONE_ACTIONS[kind], jobId],
+    );
     if (rows[0]) return JSON.parse(rows[0].metadata) as Record<string, unknown>;
   }
   return null;
