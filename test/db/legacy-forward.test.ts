@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldedMigrations, legacyHead } from '../../db/legacy-head.ts';
-import { loadMigrations, migrateDatabase, type Migration, type MigrationSet } from '../../db/migrator.ts';
+import { loadMigrations, migrateDatabase, pendingMigrations, type Migration, type MigrationSet } from '../../db/migrator.ts';
 import type { DatabaseTarget } from '../../shared/config/config.ts';
 import type { DatabaseUrls } from '../../shared/db/database-urls.ts';
 import { freshDatabases } from '../support/db.ts';
@@ -210,6 +210,8 @@ describe('a database made by the first text of the baseline (before 0340, 0350 a
   let early: { urls: DatabaseUrls; drop(): Promise<void> };
   let fresh: { urls: DatabaseUrls; drop(): Promise<void> };
   const log: string[] = [];
+  const pendingBefore: Record<string, string[]> = {};
+  const pendingAfter: Record<string, string[]> = {};
   beforeAll(async () => {
     [early, fresh] = await Promise.all([freshDatabases(), freshDatabases()]);
     for (const t of TARGETS) {
@@ -221,7 +223,10 @@ describe('a database made by the first text of the baseline (before 0340, 0350 a
         objects: [],
         jobQueue: t !== 'control',
       });
+      // Operator commands refuse it until it is migrated (the baseline counts as pending).
+      pendingBefore[t] = await pendingMigrations(early.urls[t], t);
       await migrateDatabase(early.urls[t], t, { env: 'test', log: (l) => log.push(l) });
+      pendingAfter[t] = await pendingMigrations(early.urls[t], t);
       await migrateDatabase(fresh.urls[t], t, { env: 'test' });
     }
   }, 240_000);
@@ -231,6 +236,8 @@ describe('a database made by the first text of the baseline (before 0340, 0350 a
 
   it('is recognised, its folded rows replaced by the current baseline, and ends with the same schema as a fresh database', async () => {
     expect(log.filter((l) => l.includes('an earlier baseline'))).toHaveLength(2);
+    expect(pendingBefore).toEqual({ control: ['0000_baseline.sql'], eu: ['0000_baseline.sql'] });
+    expect(pendingAfter).toEqual({ control: [], eu: [] });
     for (const t of TARGETS) {
       const rows = await withClient(
         early.urls[t],
