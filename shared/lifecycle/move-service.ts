@@ -227,9 +227,7 @@ export function createMoveService(deps: {
    */
   async function asOwner<T>(region: Region, run: (db: Pick<pg.Pool, 'query'>) => Promise<T>): Promise<T> {
     const url = deps.databases?.urls[region];
-    const client = url
-      ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' })
-      : await pools.region(region).connect();
+    const client = url ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' }) : await pools.region(region).connect();
     try {
       if (url) await (client as pg.Client).connect();
       await client.query('BEGIN');

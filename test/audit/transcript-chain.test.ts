@@ -207,4 +207,25 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
     const { rows } = await kit.op.region('eu').query(`SELECT count(*)::int AS n FROM audit.transcript_records WHERE stream_id = $1`, [ws]);
     expect(rows[0].n).toBe(5);
   });
+
+  it("the wipe's erasure (as wact_owner) removes the workspace's transcripts with its stream", async () => {
+    const c = await kit.op.region('eu').connect();
+    try {
+      const head = (await c.query(`SELECT seq::text, encode(hash, 'hex') AS hash FROM audit.chain_heads WHERE stream_id = $1`, [ws]))
+        .rows[0];
+      await c.query('BEGIN');
+      await c.query('SET LOCAL ROLE wact_owner');
+      await c.query('SELECT * FROM wact_private.erase_workspace_history($1, $2, $3)', [ws, head.seq, head.hash]);
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    const { rows } = await kit.op
+      .region('eu')
+      .query(
+        `SELECT (SELECT count(*) FROM audit.transcripts WHERE stream_id = $1)::int AS t, (SELECT count(*) FROM audit.transcript_records WHERE stream_id = $1)::int AS r`,
+        [ws],
+      );
+    expect(rows[0]).toEqual({ t: 0, r: 0 });
+  });
 });
