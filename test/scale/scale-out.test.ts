@@ -235,6 +235,42 @@ describe('scale-out: 2 ingest, 2 broker, 2 gateway, 2 worker processes on one da
     }
   });
 
+  it('with no gateway involved, an expired session ends once: the workers sweep it (expiry audited once, role dropped)', async () => {
+    const id = crypto.randomUUID();
+    await operator.pools.control.query(
+      `INSERT INTO wact.users (id, kind, display_name, employee_role) VALUES ($1, 'employee', 'Sue Support', 'support')`,
+      [id],
+    );
+    const ws = await operator.workspaces.create({ name: 'Scale expiry', region: 'eu' }, { id: 'operator:test', kind: 'operator' });
+    const broker = createPlatform(loadConfig(env), databasesOf(scratch), 'broker', { poolMax: 2 });
+    try {
+      const { session } = await accessServiceFor(broker).request(
+        { userId: id, displayName: 'Sue Support', employeeRole: 'support' },
+        { workspaceId: ws.id, reason: 'Scale-out test SCALE-2 expiry', scope: 'redacted' },
+      );
+      await operator.pools.control.query(`UPDATE wact.access_sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+        session.id,
+      ]);
+      const state = async () => {
+        const s = await operator.pools.control.query<{ status: string; dropped: boolean }>(
+          'SELECT status, role_dropped_at IS NOT NULL AS dropped FROM wact.access_sessions WHERE id = $1',
+          [session.id],
+        );
+        const e = await operator.pools
+          .region('eu')
+          .query<{ n: number }>(`SELECT count(*)::int AS n FROM audit.events WHERE session_id = $1 AND action = 'db.session.expired'`, [
+            session.id,
+          ]);
+        return { ...s.rows[0], expiredEvents: e.rows[0].n };
+      };
+      await expect.poll(state, { timeout: 25_000, interval: 500 }).toEqual({ status: 'expired', dropped: true, expiredEvents: 1 });
+      const role = `wact_sess_${session.id.replace(/-/g, '')}`;
+      expect((await operator.pools.region('eu').query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rows).toEqual([]);
+    } finally {
+      await broker.close();
+    }
+  }, 40_000);
+
   it('a scheduled signing runs once: one worker per tick, never two at a time, one signed head per moved chain', async () => {
     const ws = await operator.workspaces.create({ name: 'Scale audit', region: 'eu' }, { id: 'operator:test', kind: 'operator' });
     const head = async () =>

@@ -58,6 +58,8 @@ export async function startHarness(
   opts: {
     audit?: (base: AuditLog) => AuditLog;
     watchIntervalMs?: number;
+    /** Run the worker's session sweep every second (default); off to watch the gateway alone. */
+    sweep?: boolean;
     holdLimitBytes?: number;
     loginTimeoutMs?: number;
     /** Other databases than the run's (a test with a server of its own); `home` holds keys and certificates. */
@@ -89,7 +91,7 @@ export async function startHarness(
   const ended = followEndedSessions(gateway, { databases, logger: pino({ level: 'silent' }) });
   await ended.ready;
   // Stands in for the worker's session sweep job (worker/jobs/session-jobs.ts): no gateway sweeps any more.
-  const sweeper = setInterval(() => void access.sweep().catch(() => undefined), 1000);
+  const sweeper = opts.sweep === false ? undefined : setInterval(() => void access.sweep().catch(() => undefined), 1000);
   const unsubscribe = () => {
     clearInterval(sweeper);
     void ended.close();
