@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
  * process folder imports from another, and shared/ imports from none of them,
  * nor from db/ (the migrator and SQL are the deploy step's, not the services').
  * Type-only imports count too: a type is part of the other process's contract.
- * test/, scripts/ and bin/ may import anything. test/lint/boundaries.test.ts
+ * test/, scripts/ and bin/ may import anything. test/lint/import-boundaries.test.ts
  * proves each rule fires.
  */
 const PROCESSES = ['ingest', 'broker', 'worker', 'cli', 'console'];

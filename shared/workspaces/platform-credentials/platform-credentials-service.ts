@@ -9,8 +9,8 @@ import { isAdPlatform, platformCredentialSchemas, type AdPlatform, type Platform
 const ctx = (platform: string) => ({ table: 'ad_platform_credentials', column: `credentials_enc:${platform}` });
 
 /**
- * The one decryption of stored ad-platform credentials: the export (ingest,
- * through readPlatformCredentials) and the deletion propagation
+ * The one decryption of stored ad-platform credentials: the ad-platform
+ * export (through readPlatformCredentials) and the deletion propagation
  * (shared/lifecycle) both go through here, so the AAD binding cannot drift
  * between the writer and its readers. Throws when they do not decrypt.
  */
