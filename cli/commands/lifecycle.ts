@@ -5,7 +5,7 @@ import { enqueueDeletion } from '../../shared/lifecycle/lifecycle-jobs.ts';
 import { createMoveService } from '../../shared/lifecycle/move-service.ts';
 import { createRetentionService } from '../../shared/lifecycle/retention-service.ts';
 import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
-import { keyProviders, type Platform } from '../../shared/runtime/platform.ts';
+import { keyProviders, workspaceKeks, type Platform } from '../../shared/runtime/platform.ts';
 import { seedSynthetic } from '../../shared/synthetic/synthetic-seeder.ts';
 import { operatorActor, withOperator } from '../operator.ts';
 import { printResult } from '../output.ts';
@@ -267,6 +267,7 @@ export function registerLifecycleCommands(program: Command): void {
             ...p,
             keyStore: createKeyStore({ poolFor: (r) => p.pools.region(r) }),
             providerFor: keyProviders(p.config),
+            workspaceKeks: workspaceKeks(p.config),
           }).move(o.workspace, o.region, operatorActor(), { ctx: { reason: o.reason } }),
         );
         printResult(

@@ -4,6 +4,7 @@ import type { Region } from '../config/config.ts';
 import { decryptField, encryptField, fieldContext, readKeyVersion, type FieldContext } from '../crypto/field-cipher.ts';
 import type { KeyProvider } from '../crypto/key-provider-types.ts';
 import type { Keyring, KeyStore } from '../crypto/keyring-types.ts';
+import type { WorkspaceKeks } from '../crypto/workspace-kek.ts';
 import type { Pools } from '../db/pools.ts';
 import { BadRequestError } from '../errors/errors.ts';
 import type { Databases } from '../runtime/databases.ts';
@@ -65,6 +66,12 @@ export function createMoveService(deps: {
    * must be allowed to (development's operator).
    */
   databases?: Pick<Databases, 'urls'>;
+  /**
+   * Per-workspace key-encryption keys: the target's keys are wrapped by a key
+   * of the workspace's own in the target region (so a wipe there still survives
+   * a restore); without, by the target region's KEK.
+   */
+  workspaceKeks?: Pick<WorkspaceKeks, 'create' | 'provider'>;
 }) {
   const { pools, keyring, keyStore, providerFor, audit } = deps;
   const wipes = () => createWipeService({ pools, keyring, audit, databases: deps.databases });
@@ -90,21 +97,23 @@ export function createMoveService(deps: {
       ws.createdAt,
     ]);
     try {
+      // A customer-managed key lives in the source's AWS region: the target gets a key of WAct's, per workspace.
+      const wrapper = deps.workspaceKeks ? deps.workspaceKeks.provider(await deps.workspaceKeks.create(ws.id, to), to) : providerFor(to);
       const hmacVersions = await keyStore.list(from, ws.id, 'hmac');
       for (const k of hmacVersions) {
         const clear = await keyring.keyVersion(ws.id, from, 'hmac', k.version);
-        const { wrapped, kekId } = await providerFor(to).wrap(clear, { workspaceId: ws.id, purpose: 'hmac', region: to });
+        const { wrapped, kekId } = await wrapper.wrap(clear, { workspaceId: ws.id, purpose: 'hmac', region: to });
         await keyStore.insert(to, {
           workspaceId: ws.id,
           purpose: 'hmac',
           version: k.version,
           wrapped,
           kekId,
-          provider: providerFor(to).name,
+          provider: wrapper.name,
         });
       }
-      const { plaintext, wrapped, kekId } = await providerFor(to).generateDataKey({ workspaceId: ws.id, purpose: 'dek', region: to });
-      await keyStore.insert(to, { workspaceId: ws.id, purpose: 'dek', version: 1, wrapped, kekId, provider: providerFor(to).name });
+      const { plaintext, wrapped, kekId } = await wrapper.generateDataKey({ workspaceId: ws.id, purpose: 'dek', region: to });
+      await keyStore.insert(to, { workspaceId: ws.id, purpose: 'dek', version: 1, wrapped, kekId, provider: wrapper.name });
       const targetDek = { version: 1, key: plaintext };
 
       // 2. Rows, parents first (the reverse of the delete order).
@@ -227,7 +236,9 @@ export function createMoveService(deps: {
    */
   async function asOwner<T>(region: Region, run: (db: Pick<pg.Pool, 'query'>) => Promise<T>): Promise<T> {
     const url = deps.databases?.urls[region];
-    const client = url ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' }) : await pools.region(region).connect();
+    const client = url
+      ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' })
+      : await pools.region(region).connect();
     try {
       if (url) await (client as pg.Client).connect();
       await client.query('BEGIN');

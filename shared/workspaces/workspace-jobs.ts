@@ -9,10 +9,12 @@ import type { Pools } from '../db/pools.ts';
 import { ForbiddenError } from '../errors/errors.ts';
 import { createMoveService } from '../lifecycle/move-service.ts';
 import type { Databases } from '../runtime/databases.ts';
-import { keyProviders } from '../runtime/platform.ts';
+import { keyProviders, workspaceKeks } from '../runtime/platform.ts';
+import type { WorkspaceKeks } from '../crypto/workspace-kek.ts';
 import {
   DONE_ACTIONS,
   REQUEST_ACTIONS,
+  WORKSPACE_QUEUES,
   saveJobProgress,
   workspaceJobData,
   type WorkspaceJobKind,
@@ -45,6 +47,8 @@ export interface WorkspaceJobDeps {
   /** Move: the key store and the regional KEK provider of each region. */
   keyStore?: KeyStore;
   providerFor?: (region: Region) => KeyProvider;
+  /** Move: the target's own key-encryption key (per workspace, as at creation). */
+  workspaceKeks?: Pick<WorkspaceKeks, 'create' | 'provider'>;
   /** Tests: called after each committed re-encryption batch (inject a crash). */
   afterBatch?: ReencryptOptions['afterBatch'];
 }
@@ -167,6 +171,7 @@ export function moveJob(deps: WorkspaceJobDeps): (job: WorkspaceJob) => Promise<
     workspaces: deps.workspaces,
     audit: deps.audit,
     databases: deps.databases,
+    workspaceKeks: deps.workspaceKeks,
   });
   return async (job) => {
     const data = workspaceJobData.parse(job.data);
@@ -205,6 +210,24 @@ export function workspaceJobHandlers(platform: {
     ...platform,
     keyStore: createKeyStore({ poolFor: (r) => platform.pools.region(r) }),
     providerFor: keyProviders(platform.config),
+    workspaceKeks: workspaceKeks(platform.config),
   };
   return { reencrypt: reencryptJob(deps), move: moveJob(deps) };
+}
+
+/**
+ * The two jobs in the shape the worker's job table takes (worker/worker-types.ts
+ * WorkerJob, minus its group): per region, since a job lives in the regional
+ * database of its workspace (a move: of its target region). The worker adds
+ * them to a group it runs, e.g. in worker/jobs/lifecycle-jobs.ts:
+ *   ...workspaceWorkerJobs(platform).map((j) => ({ group: 'lifecycle' as const, ...j })),
+ */
+export function workspaceWorkerJobs(platform: Parameters<typeof workspaceJobHandlers>[0]) {
+  const handlers = workspaceJobHandlers(platform);
+  return (['reencrypt', 'move'] as const).map((kind) => ({
+    scope: 'region' as const,
+    queue: WORKSPACE_QUEUES[kind],
+    pollSeconds: 5,
+    run: (job: WorkspaceJob) => handlers[kind](job),
+  }));
 }

@@ -2,19 +2,18 @@ import { REGIONS, type Region } from '../../shared/config/config.ts';
 import { withCredentials } from '../../shared/db/database-urls.ts';
 import { createJobQueue, type JobQueue } from '../../shared/jobs/job-queue.ts';
 import type { Platform } from '../../shared/runtime/platform.ts';
-import { WORKSPACE_QUEUES } from '../../shared/workspaces/workspace-job-queues.ts';
-import { workspaceJobHandlers } from '../../shared/workspaces/workspace-jobs.ts';
+import { workspaceWorkerJobs } from '../../shared/workspaces/workspace-jobs.ts';
 import { testDb } from './db.ts';
 
 /**
  * What the worker will do with the workspace jobs (it registers the same
  * handlers): one pg-boss instance per regional database, logged in as
- * wact_broker, working `workspace.reencrypt` and `workspace.move` with the
- * handlers of shared/workspaces/workspace-jobs.ts built on a broker-role
- * platform. Tests use it until the worker process registers them.
+ * wact_broker, working `workspace.reencrypt` and `workspace.move` with
+ * workspaceWorkerJobs (shared/workspaces/workspace-jobs.ts) built on a
+ * broker-role platform. Tests use it until the worker process registers them.
  */
 export async function startWorkspaceJobWorker(platform: Platform): Promise<{ queues: Map<Region, JobQueue>; close(): Promise<void> }> {
-  const handlers = workspaceJobHandlers(platform);
+  const jobs = workspaceWorkerJobs(platform);
   const queues = new Map<Region, JobQueue>();
   const { urls, servicePasswords } = testDb();
   for (const region of REGIONS) {
@@ -25,9 +24,9 @@ export async function startWorkspaceJobWorker(platform: Platform): Promise<{ que
     });
     await q.start();
     queues.set(region, q);
-    for (const kind of ['reencrypt', 'move'] as const) {
-      await q.ensureQueue(WORKSPACE_QUEUES[kind]);
-      await q.work(WORKSPACE_QUEUES[kind].name, (job) => handlers[kind](job), { pollingIntervalSeconds: 0.5 });
+    for (const job of jobs) {
+      await q.ensureQueue(job.queue);
+      await q.work(job.queue.name, (j) => job.run(j), { pollingIntervalSeconds: 0.5 });
     }
   }
   return {

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFieldCrypto, readKeyVersion } from '../../../shared/crypto/field-cipher.ts';
 import { seedSynthetic } from '../../../shared/synthetic/synthetic-seeder.ts';
 import { WORKSPACE_QUEUES } from '../../../shared/workspaces/workspace-job-queues.ts';
-import { moveJob, reencryptJob, workspaceJobHandlers, type WorkspaceJobDeps } from '../../../shared/workspaces/workspace-jobs.ts';
+import {
+  moveJob,
+  reencryptJob,
+  workspaceJobHandlers,
+  workspaceWorkerJobs,
+  type WorkspaceJobDeps,
+} from '../../../shared/workspaces/workspace-jobs.ts';
+import type { WorkerJob } from '../../../worker/worker-types.ts';
 import type { Workspace } from '../../../shared/workspaces/workspace-service.ts';
 import { createKeyStore } from '../../../shared/crypto/keyring-dal.ts';
 import { workspaceKekPath } from '../../../shared/crypto/workspace-kek.ts';
@@ -384,6 +391,9 @@ describe('key and move routes, and their jobs', () => {
     ]);
     expect(await counts('us')).toBe(clicks);
     expect(await counts('eu')).toBe(0);
+    // In the target too, its keys are wrapped by a key-encryption key of its own (a wipe there survives a restore).
+    expect((await keyRows('us', w.id)).map((k) => k.provider)).toEqual(['local-ws', 'local-ws']);
+    expect(await keyRows('eu', w.id)).toEqual([]);
     // The stream came along (request event included) and the completion event names the owner.
     expect((await events('us', w.id, 'workspace.move.request')).at(-1)).toMatchObject({ actor_id: ownerId, metadata: { jobId } });
     expect((await events('us', w.id, 'workspace.move')).at(-1)).toMatchObject({
@@ -403,18 +413,19 @@ describe('key and move routes, and their jobs', () => {
     ).resolves.toBeDefined();
   }, 120_000);
 
-  it('exports its queues and handlers for the worker', () => {
-    expect(WORKSPACE_QUEUES.reencrypt.name).toBe('workspace.reencrypt');
-    expect(WORKSPACE_QUEUES.move.name).toBe('workspace.move');
-    const h = workspaceJobHandlers(lc.broker);
-    expect(typeof h.reencrypt).toBe('function');
+  it('exports its jobs in the worker’s shape (the one line worker/jobs/lifecycle-jobs.ts adds type-checks here)', () => {
+    const jobs: WorkerJob[] = [...workspaceWorkerJobs(lc.broker).map((j) => ({ group: 'lifecycle' as const, ...j }))];
+    expect(jobs.map((j) => [j.queue.name, j.scope])).toEqual([
+      ['workspace.reencrypt', 'region'],
+      ['workspace.move', 'region'],
+    ]);
+    expect(WORKSPACE_QUEUES.move.retryLimit).toBe(0); // a failed move cleaned up after itself: the owner asks again
     expect(
       typeof moveJob({
         ...lc.broker,
         keyStore: createKeyStore({ poolFor: (r) => lc.broker.pools.region(r) }),
-        providerFor: () => keyProviders(lc.broker.config)('eu'),
+        providerFor: keyProviders(lc.broker.config),
       }),
     ).toBe('function');
-    expect(typeof h.move).toBe('function');
   });
 });
