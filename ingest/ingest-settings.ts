@@ -1,4 +1,5 @@
 import type { Config } from '../shared/config/config.ts';
+import { exportSettings, type ExportSettings } from '../shared/export/export-settings.ts';
 
 /** Ingest's own settings, read once from the validated configuration. */
 export interface IngestSettings {
@@ -9,14 +10,7 @@ export interface IngestSettings {
   birdToleranceMs: number;
   writerMaxBatch: number;
   cacheTtlMs: number;
-  export: {
-    enabled: boolean;
-    queue: string;
-    retryLimit: number;
-    retryDelaySeconds: number;
-    timeoutMs: number;
-    urls: Record<'meta' | 'google' | 'microsoft' | 'tiktok' | 'linkedin', string>;
-  };
+  export: ExportSettings;
 }
 
 export function ingestSettings(config: Config): IngestSettings {
@@ -29,19 +23,6 @@ export function ingestSettings(config: Config): IngestSettings {
     birdToleranceMs: r.INGEST_BIRD_TOLERANCE_SECONDS * 1000,
     writerMaxBatch: r.INGEST_WRITER_MAX_BATCH,
     cacheTtlMs: r.INGEST_WORKSPACE_CACHE_SECONDS * 1000,
-    export: {
-      enabled: r.EXPORT_ENABLED,
-      queue: r.EXPORT_QUEUE,
-      retryLimit: r.EXPORT_RETRY_LIMIT,
-      retryDelaySeconds: r.EXPORT_RETRY_DELAY_SECONDS,
-      timeoutMs: r.EXPORT_TIMEOUT_MS,
-      urls: {
-        meta: r.EXPORT_URL_META,
-        google: r.EXPORT_URL_GOOGLE,
-        microsoft: r.EXPORT_URL_MICROSOFT,
-        tiktok: r.EXPORT_URL_TIKTOK,
-        linkedin: r.EXPORT_URL_LINKEDIN,
-      },
-    },
+    export: exportSettings(config),
   };
 }

@@ -13,6 +13,8 @@ import { partitionJobs } from './jobs/partition-jobs.ts';
 import { sessionJobs } from './jobs/session-jobs.ts';
 import { QUEUE_GROUPS, type JobFactory, type JobGroup, type QueueGroup, type WorkerJob, type WorkerOptions } from './worker-types.ts';
 
+export type { QueueGroup };
+
 const FACTORIES: Record<QueueGroup, JobFactory> = {
   sessions: sessionJobs,
   'audit-sign': auditSignJobs,

@@ -1,6 +1,6 @@
 import type { ServiceRoot } from '../../shared/runtime/service-root.ts';
 import type { RunningService } from '../../shared/runtime/service-types.ts';
-import type { QueueGroup } from '../../worker/worker-types.ts';
+import type { QueueGroup } from '../../worker/worker-server.ts';
 
 /** The four deployables: `wact serve <name>` runs one; `wact start` runs them all in one process. */
 export const SERVICE_NAMES = ['broker', 'worker', 'ingest', 'gateway'] as const;

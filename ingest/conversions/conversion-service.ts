@@ -7,7 +7,7 @@ import { BadRequestError } from '../../shared/errors/errors.ts';
 import type { JobQueue } from '../../shared/jobs/job-queue.ts';
 import { hashIdentifier, hashPhone, InvalidPhoneError, normalisePhone } from '../../shared/phone/phone.ts';
 import { conversionInput } from '../../shared/ingest-api/ingest-api-types.ts';
-import { PLATFORM_CLICK_KINDS } from '../export/export-types.ts';
+import { CLICK_COLUMNS, PLATFORM_CLICK_KINDS } from '../../shared/export/export-types.ts';
 import type { AdPlatform } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
 import type { PlatformCredentialService } from '../../shared/workspaces/platform-credentials/platform-credentials-service.ts';
 
@@ -21,17 +21,6 @@ export interface ConversionResult {
   duplicate: boolean;
   exports: AdPlatform[];
 }
-
-const CLICK_COLUMNS: Record<string, string> = {
-  fbclid: 'fbclid_enc',
-  gclid: 'gclid_enc',
-  gbraid: 'gbraid_enc',
-  wbraid: 'wbraid_enc',
-  msclkid: 'msclkid_enc',
-  ttclid: 'ttclid_enc',
-  li_fat_id: 'li_fat_id_enc',
-  ctwa_clid: 'ctwa_clid_enc',
-};
 
 /**
  * A conversion: phone normalised and keyed-hashed in memory (the number goes
@@ -172,5 +161,4 @@ export function createConversionService(deps: {
   return { record };
 }
 
-export { CLICK_COLUMNS };
 export type ConversionService = ReturnType<typeof createConversionService>;

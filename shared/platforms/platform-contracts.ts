@@ -205,7 +205,7 @@ export function contractFor(platform: ApiContract['platform'], apiIncludes: stri
 }
 
 // ---------------------------------------------------------------------------
-// Request facts shared by export (ingest/export) and retraction (shared/lifecycle).
+// Request facts shared by export (shared/export) and retraction (shared/lifecycle).
 
 /** Google wants "yyyy-mm-dd hh:mm:ss+|-hh:mm" with the offset; we always send UTC. */
 export function googleDateTime(d: Date): string {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExportSender } from '../../ingest/export/export-sender.ts';
+import { createExportSender } from '../../shared/export/export-sender.ts';
 import { createDeletionSender } from '../../shared/lifecycle/deletion-platforms.ts';
 
 /** Retraction and export transports: no redirects followed, failures as categories (no socket error text). */

@@ -1,6 +1,6 @@
-import { createExportSender } from '../../ingest/export/export-sender.ts';
-import { createExportWorker } from '../../ingest/export/export-worker.ts';
-import { ingestSettings } from '../../ingest/ingest-settings.ts';
+import { createExportSender } from '../../shared/export/export-sender.ts';
+import { exportSettings } from '../../shared/export/export-settings.ts';
+import { createExportWorker } from '../../shared/export/export-worker.ts';
 import { createFieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import { createPlatformCredentialService } from '../../shared/workspaces/platform-credentials/platform-credentials-service.ts';
 import { createWorkspaceDirectory } from '../../shared/workspaces/workspace-directory.ts';
@@ -13,20 +13,20 @@ import type { JobFactory } from '../worker-types.ts';
  * pg-boss retrying retryable failures with backoff (EXPORT_RETRY_*).
  */
 export const exportJobs: JobFactory = (root) => {
-  const settings = ingestSettings(root.config);
-  if (!settings.export.enabled) return { jobs: [] };
+  const settings = exportSettings(root.config);
+  if (!settings.enabled) return { jobs: [] };
   const platform = root.platform('ingest');
   const crypto = createFieldCrypto(platform.keyring);
   const poolFor = platform.pools.region;
-  const sender = createExportSender({ timeoutMs: settings.export.timeoutMs, ca: root.tls.ca, allowHttp: root.config.env !== 'production' });
+  const sender = createExportSender({ timeoutMs: settings.timeoutMs, ca: root.tls.ca, allowHttp: root.config.env !== 'production' });
   const worker = createExportWorker({
     poolFor: (r) => poolFor(r),
-    directory: createWorkspaceDirectory({ workspaces: platform.workspaces, ttlMs: settings.cacheTtlMs }),
+    directory: createWorkspaceDirectory({ workspaces: platform.workspaces, ttlMs: root.config.raw.INGEST_WORKSPACE_CACHE_SECONDS * 1000 }),
     audit: platform.audit,
     crypto,
     platforms: createPlatformCredentialService({ crypto, poolFor: (r) => poolFor(r) }),
     sender,
-    urls: settings.export.urls,
+    urls: settings.urls,
     logger: platform.logger,
   });
   return {
@@ -35,9 +35,9 @@ export const exportJobs: JobFactory = (root) => {
         group: 'export',
         scope: 'region',
         queue: {
-          name: settings.export.queue,
-          retryLimit: settings.export.retryLimit,
-          retryDelaySeconds: settings.export.retryDelaySeconds,
+          name: settings.queue,
+          retryLimit: settings.retryLimit,
+          retryDelaySeconds: settings.retryDelaySeconds,
           retryBackoff: true,
         },
         pollSeconds: root.config.env === 'test' ? 0.5 : 2,

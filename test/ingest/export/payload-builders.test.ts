@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlatformRequest } from '../../../ingest/export/payload-builders.ts';
-import { googleDateTime } from '../../../ingest/export/google-payload.ts';
-import { endpoint, type ExportEvent } from '../../../ingest/export/export-types.ts';
+import { buildPlatformRequest } from '../../../shared/export/payload-builders.ts';
+import { googleDateTime } from '../../../shared/export/google-payload.ts';
+import { endpoint, type ExportEvent } from '../../../shared/export/export-types.ts';
 
 const at = new Date('2026-03-04T05:06:07.890Z');
 const clickAt = new Date('2026-03-01T10:00:00.123Z');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildPlatformRequest } from '../../../ingest/export/payload-builders.ts';
-import type { ExportEvent } from '../../../ingest/export/export-types.ts';
+import { buildPlatformRequest } from '../../../shared/export/payload-builders.ts';
+import type { ExportEvent } from '../../../shared/export/export-types.ts';
 import { platformCredentialSchemas } from '../../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
 import { configSchema } from '../../../shared/config/config-schema.ts';
 import { buildDeletionCall, DEFAULT_ENDPOINTS } from '../../../shared/lifecycle/deletion-platforms.ts';

@@ -1,4 +1,4 @@
-import type { AdPlatform } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import type { AdPlatform } from '../workspaces/platform-credentials/platform-credentials-types.ts';
 
 /** What a payload builder gets: one conversion and the one click id that platform understands. */
 export interface ExportEvent {
@@ -32,3 +32,15 @@ export const PLATFORM_CLICK_KINDS: Record<AdPlatform, string[]> = {
 export function endpoint(template: string, fields: Record<string, unknown>): string {
   return template.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(fields[k] ?? '')));
 }
+
+/** The encrypted column of each click-id kind on wact.clicks (what conversions match on and exports read). */
+export const CLICK_COLUMNS: Record<string, string> = {
+  fbclid: 'fbclid_enc',
+  gclid: 'gclid_enc',
+  gbraid: 'gbraid_enc',
+  wbraid: 'wbraid_enc',
+  msclkid: 'msclkid_enc',
+  ttclid: 'ttclid_enc',
+  li_fat_id: 'li_fat_id_enc',
+  ctwa_clid: 'ctwa_clid_enc',
+};

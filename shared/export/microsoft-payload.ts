@@ -1,5 +1,5 @@
-import { microsoftDateTime, microsoftHeaders } from '../../shared/platforms/platform-contracts.ts';
-import type { PlatformCredentials } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import { microsoftDateTime, microsoftHeaders } from '../platforms/platform-contracts.ts';
+import type { PlatformCredentials } from '../workspaces/platform-credentials/platform-credentials-types.ts';
 import { endpoint, type ExportEvent, type PlatformRequest } from './export-types.ts';
 
 /**

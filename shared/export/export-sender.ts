@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
-import { categorise } from '../../shared/http/outbound-client.ts';
-import { outboundCaList } from '../../shared/http/tls.ts';
+import { categorise } from '../http/outbound-client.ts';
+import { outboundCaList } from '../http/tls.ts';
 import type { PlatformRequest } from './export-types.ts';
 
 export interface SendOutcome {

@@ -3,7 +3,7 @@ import { buildLinkedinRequest } from './linkedin-payload.ts';
 import { buildMetaRequest } from './meta-payload.ts';
 import { buildMicrosoftRequest } from './microsoft-payload.ts';
 import { buildTiktokRequest } from './tiktok-payload.ts';
-import { platformCredentialSchemas, type AdPlatform } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import { platformCredentialSchemas, type AdPlatform } from '../workspaces/platform-credentials/platform-credentials-types.ts';
 import type { ExportEvent, PlatformRequest } from './export-types.ts';
 
 /** Validates the decrypted credentials and builds the platform's request. */

@@ -1,4 +1,4 @@
-import type { PlatformCredentials } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import type { PlatformCredentials } from '../workspaces/platform-credentials/platform-credentials-types.ts';
 import { endpoint, type ExportEvent, type PlatformRequest } from './export-types.ts';
 
 /**

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { AuditLog } from '../../shared/audit/audit-types.ts';
-import type { Region } from '../../shared/config/config.ts';
-import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
-import { CLICK_COLUMNS } from '../conversions/conversion-service.ts';
-import type { WorkspaceDirectory } from '../../shared/workspaces/workspace-directory.ts';
-import type { AdPlatform } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import type { AuditLog } from '../audit/audit-types.ts';
+import type { Region } from '../config/config.ts';
+import type { FieldCrypto } from '../crypto/field-cipher.ts';
+import type { WorkspaceDirectory } from '../workspaces/workspace-directory.ts';
+import type { AdPlatform } from '../workspaces/platform-credentials/platform-credentials-types.ts';
+import { CLICK_COLUMNS } from './export-types.ts';
 import { buildPlatformRequest } from './payload-builders.ts';
 import type { ExportSender } from './export-sender.ts';
-import type { PlatformCredentialService } from '../../shared/workspaces/platform-credentials/platform-credentials-service.ts';
+import type { PlatformCredentialService } from '../workspaces/platform-credentials/platform-credentials-service.ts';
 
 export const EXPORTER_ACTOR = { id: 'service:exporter', kind: 'service' as const, role: 'exporter', displayName: 'ad-platform exporter' };
 

@@ -1,5 +1,5 @@
-import { GOOGLE_CLICK_ID_FIELDS, googleDateTime, googleHeaders } from '../../shared/platforms/platform-contracts.ts';
-import type { PlatformCredentials } from '../../shared/workspaces/platform-credentials/platform-credentials-types.ts';
+import { GOOGLE_CLICK_ID_FIELDS, googleDateTime, googleHeaders } from '../platforms/platform-contracts.ts';
+import type { PlatformCredentials } from '../workspaces/platform-credentials/platform-credentials-types.ts';
 import { endpoint, type ExportEvent, type PlatformRequest } from './export-types.ts';
 
 export { googleDateTime };
