@@ -351,8 +351,9 @@ function verifyTranscripts(sid, events, rows, trailer, bad) {
     bad(`trailer counts ${trailer?.transcriptRecords ?? 0} transcript records, the file has ${rows.length}`);
   const opened = new Map();
   const anchors = new Map();
+  const checkpoints = new Map();
   for (const e of events) {
-    if (e.action !== 'db.session.connect' && e.action !== 'db.session.disconnect') continue;
+    if (!['db.session.connect', 'db.session.disconnect', 'db.session.checkpoint'].includes(e.action)) continue;
     let m;
     try {
       m = JSON.parse(e.metadata ?? '{}');
@@ -361,6 +362,8 @@ function verifyTranscripts(sid, events, rows, trailer, bad) {
     }
     if (typeof m.transcript !== 'string') continue;
     if (e.action === 'db.session.connect') opened.set(m.transcript, e);
+    else if (e.action === 'db.session.checkpoint')
+      checkpoints.set(m.transcript, [...(checkpoints.get(m.transcript) ?? []), { e, count: m.transcriptRecords, hash: m.transcriptHash }]);
     else anchors.set(m.transcript, [...(anchors.get(m.transcript) ?? []), { e, count: m.transcriptRecords, hash: m.transcriptHash }]);
   }
   const by = new Map();
@@ -369,7 +372,7 @@ function verifyTranscripts(sid, events, rows, trailer, bad) {
     if (list.length > 1) bad(`transcript ${t}: anchored twice (events seq ${list.map((a) => a.e.seq).join(', ')})`);
   for (const [t, list] of by) {
     const a = anchors.get(t)?.[0];
-    const owner = a?.e ?? opened.get(t);
+    const owner = a?.e ?? opened.get(t) ?? checkpoints.get(t)?.[0].e;
     if (!owner) {
       bad(`transcript ${t}: ${list.length} records no connection event of this stream names`);
       continue;
@@ -398,6 +401,17 @@ function verifyTranscripts(sid, events, rows, trailer, bad) {
     else if (list.length > a.count)
       bad(`transcript ${t}: extended (its anchor, event seq ${a.e.seq}, counts ${a.count} records, the file has ${list.length})`);
     else if (last !== a.hash) bad(`transcript ${t}: does not end where its anchor (event seq ${a.e.seq}) says: altered or re-anchored`);
+  }
+  for (const [t, list] of checkpoints) {
+    const rows = by.get(t) ?? [];
+    for (const c of list) {
+      if (typeof c.count !== 'number' || c.count < 1 || typeof c.hash !== 'string')
+        bad(`transcript ${t}: its checkpoint (event seq ${c.e.seq}) has no count or hash`);
+      else if (rows.length < c.count)
+        bad(`transcript ${t}: cut (its checkpoint, event seq ${c.e.seq}, counts ${c.count} records, the file has ${rows.length})`);
+      else if (rows[c.count - 1].hash !== c.hash)
+        bad(`transcript ${t}: record seq ${c.count} does not match its checkpoint (event seq ${c.e.seq}): altered or re-anchored`);
+    }
   }
 }
 

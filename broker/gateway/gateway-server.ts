@@ -45,6 +45,8 @@ interface LiveConnection {
   statements: number;
   /** This connection's statement records: a chain of its own, anchored into the workspace stream at the end. */
   transcript: TranscriptChain;
+  /** The last checkpoint anchor: records up to this seq are proven even if the gateway dies before the end. */
+  checkpoint: { seq: number; at: number };
   timer?: NodeJS.Timeout;
   ending: boolean;
   clientIp?: string;
@@ -59,6 +61,10 @@ const STARTUP_PASSTHROUGH = new Set([
   'extra_float_digits',
   'search_path',
 ]);
+
+/** How often a connection's transcript is anchored before it ends (whichever comes first). */
+const CHECKPOINT_RECORDS = 1000;
+const CHECKPOINT_MS = 30_000;
 
 function actorOf(s: GatewaySession): AuditEventInput['actor'] {
   return { id: s.actor.id, kind: 'employee', role: s.actor.role, displayName: s.actor.displayName };
@@ -149,7 +155,15 @@ export function createGateway(opts: GatewayOptions) {
       return;
     }
     const transcript = createTranscriptChain({ streamId: session.workspaceId, sessionId: session.id });
-    const c: LiveConnection = { session, socket: clientSocket, statements: 0, transcript, ending: false, clientIp: ip };
+    const c: LiveConnection = {
+      session,
+      socket: clientSocket,
+      statements: 0,
+      transcript,
+      checkpoint: { seq: 0, at: Date.now() },
+      ending: false,
+      clientIp: ip,
+    };
     try {
       // The connection itself is an access event: durable before anything is relayed.
       await audit.append({
@@ -188,9 +202,11 @@ export function createGateway(opts: GatewayOptions) {
       record: async (r) => {
         const event = statementEvent(c, r);
         // Linked (validated, numbered, hashed) in the order the relay hands records over.
-        await statementLog.append({ ...event, transcript: transcript.next(event.outcome, event.metadata) });
+        const link = transcript.next(event.outcome, event.metadata);
+        await statementLog.append({ ...event, transcript: link });
         c.statements++;
         pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
+        checkpointIfDue(c, link.seq, link.hash.toString('hex'));
       },
       recordStarted: (st) =>
         audit.append({
@@ -243,6 +259,24 @@ export function createGateway(opts: GatewayOptions) {
     await c.relay.terminate(
       frame ?? errorMessage({ severity: 'FATAL', code: fatal?.C ?? '08006', message: 'the database closed the connection' }),
     );
+  }
+
+  /**
+   * Anchors a long transcript before its end (every CHECKPOINT_RECORDS records or CHECKPOINT_MS): a
+   * `db.session.checkpoint` event with the seq and hash of a record already durable (records are stored
+   * in seq order), so a gateway that dies leaves at most the records after it unproven.
+   */
+  function checkpointIfDue(c: LiveConnection, seq: number, hash: string): void {
+    if (seq - c.checkpoint.seq < CHECKPOINT_RECORDS && Date.now() - c.checkpoint.at < CHECKPOINT_MS) return;
+    c.checkpoint = { seq, at: Date.now() };
+    void audit
+      .append({
+        ...baseEvent(c.session, 'db.session.checkpoint', 'success', c),
+        metadata: { transcript: c.transcript.id, transcriptRecords: seq, transcriptHash: hash },
+      })
+      .catch((err: Error) =>
+        logger.warn({ err: { name: err.name, message: err.message }, sessionId: c.session.id }, 'could not anchor a transcript checkpoint'),
+      );
   }
 
   /** After the relay has written every record it owed: the disconnect event comes last. */

@@ -358,7 +358,7 @@ const transcriptRange = (streamId: string, first: bigint, last: bigint) => {
     WHERE t.stream_id = '${streamId}' AND t.transcript_id::text IN (
       SELECT (e.metadata::jsonb)->>'transcript' FROM audit.events e
        WHERE e.stream_id = '${streamId}' AND e.seq BETWEEN ${first} AND ${last}
-         AND e.action IN ('db.session.connect', 'db.session.disconnect'))
+         AND e.action IN ('db.session.connect', 'db.session.checkpoint', 'db.session.disconnect'))
     ORDER BY t.opened_at, t.transcript_id, r.seq`;
 };
 const RTS = `to_char(r.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;

@@ -282,7 +282,7 @@ export async function verifyExport(input: Readable, keys: TrustedKeys, opts: Ver
           ok,
           streamId: String(e.streamId),
         });
-        if (e.action === 'db.session.connect' || e.action === 'db.session.disconnect')
+        if (e.action === 'db.session.connect' || e.action === 'db.session.disconnect' || e.action === 'db.session.checkpoint')
           connectionEvents.push({
             seq: String(e.seq),
             id: String(e.id),

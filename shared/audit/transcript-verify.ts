@@ -9,9 +9,11 @@ import { transcriptGenesis, transcriptHash } from './transcript-chain.ts';
  * chained and signed event) says — count and final hash. Records altered,
  * removed, added, reordered, moved to another transcript or session, or a
  * transcript anchored twice are problems naming the transcript and seq.
- * A transcript whose connection is named but not yet anchored (open at
- * export time, ended after the range, or its gateway stopped) is a warning:
- * its records chain but nothing signed proves them.
+ * A `db.session.checkpoint` anchors a prefix the same way (count and hash of
+ * a record). A transcript whose connection is named but not yet anchored
+ * (open at export time, ended after the range, or its gateway stopped) is a
+ * warning: its records after the last checkpoint chain but nothing signed
+ * proves them.
  *
  * Twin of the checks in scripts/verify-audit-export.mjs (kept dependency-free).
  */
@@ -54,7 +56,7 @@ interface Named {
 }
 
 function transcriptOf(e: TranscriptEventView): Named | undefined {
-  if (e.action !== 'db.session.connect' && e.action !== 'db.session.disconnect') return undefined;
+  if (e.action !== 'db.session.connect' && e.action !== 'db.session.disconnect' && e.action !== 'db.session.checkpoint') return undefined;
   let m: Record<string, unknown>;
   try {
     m = JSON.parse(e.metadata ?? '{}') as Record<string, unknown>;
@@ -78,11 +80,13 @@ export function verifyTranscripts(
   const warnings: string[] = [];
   const opened = new Map<string, TranscriptEventView>();
   const anchors = new Map<string, Named[]>();
+  const checkpoints = new Map<string, Named[]>();
   for (const e of events) {
     const n = transcriptOf(e);
     if (!n) continue;
     const id = (JSON.parse(e.metadata ?? '{}') as { transcript: string }).transcript;
     if (e.action === 'db.session.connect') opened.set(id, e);
+    else if (e.action === 'db.session.checkpoint') checkpoints.set(id, [...(checkpoints.get(id) ?? []), n]);
     else anchors.set(id, [...(anchors.get(id) ?? []), n]);
   }
   const byTranscript = new Map<string, TranscriptRecordView[]>();
@@ -103,7 +107,7 @@ export function verifyTranscripts(
 
   for (const [t, rows] of byTranscript) {
     const anchor = anchors.get(t)?.[0];
-    const owner = anchor?.event ?? opened.get(t);
+    const owner = anchor?.event ?? opened.get(t) ?? checkpoints.get(t)?.[0].event;
     if (!owner) {
       problems.push({
         kind: 'foreign',
@@ -152,9 +156,10 @@ export function verifyTranscripts(
         problems.push({ kind: 'altered', seq: r.seq, id: t, message: `${at(t, r.seq)} altered: its content does not match its hash` });
       prev = r.hash;
     }
-    if (!anchor)
+    const proven = Math.max(0, ...(checkpoints.get(t) ?? []).map((n) => n.count ?? 0));
+    if (!anchor && rows.length > proven)
       warnings.push(
-        `${at(t)} (opened at event seq ${owner.seq}) has no anchor in this export: the connection was open at export time, ended after the range, or its gateway stopped; its ${rows.length} records chain but are not proven`,
+        `${at(t)} (named at event seq ${owner.seq}) has no anchor in this export: the connection was open at export time, ended after the range, or its gateway stopped; its records after seq ${proven} (its last checkpoint) chain but are not proven`,
       );
   }
 
@@ -193,6 +198,35 @@ export function verifyTranscripts(
         id: t,
         message: `${at(t)} does not end where its anchor (event seq ${a.event.seq}) says: altered or re-anchored`,
       });
+  }
+  // Checkpoints: anchors of a prefix (a long connection, or one whose gateway died before its end).
+  for (const [t, list] of checkpoints) {
+    const rows = byTranscript.get(t) ?? [];
+    for (const c of list) {
+      if (c.count === undefined || c.hash === undefined || c.count < 1) {
+        problems.push({
+          kind: 'altered',
+          seq: c.event.seq,
+          id: c.event.id,
+          message: `the checkpoint of ${at(t)} (event seq ${c.event.seq}) has no count or hash`,
+        });
+        continue;
+      }
+      if (rows.length < c.count)
+        problems.push({
+          kind: 'missing',
+          seq: String(rows.length + 1),
+          id: t,
+          message: `${at(t)} cut: its checkpoint (event seq ${c.event.seq}) counts ${c.count} records, the file has ${rows.length}`,
+        });
+      else if (rows[c.count - 1].hash !== c.hash)
+        problems.push({
+          kind: 'reanchored',
+          seq: String(c.count),
+          id: t,
+          message: `${at(t, String(c.count))} does not match its checkpoint (event seq ${c.event.seq}): altered or re-anchored`,
+        });
+    }
   }
   return { problems, warnings, transcripts: byTranscript.size };
 }

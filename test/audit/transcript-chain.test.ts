@@ -66,7 +66,7 @@ async function expectNamed(text: string, transcriptId: string, kind: RegExp) {
 }
 
 /** One gateway connection as the gateway writes it: connect (names), records (series), disconnect (anchors). */
-async function connection(ws: string, sessionId: string, statements: string[]) {
+async function connection(ws: string, sessionId: string, statements: string[], opts: { checkpointAt?: number; end?: boolean } = {}) {
   const base = {
     actor: { id: 'emp-7', kind: 'employee' as const, role: 'engineer', displayName: 'Erin Engineer' },
     workspaceId: ws,
@@ -81,8 +81,17 @@ async function connection(ws: string, sessionId: string, statements: string[]) {
   const series = kit.audit.series({ ...base, action: 'db.statement' });
   for (const s of statements) {
     const event = { outcome: 'success' as const, metadata: { statement: s, rows: 1, protocol: 'simple' } };
-    await series.append({ ...event, transcript: chain.next(event.outcome, event.metadata) });
+    const link = chain.next(event.outcome, event.metadata);
+    await series.append({ ...event, transcript: link });
+    if (link.seq === opts.checkpointAt)
+      await kit.audit.append({
+        ...base,
+        action: 'db.session.checkpoint',
+        outcome: 'success',
+        metadata: { transcript: chain.id, transcriptRecords: link.seq, transcriptHash: link.hash.toString('hex') },
+      });
   }
+  if (opts.end === false) return chain.id; // the gateway died: no anchor
   const anchor: AuditEventInput = {
     ...base,
     action: 'db.session.disconnect',
@@ -97,6 +106,7 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
   let ws: string;
   let a: string;
   let b: string;
+  let c: string;
   let genuine: string;
 
   beforeAll(async () => {
@@ -107,6 +117,7 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
     await kit.audit.append(kit.event(ws, 1));
     a = await connection(ws, 'sess-a', ['SELECT 1', 'SELECT id FROM wact.conversations', "SELECT '=cmd' AS x"]);
     b = await connection(ws, 'sess-b', ['SELECT 2', 'SELECT 3']);
+    c = await connection(ws, 'sess-c', ['SELECT 5', 'SELECT 6', 'SELECT 7'], { checkpointAt: 2, end: false });
     await kit.signer.signStreamHead('eu', ws, 'periodic');
     genuine = await kit.exportText(ws);
   });
@@ -122,14 +133,15 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
     expect(rows).toEqual([
       { session_id: 'sess-a', n: 3 },
       { session_id: 'sess-b', n: 2 },
+      { session_id: 'sess-c', n: 3 },
     ]);
     const events = await kit.op
       .region('eu')
       .query(`SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1 AND action = 'db.statement'`, [ws]);
     expect(events.rows[0].n).toBe(0);
     const recs = parse(genuine);
-    expect(recs.filter((r) => r.type === 'transcript_record')).toHaveLength(5);
-    expect(recs.at(-1)).toMatchObject({ type: 'trailer', transcriptRecords: 5 });
+    expect(recs.filter((r) => r.type === 'transcript_record')).toHaveLength(8);
+    expect(recs.at(-1)).toMatchObject({ type: 'trailer', transcriptRecords: 8 });
   });
 
   it('genuine exports (JSON Lines and CSV) pass both verifiers', async () => {
@@ -137,7 +149,25 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
       const { ref, alt } = await both(text);
       expect(ref.problems).toEqual([]);
       expect(alt.code, alt.out).toBe(0);
+      // The connection whose gateway died: proven up to its checkpoint, the rest only chained.
+      expect(ref.warnings.join('\n')).toMatch(new RegExp(`transcript ${c}.*after seq 2 \\(its last checkpoint\\)`));
     }
+  });
+
+  it('a record under a checkpoint of a connection that never ended is named when altered or cut', async () => {
+    const recs = parse(genuine);
+    const mine = recs.filter((x) => x.type === 'transcript_record' && x.id === c);
+    mine[0].metadata = String(mine[0].metadata).replace('SELECT 5', 'SELECT 9');
+    let prev = String(mine[0].prevHash);
+    for (const r of mine) {
+      r.hash = rehash(prev, r);
+      r.prevHash = prev;
+      prev = String(r.hash);
+    }
+    await expectNamed(render(recs), c, /reanchored: transcript .* record seq 2 does not match its checkpoint/);
+    const cut = parse(genuine).filter((x) => !(x.type === 'transcript_record' && x.id === c && x.seq !== '1'));
+    (cut.at(-1) as Rec).transcriptRecords = 6;
+    await expectNamed(render(cut), c, /missing: transcript .* cut: its checkpoint .* counts 2 records, the file has 1/);
   });
 
   it('a record altered (its statement rewritten) is named', async () => {
@@ -164,10 +194,10 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
     const recs = parse(genuine);
     const lastOfA = recs.findLastIndex((x) => x.type === 'transcript_record' && x.id === a);
     const cut = recs.filter((_, i) => i !== lastOfA);
-    (cut.at(-1) as Rec).transcriptRecords = 4;
+    (cut.at(-1) as Rec).transcriptRecords = 7;
     await expectNamed(render(cut), a, /missing: transcript .* cut: its anchor .* counts 3 records, the file has 2/);
     const none = recs.filter((x) => !(x.type === 'transcript_record' && x.id === b));
-    (none.at(-1) as Rec).transcriptRecords = 3;
+    (none.at(-1) as Rec).transcriptRecords = 6;
     await expectNamed(render(none), b, /missing: transcript .* cut/);
   });
 
@@ -178,7 +208,7 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
     const forged: Rec = { ...prev, seq: '3', metadata: '{"statement":"SELECT 4"}', prevHash: prev.hash };
     forged.hash = rehash(String(prev.hash), forged);
     recs.splice(lastOfB + 1, 0, forged);
-    (recs.at(-1) as Rec).transcriptRecords = 6;
+    (recs.at(-1) as Rec).transcriptRecords = 9;
     await expectNamed(render(recs), b, /inserted: transcript .* extended/);
   });
 
@@ -205,7 +235,7 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
     ])
       await expect(kit.broker.region('eu').query(sql), sql).rejects.toMatchObject({ code: '42501' });
     const { rows } = await kit.op.region('eu').query(`SELECT count(*)::int AS n FROM audit.transcript_records WHERE stream_id = $1`, [ws]);
-    expect(rows[0].n).toBe(5);
+    expect(rows[0].n).toBe(8);
   });
 
   it("the wipe's erasure (as wact_owner) removes the workspace's transcripts with its stream", async () => {
