@@ -1,12 +1,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWact, signInCli } from '../support/cli.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import type { DevIdentity } from '../../broker/dev-oidc/dev-identities.ts';
 import type { Workspace } from '../../shared/workspaces/workspace-service.ts';
 import { PRODUCTION_RULES } from '../../cli/mode.ts';
+import { readKeyVersion } from '../../shared/crypto/field-cipher.ts';
+import { seedSynthetic } from '../../shared/synthetic/synthetic-seeder.ts';
+import { lifecyclePlatforms } from '../lifecycle/lifecycle-support.ts';
+import { startWorkspaceJobWorker } from '../support/workspace-job-worker.ts';
 
 const PLATFORM_STREAM = '00000000-0000-0000-0000-000000000000';
 
@@ -23,7 +29,26 @@ describe('wact in production: the broker, as the signed-in person', () => {
   let owner: { identity: DevIdentity; userId: string };
   let env: Record<string, string>;
   let home: string;
+  /** The owner's recovery codes (a step-up each, without waiting for the next TOTP step). */
+  let recovery: string[] = [];
   const wact = (args: string[], stdin?: string) => runWact(args, { home, env, stdin });
+  /** Jobs are followed every 300 ms here (2 s by default). */
+  const wactJob = (args: string[], stdin?: string) => runWact(args, { home, env: { ...env, WACT_JOB_POLL_MS: '300' }, stdin });
+
+  /** Another workspace of the owner's, with a little synthetic data. */
+  async function ownedWorkspace(): Promise<Workspace> {
+    const w = await broker.createWorkspace();
+    await broker.platform.pools.control.query('INSERT INTO wact.memberships (workspace_id, user_id, role) VALUES ($1, $2, $3)', [
+      w.id,
+      owner.userId,
+      'owner',
+    ]);
+    await seedSynthetic(
+      { pool: broker.platform.pools.region(w.region), keyring: broker.platform.keyring },
+      { workspaceId: w.id, region: w.region, conversations: 40, days: 2, seed: 3 },
+    );
+    return w;
+  }
 
   /** The newest event of `action` in a stream, with its actor. */
   async function lastEvent(streamId: string, action: string, region: 'eu' | 'us' | 'control' = 'eu') {
@@ -44,7 +69,9 @@ describe('wact in production: the broker, as the signed-in person', () => {
     ]);
     owner = await broker.createCustomer(ws.id, 'owner');
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-cli-prod-'));
-    ({ env } = await signInCli(broker, owner.identity, home));
+    const signedIn = await signInCli(broker, owner.identity, home);
+    env = signedIn.env;
+    recovery = [...(signedIn.browser.recoveryCodes ?? [])];
   }, 120_000);
   afterAll(async () => {
     await broker?.close();
@@ -117,7 +144,7 @@ describe('wact in production: the broker, as the signed-in person', () => {
     ]);
     expect(platform.code, platform.stderr).toBe(0);
     expect(await lastEvent(ws.id, 'credentials.ad_platform.set')).toMatchObject({ actor_id: owner.userId });
-  });
+  }, 180_000); // several CLI processes: tsx starts each in seconds on a loaded machine
 
   it('audit export, keys and digests through the broker; verify stays offline', async () => {
     const file = path.join(home, 'export.jsonl');
@@ -139,7 +166,7 @@ describe('wact in production: the broker, as the signed-in person', () => {
     const platformLog = await wact(['audit', 'export', '--platform', '--format', 'jsonl']);
     expect(platformLog.code).toBe(1);
     expect(platformLog.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wact: refused in production/)]);
-  });
+  }, 180_000); // several CLI processes: tsx starts each in seconds on a loaded machine
 
   it('workspace create: the setup route, the person becomes its owner', async () => {
     const res = await wact(['workspace', 'create', '--name', 'Made from the CLI', '--region', 'us', '--json']);
@@ -177,8 +204,6 @@ describe('wact in production: the broker, as the signed-in person', () => {
           )
       ).rows[0].v;
     const before = await versions();
-    const reencrypt = await wact(['workspace', 'rotate-keys', '--workspace', ws.id, '--reencrypt', '--totp', '000000']);
-    expect(reencrypt.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wact: refused in production: --reencrypt/)]);
     const code = await broker.totpCode(owner.identity);
     const res = await wact(
       ['workspace', 'rotate-keys', '--workspace', ws.id, '--totp', '-', '--reason', 'yearly rotation', '--json'],
@@ -189,6 +214,153 @@ describe('wact in production: the broker, as the signed-in person', () => {
     expect(await versions()).toBe(before + 1);
     expect(await lastEvent(ws.id, 'workspace.keys.rotate')).toMatchObject({ actor_id: owner.userId, reason: 'yearly rotation' });
   }, 120_000);
+
+  it('workspace rotate-keys --reencrypt [--resume]: a job queued by the broker, followed to the end, audited as the person', async () => {
+    const w = await ownedWorkspace();
+    const eu = broker.platform.pools.region('eu');
+    const versions = async () => {
+      const { rows } = await eu.query<{ c: Buffer }>(
+        `SELECT c FROM (SELECT fbclid_enc AS c FROM wact.clicks WHERE workspace_id = $1
+                        UNION ALL SELECT payload_enc FROM wact.raw_webhook_payloads WHERE workspace_id = $1) x WHERE c IS NOT NULL`,
+        [w.id],
+      );
+      return [...new Set(rows.map((r) => readKeyVersion(r.c)))];
+    };
+    expect(await versions()).toEqual([1]);
+    const lc = await lifecyclePlatforms();
+    const worker = await startWorkspaceJobWorker(lc.broker);
+    try {
+      const code = await broker.totpCode(owner.identity);
+      const res = await wactJob(
+        ['workspace', 'rotate-keys', '--workspace', w.id, '--reencrypt', '--totp', '-', '--reason', 'yearly re-encryption', '--json'],
+        `${code}\n`,
+      );
+      expect(res.code, res.stderr).toBe(0);
+      const out = JSON.parse(res.stdout) as { jobId: string; state: string; result: Record<string, unknown> };
+      expect(out).toMatchObject({ state: 'completed', result: { targetVersion: 2, retiredVersions: '1' } });
+      expect(await versions()).toEqual([2]);
+      expect(await lastEvent(w.id, 'workspace.keys.reencrypt.request')).toMatchObject({
+        actor_id: owner.userId,
+        reason: 'yearly re-encryption',
+      });
+      expect(await lastEvent(w.id, 'workspace.keys.reencrypt')).toMatchObject({ actor_id: owner.userId, reason: 'yearly re-encryption' });
+
+      // --resume queues again without a new key version: nothing left to do, still the person's job.
+      const resumed = await wactJob([
+        'workspace',
+        'rotate-keys',
+        '--workspace',
+        w.id,
+        '--reencrypt',
+        '--resume',
+        '--recovery-code',
+        recovery.shift()!,
+      ]);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toMatch(/^re-encrypted 0 ciphertexts of .* under data key v2; retired no older versions/);
+      const { rows } = await eu.query<{ v: number }>(
+        `SELECT max(version)::int AS v FROM wact_private.workspace_keys WHERE workspace_id = $1 AND purpose = 'dek'`,
+        [w.id],
+      );
+      expect(rows[0].v).toBe(2);
+    } finally {
+      await worker.close();
+      await lc.close();
+    }
+  }, 300_000);
+
+  it('workspace protect-keys: per workspace through the broker as its owner; --all is refused in one line', async () => {
+    const all = await wact(['workspace', 'protect-keys', '--all']);
+    expect(all.code).toBe(1);
+    expect(all.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wact: refused in production: --all has no broker API/)]);
+    const noCode = await wact(['workspace', 'protect-keys', '--workspace', ws.id]);
+    expect(noCode.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(step_up_required\)$/)]);
+    const res = await wact([
+      'workspace',
+      'protect-keys',
+      '--workspace',
+      ws.id,
+      '--recovery-code',
+      recovery.shift()!,
+      '--reason',
+      'restore drill',
+      '--json',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual([expect.objectContaining({ workspace: ws.id, kek: 'local-ws' })]);
+    expect(await lastEvent(ws.id, 'workspace.keys.protect')).toMatchObject({ actor_id: owner.userId, reason: 'restore drill' });
+  }, 120_000);
+
+  it('workspace set-customer-key: through the broker as the owner; a bad ARN is refused before the broker', async () => {
+    const arn = 'arn:aws:kms:eu-central-1:444455556666:key/0f0e0d0c-0b0a-4909-8807-060504030201';
+    // The customer's KMS key, as the broker (in this process) sees it.
+    const kms = mockClient(KMSClient);
+    kms.on(EncryptCommand).callsFake((i: { KeyId: string; Plaintext: Uint8Array; EncryptionContext: Record<string, string> }) => ({
+      CiphertextBlob: Buffer.from(JSON.stringify({ k: i.KeyId, c: i.EncryptionContext, p: Buffer.from(i.Plaintext).toString('hex') })),
+      KeyId: i.KeyId,
+    }));
+    kms.on(DecryptCommand).callsFake((i: { CiphertextBlob: Uint8Array }) => ({
+      Plaintext: Buffer.from((JSON.parse(Buffer.from(i.CiphertextBlob).toString()) as { p: string }).p, 'hex'),
+    }));
+    try {
+      const w = await ownedWorkspace();
+      const bad = await wact(['workspace', 'set-customer-key', '--workspace', w.id, '--kms-key-arn', 'alias/mine']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(kms.calls()).toHaveLength(0);
+      const res = await wact([
+        'workspace',
+        'set-customer-key',
+        '--workspace',
+        w.id,
+        '--kms-key-arn',
+        arn,
+        '--recovery-code',
+        recovery.shift()!,
+        '--reason',
+        'BYOK',
+        '--json',
+      ]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout)).toEqual({ rewrapped: 2, keyArn: arn });
+      expect(await lastEvent(w.id, 'workspace.keys.customer_key')).toMatchObject({ actor_id: owner.userId, reason: 'BYOK' });
+    } finally {
+      kms.restore();
+    }
+  }, 120_000);
+
+  it('workspace move: a job queued by the broker in the target region, followed to the end, audited as the person', async () => {
+    const w = await ownedWorkspace();
+    const lc = await lifecyclePlatforms();
+    const worker = await startWorkspaceJobWorker(lc.broker);
+    try {
+      const res = await wactJob([
+        'workspace',
+        'move',
+        '--workspace',
+        w.id,
+        '--region',
+        'us',
+        '--recovery-code',
+        recovery.shift()!,
+        '--reason',
+        'residency change',
+        '--json',
+      ]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout)).toMatchObject({ state: 'completed', result: { from: 'eu', to: 'us' } });
+    } finally {
+      await worker.close();
+      await lc.close();
+    }
+    expect((await broker.platform.pools.control.query('SELECT region FROM wact.workspaces WHERE id = $1', [w.id])).rows).toEqual([
+      { region: 'us' },
+    ]);
+    expect(await lastEvent(w.id, 'workspace.move.request', 'us')).toMatchObject({ actor_id: owner.userId, reason: 'residency change' });
+    expect(await lastEvent(w.id, 'workspace.move', 'us')).toMatchObject({ actor_id: owner.userId, reason: 'residency change' });
+    const same = await wact(['workspace', 'move', '--workspace', w.id, '--region', 'us']);
+    expect(same.stderr.trim().split('\n')).toEqual([expect.stringMatching(/\(same_region\)$/)]);
+  }, 300_000);
 
   it('the key route refuses bad input with a JSON 400 naming the field', async () => {
     const browser = await broker.loginAs(owner.identity);
@@ -304,7 +476,7 @@ describe('wact in production: the broker, as the signed-in person', () => {
     );
     expect(denied.rows[0].n).toBeGreaterThanOrEqual(4);
     expect((await broker.platform.workspaces.get(ws.id)).id).toBe(ws.id);
-  });
+  }, 180_000); // several CLI processes: tsx starts each in seconds on a loaded machine
 });
 
 describe('wact in production: direct database mode is refused', () => {
@@ -313,10 +485,16 @@ describe('wact in production: direct database mode is refused', () => {
 
   it('commands without a broker API are refused in one line, before any connection', async () => {
     const refused = Object.entries(PRODUCTION_RULES).filter(([, r]) => r.kind === 'refused');
-    expect(refused.map(([c]) => c)).toEqual(
-      expect.arrayContaining(['workspace move', 'workspace protect-keys', 'workspace set-customer-key', 'seed', 'retention run']),
-    );
-    for (const c of ['workspace rotate-keys', 'signup invite', 'signup list', 'signup revoke'])
+    expect(refused.map(([c]) => c)).toEqual(expect.arrayContaining(['seed', 'retention run']));
+    for (const c of [
+      'workspace rotate-keys',
+      'workspace protect-keys',
+      'workspace set-customer-key',
+      'workspace move',
+      'signup invite',
+      'signup list',
+      'signup revoke',
+    ])
       expect(PRODUCTION_RULES[c], c).toEqual({ kind: 'broker' });
     const args: Record<string, string[]> = {
       'workspace rotate-keys': ['--workspace', '00000000-0000-4000-8000-000000000000'],
@@ -345,13 +523,15 @@ describe('wact in production: direct database mode is refused', () => {
       ['retention', 'show', '--workspace', '00000000-0000-4000-8000-000000000000'],
       ['audit', 'export', '--workspace', '00000000-0000-4000-8000-000000000000', '--format', 'csv'],
       ['workspace', 'rotate-keys', '--workspace', '00000000-0000-4000-8000-000000000000'],
+      ['workspace', 'rotate-keys', '--workspace', '00000000-0000-4000-8000-000000000000', '--reencrypt'],
+      ['workspace', 'move', '--workspace', '00000000-0000-4000-8000-000000000000', '--region', 'us'],
       ['signup', 'list'],
     ]) {
       const res = await prod(args);
       expect(res.code, args.join(' ')).toBe(1);
       expect(res.stderr.trim().split('\n')).toEqual(['wact: not signed in: run wact login']);
     }
-  });
+  }, 180_000);
 
   it('withOperator refuses in production before opening a database', async () => {
     const { withOperator } = await import('../../cli/operator.ts');
