@@ -148,7 +148,11 @@ export const configSchema = z.object({
     .regex(/^[a-z][a-z0-9_.-]{1,60}$/)
     .default('ad-export')
     .describe('pg-boss queue of ad-platform exports (one per deployment; tests use their own).'),
-  EXPORT_ENABLED: boolish.default(true).describe('Run the ad-platform export worker inside ingest.'),
+  EXPORT_ENABLED: boolish
+    .default(true)
+    .describe(
+      "Send conversions to the ad platforms: the worker's export queue group runs only when true (ingest queues the exports either way).",
+    ),
   EXPORT_RETRY_LIMIT: z.coerce
     .number()
     .int()
@@ -303,7 +307,9 @@ export const configSchema = z.object({
     ),
   LIFECYCLE_WORKER: boolish
     .default(true)
-    .describe('Run the data-lifecycle jobs (retention, deletion requests and their propagation) inside the broker process.'),
+    .describe(
+      'Run the data-lifecycle jobs (retention, deletion requests and their propagation) in the worker (its lifecycle queue group).',
+    ),
   LIFECYCLE_RETENTION_CRON: z.string().default('17 3 * * *').describe('When the retention job runs (cron, UTC).'),
   WACT_AUDIT_RETENTION_MONTHS: z.coerce
     .number()
@@ -318,7 +324,9 @@ export const configSchema = z.object({
     .min(10)
     .max(86400)
     .default(3600)
-    .describe('How often the broker signs the audit chain heads that moved (also signed at every export).'),
+    .describe(
+      'How often the signing worker signs the audit chain heads that moved and writes digest files (once per interval whatever the number of workers; also signed at every export).',
+    ),
   WACT_AUDIT_CONTROL_KEK_REGION: z
     .enum(['eu', 'us'])
     .default('eu')
@@ -327,7 +335,7 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe(
-      'KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY) that signs audit heads, export manifests and digests; given to the audit signer only. Required in production; unset elsewhere: a local Ed25519 key in <state folder>/keys/audit-signing-ed25519.pem.',
+      'KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY) that signs audit heads, export manifests and digests; given to the signing worker only (`wact serve worker --queues audit-sign`; brokers and other workers refuse to start with it). Required in production; unset elsewhere: a local Ed25519 key in <state folder>/keys/audit-signing-ed25519.pem.',
     ),
   WACT_AUDIT_SIGNING_KMS_REGION: z.string().default('eu-central-1').describe('AWS region of WACT_AUDIT_SIGNING_KMS_KEY.'),
   WACT_OUTBOUND_DEV_ALLOW: z
