@@ -20,6 +20,7 @@ import { keyProviders } from '../../../shared/runtime/platform.ts';
 import { lifecyclePlatforms } from '../../lifecycle/lifecycle-support.ts';
 import { startTestBroker, type ApiClient, type TestBroker } from '../../support/broker.ts';
 import { startWorkspaceJobWorker } from '../../support/workspace-job-worker.ts';
+import { connectAs, testDb } from '../../support/db.ts';
 
 const CUSTOMER_ARN = 'arn:aws:kms:eu-central-1:444455556666:key/0f0e0d0c-0b0a-4909-8807-060504030201';
 const OTHER_ARN = 'arn:aws:kms:eu-central-1:444455556666:key/1f1e1d1c-1b1a-4919-8817-161514131211';
@@ -412,6 +413,37 @@ describe('key and move routes, and their jobs', () => {
       createFieldCrypto(lc.broker.keyring).decrypt(w.id, 'us', { table: 'raw_webhook_payloads', column: 'payload_enc' }, row.c),
     ).resolves.toBeDefined();
   }, 120_000);
+
+  it('the broker role’s rights for these jobs are column-narrow: ciphertexts and wrappings yes, anything else of those rows no', async () => {
+    const { servicePasswords } = testDb();
+    const eu = await connectAs('eu', 'wact_broker', servicePasswords.broker);
+    const control = await connectAs('control', 'wact_broker', servicePasswords.broker);
+    const code = async (c: typeof eu, sql: string) => {
+      try {
+        await c.query('BEGIN');
+        await c.query(sql, [ws.id]);
+        return 'ok';
+      } catch (err) {
+        return (err as { code: string }).code;
+      } finally {
+        await c.query('ROLLBACK');
+      }
+    };
+    try {
+      expect(await code(eu, 'UPDATE wact.clicks SET fbclid_enc = fbclid_enc WHERE workspace_id = $1')).toBe('ok');
+      expect(await code(eu, 'UPDATE wact.raw_webhook_payloads SET payload_enc = payload_enc WHERE workspace_id = $1')).toBe('ok');
+      expect(await code(eu, 'UPDATE wact_private.workspace_keys SET wrapped = wrapped WHERE workspace_id = $1')).toBe('ok');
+      expect(await code(eu, 'UPDATE wact.clicks SET utm_source = utm_source WHERE workspace_id = $1')).toBe('42501');
+      expect(await code(eu, 'UPDATE wact.conversations SET sender_hash = sender_hash WHERE workspace_id = $1')).toBe('42501');
+      expect(await code(eu, 'UPDATE wact_private.workspace_keys SET version = version WHERE workspace_id = $1')).toBe('42501');
+      expect(await code(eu, `INSERT INTO audit.events SELECT * FROM audit.events WHERE stream_id = $1 LIMIT 1`)).toBe('42501');
+      expect(await code(control, 'UPDATE wact.workspaces SET region = region WHERE id = $1')).toBe('ok');
+      expect(await code(control, 'UPDATE wact.workspaces SET name = name WHERE id = $1')).toBe('42501');
+    } finally {
+      await eu.end();
+      await control.end();
+    }
+  });
 
   it('exports its jobs in the worker’s shape (the one line worker/jobs/lifecycle-jobs.ts adds type-checks here)', () => {
     const jobs: WorkerJob[] = [...workspaceWorkerJobs(lc.broker).map((j) => ({ group: 'lifecycle' as const, ...j }))];
