@@ -39,3 +39,8 @@ END $$;
 REVOKE ALL ON FUNCTION audit.append_transcript(uuid[],uuid[],text[],text[],uuid[],uuid[],integer[],timestamp with time zone[],text[],text[],bytea[],bytea[]) FROM PUBLIC, wact_ingest, wact_broker, wact_support, wact_engineer;
 -- The gateway runs as wact_broker; ingest writes no transcripts.
 GRANT EXECUTE ON FUNCTION audit.append_transcript(uuid[],uuid[],text[],text[],uuid[],uuid[],integer[],timestamp with time zone[],text[],text[],bytea[],bytea[]) TO wact_broker;
+-- Reads of the tables it writes, re-applied here with it (the tables are in
+-- the baseline): the broker (WAct access view, exports) and the audit signing
+-- worker, which reads the workspace's stream as well (db/schema/audit.sql) and
+-- exports where it signs. Nobody writes the tables but this function.
+GRANT SELECT ON audit.transcripts, audit.transcript_records TO wact_broker, wact_signer;
