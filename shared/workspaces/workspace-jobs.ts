@@ -198,19 +198,23 @@ export function moveJob(deps: WorkspaceJobDeps): (job: WorkspaceJob) => Promise<
  *   { queue: WORKSPACE_QUEUES.reencrypt, scope: 'region', run: (job) => handlers.reencrypt(job) }
  *   { queue: WORKSPACE_QUEUES.move, scope: 'region', run: (job) => handlers.move(job) }
  */
-export function workspaceJobHandlers(platform: {
-  config: Config;
-  databases: Pick<Databases, 'urls'>;
-  pools: Pools;
-  keyring: Keyring;
-  audit: AuditLog;
-  workspaces: WorkspaceService;
-}): Record<WorkspaceJobKind, (job: WorkspaceJob) => Promise<void>> {
+export function workspaceJobHandlers(
+  platform: {
+    config: Config;
+    databases: Pick<Databases, 'urls'>;
+    pools: Pools;
+    keyring: Keyring;
+    audit: AuditLog;
+    workspaces: WorkspaceService;
+  },
+  hooks: Pick<WorkspaceJobDeps, 'afterBatch'> = {},
+): Record<WorkspaceJobKind, (job: WorkspaceJob) => Promise<void>> {
   const deps: WorkspaceJobDeps = {
     ...platform,
     keyStore: createKeyStore({ poolFor: (r) => platform.pools.region(r) }),
     providerFor: keyProviders(platform.config),
     workspaceKeks: workspaceKeks(platform.config),
+    ...hooks,
   };
   return { reencrypt: reencryptJob(deps), move: moveJob(deps) };
 }
@@ -222,8 +226,11 @@ export function workspaceJobHandlers(platform: {
  * them to a group it runs, e.g. in worker/jobs/lifecycle-jobs.ts:
  *   ...workspaceWorkerJobs(platform).map((j) => ({ group: 'lifecycle' as const, ...j })),
  */
-export function workspaceWorkerJobs(platform: Parameters<typeof workspaceJobHandlers>[0]) {
-  const handlers = workspaceJobHandlers(platform);
+export function workspaceWorkerJobs(
+  platform: Parameters<typeof workspaceJobHandlers>[0],
+  hooks: Pick<WorkspaceJobDeps, 'afterBatch'> = {},
+) {
+  const handlers = workspaceJobHandlers(platform, hooks);
   return (['reencrypt', 'move'] as const).map((kind) => ({
     scope: 'region' as const,
     queue: WORKSPACE_QUEUES[kind],

@@ -12,8 +12,11 @@ import { testDb } from './db.ts';
  * workspaceWorkerJobs (shared/workspaces/workspace-jobs.ts) built on a
  * broker-role platform. Tests use it until the worker process registers them.
  */
-export async function startWorkspaceJobWorker(platform: Platform): Promise<{ queues: Map<Region, JobQueue>; close(): Promise<void> }> {
-  const jobs = workspaceWorkerJobs(platform);
+export async function startWorkspaceJobWorker(
+  platform: Platform,
+  hooks: Parameters<typeof workspaceWorkerJobs>[1] = {},
+): Promise<{ queues: Map<Region, JobQueue>; close(): Promise<void> }> {
+  const jobs = workspaceWorkerJobs(platform, hooks);
   const queues = new Map<Region, JobQueue>();
   const { urls, servicePasswords } = testDb();
   for (const region of REGIONS) {

@@ -339,6 +339,40 @@ describe('key and move routes, and their jobs', () => {
     );
   }, 120_000);
 
+  it('re-encryption through pg-boss: the status route shows it running with rows done of total, then completed with the outcome', async () => {
+    const w = await ownedWorkspace(60);
+    const res = await owner.post(`/api/workspaces/${w.id}/keys/reencrypt`, { ...step(), batchSize: 20 });
+    expect(res.status, res.text).toBe(202);
+    const { jobId } = res.body as { jobId: string };
+    const seen: { state: string; progress: { done: number; total: number } | null }[] = [];
+    const worker = await startWorkspaceJobWorker(lc.broker, {
+      // Mid-run (progress is written once a second at most): what does the owner see?
+      afterBatch: async (n) => {
+        if (n !== 3) return;
+        await new Promise((r) => setTimeout(r, 300));
+        seen.push((await owner.get(`/api/workspaces/${w.id}/keys/reencrypt/${jobId}`)).body);
+      },
+    });
+    try {
+      let status: { state: string; result: Record<string, unknown> | null } = { state: 'queued', result: null };
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && !['completed', 'failed'].includes(status.state);) {
+        await new Promise((r) => setTimeout(r, 300));
+        status = (await owner.get(`/api/workspaces/${w.id}/keys/reencrypt/${jobId}`)).body;
+      }
+      expect(status).toMatchObject({ state: 'completed', result: { jobId, targetVersion: 2, retiredVersions: '1' } });
+    } finally {
+      await worker.close();
+    }
+    expect(seen).toEqual([{ ...seen[0], state: 'running', progress: expect.objectContaining({ done: expect.any(Number) }) }]);
+    expect(seen[0].progress!.done).toBeGreaterThan(0);
+    expect(seen[0].progress!.done).toBeLessThan(seen[0].progress!.total);
+    // Every status read is an audit event naming the owner.
+    expect((await events('eu', w.id, 'workspace.keys.reencrypt.read')).at(-1)).toMatchObject({
+      actor_id: ownerId,
+      metadata: { state: 'completed' },
+    });
+  }, 120_000);
+
   it('a job nobody requested through the broker is refused by the handler, and changes nothing', async () => {
     const w = await ownedWorkspace(5);
     await broker.platform.keyring.rotate(w.id, 'eu');
