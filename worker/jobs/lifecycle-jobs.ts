@@ -1,6 +1,7 @@
 import { createDeletionService } from '../../shared/lifecycle/deletion-service.ts';
 import { enqueueDeletion, LIFECYCLE_QUEUES } from '../../shared/lifecycle/lifecycle-jobs.ts';
 import { createRetentionService, LIFECYCLE_ACTOR } from '../../shared/lifecycle/retention-service.ts';
+import { workspaceWorkerJobs } from '../../shared/workspaces/workspace-jobs.ts';
 import type { JobFactory } from '../worker-types.ts';
 
 const DELETION_SWEEP_CRON = '*/10 * * * *';
@@ -21,6 +22,7 @@ class DeletionPending extends Error {
  * schedule, so a retry is never early); the ten-minute sweep is the safety
  * net for a job that ran out of retries or was never queued, and marks
  * overdue requests. Retention takes an advisory lock; a deletion request one.
+ * Also the workspace key re-encryption and move jobs the broker queues.
  */
 export const lifecycleJobs: JobFactory = (root) => {
   const platform = root.platform('broker');
@@ -62,6 +64,8 @@ export const lifecycleJobs: JobFactory = (root) => {
           if (view.status === 'propagating' && view.targets.some((t) => t.status === 'pending')) throw new DeletionPending();
         },
       },
+      // Key re-encryption and workspace moves, requested through the broker (shared/workspaces/workspace-jobs.ts).
+      ...workspaceWorkerJobs(platform).map((j) => ({ group: 'lifecycle' as const, ...j })),
     ],
   };
 };
