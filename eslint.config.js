@@ -59,13 +59,10 @@ const launcherZones = [...processZones({ console: CONSOLE_MAY_READ, cli: ENTRY_M
  * leaves this list once its imports are fixed. Every other file is an error.
  */
 const BOUNDARY_ALLOWLIST = [
-  // `wact start` seeds the dev identities through broker/members/demo-seed.ts, and the
-  // launcher reads the worker's types (cli/start/ is being reworked: issue 16.1).
+  // `wact start` seeds the dev identities through broker/members/demo-seed.ts.
   'cli/start/product.ts',
-  'cli/start/services.ts',
-  // The worker's first jobs still reach into ingest/export/ and broker/access/ (issue 16.2,
-  // in progress): the ad-platform export and the access domain move to shared/.
-  'worker/jobs/export-jobs.ts',
+  // The worker's session sweep builds the access service from broker/access/: the access
+  // domain moves to shared/access/ with the gateway's session contract (issue 16.4, phase 2).
   'worker/jobs/session-jobs.ts',
   // AccessSessionView and ConnectionInfo (the broker's answers the CLI reads) are defined
   // once, in broker/access/access-types.ts, being edited now: they move to shared/access/
