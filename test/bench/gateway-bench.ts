@@ -22,6 +22,7 @@
 import crypto from 'node:crypto';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import inspector from 'node:inspector/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -434,7 +435,20 @@ async function main(): Promise<void> {
       }
     } else bouncerWhy = found.why;
 
+    // BENCH_PROFILE=<dir>: a CPU profile of this process (the gateway) during its pgbench run only.
+    const profiling = process.env.BENCH_PROFILE ? new inspector.Session() : undefined;
+    if (profiling) {
+      profiling.connect();
+      await profiling.post('Profiler.enable');
+      await profiling.post('Profiler.start');
+    }
     const viaGateway = await pgbench('through the gateway', gatewayConn);
+    if (profiling) {
+      const { profile } = await profiling.post('Profiler.stop');
+      fs.mkdirSync(process.env.BENCH_PROFILE!, { recursive: true });
+      fs.writeFileSync(path.join(process.env.BENCH_PROFILE!, `gateway-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+      profiling.disconnect();
+    }
     const counted = await countRecords(operator.pools.region('eu'), ws.id, req.session.id);
 
     // One client: latency the gateway adds (its record's durable commit is on every statement's path).
