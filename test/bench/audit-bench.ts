@@ -180,13 +180,14 @@ class CopyOut {
 /** The export phase runs in a child process so its peak RSS is the exporter's alone. */
 async function exportChild(args: {
   urls: DatabaseUrls;
-  brokerPassword: string;
+  signerPassword: string;
   home: string;
   streamId: string;
   format: 'csv' | 'jsonl';
   engine: 'copy' | 'node';
 }) {
-  const pools = createPools(args.urls, { user: 'wact_broker', password: args.brokerPassword, max: 4 });
+  // The exporter signs here directly (no signer process in the child): it logs in as wact_signer.
+  const pools = createPools(args.urls, { user: 'wact_signer', password: args.signerPassword, max: 4 });
   const poolFor = (db: AuditDatabase) => (db === 'control' ? pools.control : pools.region(db));
   const signer = createAuditSigner({ poolFor, key: () => localSigningKey(args.home) });
   let bytes = 0;
@@ -268,9 +269,9 @@ async function main(): Promise<void> {
     }
     const genSeconds = (Date.now() - t0) / 1000;
     await admin.query('VACUUM ANALYZE audit.events');
-    const brokerPools = createPools(urls, { user: 'wact_broker', password: servicePasswords.broker, max: 4 });
-    pools.push(brokerPools);
-    const poolFor = (db: AuditDatabase) => (db === 'control' ? brokerPools.control : brokerPools.region(db));
+    const signerPools = createPools(urls, { user: 'wact_signer', password: servicePasswords.signer, max: 4 });
+    pools.push(signerPools);
+    const poolFor = (db: AuditDatabase) => (db === 'control' ? signerPools.control : signerPools.region(db));
     const signer = createAuditSigner({ poolFor, key: () => localSigningKey(home) });
     const s0 = Date.now();
     await signer.signStreamHead('eu', big, 'periodic'); // the hourly job: verifies all 1M links first
@@ -301,7 +302,7 @@ async function main(): Promise<void> {
             'tsx',
             fileURLToPath(import.meta.url),
             '--export-child',
-            JSON.stringify({ urls, brokerPassword: servicePasswords.broker, home, streamId: big, format, engine }),
+            JSON.stringify({ urls, signerPassword: servicePasswords.signer, home, streamId: big, format, engine }),
           ],
           { maxBuffer: 1 << 20, timeout: 600_000 },
           (err, stdout, stderr) =>
@@ -313,6 +314,8 @@ async function main(): Promise<void> {
     const nodeCsv = await child('csv', 'node');
 
     // (c) search: first page (25) of filtered searches, newest first.
+    const brokerPools = createPools(urls, { user: 'wact_broker', password: servicePasswords.broker, max: 4 });
+    pools.push(brokerPools);
     const pool = brokerPools.region('eu');
     const lastHour = { from: new Date(Date.now() - 3600_000) };
     const filters: [string, SearchFilter][] = [
