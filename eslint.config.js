@@ -16,11 +16,8 @@ import tseslint from 'typescript-eslint';
 const PROCESSES = ['ingest', 'broker', 'worker', 'cli', 'console'];
 
 /**
- * Deliberate exceptions, one per edge:
- * - the launcher (`wact start`, `wact serve`) starts each process through its
- *   entry module, and through nothing else of it;
- * - the console is the broker's own UI: it reads the broker's permission
- *   table so that what it shows and what the broker allows cannot differ.
+ * The one deliberate exception: the launcher (`wact start`, `wact serve`) starts
+ * each process through its entry module, and through nothing else of it.
  */
 const ENTRY_MODULES = {
   ingest: ['./server.ts'],
@@ -28,7 +25,6 @@ const ENTRY_MODULES = {
   worker: ['./worker-server.ts'],
 };
 const LAUNCHER_FILES = ['cli/start/**', 'cli/commands/serve.ts'];
-const CONSOLE_MAY_READ = { broker: ['./policy/permissions.ts'] };
 
 const processZones = (except = {}) =>
   PROCESSES.flatMap((p) =>
@@ -50,26 +46,8 @@ const testZone = {
   from: './test',
   message: 'Product code never imports from test/.',
 };
-const boundaryZones = [...processZones({ console: CONSOLE_MAY_READ }), sharedZone, testZone];
-const launcherZones = [...processZones({ console: CONSOLE_MAY_READ, cli: ENTRY_MODULES }), sharedZone, testZone];
-
-/**
- * Known violations, to burn down: files others are reworking right now (issue 16).
- * Here the rule only warns, so `npm run lint` lists them without failing; a file
- * leaves this list once its imports are fixed. Every other file is an error.
- */
-const BOUNDARY_ALLOWLIST = [
-  // `wact start` seeds the dev identities through broker/members/demo-seed.ts.
-  'cli/start/product.ts',
-  // The worker's session sweep builds the access service from broker/access/: the access
-  // domain moves to shared/access/ with the gateway's session contract (issue 16.4, phase 2).
-  'worker/jobs/session-jobs.ts',
-  // AccessSessionView and ConnectionInfo (the broker's answers the CLI reads) are defined
-  // once, in broker/access/access-types.ts, being edited now: they move to shared/access/
-  // with the access domain (issue 16.4, phase 2) rather than being copied.
-  'cli/commands/db.ts',
-  'cli/commands/db-connect.ts',
-];
+const boundaryZones = [...processZones(), sharedZone, testZone];
+const launcherZones = [...processZones({ cli: ENTRY_MODULES }), sharedZone, testZone];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'console/dist/', 'dist/', '.wact/', 'coverage/'] },
@@ -90,9 +68,6 @@ export default tseslint.config(
     rules: { 'import-x/no-restricted-paths': ['error', { zones: boundaryZones }] },
   },
   { files: LAUNCHER_FILES, rules: { 'import-x/no-restricted-paths': ['error', { zones: launcherZones }] } },
-  ...(BOUNDARY_ALLOWLIST.length
-    ? [{ files: BOUNDARY_ALLOWLIST, rules: { 'import-x/no-restricted-paths': ['warn', { zones: launcherZones }] } }]
-    : []),
   {
     // CLI output, benchmarks and the start banner print on purpose.
     files: ['cli/**', 'test/bench/**', 'scripts/**', 'bin/**'],

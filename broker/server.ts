@@ -7,12 +7,18 @@ import { createFieldCrypto } from '../shared/crypto/field-cipher.ts';
 import { createHttpsServer } from '../shared/http/tls.ts';
 import { rootFor, type ServiceRoot } from '../shared/runtime/service-root.ts';
 import type { RunningService, ServiceContext } from '../shared/runtime/service-types.ts';
-import { accessOf } from './access/access-wiring.ts';
+import { accessOf } from '../shared/access/access-wiring.ts';
 import { createIdentityRuntime } from './auth/identity-runtime.ts';
 import { identitySettings } from './auth/identity-settings.ts';
 import { createBrokerApp } from './http/app.ts';
 import { allRoutes, conditionChecks } from './http/route-registry.ts';
 import type { BrokerServices } from './http/route-types.ts';
+
+/**
+ * Development's first-start seeding of the broker's own tables (the dev provider's identities as users
+ * and members of the demo workspace): `wact start` reaches it here, through the broker's entry module.
+ */
+export { seedDemoIdentities } from './members/demo-seed.ts';
 
 export interface StartBrokerOptions {
   /** Overrides config.ports.broker (tests: 0). */

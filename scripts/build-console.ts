@@ -41,7 +41,7 @@ export function consoleIsStale(): boolean {
   const index = path.join(DIST_DIR, 'index.html');
   if (!fs.existsSync(index)) return true;
   const built = fs.statSync(index).mtimeMs;
-  const sources = Math.max(newestMtime(CONSOLE_DIR), fs.statSync(path.join(root, 'broker/policy/permissions.ts')).mtimeMs);
+  const sources = Math.max(newestMtime(CONSOLE_DIR), fs.statSync(path.join(root, 'shared/permissions/permissions.ts')).mtimeMs);
   return sources > built;
 }
 

@@ -3,7 +3,7 @@ import { BadRequestError } from '../../shared/errors/errors.ts';
 import type { ApiRoute } from '../http/route-types.ts';
 import { listResponse, parseListQuery } from '../http/simple-rest.ts';
 import { accessActor, accessFor } from './access-runtime.ts';
-import { SCOPES } from './access-types.ts';
+import { SCOPES } from '../../shared/access/access-types.ts';
 
 /**
  * Database access requests and sessions (console "Access" pages and the CLI's

@@ -1,7 +1,7 @@
 import type { BrokerServices } from '../http/route-types.ts';
-import type { AccessService } from './access-service.ts';
-import type { AccessActor } from './access-types.ts';
-import { accessServiceFor } from './access-wiring.ts';
+import type { AccessService } from '../../shared/access/access-service.ts';
+import type { AccessActor } from '../../shared/access/access-types.ts';
+import { accessServiceFor } from '../../shared/access/access-wiring.ts';
 import type { ApiRequest } from '../http/route-types.ts';
 import { ForbiddenError } from '../../shared/errors/errors.ts';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../../shared/config/config.ts';
-import type { EmployeeRole } from '../policy/permissions.ts';
+import type { EmployeeRole } from '../../shared/permissions/permissions.ts';
 import { readOrCreateSecret } from '../../shared/db/state-files.ts';
 import { ConfigError } from '../../shared/errors/errors.ts';
 

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
-import type { EmployeeRole } from '../policy/permissions.ts';
+import type { EmployeeRole } from '../../shared/permissions/permissions.ts';
 import { digest, randomToken } from './tokens.ts';
 
 export type SessionStage = 'totp_enroll' | 'totp_verify' | 'active';

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { AuditEventInput, AuditLog } from '../../shared/audit/audit-types.ts';
 import { withTransaction } from '../../shared/db/pools.ts';
 import { createMembersDal } from '../members/members-dal.ts';
-import type { EmployeeRole } from '../policy/permissions.ts';
+import type { EmployeeRole } from '../../shared/permissions/permissions.ts';
 import type { IdTokenClaims } from './oidc-client.ts';
 import { createSignupDal } from '../../shared/signup/signup-dal.ts';
 

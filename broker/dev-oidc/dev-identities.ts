@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CustomerRole } from '../policy/permissions.ts';
+import type { CustomerRole } from '../../shared/permissions/permissions.ts';
 
 /**
  * The development provider's accounts. Passwords are random, generated once

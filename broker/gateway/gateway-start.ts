@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { accessOf } from '../access/access-wiring.ts';
-import { listenForEndedSessions, type SessionEndListener } from '../access/session-end-events.ts';
+import { accessOf } from '../../shared/access/access-wiring.ts';
+import { accessSessionSource } from './access-session-source.ts';
+import { listenForEndedSessions, type SessionEndListener } from './session-end-events.ts';
 import type { Logger } from 'pino';
 import { withCredentials } from '../../shared/db/database-urls.ts';
 import { rootFor, type ServiceRoot } from '../../shared/runtime/service-root.ts';
@@ -38,7 +39,7 @@ export async function startGateway(ctx: ServiceContext | ServiceRoot): Promise<R
   const access = accessOf(root);
   const gateway = createGateway({
     tls: root.tls,
-    sessions: access.gatewaySource(),
+    sessions: accessSessionSource(access),
     audit: platform.audit,
     logger: platform.logger,
     watchIntervalMs: Number(root.config.raw.GATEWAY_WATCH_INTERVAL_MS ?? 500),

@@ -30,7 +30,7 @@ export class GatewayAuthError extends Error {
   }
 }
 
-/** The access feature, as the gateway needs it (implemented by broker/access). */
+/** The access feature, as the gateway needs it (the access service, through access-session-source.ts). */
 export interface GatewaySessionSource {
   /** Checks the session id and token; throws GatewayAuthError. */
   authenticate(sessionId: string, token: string): Promise<GatewaySession>;

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { parse as parseConnectionString } from 'pg-connection-string';
 import { serialize } from 'pg-protocol';
-import { createScramClient, SCRAM_MECHANISM } from './scram.ts';
+import type { DatabaseTarget } from '../../shared/db/database-target.ts';
+import { createScramClient, SCRAM_MECHANISM } from '../../shared/crypto/scram.ts';
 import { decodeLogin, Framer } from './wire.ts';
 
 /**
@@ -14,13 +14,8 @@ import { decodeLogin, Framer } from './wire.ts';
  * frames, which the client must see as they are.
  */
 
-export interface UpstreamTarget {
-  host: string;
-  port: number;
-  database: string;
-  /** `false`: plain TCP (loopback in development); otherwise TLS options (SSLRequest first). */
-  ssl: false | tls.ConnectionOptions;
-}
+/** Where the upstream server is (a regional database, from its URL). */
+export type UpstreamTarget = DatabaseTarget;
 
 export interface UpstreamLogin {
   user: string;
@@ -48,29 +43,6 @@ export class UpstreamError extends Error {
     this.name = 'UpstreamError';
     this.code = code;
   }
-}
-
-/**
- * Host, port, database and TLS mode of a PostgreSQL URL (credentials are ignored), read by
- * pg-connection-string as pg reads it. The TLS options follow libpq's sslmode meanings.
- */
-export function targetFromUrl(url: string, tlsOptions: { ca?: string } = {}): UpstreamTarget {
-  const parsed = parseConnectionString(url);
-  const mode = typeof parsed.sslmode === 'string' ? parsed.sslmode : 'disable';
-  const host = parsed.host ?? '';
-  const ssl: UpstreamTarget['ssl'] =
-    mode === 'disable' || mode === 'allow' || mode === 'prefer'
-      ? false
-      : {
-          servername: net.isIP(host) ? undefined : host,
-          rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full',
-          // verify-ca checks the chain only, like libpq; verify-full also the host name.
-          ...(mode === 'verify-full' ? {} : { checkServerIdentity: () => undefined }),
-          // An extra CA on top of the system store (not instead of it).
-          ca: tlsOptions.ca ? [...tls.rootCertificates, tlsOptions.ca] : undefined,
-          minVersion: 'TLSv1.2',
-        };
-  return { host, port: Number(parsed.port || 5432), database: parsed.database || 'postgres', ssl };
 }
 
 function once<T>(

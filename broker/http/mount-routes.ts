@@ -2,7 +2,7 @@ import express from 'express';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { BadRequestError, ForbiddenError, UnauthorizedError, WactError } from '../../shared/errors/errors.ts';
 import { decide } from '../policy/policy.ts';
-import type { CustomerRole } from '../policy/permissions.ts';
+import type { CustomerRole } from '../../shared/permissions/permissions.ts';
 import type { ApiRequest, ApiRoute, AuthContext, BrokerServices } from './route-types.ts';
 import { sendError, ServiceUnavailableError } from './api-errors.ts';
 import { readCookie, SESSION_COOKIE } from '../auth/cookies.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PERMISSIONS, type PermissionSpec } from '../policy/permissions.ts';
+import { PERMISSIONS, type PermissionSpec } from '../../shared/permissions/permissions.ts';
 import { listQuerySchemas } from './simple-rest.ts';
 import type { ApiRoute, RouteRequest } from './route-types.ts';
 import { ingestOperations, type IngestOperation } from '../../shared/ingest-api/ingest-operations.ts';
@@ -8,7 +8,7 @@ import { ingestOperations, type IngestOperation } from '../../shared/ingest-api/
  * The OpenAPI 3.1 description of the broker's /api and ingest's public
  * endpoints, generated — never written by hand — from the route tables and the
  * very zod schemas the handlers validate with (`ApiRoute.request`), with the
- * permission of each operation taken from THE table (broker/policy/permissions.ts)
+ * permission of each operation taken from THE table (shared/permissions/permissions.ts)
  * and the one JSON error shape of shared/http/error-handler.ts. Served at
  * GET /api/openapi.json; test/http/openapi.test.ts walks the express apps and
  * checks that every registered route is described and nothing else is.

@@ -4,7 +4,7 @@ import type { Config } from '../../shared/config/config.ts';
 import type { Platform } from '../../shared/runtime/platform.ts';
 import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import type { Workspace } from '../../shared/workspaces/workspace-service.ts';
-import type { CustomerRole, EmployeeRole, Permission } from '../policy/permissions.ts';
+import type { CustomerRole, EmployeeRole, Permission } from '../../shared/permissions/permissions.ts';
 
 /** Who is calling, resolved by the machinery from the session cookie or the CLI bearer token. */
 export interface AuthContext {
@@ -67,7 +67,7 @@ export interface RouteRequest {
 export interface ApiRoute {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string; // under /api, express syntax, e.g. '/workspaces/:workspaceId/conversations'
-  permission: Permission; // one of broker/policy/permissions.ts; the policy module decides, never the handler
+  permission: Permission; // one of shared/permissions/permissions.ts; the policy module decides, never the handler
   audit?: { action: string; target: string }; // REQUIRED for every read of customer data: the machinery
   // writes one audit event (actor, workspace, reason from the `X-Wact-Reason` header / `reason` field,
   // target) BEFORE the handler's data is sent, and refuses (503) if it cannot be written

@@ -8,12 +8,9 @@ import { createSignupService } from '../../shared/signup/signup-service.ts';
 import { ConflictError } from '../../shared/errors/errors.ts';
 import { DEMO_WORKSPACE_NAME, findDemoWorkspace } from '../../shared/synthetic/demo-workspace.ts';
 import { loadDevIdentities, type DevIdentity } from '../dev-oidc/dev-identities.ts';
-import type { EmployeeRole } from '../policy/permissions.ts';
+import type { EmployeeRole } from '../../shared/permissions/permissions.ts';
 
 const SEED_ACTOR = { id: 'system:seed', kind: 'operator' as const, role: 'operator', displayName: 'demo seeder' };
-
-// Still exported from here for cli/start/product.ts (being reworked); its home is shared/synthetic/demo-workspace.ts.
-export { findDemoWorkspace };
 
 /** Creates (or reuses) the user mapped to one dev identity at `issuer`. */
 export async function ensureIdentityUser(

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
-import type { CustomerRole } from '../policy/permissions.ts';
+import type { CustomerRole } from '../../shared/permissions/permissions.ts';
 
 export interface MemberRow {
   userId: string;

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '../../shared/errors/errors.ts';
 import { clientIp } from '../http/mount-routes.ts';
 import type { ApiRequest, ApiRoute } from '../http/route-types.ts';
 import { pageOf, parseListQuery } from '../http/simple-rest.ts';
-import { CUSTOMER_ROLES } from '../policy/permissions.ts';
+import { CUSTOMER_ROLES } from '../../shared/permissions/permissions.ts';
 import { createMembersDal } from './members-dal.ts';
 import { createMembersService } from './members-service.ts';
 

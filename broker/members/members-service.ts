@@ -1,7 +1,7 @@
 import { withTransaction } from '../../shared/db/pools.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors/errors.ts';
 import type pg from 'pg';
-import type { CustomerRole } from '../policy/permissions.ts';
+import type { CustomerRole } from '../../shared/permissions/permissions.ts';
 import { createMembersDal } from './members-dal.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { PERMISSIONS, type CustomerRole, type Permission, type PermissionSpec, type Role } from './permissions.ts';
+import { PERMISSIONS, type CustomerRole, type Permission, type PermissionSpec, type Role } from '../../shared/permissions/permissions.ts';
 
 /**
  * The one place that decides access. Routes only name a permission; the

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ForbiddenError, NotFoundError } from '../../shared/errors/errors.ts';
-import type { AccessService } from '../access/access-service.ts';
-import type { AccessActor, AccessSessionView } from '../access/access-types.ts';
+import type { AccessService } from '../../shared/access/access-service.ts';
+import type { AccessActor, AccessSessionView } from '../../shared/access/access-types.ts';
 
 /**
  * Support: "open workspace for ticket …" starts a redacted access session;

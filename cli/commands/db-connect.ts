@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ConnectionInfo } from '../../broker/access/access-types.ts';
+import type { ConnectionInfo } from '../../shared/access/access-types.ts';
 
 /**
  * Turns the broker's connection details into a psql the user never has to assemble, like

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { printResult } from '../output.ts';
 import { exportLines, launchPsql, persistentCaFile } from './db-connect.ts';
 import { brokerRequest, cliTokenPath } from './identity.ts';
-import type { AccessSessionView, ConnectionInfo } from '../../broker/access/access-types.ts';
+import type { AccessSessionView, ConnectionInfo } from '../../shared/access/access-types.ts';
 
 /**
  * User commands for database sessions. They act through the broker API with

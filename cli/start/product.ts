@@ -9,12 +9,9 @@ import { SERVICE_NAMES, startService, type ServeOptions, type ServiceName } from
 /** Demo data for a first start: each feature seeds its own part, idempotently. */
 type Seeder = (ctx: ServiceContext) => Promise<string[]>;
 const seeders: { name: string; load: () => Promise<Seeder> }[] = [
-  { name: 'identity', load: async () => (await import('../../broker/members/demo-seed.ts')).seedDemoIdentities },
+  { name: 'identity', load: async () => (await import('../../broker/server.ts')).seedDemoIdentities },
   { name: 'lifecycle', load: async () => (await import('../../shared/synthetic/demo-seeder.ts')).seedDemoConversations },
 ];
-
-/** The demo workspace the identity seeder creates ("Demo Shop", eu); other seeders fill it. */
-export { findDemoWorkspace } from '../../broker/members/demo-seed.ts';
 
 export interface Product {
   services: RunningService[];

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scramVerifier } from '../../broker/gateway/scram.ts';
+import { scramVerifier } from '../../shared/crypto/scram.ts';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
 import type { ServiceRole } from '../../shared/runtime/databases.ts';
 import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';

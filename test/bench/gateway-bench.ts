@@ -29,7 +29,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import pg from 'pg';
 import pino from 'pino';
-import { accessServiceFor } from '../../broker/access/access-wiring.ts';
+import { accessServiceFor } from '../../shared/access/access-wiring.ts';
+import { accessSessionSource } from '../../broker/gateway/access-session-source.ts';
 import { createGateway } from '../../broker/gateway/gateway-server.ts';
 import type { AuditLog } from '../../shared/audit/audit-types.ts';
 import { loadConfig } from '../../shared/config/config.ts';
@@ -395,7 +396,7 @@ async function main(): Promise<void> {
         : platform.audit;
     const gateway = createGateway({
       tls: tls_,
-      sessions: access.gatewaySource(),
+      sessions: accessSessionSource(access),
       audit,
       logger: pino({ level: 'silent' }),
     });
@@ -465,7 +466,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_DIAGNOSE === '1') {
       const bare = createGateway({
         tls: tls_,
-        sessions: access.gatewaySource(),
+        sessions: accessSessionSource(access),
         audit: { append: async () => undefined, series: () => ({ append: async () => undefined }) },
         logger: pino({ level: 'silent' }),
       });

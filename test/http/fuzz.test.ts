@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorBodySchema } from '../../broker/http/openapi.ts';
-import { ALL_ROLES, PERMISSIONS, type PermissionSpec } from '../../broker/policy/permissions.ts';
+import { ALL_ROLES, PERMISSIONS, type PermissionSpec } from '../../shared/permissions/permissions.ts';
 import { rawRequest, startTestBroker, type ApiClient, type HttpResult, type TestBroker } from '../support/broker.ts';
 import { startHarness, type Harness } from '../ingest/support/harness.ts';
 import { hostile, hostileScalar, valid, type JsonSchema } from './json-schema-arbitrary.ts';

@@ -8,7 +8,7 @@ import { createWorkspaceBody } from '../../broker/auth/identity-routes.ts';
 import { ingestOperations } from '../../shared/ingest-api/ingest-operations.ts';
 import { allRoutes } from '../../broker/http/route-registry.ts';
 import type { ApiRoute } from '../../broker/http/route-types.ts';
-import { PERMISSIONS } from '../../broker/policy/permissions.ts';
+import { PERMISSIONS } from '../../shared/permissions/permissions.ts';
 import { createIngestHandler } from '../../ingest/ingest-app.ts';
 import { WEBHOOK_FAST_PATH_ROUTE } from '../../ingest/webhooks/webhook-fast-path.ts';
 import { BadRequestError, KeyUnavailableError, NotFoundError, WactError } from '../../shared/errors/errors.ts';

@@ -84,8 +84,20 @@ describe('import boundaries (eslint no-restricted-paths)', () => {
     await refused('cli/start/fixture.ts', "import type { Decision } from '../../broker/policy/policy.ts';\nexport type T = Decision;\n");
   });
 
-  it("lets the console read the broker's permission table and nothing else of the broker", async () => {
-    await allowed('console/src/fixture.ts', "import { PERMISSIONS } from '../../broker/policy/permissions.ts';\nvoid PERMISSIONS;\n");
+  it('refuses the console anything of the broker: the permission table both read is in shared/', async () => {
+    await allowed('console/src/fixture.ts', "import { PERMISSIONS } from '../../shared/permissions/permissions.ts';\nvoid PERMISSIONS;\n");
     await refused('console/src/fixture.ts', "import type { Decision } from '../../broker/policy/policy.ts';\nexport type T = Decision;\n");
+  });
+
+  it('has no allowlist: the files that once only warned are errors like any other', async () => {
+    await refused('cli/start/product.ts', "export const load = () => import('../../broker/members/demo-seed.ts');\n");
+    await allowed('cli/start/product.ts', "export const load = async () => (await import('../../broker/server.ts')).seedDemoIdentities;\n");
+    await refused(
+      'worker/jobs/session-jobs.ts',
+      "import { accessRoutes } from '../../broker/access/access-routes.ts';\nvoid accessRoutes;\n",
+    );
+    await allowed('worker/jobs/session-jobs.ts', "import { accessOf } from '../../shared/access/access-wiring.ts';\nvoid accessOf;\n");
+    for (const file of ['cli/commands/db.ts', 'cli/commands/db-connect.ts'])
+      await refused(file, "import type { ApiRoute } from '../../broker/http/route-types.ts';\nexport type T = ApiRoute;\n");
   });
 });

@@ -30,7 +30,7 @@ import { devClientSecret } from '../../broker/auth/identity-settings.ts';
 import { createDevIdentityStore, loadDevIdentities, type DevIdentity } from '../../broker/dev-oidc/dev-identities.ts';
 import { startDevOidc, type DevOidc } from '../../broker/dev-oidc/dev-oidc-server.ts';
 import { ensureIdentityUser } from '../../broker/members/demo-seed.ts';
-import type { CustomerRole, EmployeeRole } from '../../broker/policy/permissions.ts';
+import type { CustomerRole, EmployeeRole } from '../../shared/permissions/permissions.ts';
 import { startBroker } from '../../broker/server.ts';
 import { startWorker } from '../../worker/worker-server.ts';
 import { testConfig, testDb } from './db.ts';

@@ -1,4 +1,4 @@
-import { accessOf } from '../../broker/access/access-wiring.ts';
+import { accessOf } from '../../shared/access/access-wiring.ts';
 import type { JobFactory } from '../worker-types.ts';
 
 /** Seconds between session sweeps (expiry, role drops, late end events); tests shorten it. */

@@ -1,5 +1,5 @@
 /**
- * The console reads the broker's own permission table (broker/policy/permissions.ts, a
+ * The console reads the broker's own permission table (shared/permissions/permissions.ts, a
  * dependency-free module) so the two can never disagree. It only decides what the UI shows:
  * the broker's policy module refuses anything the role may not do, whatever the console
  * displays. When `/api/me` carries an explicit permission list, that list wins.
@@ -11,7 +11,7 @@ import {
   type CustomerRole,
   type EmployeeRole,
   type Permission,
-} from '../../../broker/policy/permissions.ts';
+} from '../../../shared/permissions/permissions.ts';
 
 export { CUSTOMER_ROLES, EMPLOYEE_ROLES };
 export type { CustomerRole, EmployeeRole, Permission };

@@ -4,8 +4,8 @@ import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchPsql } from '../../../cli/commands/db-connect.ts';
-import type { ConnectionInfo } from '../../../broker/access/access-types.ts';
-import { redactedSession, startHarness, type Harness } from '../gateway/harness.ts';
+import type { ConnectionInfo } from '../../../shared/access/access-types.ts';
+import { redactedSession, startHarness, type Harness } from '../../broker/gateway/harness.ts';
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 

@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import pg from 'pg';
 import pino from 'pino';
-import { accessServiceFor } from '../../../broker/access/access-wiring.ts';
-import type { AccessActor } from '../../../broker/access/access-types.ts';
-import type { AccessService } from '../../../broker/access/access-service.ts';
+import { accessServiceFor } from '../../../shared/access/access-wiring.ts';
+import type { AccessActor } from '../../../shared/access/access-types.ts';
+import type { AccessService } from '../../../shared/access/access-service.ts';
+import { accessSessionSource } from '../../../broker/gateway/access-session-source.ts';
 import { createGateway, type Gateway } from '../../../broker/gateway/gateway-server.ts';
 import { followEndedSessions } from '../../../broker/gateway/gateway-start.ts';
 import { auditStatementFields, joinStatementFields } from '../../../broker/gateway/statement-masking.ts';
@@ -80,7 +81,7 @@ export async function startHarness(
   const access = accessServiceFor({ ...platform, audit });
   const gateway = createGateway({
     tls,
-    sessions: access.gatewaySource(),
+    sessions: accessSessionSource(access),
     audit,
     logger: pino({ level: 'silent' }),
     watchIntervalMs: opts.watchIntervalMs ?? 300,

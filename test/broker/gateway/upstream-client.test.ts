@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { hashMd5Password, PostgresConnection, type PostgresConnectionOptions } from 'pg-gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectUpstream, targetFromUrl } from '../../../broker/gateway/upstream-client.ts';
+import { connectUpstream } from '../../../broker/gateway/upstream-client.ts';
+import { targetFromUrl } from '../../../shared/db/database-target.ts';
 import { ensureDevCertificates, loadTlsMaterial, type TlsMaterial } from '../../../shared/http/tls.ts';
 
 /** A stand-in upstream server (pg-gateway) to check the client side of each login method. */

@@ -2,12 +2,12 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from '../../../broker/http/route-registry.ts';
 import type { ApiRoute } from '../../../broker/http/route-types.ts';
-import { ALL_ROLES, PERMISSIONS, type PermissionSpec } from '../../../broker/policy/permissions.ts';
+import { ALL_ROLES, PERMISSIONS, type PermissionSpec } from '../../../shared/permissions/permissions.ts';
 import { startTestBroker, type ApiClient, type TestBroker } from '../../support/broker.ts';
 
 /**
  * Every /api route × every role (7) + anonymous + a member of another
- * workspace. The expected cell comes from THE table (broker/policy/permissions.ts);
+ * workspace. The expected cell comes from THE table (shared/permissions/permissions.ts);
  * the observed one from real HTTP through the real machinery.
  */
 type Caller = (typeof ALL_ROLES)[number] | 'anonymous' | 'outsider';

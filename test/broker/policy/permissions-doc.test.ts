@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../shared/config/config-schema.ts';
-import { permissionsMarkdown } from '../../../broker/policy/permissions.ts';
+import { permissionsMarkdown } from '../../../shared/permissions/permissions.ts';
 
 describe('docs/identity.md roles and permissions table', () => {
   it('is exactly the policy table (regenerate: npx tsx broker/policy/print-permissions.ts)', () => {

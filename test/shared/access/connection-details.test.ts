@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { generate } from 'selfsigned';
 import { describe, expect, it } from 'vitest';
-import { connectionDetails, gatewayTrustFrom } from '../../../broker/access/connection-details.ts';
+import { connectionDetails, gatewayTrustFrom } from '../../../shared/access/connection-details.ts';
 
 async function ca(name: string, issuer?: { key: string; cert: string }) {
   const pems = await generate([{ name: 'commonName', value: name }], {

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { Signer } from '@aws-sdk/rds-signer';
 import type pg from 'pg';
-import type { Region } from '../../shared/config/config.ts';
-import { scramVerifier } from '../gateway/scram.ts';
+import type { Region } from '../config/config.ts';
+import { scramVerifier } from '../crypto/scram.ts';
 import type { DbAuthMode, Scope } from './access-types.ts';
 
 /**

@@ -1,12 +1,11 @@
 import crypto from 'node:crypto';
-import type { AuditEventInput, AuditLog } from '../../shared/audit/audit-types.ts';
-import { looksLikeIdentifier } from '../../shared/audit/audit-validation.ts';
-import type { Region } from '../../shared/config/config.ts';
-import type { FieldCrypto } from '../../shared/crypto/field-cipher.ts';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors/errors.ts';
-import type { Workspace } from '../../shared/workspaces/workspace-service.ts';
-import { GatewayAuthError, type GatewaySession, type GatewaySessionSource } from '../gateway/gateway-types.ts';
-import { targetFromUrl, type UpstreamLogin } from '../gateway/upstream-client.ts';
+import type { AuditEventInput, AuditLog } from '../audit/audit-types.ts';
+import { looksLikeIdentifier } from '../audit/audit-validation.ts';
+import type { Region } from '../config/config.ts';
+import type { FieldCrypto } from '../crypto/field-cipher.ts';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors/errors.ts';
+import type { Workspace } from '../workspaces/workspace-service.ts';
+import { targetFromUrl, type DatabaseTarget } from '../db/database-target.ts';
 import { toView, type AccessDal, type AccessSessionRow } from './access-dal.ts';
 import {
   decisionInput,
@@ -20,6 +19,9 @@ import {
   type ConnectionInfo,
   type ListQuery,
   type RequestInput,
+  type SessionLogin,
+  type SessionState,
+  type TokenCheck,
 } from './access-types.ts';
 import { rdsIamToken, type SessionRoles } from './session-roles.ts';
 import { connectionDetails } from './connection-details.ts';
@@ -421,12 +423,12 @@ export function createAccessService(deps: AccessServiceDeps) {
 
     /** Upstream login of the session role: decrypted password, or a fresh RDS IAM token. */
     upstreamLogin(row: Pick<AccessSessionRow, 'id' | 'workspace_id' | 'region' | 'role_name' | 'auth_mode' | 'upstream_secret'>): {
-      target: ReturnType<typeof targetFromUrl>;
-      login: UpstreamLogin;
+      target: DatabaseTarget;
+      login: SessionLogin;
     } {
       const target = targetFromUrl(deps.regionalUrls[row.region], { ca: deps.upstreamCa });
       if (!row.role_name) throw new Error('session has no role');
-      const login: UpstreamLogin = {
+      const login: SessionLogin = {
         user: row.role_name,
         password: async () => {
           if (row.auth_mode === 'rds-iam') {
@@ -445,48 +447,55 @@ export function createAccessService(deps: AccessServiceDeps) {
       return { target, login };
     },
 
-    /** The gateway's view of this service. */
-    gatewaySource(): GatewaySessionSource {
-      const refused = () => new GatewayAuthError('28P01', 'invalid session or token');
+    /**
+     * A session id and token presented at login (the gateway's). A wrong token is
+     * audited as a denied login on that session; an unknown session or a malformed
+     * token is refused without a word more.
+     */
+    async checkToken(sessionId: string, token: string): Promise<TokenCheck> {
+      const invalid = { ok: false, refusal: 'invalid' } as const;
+      if (!UUID.test(sessionId) || typeof token !== 'string' || token.length < 20 || token.length > 200) return invalid;
+      const row = await dal.get(sessionId);
+      if (!row || !row.token_hash) return invalid;
+      if (!crypto.timingSafeEqual(hashToken(token), row.token_hash)) {
+        await audit.append(event(row, 'db.session.login', requesterOf(row), 'denied', { refusal: 'wrong token' })).catch(() => undefined);
+        return invalid;
+      }
+      // The token is right: say plainly why the session cannot be used.
+      const unusable = (message: string) => ({ ok: false, refusal: 'unusable', message }) as const;
+      if (row.status === 'revoked') return unusable(`session revoked by ${row.revoked_by_name ?? 'security'}`);
+      if (row.status === 'expired' || (row.expires_at && row.expires_at.getTime() <= Date.now())) return unusable('session expired');
+      if (row.status !== 'active') return unusable(`session ${row.status}`);
       return {
-        async authenticate(sessionId, token) {
-          if (!UUID.test(sessionId) || typeof token !== 'string' || token.length < 20 || token.length > 200) throw refused();
-          const row = await dal.get(sessionId);
-          if (!row || !row.token_hash) throw refused();
-          const given = hashToken(token);
-          if (!crypto.timingSafeEqual(given, row.token_hash)) {
-            await audit
-              .append(event(row, 'db.session.login', requesterOf(row), 'denied', { refusal: 'wrong token' }))
-              .catch(() => undefined);
-            throw refused();
-          }
-          // The token is right: say plainly why the session cannot be used.
-          if (row.status === 'revoked') throw new GatewayAuthError('28000', `session revoked by ${row.revoked_by_name ?? 'security'}`);
-          if (row.status === 'expired' || (row.expires_at && row.expires_at.getTime() <= Date.now()))
-            throw new GatewayAuthError('28000', 'session expired');
-          if (row.status !== 'active') throw new GatewayAuthError('28000', `session ${row.status}`);
-          return {
-            id: row.id,
-            workspaceId: row.workspace_id,
-            region: row.region,
-            scope: row.scope,
-            reason: row.reason,
-            ticketRef: row.ticket_ref,
-            expiresAt: row.expires_at!,
-            roleName: row.role_name!,
-            actor: { id: row.requester_id, displayName: row.requester_name, role: row.requester_role },
-          } satisfies GatewaySession;
+        ok: true,
+        session: {
+          id: row.id,
+          workspaceId: row.workspace_id,
+          region: row.region,
+          scope: row.scope,
+          reason: row.reason,
+          ticketRef: row.ticket_ref,
+          expiresAt: row.expires_at!,
+          roleName: row.role_name!,
+          actor: { id: row.requester_id, displayName: row.requester_name, role: row.requester_role },
         },
-        async upstream(session) {
-          const row = await load(session.id);
-          return service.upstreamLogin(row);
-        },
-        async statuses(ids) {
-          const rows = await dal.statuses(ids);
-          return new Map(rows.map((r) => [r.id, { status: r.status, expiresAt: r.expires_at, revokedByName: r.revoked_by_name }]));
-        },
-        addStatements: (counts) => dal.addStatements(counts),
       };
+    },
+
+    /** The upstream login of a session, read afresh (its credential may have changed since the token check). */
+    async upstreamOf(sessionId: string): Promise<{ target: DatabaseTarget; login: SessionLogin }> {
+      return service.upstreamLogin(await load(sessionId));
+    },
+
+    /** Where each of these sessions stands (the gateway re-reads its live ones). */
+    async states(ids: string[]): Promise<Map<string, SessionState>> {
+      const rows = await dal.statuses(ids);
+      return new Map(rows.map((r) => [r.id, { status: r.status, expiresAt: r.expires_at, revokedByName: r.revoked_by_name }]));
+    },
+
+    /** Statements run per session through the gateway since its last report. */
+    addStatements(counts: Map<string, number>) {
+      return dal.addStatements(counts);
     },
   };
   return service;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Region } from '../../shared/config/config.ts';
-import { BadRequestError } from '../../shared/errors/errors.ts';
+import type { Region } from '../config/config.ts';
+import { BadRequestError } from '../errors/errors.ts';
 
 export const SCOPES = ['redacted', 'full'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -148,4 +148,39 @@ export interface AccessSettings {
   /** Pending requests nobody decided on expire after this long. */
   pendingTimeoutSeconds: number;
   rdsRegions: Record<Region, string>;
+}
+
+/** An active session whose id and token a client presented correctly (the gateway's login). */
+export interface PresentedSession {
+  id: string;
+  workspaceId: string;
+  region: Region;
+  scope: Scope;
+  reason: string;
+  ticketRef: string | null;
+  expiresAt: Date;
+  roleName: string;
+  actor: { id: string; displayName: string; role: string };
+}
+
+/**
+ * A presented session id and token, checked: `invalid` says nothing more (unknown
+ * session or wrong token); with the right token, `unusable` says why the session
+ * cannot be used (revoked by whom, expired, …).
+ */
+export type TokenCheck =
+  { ok: true; session: PresentedSession } | { ok: false; refusal: 'invalid' } | { ok: false; refusal: 'unusable'; message: string };
+
+/** Where a session's status stands, for whoever holds its connections (the gateway). */
+export interface SessionState {
+  status: SessionStatusName;
+  expiresAt: Date | null;
+  revokedByName: string | null;
+}
+
+/** The session role's login to its regional database (the credential never leaves the process). */
+export interface SessionLogin {
+  user: string;
+  /** A password, or a freshly signed RDS IAM token. */
+  password: () => Promise<string>;
 }

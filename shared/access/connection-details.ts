@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { loadTlsMaterial } from '../../shared/http/tls.ts';
-import type { Config } from '../../shared/config/config.ts';
+import { loadTlsMaterial } from '../http/tls.ts';
+import type { Config } from '../config/config.ts';
 import type { ConnectionInfo, GatewayTrust } from './access-types.ts';
 
 /**

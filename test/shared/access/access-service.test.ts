@@ -2,12 +2,12 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { PostgresConnection } from 'pg-gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessServiceFor } from '../../../broker/access/access-wiring.ts';
-import { parseTtl, ticketFromReason } from '../../../broker/access/access-types.ts';
+import { accessServiceFor } from '../../../shared/access/access-wiring.ts';
+import { parseTtl, ticketFromReason } from '../../../shared/access/access-types.ts';
 import { connectUpstream } from '../../../broker/gateway/upstream-client.ts';
-import { scramVerifier } from '../../../broker/gateway/scram.ts';
+import { scramVerifier } from '../../../shared/crypto/scram.ts';
 import { connectAs, servicePools } from '../../support/db.ts';
-import { startHarness, type Harness } from '../gateway/harness.ts';
+import { startHarness, type Harness } from '../../broker/gateway/harness.ts';
 
 describe('access requests: rules', () => {
   it('TTL: default 5 min, at most 15, clear errors otherwise', () => {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createScramClient, scramVerifier } from '../../../broker/gateway/scram.ts';
+import { createScramClient, scramVerifier } from '../../../shared/crypto/scram.ts';
 
 describe('SCRAM-SHA-256 client', () => {
   it('matches the RFC 7677 test vector', () => {

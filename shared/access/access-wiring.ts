@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { createFieldCrypto, type FieldCrypto } from '../../shared/crypto/field-cipher.ts';
-import type { Platform } from '../../shared/runtime/platform.ts';
-import type { ServiceRoot } from '../../shared/runtime/service-root.ts';
+import { createFieldCrypto, type FieldCrypto } from '../crypto/field-cipher.ts';
+import type { Platform } from '../runtime/platform.ts';
+import type { ServiceRoot } from '../runtime/service-root.ts';
 import { accessSettings } from './access-config.ts';
 import { createAccessDal } from './access-dal.ts';
 import { createAccessService, type AccessService, type AccessServiceDeps } from './access-service.ts';

@@ -1,6 +1,7 @@
 /**
  * THE authorization table. Every /api route names one permission from here; the
- * policy module (policy.ts) is the only code that reads it to decide; docs/identity.md
+ * broker's policy module (broker/policy/policy.ts) is the only code that reads it to
+ * decide, the console reads it to show what a role may do (hence shared/); docs/identity.md
  * shows it (test/broker/policy/permissions-doc.test.ts keeps the two equal) and the
  * matrix test (test/broker/policy/matrix.test.ts) drives every route as every role
  * against it.

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Region } from '../../shared/config/config.ts';
+import type { Region } from '../config/config.ts';
 import type { AccessSessionView, Scope, SessionStatusName } from './access-types.ts';
 
 /** Database access for access sessions and notifications (control database). */

@@ -1,5 +1,5 @@
-import type { Config } from '../../shared/config/config.ts';
-import { ConfigError } from '../../shared/errors/errors.ts';
+import type { Config } from '../config/config.ts';
+import { ConfigError } from '../errors/errors.ts';
 import { MAX_TTL_SECONDS, type AccessSettings } from './access-types.ts';
 import { gatewayTrustLoader } from './connection-details.ts';
 
