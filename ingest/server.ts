@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Region } from '../shared/config/config.ts';
 import { REGIONS } from '../shared/config/config.ts';
 import { createFieldCrypto } from '../shared/crypto/field-cipher.ts';
-import { withCredentials } from '../shared/db/database-urls.ts';
+import { clientConfigFor } from '../shared/db/database-urls.ts';
 import { createHttpsServer } from '../shared/http/tls.ts';
 import { createJobQueue, type JobQueue } from '../shared/jobs/job-queue.ts';
 import { serializeError } from '../shared/logging/logger.ts';
@@ -69,7 +69,7 @@ export async function startIngest(ctx: ServiceContext | ServiceRoot): Promise<In
   const jobs = {} as Record<Region, JobQueue>;
   for (const r of REGIONS) {
     const q = createJobQueue({
-      connectionString: withCredentials(databases.urls[r], 'wact_ingest', databases.servicePasswords.ingest),
+      connection: clientConfigFor(databases.urls[r], 'wact_ingest', databases.credential('ingest', r)),
       pool: pools.region(r),
       applicationName: 'wact-ingest-jobs',
       onError: (err) => logger.warn({ err: serializeError(err), region: r }, 'job queue error'),

@@ -1,5 +1,5 @@
 import { REGIONS, type Region } from '../shared/config/config.ts';
-import { withCredentials } from '../shared/db/database-urls.ts';
+import { clientConfigFor } from '../shared/db/database-urls.ts';
 import { ConfigError } from '../shared/errors/errors.ts';
 import { createJobQueue, type JobQueue } from '../shared/jobs/job-queue.ts';
 import { serializeError } from '../shared/logging/logger.ts';
@@ -80,7 +80,7 @@ export async function startWorker(ctx: ServiceContext | ServiceRoot, opts: Worke
     for (const region of REGIONS) {
       const q = createJobQueue({
         // pg-boss as wact_broker: DML on pgboss only (the schema is the migrator's).
-        connectionString: withCredentials(root.databases.urls[region], 'wact_broker', root.databases.servicePasswords.broker),
+        connection: clientConfigFor(root.databases.urls[region], 'wact_broker', root.databases.credential('broker', region)),
         pool: root.platform('broker').pools.region(region),
         applicationName: `wact-worker-${region}`,
         onError: (err) => logger.warn({ err: serializeError(err), region }, 'job queue error'),

@@ -3,7 +3,7 @@ import { accessOf } from '../../shared/access/access-wiring.ts';
 import { accessSessionSource } from './access-session-source.ts';
 import { listenForEndedSessions, type SessionEndListener } from './session-end-events.ts';
 import type { Logger } from 'pino';
-import { withCredentials } from '../../shared/db/database-urls.ts';
+import { clientConfigFor } from '../../shared/db/database-urls.ts';
 import { rootFor, type ServiceRoot } from '../../shared/runtime/service-root.ts';
 import type { Databases } from '../../shared/runtime/databases.ts';
 import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
@@ -12,13 +12,13 @@ import { createGateway, type Gateway } from './gateway-server.ts';
 /** Closes the gateway's connections of every session the control database announces as ended. */
 export function followEndedSessions(
   gateway: Pick<Gateway, 'sessionEnded' | 'recheck'>,
-  deps: { databases: Pick<Databases, 'urls' | 'servicePasswords'>; logger: Pick<Logger, 'warn'> },
+  deps: { databases: Pick<Databases, 'urls' | 'credential'>; logger: Pick<Logger, 'warn'> },
 ): SessionEndListener {
   const warn = (msg: string, err: unknown) => deps.logger.warn({ err: { message: (err as Error).message } }, msg);
   return listenForEndedSessions({
     connect: () =>
       new pg.Client({
-        connectionString: withCredentials(deps.databases.urls.control, 'wact_broker', deps.databases.servicePasswords.broker),
+        ...clientConfigFor(deps.databases.urls.control, 'wact_broker', deps.databases.credential('broker', 'control')),
         application_name: 'wact-gateway-session-events',
       }),
     onEnded: (id) => void gateway.sessionEnded(id).catch((err: unknown) => warn('session end failed', err)),

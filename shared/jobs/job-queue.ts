@@ -58,7 +58,8 @@ export interface JobQueue {
 }
 
 export function createJobQueue(opts: {
-  connectionString: string;
+  /** pg-boss's own pool: the service role's client config (password or RDS IAM token function, see clientConfigFor). */
+  connection: pg.ClientConfig;
   pool: pg.Pool;
   max?: number;
   applicationName?: string;
@@ -70,7 +71,7 @@ export function createJobQueue(opts: {
   producer?: boolean;
 }): JobQueue {
   const boss = new PgBoss({
-    connectionString: opts.connectionString,
+    ...(opts.connection as Record<string, unknown>),
     schema: 'pgboss',
     migrate: false,
     max: opts.max ?? 4,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '../../shared/config/config.ts';
+import { clientConfigFor } from '../../shared/db/database-urls.ts';
+import { createPools } from '../../shared/db/pools.ts';
+import { createJobQueue } from '../../shared/jobs/job-queue.ts';
 import { serviceCredential, type Databases, type RdsTokenSigner } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
 import { testConfig, testDb } from '../support/db.ts';
@@ -62,6 +65,25 @@ describe('service pools with RDS IAM authentication', () => {
       await expect(platform.pools.region('eu').query('SELECT 1')).rejects.toMatchObject({ code: '28P01' });
     } finally {
       await platform.close();
+    }
+  });
+
+  it('pg-boss queues (ingest, worker) log in with the token function too', async () => {
+    const { urls, servicePasswords } = testDb();
+    let tokens = 0;
+    const token = async () => {
+      tokens++;
+      return servicePasswords.broker;
+    };
+    const pool = createPools(urls, { user: 'wact_broker', password: token, max: 1 });
+    const q = createJobQueue({ connection: clientConfigFor(urls.eu, 'wact_broker', token), pool: pool.region('eu'), producer: true });
+    try {
+      await q.start();
+      await q.boss.getQueues();
+      expect(tokens).toBeGreaterThanOrEqual(1);
+    } finally {
+      await q.stop();
+      await pool.end();
     }
   });
 });

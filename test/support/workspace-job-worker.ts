@@ -1,5 +1,5 @@
 import { REGIONS, type Region } from '../../shared/config/config.ts';
-import { withCredentials } from '../../shared/db/database-urls.ts';
+import { clientConfigFor } from '../../shared/db/database-urls.ts';
 import { createJobQueue, type JobQueue } from '../../shared/jobs/job-queue.ts';
 import type { Platform } from '../../shared/runtime/platform.ts';
 import { workspaceWorkerJobs } from '../../shared/workspaces/workspace-jobs.ts';
@@ -21,7 +21,7 @@ export async function startWorkspaceJobWorker(
   const { urls, servicePasswords } = testDb();
   for (const region of REGIONS) {
     const q = createJobQueue({
-      connectionString: withCredentials(urls[region], 'wact_broker', servicePasswords.broker),
+      connection: clientConfigFor(urls[region], 'wact_broker', servicePasswords.broker),
       pool: platform.pools.region(region),
       applicationName: `wact-test-workspace-jobs-${region}`,
     });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { AUDIT_DATABASES, auditParts } from '../../shared/audit/audit-platform.ts';
 import { serveSignRequests } from '../../shared/audit/audit-sign-requests.ts';
-import { withCredentials } from '../../shared/db/database-urls.ts';
+import { clientConfigFor } from '../../shared/db/database-urls.ts';
 import type { JobFactory } from '../worker-types.ts';
 
 /**
@@ -33,7 +33,7 @@ export const auditSignJobs: JobFactory = async (root, opts) => {
     log: (msg, extra) => platform.logger.warn(extra ?? {}, msg),
     listen: async (db) => {
       const c = new pg.Client({
-        connectionString: withCredentials(root.databases.urls[db], 'wact_signer', root.databases.servicePasswords.signer),
+        ...clientConfigFor(root.databases.urls[db], 'wact_signer', root.databases.credential('signer', db)),
         application_name: 'wact-audit-sign-requests',
       });
       await c.connect();
