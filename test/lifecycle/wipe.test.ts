@@ -110,7 +110,9 @@ describe('workspace wipe', () => {
   it('refuses to erase the audit stream of a live workspace', async () => {
     const ws = await newWorkspace(ctx.operator, 'eu');
     // The superseded eraser: the broker may not call it at all, and even the owner is refused for a live workspace.
-    await expect(ctx.broker.pools.region('eu').query('SELECT * FROM wact_private.erase_wiped_audit_stream($1)', [ws.id])).rejects.toMatchObject({
+    await expect(
+      ctx.broker.pools.region('eu').query('SELECT * FROM wact_private.erase_wiped_audit_stream($1)', [ws.id]),
+    ).rejects.toMatchObject({
       code: '42501',
     });
     await expect(ctx.operator.pools.region('eu').query('SELECT * FROM wact_private.erase_wiped_audit_stream($1)', [ws.id])).rejects.toThrow(
