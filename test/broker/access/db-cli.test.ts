@@ -73,6 +73,12 @@ describe('wact db connect', () => {
       { workspaceId: wsId, reason: 'Unmasked look for CLI-3', scope: 'full', wait: true, pollMs: 100 },
       () => undefined,
     );
+    // The wait may end (rejected) while the denial is still being posted: observe it from the start,
+    // so the rejection is never unhandled in between.
+    const outcome = pending.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     let id: string | undefined;
     await expect
       .poll(async () => {
@@ -82,7 +88,9 @@ describe('wact db connect', () => {
       })
       .toBeDefined();
     await security.post(`/api/db/sessions/${id}/deny`, { note: 'use redacted scope' });
-    await expect(pending).rejects.toThrow(/denied by .*: use redacted scope/);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/denied by .*: use redacted scope/);
   });
 
   describe('the wact db commands (a fake psql on PATH records what it is given)', () => {
