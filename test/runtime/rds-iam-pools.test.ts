@@ -1,11 +1,24 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '../../shared/config/config.ts';
 import { clientConfigFor } from '../../shared/db/database-urls.ts';
 import { createPools } from '../../shared/db/pools.ts';
 import { createJobQueue } from '../../shared/jobs/job-queue.ts';
 import { serviceCredential, type Databases, type RdsTokenSigner } from '../../shared/runtime/databases.ts';
 import { createPlatform } from '../../shared/runtime/platform.ts';
-import { testConfig, testDb } from '../support/db.ts';
+import { testConfig } from '../support/db.ts';
+import { createScratchDatabases, type ScratchDatabases } from '../support/scratch-databases.ts';
+
+// A throw-away embedded server of its own: it asks service roles for their passwords, which a
+// trust-authenticating server (CI's PostgreSQL 15 on loopback) never does, so only there can a
+// test see which credential a connection used.
+let scratch: ScratchDatabases;
+beforeAll(async () => {
+  scratch = await createScratchDatabases({ prefix: 'wact_iam' });
+}, 180_000);
+afterAll(async () => {
+  await scratch?.drop();
+});
+const testDb = () => scratch;
 
 /**
  * Issue 14.4: with WACT_SERVICE_DB_AUTH=rds-iam the services' pools log in with a token signed
