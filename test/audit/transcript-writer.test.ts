@@ -1,0 +1,152 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createTranscriptChain, type TranscriptLink } from '../../shared/audit/transcript-chain.ts';
+import { createTranscriptWriter, type TranscriptHeader } from '../../shared/audit/transcript-writer.ts';
+
+/**
+ * The group-commit writer (shared/audit/transcript-writer.ts) against a fake
+ * pool that commits when the test says so. Invariants:
+ *  - a record's promise settles only after the call that holds it has answered
+ *    (the relay releases a reply on that promise: before it, nothing is durable);
+ *  - a call rejected for the whole batch rejects every record in it, none resolves;
+ *  - each transcript's records reach the database in seq order, each exactly once,
+ *    a transcript's header with its first record;
+ *  - one call in flight at a time; records arriving meanwhile leave together in the next.
+ */
+
+const HEADER: TranscriptHeader = ['employee', 'u1', 'engineer', 'Eng', 'ticket OPS-1', null];
+
+interface Call {
+  ids: string[];
+  seqs: number[];
+  fresh: string[];
+  answered: boolean;
+  answer(err?: Error & { code?: string }): void;
+}
+
+function fakePool() {
+  const calls: Call[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const pool = {
+    query(q: { values: unknown[] }): Promise<unknown> {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      return new Promise((resolve, reject) => {
+        const call: Call = {
+          fresh: q.values[0] as string[],
+          ids: q.values[4] as string[],
+          seqs: q.values[6] as number[],
+          answered: false,
+          answer(err) {
+            call.answered = true;
+            inFlight--;
+            if (err) reject(err);
+            else resolve({ rows: [] });
+          },
+        };
+        calls.push(call);
+      });
+    },
+  };
+  return { pool, calls, maxInFlight: () => maxInFlight };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+describe('transcript writer (group commit)', () => {
+  it('settles no record before its call answers, keeps seq order per transcript, one call in flight (property)', async () => {
+    // A schedule: which connection produces its next record, interleaved with the database answering.
+    const step = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 3 }) }), fc.record({ answer: fc.boolean() }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (schedule) => {
+        const { pool, calls, maxInFlight } = fakePool();
+        const writer = createTranscriptWriter(pool as never);
+        const chains = [0, 1, 2, 3].map(() => createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' }));
+        const records: { link: TranscriptLink; settled: 'no' | 'ok' | 'failed'; callAnswered?: () => boolean }[] = [];
+        for (const s of schedule) {
+          if ('push' in s) {
+            const link = chains[s.push].next('success', { statement: 'SELECT 1', rows: 1 });
+            const rec: (typeof records)[number] = { link, settled: 'no' };
+            records.push(rec);
+            writer.push(link, HEADER).then(
+              () => (rec.settled = 'ok'),
+              () => (rec.settled = 'failed'),
+            );
+          } else {
+            const open = calls.find((c) => !c.answered);
+            open?.answer(s.answer ? undefined : Object.assign(new Error('connection lost'), { code: '08006' }));
+          }
+          await tick();
+          // The invariant, after every step: a settled record's call has answered, and with that outcome.
+          for (const r of records) {
+            if (r.settled === 'no') continue;
+            const call = calls.find((c) => c.ids.some((id, i) => id === r.link.transcriptId && c.seqs[i] === r.link.seq));
+            expect(call?.answered).toBe(true);
+          }
+        }
+        // Drain: answer everything still open, successfully.
+        for (let i = 0; i < 200 && calls.some((c) => !c.answered); i++) {
+          calls.find((c) => !c.answered)!.answer();
+          await tick();
+        }
+        expect(maxInFlight()).toBeLessThanOrEqual(1);
+        expect(records.every((r) => r.settled !== 'no')).toBe(true);
+        // Every record was sent exactly once (a failed batch is not retried: its records reject) ...
+        const sent = calls.flatMap((c) => c.ids.map((id, i) => `${id}:${c.seqs[i]}`));
+        expect(new Set(sent).size).toBe(sent.length);
+        expect(sent.length).toBe(records.length);
+        // ... in seq order per transcript, the header going with the transcript's first record.
+        for (const chain of chains) {
+          const seqs = calls.flatMap((c) => c.seqs.filter((_, i) => c.ids[i] === chain.id));
+          expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+          const withHeader = calls.filter((c) => c.fresh.includes(chain.id));
+          if (seqs.length) expect(withHeader.map((c) => c.seqs[c.ids.indexOf(chain.id)])).toEqual([1]);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('sends what one callback produced in one call, and what arrives during a call in the next one', async () => {
+    const { pool, calls } = fakePool();
+    const writer = createTranscriptWriter(pool as never);
+    const chains = [0, 1, 2].map(() => createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' }));
+    const first = chains.map((c) => writer.push(c.next('success', { rows: 1 }), HEADER));
+    await tick();
+    expect(calls).toHaveLength(1);
+    expect(calls[0].ids).toHaveLength(3);
+    // Behind the call in flight: 5 records of three connections wait, then leave together.
+    const later = [0, 1, 2, 0, 1].map((i) => writer.push(chains[i].next('success', { rows: 1 }), HEADER));
+    await tick();
+    expect(calls).toHaveLength(1);
+    calls[0].answer();
+    await Promise.all(first);
+    await tick();
+    expect(calls).toHaveLength(2);
+    expect(calls[1].seqs).toEqual([2, 2, 2, 3, 3]);
+    expect(calls[1].fresh).toEqual([]); // headers went with the first records
+    calls[1].answer();
+    await Promise.all(later);
+  });
+
+  it('a data error fails only its own record: the rest of the batch is retried one by one', async () => {
+    const { pool, calls } = fakePool();
+    const writer = createTranscriptWriter(pool as never);
+    const a = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
+    const b = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
+    const pa = writer.push(a.next('success', { rows: 1 }), HEADER);
+    const pb = writer.push(b.next('success', { rows: 1 }), HEADER);
+    const outcome = Promise.allSettled([pa, pb]);
+    await tick();
+    calls[0].answer(Object.assign(new Error('duplicate key'), { code: '23505' }));
+    await tick();
+    calls[1].answer(Object.assign(new Error('duplicate key'), { code: '23505' })); // a's own retry
+    await tick();
+    calls[2].answer(); // b's own retry
+    const [ra, rb] = await outcome;
+    expect(ra.status).toBe('rejected');
+    expect(rb.status).toBe('fulfilled');
+    expect(calls.map((c) => c.ids)).toEqual([[a.id, b.id], [a.id], [b.id]]);
+  });
+});
