@@ -289,7 +289,10 @@ export function registerAuditCommands(program: Command): void {
         result
           .map(
             (r) =>
-              `${r.database}: ${r.dropped.length ? r.dropped.map((d) => `dropped ${d.partition} (${d.events} events)`).join(', ') : 'nothing expired'}`,
+              `${r.database}: ${r.dropped.length ? r.dropped.map((d) => `dropped ${d.partition} (${d.events} events)`).join(', ') : 'nothing expired'}` +
+              (r.transcripts.length
+                ? `; ${r.transcripts.reduce((n, t) => n + t.transcripts, 0)} gateway transcripts (${r.transcripts.reduce((n, t) => n + t.records, 0)} records)`
+                : ''),
           )
           .join('\n'),
       );

@@ -7,6 +7,8 @@ export const MIN_RETENTION_MONTHS = 12;
 export interface RetentionResult {
   database: AuditDatabase;
   dropped: { partition: string; events: number; streams: number }[];
+  /** Gateway transcripts dropped with the months that anchored them (regional databases), per stream. */
+  transcripts: { streamId: string; transcripts: number; records: number }[];
 }
 
 /**
@@ -15,6 +17,10 @@ export interface RetentionResult {
  * against the chain), so the first remaining event still verifies: its
  * prev_hash is that signed hash. audit.drop_partition re-checks both rules
  * in the database. Each affected stream then records what was dropped.
+ * Then the gateway transcripts whose anchors went with those months
+ * (audit.drop_expired_transcripts: opened more than a day before the oldest
+ * month kept, and before the retention period), each stream recording how
+ * many transcripts and records went.
  */
 export async function runAuditRetention(
   deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigningService; audit: AuditLog },
@@ -36,7 +42,7 @@ export async function runAuditRetention(
       ORDER BY 1`,
     [opts.now ?? null, opts.keepMonths],
   );
-  const result: RetentionResult = { database: db, dropped: [] };
+  const result: RetentionResult = { database: db, dropped: [], transcripts: [] };
   for (const p of parts) {
     const { rows: streams } = await pool.query<{ stream_id: string; last: string; n: string }>(
       `SELECT stream_id::text, max(seq)::text AS last, count(*)::text AS n FROM audit.events
@@ -55,6 +61,25 @@ export async function runAuditRetention(
         target: { type: 'audit_partition', id: p.name },
         outcome: 'success',
         metadata: { events: Number(s.n), lastDroppedSeq: s.last, keepMonths: opts.keepMonths },
+      });
+    }
+  }
+  if (db !== 'control') {
+    const { rows } = await pool.query<{ stream_id: string; transcripts: string; records: string }>(
+      'SELECT stream_id::text, transcripts::text, records::text FROM audit.drop_expired_transcripts($1)',
+      [opts.keepMonths],
+    );
+    for (const r of rows) {
+      const dropped = { streamId: r.stream_id, transcripts: Number(r.transcripts), records: Number(r.records) };
+      result.transcripts.push(dropped);
+      await deps.audit.append({
+        action: 'audit.retention.drop',
+        actor: opts.actor,
+        workspaceId: r.stream_id,
+        region: db,
+        target: { type: 'gateway_transcripts' },
+        outcome: 'success',
+        metadata: { transcripts: dropped.transcripts, transcriptRecords: dropped.records, keepMonths: opts.keepMonths },
       });
     }
   }

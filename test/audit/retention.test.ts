@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAuditRetention } from '../../shared/audit/audit-retention.ts';
+import { createTranscriptChain } from '../../shared/audit/transcript-chain.ts';
+import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { toAppendRow } from '../../shared/audit/audit-validation.ts';
 import { connectAs, testDb } from '../support/db.ts';
 import { auditKit } from './audit-test-kit.ts';
@@ -51,5 +53,101 @@ describe('audit retention', () => {
     expect(report.warnings).toEqual([]);
     // What went is recorded in the stream itself.
     expect(text).toContain('"action":"audit.retention.drop"');
+  });
+});
+
+describe('gateway transcript retention', () => {
+  const base = (ws: string, sessionId: string) => ({
+    actor: { id: 'emp-7', kind: 'employee' as const, role: 'engineer', displayName: 'Erin Engineer' },
+    workspaceId: ws,
+    region: 'eu' as const,
+    target: { type: 'db_session', id: sessionId },
+    reason: 'Investigating TICKET-9 attribution gap',
+    sessionId,
+  });
+
+  /** A gateway connection: connect, records, disconnect — dated `monthsAgo` (0: now). */
+  async function connection(ws: string, monthsAgo: number, statements: number, opts: { anchors?: boolean } = {}): Promise<string> {
+    const sessionId = crypto.randomUUID();
+    const at = Date.now() - monthsAgo * 31 * 24 * 3600 * 1000;
+    const chain = createTranscriptChain({ streamId: ws, sessionId, now: () => at });
+    const write = async (e: AuditEventInput) => {
+      if (opts.anchors === false) return; // a gateway that died before anchoring, long ago
+      if (monthsAgo === 0) return kit.audit.append(e);
+      await kit.op
+        .region('eu')
+        .query(`SELECT audit.append_at($1::jsonb, $2::timestamptz)`, [JSON.stringify([toAppendRow(e).row]), new Date(at)]);
+    };
+    await write({ ...base(ws, sessionId), action: 'db.session.connect', outcome: 'success', metadata: { transcript: chain.id } });
+    const series = kit.audit.series({ ...base(ws, sessionId), action: 'db.statement' });
+    for (let i = 0; i < statements; i++) {
+      const event = { outcome: 'success' as const, metadata: { statement: `SELECT ${i}`, rows: 1, protocol: 'simple' } };
+      await series.append({ ...event, transcript: chain.next(event.outcome, event.metadata) });
+    }
+    // opened_at is the database's now() at the first record: dated like the rest (as the superuser the tests play).
+    await kit.op.region('eu').query(`UPDATE audit.transcripts SET opened_at = $2 WHERE transcript_id = $1`, [chain.id, new Date(at)]);
+    await write({
+      ...base(ws, sessionId),
+      action: 'db.session.disconnect',
+      outcome: 'success',
+      metadata: { statements, transcript: chain.id, transcriptRecords: chain.count, transcriptHash: chain.hash },
+    });
+    return chain.id;
+  }
+
+  const count = async (id: string) =>
+    (
+      await kit.op
+        .region('eu')
+        .query(
+          `SELECT (SELECT count(*) FROM audit.transcripts WHERE transcript_id = $1)::int AS t, (SELECT count(*) FROM audit.transcript_records WHERE transcript_id = $1)::int AS r`,
+          [id],
+        )
+    ).rows[0] as { t: number; r: number };
+
+  it('drops the transcripts whose anchoring months went, keeps the rest; the stream still verifies', async () => {
+    const ws = crypto.randomUUID();
+    await kit.op.region('eu').query(`INSERT INTO wact.workspaces (id, name, region) VALUES ($1, 'retention', 'eu')`, [ws]);
+    const old = await connection(ws, 16, 4);
+    const recent = await connection(ws, 0, 3);
+    expect(await count(old)).toEqual({ t: 1, r: 4 });
+
+    const broker = await connectAs('eu', 'wact_broker', testDb().servicePasswords.broker);
+    try {
+      // Never inside the retention period, and never while the month that anchors a transcript is still kept.
+      await expect(broker.query('SELECT * FROM audit.drop_expired_transcripts(6)')).rejects.toMatchObject({ code: '22023' });
+      await broker.query('SELECT * FROM audit.drop_expired_transcripts(12)');
+      expect(await count(old)).toEqual({ t: 1, r: 4 });
+
+      const result = await runAuditRetention(kit, 'eu', { keepMonths: 12, actor });
+      expect(result.transcripts.find((t) => t.streamId === ws)).toEqual({ streamId: ws, transcripts: 1, records: 4 });
+      expect(await count(old)).toEqual({ t: 0, r: 0 });
+      expect(await count(recent)).toEqual({ t: 1, r: 3 });
+
+      // The allowance to delete lives only inside the call: after it, in the same transaction, nothing may go.
+      const orphan = await connection(ws, 16, 2, { anchors: false });
+      await broker.query('BEGIN');
+      const { rows } = await broker.query('SELECT stream_id, transcripts::int, records::int FROM audit.drop_expired_transcripts(12)');
+      expect(rows).toContainEqual({ stream_id: ws, transcripts: 1, records: 2 });
+      expect(await count(orphan)).toEqual({ t: 1, r: 2 }); // not committed yet: the operator still sees it
+      expect((await broker.query('SELECT wact_private.erasing($1) AS e', [ws])).rows[0].e).toBe(false);
+      await expect(broker.query('DELETE FROM audit.transcript_records WHERE transcript_id = $1', [recent])).rejects.toMatchObject({
+        code: '42501',
+      });
+      await broker.query('ROLLBACK');
+    } finally {
+      await broker.end();
+    }
+    expect(await count(recent)).toEqual({ t: 1, r: 3 });
+
+    const text = await kit.exportText(ws);
+    expect(text).toContain(recent);
+    expect(text).not.toContain(old);
+    // What went is recorded in the stream: how many transcripts and records.
+    const note = text.split('\n').find((l) => l.includes('"targetType":"gateway_transcripts"'));
+    expect(JSON.parse(JSON.parse(note!).metadata)).toEqual({ keepMonths: 12, transcriptRecords: 4, transcripts: 1 });
+    const report = await kit.verifyText(text);
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 });

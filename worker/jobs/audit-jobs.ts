@@ -67,6 +67,11 @@ export const auditJobs: JobFactory = (root, opts) => {
             const r = await runAuditRetention(parts, db, { keepMonths: root.config.raw.WACT_AUDIT_RETENTION_MONTHS, actor });
             for (const d of r.dropped)
               platform.logger.info({ database: db, partition: d.partition, events: d.events }, 'audit month dropped (retention)');
+            for (const t of r.transcripts)
+              platform.logger.info(
+                { database: db, workspaceId: t.streamId, transcripts: t.transcripts },
+                'gateway transcripts dropped (retention)',
+              );
           }
         },
       },
