@@ -5,7 +5,7 @@
 -- (db.session.connect, checkpoints, db.session.disconnect) are written while
 -- it lives, so a transcript opened more than a day before the oldest month
 -- still kept — and before the retention period — has no anchor left to name
--- it. Never less than 12 months, like audit.drop_partition. The deletion
+-- it. The retention rule is audit.retention_cutoff's, as for audit.drop_partition. The deletion
 -- marks its own transaction in wact_private.history_erasures for the streams
 -- concerned (what transcript_guard admits) and clears the mark before it
 -- returns, so the caller's transaction is never left able to delete.
@@ -16,10 +16,7 @@ DECLARE
   v_cutoff timestamptz;
   v_oldest timestamptz;
 BEGIN
-  IF p_keep_months IS NULL OR p_keep_months < 12 THEN
-    RAISE EXCEPTION 'audit retention is at least 12 months' USING ERRCODE = '22023';
-  END IF;
-  v_cutoff := (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - make_interval(months => p_keep_months);
+  v_cutoff := audit.retention_cutoff(p_keep_months); -- refuses less than 12 months
   SELECT min(to_date(substr(c.relname, 8), 'YYYY_MM')::timestamp AT TIME ZONE 'UTC') INTO v_oldest
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
    WHERE i.inhparent = 'audit.events'::regclass AND c.relname ~ '^events_\d{4}_\d{2}$';

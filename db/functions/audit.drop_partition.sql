@@ -5,20 +5,19 @@
 CREATE OR REPLACE FUNCTION audit.drop_partition(p_name text, p_keep_months integer) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, audit AS $$
 DECLARE
+  v_cutoff timestamptz;
   v_upper timestamptz;
   v_rows bigint;
   v_unanchored uuid;
 BEGIN
-  IF p_keep_months IS NULL OR p_keep_months < 12 THEN
-    RAISE EXCEPTION 'audit retention is at least 12 months' USING ERRCODE = '22023';
-  END IF;
+  v_cutoff := audit.retention_cutoff(p_keep_months); -- refuses less than 12 months
   IF p_name !~ '^events_\d{4}_\d{2}$' OR NOT EXISTS (
        SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
         WHERE i.inhparent = 'audit.events'::regclass AND c.relname = p_name) THEN
     RAISE EXCEPTION 'not an audit partition: %', p_name USING ERRCODE = '22023';
   END IF;
   v_upper := (to_date(substr(p_name, 8), 'YYYY_MM')::timestamp AT TIME ZONE 'UTC') + interval '1 month';
-  IF v_upper > (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - make_interval(months => p_keep_months) THEN
+  IF v_upper > v_cutoff THEN
     RAISE EXCEPTION 'audit partition % is within the retention period', p_name USING ERRCODE = '22023';
   END IF;
   EXECUTE format(

@@ -2,23 +2,21 @@ import type pg from 'pg';
 import type { TranscriptLink } from './transcript-chain.ts';
 
 /**
- * Group commit for gateway transcripts (audit.transcript_records, migration
- * 0700): the pending records of every connection go to the database in one
+ * Group commit for gateway transcripts (audit.transcript_records, regional
+ * baseline): the pending records of every connection go to the database in one
  * `audit.append_transcript` call — one statement, one durable commit, no row
  * lock shared between connections. Each caller's promise settles when the
  * commit holding its record is durable (or failed).
  *
- * When no batch is in flight, what the current callback produced leaves at
- * once (a microtask later: a chunk's records go together); while one is in
- * flight, records gather and leave together when it ends. Measured with
- * `npm run bench:gateway` (A/B in one run, 8 clients): one batch in flight
- * gave more statements per second (median 2,413 against 2,030 for two,
- * fewer, larger commits: the server's CPU per commit is most of its cost)
- * and no worse one-client latency (1.57 against 1.71 ms).
- *
- * Order: a transcript's records must be stored in seq order, so a transcript
- * with a batch in flight waits for the next one (with `maxInFlight` > 1,
- * batches of other transcripts may run side by side).
+ * One batch is in flight at a time. When none is, what the current callback
+ * produced leaves at once (a microtask later: a chunk's records go
+ * together); while one is, records gather and leave together when it ends.
+ * Measured with `npm run bench:gateway` (A/B in one run, 8 clients): one
+ * batch in flight gave more statements per second (median 2,413 against
+ * 2,030 for two, 1,753 for four: fewer, larger commits, and the server's CPU
+ * per commit is most of its cost) and no worse one-client latency (1.57
+ * against 1.71 ms). A batch is a prefix of the queue, so every transcript's
+ * records are stored in seq order.
  */
 
 /** The fields common to a transcript's records: actor kind, id, role, name, reason, client address. */
@@ -36,11 +34,9 @@ const PER_RECORD_ERROR = /^(22|23|P0)/;
 // Statement records carry up to ~2.4 MB of metadata each.
 const MAX_BATCH_CHARS = 16 * 1024 * 1024;
 
-export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>, opts: { maxInFlight?: number } = {}) {
-  const maxInFlight = opts.maxInFlight ?? 1;
+export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>) {
   let queue: Pending[] = [];
-  const busy = new Set<string>(); // transcripts with a batch in flight
-  let inFlight = 0;
+  let inFlight = false;
   let scheduled = false;
 
   async function write(batch: Pending[]): Promise<void> {
@@ -103,35 +99,21 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>, opts: { max
 
   function pump(): void {
     scheduled = false;
-    while (inFlight < maxInFlight && queue.length) {
-      const batch: Pending[] = [];
-      const rest: Pending[] = [];
-      const taken = new Set<string>();
-      const deferred = new Set<string>();
-      let chars = 0;
-      for (const p of queue) {
-        const id = p.link.transcriptId;
-        // Behind a batch in flight, or the batch is full: next time (order within a transcript is kept).
-        const full = batch.length >= MAX_BATCH || (batch.length > 0 && chars + p.link.metadata.length > MAX_BATCH_CHARS);
-        if (full || busy.has(id) || deferred.has(id)) {
-          rest.push(p);
-          deferred.add(id);
-          continue;
-        }
-        batch.push(p);
-        chars += p.link.metadata.length;
-        taken.add(id);
-      }
-      if (!batch.length) break;
-      queue = rest;
-      for (const id of taken) busy.add(id);
-      inFlight++;
-      void run(batch).finally(() => {
-        for (const id of taken) busy.delete(id);
-        inFlight--;
-        if (queue.length && !scheduled) pump();
-      });
+    if (inFlight || !queue.length) return;
+    // The longest prefix of the queue within the batch limits (at least one record).
+    let n = 1;
+    let chars = queue[0].link.metadata.length;
+    while (n < queue.length && n < MAX_BATCH && chars + queue[n].link.metadata.length <= MAX_BATCH_CHARS) {
+      chars += queue[n].link.metadata.length;
+      n++;
     }
+    const batch = queue.slice(0, n);
+    queue = queue.slice(n);
+    inFlight = true;
+    void run(batch).finally(() => {
+      inFlight = false;
+      pump();
+    });
   }
 
   return {
@@ -139,7 +121,7 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>, opts: { max
       return new Promise<void>((resolve, reject) => {
         queue.push({ link, header, resolve, reject });
         // Gather what this callback produces into one call; behind a batch in flight, everything until it ends.
-        if (!scheduled && inFlight < maxInFlight) {
+        if (!scheduled && !inFlight) {
           scheduled = true;
           queueMicrotask(pump);
         }

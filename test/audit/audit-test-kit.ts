@@ -90,6 +90,19 @@ export function auditKit() {
   };
 }
 
+/** The fields a gateway connection's events share (connect, statements, checkpoints, disconnect), as the gateway sets them. */
+export function gatewayConnectionFields(ws: string, sessionId: string) {
+  return {
+    actor: { id: 'emp-7', kind: 'employee' as const, role: 'engineer', displayName: 'Erin Engineer' },
+    workspaceId: ws,
+    region: 'eu' as const,
+    target: { type: 'db_session', id: sessionId },
+    reason: 'Investigating TICKET-9 attribution gap',
+    sessionId,
+    clientIp: '127.0.0.1',
+  };
+}
+
 /** Recomputes a whole stream from the database rows: contiguous seq, links, hashes, and the stored head. */
 export async function expectValidChain(pool: pg.Pool, streamId: string, count: number) {
   const events = await readEvents(pool, streamId, 1, 1_000_000);

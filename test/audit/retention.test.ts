@@ -5,7 +5,7 @@ import { createTranscriptChain } from '../../shared/audit/transcript-chain.ts';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { toAppendRow } from '../../shared/audit/audit-validation.ts';
 import { connectAs, testDb } from '../support/db.ts';
-import { auditKit } from './audit-test-kit.ts';
+import { auditKit, gatewayConnectionFields } from './audit-test-kit.ts';
 
 const kit = auditKit();
 afterAll(() => kit.end());
@@ -32,6 +32,8 @@ describe('audit retention', () => {
     ).rows[0].p as string;
     const broker = await connectAs('eu', 'wact_broker', testDb().servicePasswords.broker);
     await expect(broker.query('SELECT audit.drop_partition($1, 12)', [oldest])).rejects.toThrow(/not anchored by a signed head/);
+    // Nor any month under a retention period shorter than 12 months (audit.retention_cutoff, shared with the transcripts).
+    await expect(broker.query('SELECT audit.drop_partition($1, 11)', [oldest])).rejects.toMatchObject({ code: '22023' });
     await broker.end();
 
     await expect(runAuditRetention(kit, 'eu', { keepMonths: 6, actor })).rejects.toThrow(/at least 12 months/);
@@ -57,14 +59,7 @@ describe('audit retention', () => {
 });
 
 describe('gateway transcript retention', () => {
-  const base = (ws: string, sessionId: string) => ({
-    actor: { id: 'emp-7', kind: 'employee' as const, role: 'engineer', displayName: 'Erin Engineer' },
-    workspaceId: ws,
-    region: 'eu' as const,
-    target: { type: 'db_session', id: sessionId },
-    reason: 'Investigating TICKET-9 attribution gap',
-    sessionId,
-  });
+  const base = gatewayConnectionFields;
 
   /** A gateway connection: connect, records, disconnect — dated `monthsAgo` (0: now). */
   async function connection(ws: string, monthsAgo: number, statements: number, opts: { anchors?: boolean } = {}): Promise<string> {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTranscriptChain, transcriptHash } from '../../shared/audit/transcript-chain.ts';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
-import { auditKit } from './audit-test-kit.ts';
+import { auditKit, gatewayConnectionFields } from './audit-test-kit.ts';
 
 /**
  * Gateway transcripts (issue 17): a connection's statement records chain on
@@ -67,15 +67,7 @@ async function expectNamed(text: string, transcriptId: string, kind: RegExp) {
 
 /** One gateway connection as the gateway writes it: connect (names), records (series), disconnect (anchors). */
 async function connection(ws: string, sessionId: string, statements: string[], opts: { checkpointAt?: number; end?: boolean } = {}) {
-  const base = {
-    actor: { id: 'emp-7', kind: 'employee' as const, role: 'engineer', displayName: 'Erin Engineer' },
-    workspaceId: ws,
-    region: 'eu' as const,
-    target: { type: 'db_session', id: sessionId },
-    reason: 'Investigating TICKET-9 attribution gap',
-    sessionId,
-    clientIp: '127.0.0.1',
-  };
+  const base = gatewayConnectionFields(ws, sessionId);
   const chain = createTranscriptChain({ streamId: ws, sessionId });
   await kit.audit.append({ ...base, action: 'db.session.connect', outcome: 'success', metadata: { transcript: chain.id } });
   const series = kit.audit.series({ ...base, action: 'db.statement' });
