@@ -5,6 +5,7 @@ import { BadRequestError } from '../../shared/errors/errors.ts';
 import {
   assertNoOpenWorkspaceJob,
   enqueueWorkspaceJob,
+  JOB_PERMISSIONS,
   newJobId,
   REQUEST_ACTIONS,
   workspaceJobStatus,
@@ -123,7 +124,7 @@ export const keyRoutes: ApiRoute[] = [
   {
     method: 'post',
     path: '/workspaces/:workspaceId/keys/reencrypt',
-    permission: 'workspace.keys.manage',
+    permission: JOB_PERMISSIONS.reencrypt,
     summary:
       'Re-encrypt every stored ciphertext under a new data key, then retire the old ones (a job: 202 with its id; resume: no new key)',
     request: { body: reencryptBody },

@@ -4,6 +4,7 @@ import { BadRequestError, ConflictError } from '../../shared/errors/errors.ts';
 import {
   assertNoOpenWorkspaceJob,
   enqueueWorkspaceJob,
+  JOB_PERMISSIONS,
   newJobId,
   REQUEST_ACTIONS,
   workspaceJobStatus,
@@ -35,7 +36,7 @@ export const moveRoutes: ApiRoute[] = [
   {
     method: 'post',
     path: '/workspaces/:workspaceId/move',
-    permission: 'workspace.move',
+    permission: JOB_PERMISSIONS.move,
     summary: 'Move the workspace to another region (a job: 202 with its id)',
     request: { body: moveBody },
     handler: async (req, res) => {

@@ -5,6 +5,7 @@ import type { Region } from '../config/config.ts';
 import type { Pools } from '../db/pools.ts';
 import { ConflictError, NotFoundError } from '../errors/errors.ts';
 import type { QueueDefinition } from '../jobs/job-queue.ts';
+import type { Permission } from '../permissions/permissions.ts';
 
 /**
  * Long workspace operations requested through the broker (issue 14.4) and
@@ -49,6 +50,11 @@ export const REQUEST_ACTIONS: Record<WorkspaceJobKind, string> = {
   reencrypt: 'workspace.keys.reencrypt.request',
   move: 'workspace.move.request',
 };
+/** The permission that asks for each kind: its route declares it, and the handler checks it again when the job runs. */
+export const JOB_PERMISSIONS = {
+  reencrypt: 'workspace.keys.manage',
+  move: 'workspace.move',
+} as const satisfies Record<WorkspaceJobKind, Permission>;
 /** The event the handler writes when the job succeeded (metadata carries the job id). */
 export const DONE_ACTIONS: Record<WorkspaceJobKind, string> = {
   reencrypt: 'workspace.keys.reencrypt',

@@ -7,12 +7,14 @@ import type { Keyring, KeyStore } from '../crypto/keyring-types.ts';
 import type { ReencryptOptions } from '../crypto/reencrypt-service.ts';
 import type { Pools } from '../db/pools.ts';
 import { ForbiddenError } from '../errors/errors.ts';
+import { PERMISSIONS } from '../permissions/permissions.ts';
 import { createMoveService } from '../lifecycle/move-service.ts';
 import type { Databases } from '../runtime/databases.ts';
 import { keyProviders, workspaceKeks } from '../runtime/platform.ts';
 import type { WorkspaceKeks } from '../crypto/workspace-kek.ts';
 import {
   DONE_ACTIONS,
+  JOB_PERMISSIONS,
   REQUEST_ACTIONS,
   WORKSPACE_QUEUES,
   saveJobProgress,
@@ -30,7 +32,10 @@ import type { AuditContext, WorkspaceService } from './workspace-service.ts';
  * The actor of every event a job writes is the person who asked: read back
  * from the job's request event (the broker wrote it, with reason and session,
  * before queueing). No request event, no run: a job nobody asked for through
- * the broker is refused (fail closed), whatever its data says.
+ * the broker is refused (fail closed), whatever its data says. And the person
+ * must still hold the permission when the job runs — a job waits in the queue
+ * and a re-encryption is retried for hours, so an owner removed, demoted or
+ * disabled since asking gets nothing done in their name.
  */
 export interface WorkspaceJob {
   id: string;
@@ -79,6 +84,31 @@ async function requester(pool: Pick<pg.Pool, 'query'>, kind: WorkspaceJobKind, w
     actor: { id: r.actor_id, kind: r.actor_kind, role: r.actor_role ?? undefined, displayName: r.actor_name ?? undefined },
     ctx: { reason: r.reason ?? undefined, sessionId: r.session_id ?? undefined },
   };
+}
+
+/**
+ * The requester, re-checked against the directory as the job runs: the same
+ * rule the route's policy applied (broker/policy/policy.ts) — a customer's role
+ * in THIS workspace, or the employee role, must be one the kind's permission
+ * names, and the account must not be disabled. Anything else is refused.
+ */
+async function assertStillAllowed(
+  control: Pick<pg.Pool, 'query'>,
+  kind: WorkspaceJobKind,
+  workspaceId: string,
+  who: Requester,
+): Promise<void> {
+  const { rows } = await control.query<{ kind: string; employee_role: string | null; disabled: boolean; role: string | null }>(
+    `SELECT u.kind, u.employee_role, u.disabled_at IS NOT NULL AS disabled, m.role
+       FROM wact.users u LEFT JOIN wact.memberships m ON m.user_id = u.id AND m.workspace_id = $2
+      WHERE u.id::text = $1`,
+    [who.actor.id, workspaceId],
+  );
+  const u = rows[0];
+  const role = u?.kind === 'employee' ? u.employee_role : u?.role;
+  const allowed: readonly string[] = PERMISSIONS[JOB_PERMISSIONS[kind]].roles;
+  if (!u || u.kind !== who.actor.kind || u.disabled || !role || !allowed.includes(role))
+    throw new ForbiddenError('the person who asked for this job may no longer do it: refused', 'requester_not_allowed');
 }
 
 /** Progress onto the job row, at most once a second and always at the end; never fails the job. */
@@ -134,6 +164,7 @@ export function reencryptJob(deps: WorkspaceJobDeps): (job: WorkspaceJob) => Pro
     const who = await requester(regional, 'reencrypt', ws.id, job.id);
     const progress = progressWriter(regional, 'reencrypt', job.id);
     try {
+      await assertStillAllowed(deps.pools.control, 'reencrypt', ws.id, who);
       await deps.workspaces.reencrypt(
         ws.id,
         who.actor,
@@ -181,6 +212,7 @@ export function moveJob(deps: WorkspaceJobDeps): (job: WorkspaceJob) => Promise<
     // The job row is in the target region (see above).
     const progress = progressWriter(deps.pools.region(data.to), 'move', job.id);
     try {
+      await assertStillAllowed(deps.pools.control, 'move', ws.id, who);
       await mover.move(ws.id, data.to, who.actor, { ctx: who.ctx, jobId: job.id, onProgress: (p) => progress.report(p) });
     } catch (err) {
       // The workspace is still whole in its source region (the move dropped its partial copy).

@@ -1,10 +1,11 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFieldCrypto, readKeyVersion } from '../../../shared/crypto/field-cipher.ts';
 import { seedSynthetic } from '../../../shared/synthetic/synthetic-seeder.ts';
-import { WORKSPACE_QUEUES } from '../../../shared/workspaces/workspace-job-queues.ts';
+import { REQUEST_ACTIONS, WORKSPACE_QUEUES } from '../../../shared/workspaces/workspace-job-queues.ts';
 import {
   moveJob,
   reencryptJob,
@@ -387,6 +388,77 @@ describe('key and move routes, and their jobs', () => {
     expect((await lc.broker.pools.region('us').query('SELECT 1 FROM wact.workspaces WHERE id = $1', [w.id])).rowCount).toBe(0);
     await expect(reencryptJob({ ...lc.broker })({ id: forged, data: { workspaceId: w.id, extra: 1 } })).rejects.toThrow();
   });
+
+  it('the person must still be allowed when the job runs: removed, demoted or disabled since asking, neither job runs in their name', async () => {
+    const w = await ownedWorkspace(5);
+    const control = broker.platform.pools.control;
+    // A second owner of w asks (the suite's own owner keeps its session for the tests after this one).
+    const asker = (await broker.createCustomer(w.id, 'owner')).userId;
+    const handlers = workspaceJobHandlers(lc.broker);
+    const data = { reencrypt: { workspaceId: w.id }, move: { workspaceId: w.id, to: 'us' } } as const;
+    /** The request event as the broker writes it before queueing (the handler reads who asked from it). */
+    const asked = async (kind: 'reencrypt' | 'move') => {
+      const jobId = crypto.randomUUID();
+      await broker.platform.audit.append({
+        action: REQUEST_ACTIONS[kind],
+        actor: { id: asker, kind: 'customer', role: 'owner' },
+        workspaceId: w.id,
+        region: 'eu',
+        target: { type: 'workspace', id: w.id },
+        reason: 'OPS-7 key hygiene',
+        outcome: 'success',
+        metadata: { jobId },
+      });
+      return jobId;
+    };
+    const restore = async () => {
+      await control.query(
+        `INSERT INTO wact.memberships (workspace_id, user_id, role) VALUES ($1, $2, 'owner')
+           ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = 'owner'`,
+        [w.id, asker],
+      );
+      await control.query('UPDATE wact.users SET disabled_at = NULL WHERE id = $1', [asker]);
+    };
+    const revocations: Record<string, () => Promise<unknown>> = {
+      removed: () => control.query('DELETE FROM wact.memberships WHERE workspace_id = $1 AND user_id = $2', [w.id, asker]),
+      ...Object.fromEntries(
+        (['admin', 'analyst', 'readonly'] as const).map((role) => [
+          `demoted to ${role}`,
+          () => control.query('UPDATE wact.memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2', [w.id, asker, role]),
+        ]),
+      ),
+      disabled: () => control.query('UPDATE wact.users SET disabled_at = now() WHERE id = $1', [asker]),
+    };
+    const before = await keyRows('eu', w.id);
+    const doneAction = { reencrypt: 'workspace.keys.reencrypt', move: 'workspace.move' } as const;
+    for (const [how, revoke] of Object.entries(revocations)) {
+      for (const kind of ['reencrypt', 'move'] as const) {
+        await restore();
+        const jobId = await asked(kind);
+        await revoke();
+        await expect(handlers[kind]({ id: jobId, data: data[kind] }), `${how}, ${kind}`).rejects.toMatchObject({
+          code: 'requester_not_allowed',
+        });
+        // Nothing changed, and the refusal is in the workspace's log as the person's failed action.
+        expect(await keyRows('eu', w.id), `${how}, ${kind}`).toEqual(before);
+        expect((await lc.broker.pools.region('us').query('SELECT 1 FROM wact.workspaces WHERE id = $1', [w.id])).rowCount).toBe(0);
+        expect((await events('eu', w.id, doneAction[kind])).at(-1), `${how}, ${kind}`).toMatchObject({
+          actor_id: asker,
+          outcome: 'failure',
+          metadata: { jobId, error: 'requester_not_allowed' },
+        });
+      }
+    }
+    // Still an owner: the same request runs (the check refuses the revoked, not the job).
+    await restore();
+    const jobId = await asked('reencrypt');
+    await handlers.reencrypt({ id: jobId, data: data.reencrypt });
+    expect((await events('eu', w.id, doneAction.reencrypt)).at(-1)).toMatchObject({
+      actor_id: asker,
+      outcome: 'success',
+      metadata: { jobId },
+    });
+  }, 120_000);
 
   it('move: 202 with a job in the target region, worked by pg-boss as wact_broker; status to completion; the workspace now lives in us, audited as the owner', async () => {
     const w = await ownedWorkspace(30);
