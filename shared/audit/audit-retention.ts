@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AuditSigningService } from './audit-sign-requests.ts';
-import { PLATFORM_STREAM, type AuditDatabase, type AuditEventInput, type AuditLog } from './audit-types.ts';
+import { PLATFORM_STREAM, type AuditDatabase, type AuditEventInput } from './audit-types.ts';
+import { toAppendRow } from './audit-validation.ts';
 
 export const MIN_RETENTION_MONTHS = 12;
 
@@ -21,9 +22,13 @@ export interface RetentionResult {
  * (audit.drop_expired_transcripts: opened more than a day before the oldest
  * month kept, and before the retention period), each stream recording how
  * many transcripts and records went.
+ *
+ * Each deletion and the events that record it commit in one transaction
+ * (`deleteRecorded`): a crash or a refused event between the two can never
+ * leave evidence gone without its record.
  */
 export async function runAuditRetention(
-  deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigningService; audit: AuditLog },
+  deps: { poolFor: (db: AuditDatabase) => pg.Pool; signer: AuditSigningService },
   db: AuditDatabase,
   opts: { keepMonths: number; actor: AuditEventInput['actor']; now?: Date },
 ): Promise<RetentionResult> {
@@ -50,38 +55,81 @@ export async function runAuditRetention(
       [p.lower, p.upper],
     );
     for (const s of streams) await deps.signer.checkpoint(db, s.stream_id, BigInt(s.last), 'retention');
-    const { rows } = await pool.query<{ n: string }>('SELECT audit.drop_partition($1, $2)::text AS n', [p.name, opts.keepMonths]);
-    result.dropped.push({ partition: p.name, events: Number(rows[0].n), streams: streams.length });
-    for (const s of streams) {
-      await deps.audit.append({
-        action: 'audit.retention.drop',
-        actor: opts.actor,
-        workspaceId: s.stream_id === PLATFORM_STREAM ? null : s.stream_id,
-        region: db === 'control' ? undefined : db,
-        target: { type: 'audit_partition', id: p.name },
-        outcome: 'success',
-        metadata: { events: Number(s.n), lastDroppedSeq: s.last, keepMonths: opts.keepMonths },
-      });
-    }
+    const events = await deleteRecorded(
+      pool,
+      db,
+      async (c) => (await c.query<{ n: string }>('SELECT audit.drop_partition($1, $2)::text AS n', [p.name, opts.keepMonths])).rows[0].n,
+      () =>
+        streams.map((s) => ({
+          action: 'audit.retention.drop',
+          actor: opts.actor,
+          workspaceId: s.stream_id === PLATFORM_STREAM ? null : s.stream_id,
+          region: db === 'control' ? undefined : db,
+          target: { type: 'audit_partition', id: p.name },
+          outcome: 'success' as const,
+          metadata: { events: Number(s.n), lastDroppedSeq: s.last, keepMonths: opts.keepMonths },
+        })),
+    );
+    result.dropped.push({ partition: p.name, events: Number(events), streams: streams.length });
   }
   if (db !== 'control') {
-    const { rows } = await pool.query<{ stream_id: string; transcripts: string; records: string }>(
-      'SELECT stream_id::text, transcripts::text, records::text FROM audit.drop_expired_transcripts($1)',
-      [opts.keepMonths],
+    const rows = await deleteRecorded(
+      pool,
+      db,
+      async (c) =>
+        (
+          await c.query<{ stream_id: string; transcripts: string; records: string }>(
+            'SELECT stream_id::text, transcripts::text, records::text FROM audit.drop_expired_transcripts($1)',
+            [opts.keepMonths],
+          )
+        ).rows,
+      (dropped) =>
+        dropped.map((r) => ({
+          action: 'audit.retention.drop',
+          actor: opts.actor,
+          workspaceId: r.stream_id,
+          region: db,
+          target: { type: 'gateway_transcripts' },
+          outcome: 'success' as const,
+          metadata: { transcripts: Number(r.transcripts), transcriptRecords: Number(r.records), keepMonths: opts.keepMonths },
+        })),
     );
-    for (const r of rows) {
-      const dropped = { streamId: r.stream_id, transcripts: Number(r.transcripts), records: Number(r.records) };
-      result.transcripts.push(dropped);
-      await deps.audit.append({
-        action: 'audit.retention.drop',
-        actor: opts.actor,
-        workspaceId: r.stream_id,
-        region: db,
-        target: { type: 'gateway_transcripts' },
-        outcome: 'success',
-        metadata: { transcripts: dropped.transcripts, transcriptRecords: dropped.records, keepMonths: opts.keepMonths },
-      });
-    }
+    for (const r of rows)
+      result.transcripts.push({ streamId: r.stream_id, transcripts: Number(r.transcripts), records: Number(r.records) });
   }
   return result;
+}
+
+/**
+ * Runs a deletion of audit evidence and appends the events that record it in
+ * the same transaction, committed durably: both happen or neither does.
+ */
+async function deleteRecorded<T>(
+  pool: pg.Pool,
+  db: AuditDatabase,
+  work: (client: pg.PoolClient) => Promise<T>,
+  events: (done: T) => AuditEventInput[],
+): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL synchronous_commit = on');
+    const done = await work(client);
+    const rows = events(done).map((e) => {
+      const { database, row } = toAppendRow(e);
+      if (database !== db) throw new Error(`a retention event of ${db} belongs to ${database}`);
+      return row;
+    });
+    if (rows.length) await client.query('SELECT audit.append($1::jsonb)', [JSON.stringify(rows)]);
+    await client.query('COMMIT');
+    return done;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }

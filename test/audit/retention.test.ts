@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAuditRetention } from '../../shared/audit/audit-retention.ts';
 import { createTranscriptChain } from '../../shared/audit/transcript-chain.ts';
@@ -58,6 +59,29 @@ describe('audit retention', () => {
   });
 });
 
+/** The pool, except that a client's statement writing audit events fails (a connection lost while recording). */
+function recordsFail(pool: pg.Pool): pg.Pool {
+  const client = (c: pg.PoolClient) =>
+    new Proxy(c, {
+      get(target, key) {
+        if (key === 'query')
+          return (q: unknown, ...rest: unknown[]) =>
+            typeof q === 'string' && q.includes('audit.append(')
+              ? Promise.reject(Object.assign(new Error('simulated: connection lost while recording'), { code: '08006' }))
+              : (target.query as (...a: unknown[]) => unknown)(q, ...rest);
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  return new Proxy(pool, {
+    get(target, key) {
+      if (key === 'connect') return async () => client(await target.connect());
+      const v = Reflect.get(target, key) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
 describe('gateway transcript retention', () => {
   const base = gatewayConnectionFields;
 
@@ -99,6 +123,43 @@ describe('gateway transcript retention', () => {
           [id],
         )
     ).rows[0] as { t: number; r: number };
+
+  it('nothing is deleted unless its record commits with it: months and transcripts stay when the event cannot be written', async () => {
+    const ws = crypto.randomUUID();
+    await kit.op.region('eu').query(`INSERT INTO wact.workspaces (id, name, region) VALUES ($1, 'retention', 'eu')`, [ws]);
+    const failing = { ...kit, poolFor: (db: 'control' | 'eu' | 'us') => recordsFail(kit.poolFor(db)) };
+    const events = async () =>
+      (
+        await kit.op
+          .region('eu')
+          .query<{ n: number; drops: number }>(
+            `SELECT count(*)::int AS n, count(*) FILTER (WHERE action = 'audit.retention.drop')::int AS drops FROM audit.events WHERE stream_id = $1`,
+            [ws],
+          )
+      ).rows[0];
+
+    // An expired month.
+    await appendAt(ws, 15, 2);
+    const month = (
+      await kit.op.region('eu').query(`SELECT 'events_' || to_char(now() AT TIME ZONE 'UTC' - interval '15 months', 'YYYY_MM') AS p`)
+    ).rows[0].p as string;
+    const exists = async () => (await kit.op.region('eu').query('SELECT to_regclass($1) IS NOT NULL AS e', [`audit.${month}`])).rows[0].e;
+    await expect(runAuditRetention(failing, 'eu', { keepMonths: 12, actor })).rejects.toThrow(/simulated/);
+    expect(await exists()).toBe(true);
+    expect(await events()).toEqual({ n: 2, drops: 0 });
+    await runAuditRetention(kit, 'eu', { keepMonths: 12, actor });
+    expect(await exists()).toBe(false);
+    expect(await events()).toEqual({ n: 1, drops: 1 });
+
+    // An expired transcript (its anchors long gone).
+    const orphan = await connection(ws, 16, 2, { anchors: false });
+    await expect(runAuditRetention(failing, 'eu', { keepMonths: 12, actor })).rejects.toThrow(/simulated/);
+    expect(await count(orphan)).toEqual({ t: 1, r: 2 });
+    expect(await events()).toEqual({ n: 1, drops: 1 });
+    await runAuditRetention(kit, 'eu', { keepMonths: 12, actor });
+    expect(await count(orphan)).toEqual({ t: 0, r: 0 });
+    expect(await events()).toEqual({ n: 2, drops: 2 });
+  });
 
   it('drops the transcripts whose anchoring months went, keeps the rest; the stream still verifies', async () => {
     const ws = crypto.randomUUID();
