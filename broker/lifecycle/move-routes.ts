@@ -9,6 +9,8 @@ import {
   REQUEST_ACTIONS,
   workspaceJobStatus,
 } from '../../shared/workspaces/workspace-job-queues.ts';
+import { assertNoCustomerKey } from '../../shared/lifecycle/move-service.ts';
+import { workspaceKeks } from '../../shared/runtime/platform.ts';
 import { actorOf } from '../auth/step-up.ts';
 import type { ApiRoute } from '../http/route-types.ts';
 import { jobParams, prepare } from './key-routes.ts';
@@ -16,6 +18,8 @@ import { jobParams, prepare } from './key-routes.ts';
 export const moveBody = z
   .object({
     region: z.enum(['eu', 'us']),
+    /** A workspace under the customer's own KMS key: another key of theirs, in the target region. */
+    kmsKeyArn: z.string().max(300).optional(),
     totp: z.string().max(32).optional(),
     recoveryCode: z.string().max(64).optional(),
     reason: z.string().max(500).optional(),
@@ -46,8 +50,12 @@ export const moveRoutes: ApiRoute[] = [
         moveBody,
         'workspace.move.request',
         'move the workspace to another region',
-        async ({ region }, ws) => {
+        async (body, ws) => {
+          const { region } = body;
           if (region === ws.region) throw new BadRequestError(`the workspace already lives in ${region}`, 'same_region');
+          // Under the customer's own key: only under another of theirs in the target region, usable now (400 if not).
+          if (body.kmsKeyArn) await workspaceKeks(platform.config).customer(body.kmsKeyArn, ws.id, region);
+          else await assertNoCustomerKey(platform.pools.region(ws.region), ws.id);
           const target = platform.pools.region(region);
           await assertNoOpenWorkspaceJob(target, 'move', ws.id);
           const copy = await target.query('SELECT 1 FROM wact.workspaces WHERE id = $1', [ws.id]);
@@ -71,7 +79,11 @@ export const moveRoutes: ApiRoute[] = [
         outcome: 'success',
         metadata: { jobId, from: workspace.region, to },
       });
-      await enqueueWorkspaceJob(target, 'move', jobId, { workspaceId: workspace.id, to });
+      await enqueueWorkspaceJob(target, 'move', jobId, {
+        workspaceId: workspace.id,
+        to,
+        ...(body.kmsKeyArn ? { kmsKeyArn: body.kmsKeyArn.trim() } : {}),
+      });
       res.status(202);
       return { jobId, state: 'queued', from: workspace.region, to, status: `/api/workspaces/${workspace.id}/move/${jobId}` };
     },

@@ -227,6 +227,7 @@ export function registerLifecycleCommands(program: Command): void {
     .option('--totp <code>', 'production: a current TOTP code (owner step-up, as in the console); "-" reads it from stdin')
     .option('--recovery-code <code>', 'production: a recovery code instead of --totp')
     .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--kms-key-arn <arn>', 'a workspace under your own KMS key: a key of yours in the target region to move it under')
     .option('--no-wait', 'production: queue the move job and return its id instead of following it')
     .option('--json', 'print JSON')
     .action(
@@ -236,6 +237,7 @@ export function registerLifecycleCommands(program: Command): void {
         totp?: string;
         recoveryCode?: string;
         reason?: string;
+        kmsKeyArn?: string;
         wait?: boolean;
         json?: boolean;
       }) => {
@@ -245,7 +247,7 @@ export function registerLifecycleCommands(program: Command): void {
           const queued = await brokerRequest<{ jobId: string; status: string; from: string; to: string }>(
             'POST',
             wsPath(o.workspace, '/move'),
-            { region: o.region, totp, recoveryCode: o.recoveryCode, reason: o.reason },
+            { region: o.region, totp, recoveryCode: o.recoveryCode, reason: o.reason, kmsKeyArn: o.kmsKeyArn },
             { reason: o.reason },
           );
           if (o.wait === false) {
@@ -268,7 +270,7 @@ export function registerLifecycleCommands(program: Command): void {
             keyStore: createKeyStore({ poolFor: (r) => p.pools.region(r) }),
             providerFor: keyProviders(p.config),
             workspaceKeks: workspaceKeks(p.config),
-          }).move(o.workspace, o.region, operatorActor(), { ctx: { reason: o.reason } }),
+          }).move(o.workspace, o.region, operatorActor(), { ctx: { reason: o.reason }, customerKeyArn: o.kmsKeyArn }),
         );
         printResult(
           !!o.json,

@@ -6,7 +6,7 @@ import type { KeyProvider } from '../crypto/key-provider-types.ts';
 import type { Keyring, KeyStore } from '../crypto/keyring-types.ts';
 import type { WorkspaceKeks } from '../crypto/workspace-kek.ts';
 import type { Pools } from '../db/pools.ts';
-import { BadRequestError } from '../errors/errors.ts';
+import { BadRequestError, ConflictError } from '../errors/errors.ts';
 import type { Databases } from '../runtime/databases.ts';
 import type { AuditContext, WorkspaceService } from '../workspaces/workspace-service.ts';
 import { createWipeService } from './wipe-service.ts';
@@ -37,6 +37,12 @@ export interface MoveOptions {
   jobId?: string;
   /** Rows copied so far of all the workspace's rows. */
   onProgress?: (p: { done: number; total: number; table: string }) => void;
+  /**
+   * The customer's own KMS key in the target region: the copy's keys are
+   * wrapped under it (checked with a round trip first). Required for a
+   * workspace under the customer's key (see assertNoCustomerKey).
+   */
+  customerKeyArn?: string;
 }
 
 /**
@@ -53,6 +59,27 @@ export interface MoveOptions {
  * Run it in a quiet window: writes that reach the source after its copy are
  * refused once the source anchor is gone (foreign key), not carried over.
  */
+/**
+ * A workspace whose keys are under the customer's own KMS key moves only
+ * under another key of theirs, in the target region (`customerKeyArn`). Their
+ * key lives in the source's AWS region, and without one named the copy would
+ * be under a key of WAct's: the customer would lose, without being asked, the
+ * control they chose (cutting WAct off by disabling their key). Checked by the
+ * route before the job is queued and by the job before it copies anything
+ * (the key may have been set in between).
+ */
+export async function assertNoCustomerKey(pool: Pick<pg.Pool, 'query'>, workspaceId: string): Promise<void> {
+  const { rowCount } = await pool.query(
+    `SELECT 1 FROM wact_private.workspace_keys WHERE workspace_id = $1 AND provider = 'kms-customer' LIMIT 1`,
+    [workspaceId],
+  );
+  if (rowCount)
+    throw new ConflictError(
+      'the workspace’s keys are under your own KMS key, which lives in its current region: name a KMS key of yours in the target region (kmsKeyArn) to move it under that key',
+      'customer_key_set',
+    );
+}
+
 export function createMoveService(deps: {
   pools: Pick<Pools, 'control' | 'region'>;
   keyring: Keyring;
@@ -71,7 +98,7 @@ export function createMoveService(deps: {
    * of the workspace's own in the target region (so a wipe there still survives
    * a restore); without, by the target region's KEK.
    */
-  workspaceKeks?: Pick<WorkspaceKeks, 'create' | 'provider'>;
+  workspaceKeks?: Pick<WorkspaceKeks, 'create' | 'customer' | 'provider'>;
 }) {
   const { pools, keyring, keyStore, providerFor, audit } = deps;
   const wipes = () => createWipeService({ pools, keyring, audit, databases: deps.databases });
@@ -82,6 +109,7 @@ export function createMoveService(deps: {
     if (from === to) throw new BadRequestError(`the workspace already lives in ${to}`, 'same_region');
     const src = pools.region(from);
     const dst = pools.region(to);
+    if (!opts.customerKeyArn) await assertNoCustomerKey(src, ws.id);
     const already = await dst.query('SELECT 1 FROM wact.workspaces WHERE id = $1', [ws.id]);
     if (already.rowCount)
       throw new BadRequestError(
@@ -97,8 +125,12 @@ export function createMoveService(deps: {
       ws.createdAt,
     ]);
     try {
-      // A customer-managed key lives in the source's AWS region: the target gets a key of WAct's, per workspace.
-      const wrapper = deps.workspaceKeks ? deps.workspaceKeks.provider(await deps.workspaceKeks.create(ws.id, to), to) : providerFor(to);
+      // The target's keys go under the customer's key named for it, else under a key of WAct's, per workspace.
+      const keks = deps.workspaceKeks;
+      if (opts.customerKeyArn && !keks) throw new Error('a move under a customer key needs per-workspace key-encryption keys');
+      const wrapper = keks
+        ? keks.provider(await (opts.customerKeyArn ? keks.customer(opts.customerKeyArn, ws.id, to) : keks.create(ws.id, to)), to)
+        : providerFor(to);
       const hmacVersions = await keyStore.list(from, ws.id, 'hmac');
       for (const k of hmacVersions) {
         const clear = await keyring.keyVersion(ws.id, from, 'hmac', k.version);

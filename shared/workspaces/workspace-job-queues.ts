@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { Region } from '../config/config.ts';
+import { customerKeyArn } from '../crypto/workspace-kek.ts';
 import type { Pools } from '../db/pools.ts';
 import { ConflictError, NotFoundError } from '../errors/errors.ts';
 import type { QueueDefinition } from '../jobs/job-queue.ts';
@@ -61,12 +62,14 @@ export const DONE_ACTIONS: Record<WorkspaceJobKind, string> = {
   move: 'workspace.move',
 };
 
-/** What a job's data may hold: ids and a region, nothing a person typed. */
+/** What a job's data may hold: ids, a region and a key ARN — nothing about anyone. */
 export const workspaceJobData = z
   .object({
     workspaceId: z.string().uuid(),
     /** move: the target region. */
     to: z.enum(['eu', 'us']).optional(),
+    /** move: the customer's KMS key in the target region (see move-service.ts, assertNoCustomerKey). */
+    kmsKeyArn: customerKeyArn.optional(),
     batchSize: z.number().int().min(1).max(50_000).optional(),
   })
   .strict();

@@ -53,7 +53,7 @@ export interface WorkspaceJobDeps {
   keyStore?: KeyStore;
   providerFor?: (region: Region) => KeyProvider;
   /** Move: the target's own key-encryption key (per workspace, as at creation). */
-  workspaceKeks?: Pick<WorkspaceKeks, 'create' | 'provider'>;
+  workspaceKeks?: Pick<WorkspaceKeks, 'create' | 'customer' | 'provider'>;
   /** Tests: called after each committed re-encryption batch (inject a crash). */
   afterBatch?: ReencryptOptions['afterBatch'];
 }
@@ -213,7 +213,12 @@ export function moveJob(deps: WorkspaceJobDeps): (job: WorkspaceJob) => Promise<
     const progress = progressWriter(deps.pools.region(data.to), 'move', job.id);
     try {
       await assertStillAllowed(deps.pools.control, 'move', ws.id, who);
-      await mover.move(ws.id, data.to, who.actor, { ctx: who.ctx, jobId: job.id, onProgress: (p) => progress.report(p) });
+      await mover.move(ws.id, data.to, who.actor, {
+        ctx: who.ctx,
+        jobId: job.id,
+        onProgress: (p) => progress.report(p),
+        customerKeyArn: data.kmsKeyArn,
+      });
     } catch (err) {
       // The workspace is still whole in its source region (the move dropped its partial copy).
       await recordFailure(deps, 'move', ws, who, job.id, err);

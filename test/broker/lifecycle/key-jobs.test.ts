@@ -24,6 +24,7 @@ import { startWorkspaceJobWorker } from '../../support/workspace-job-worker.ts';
 import { connectAs, testDb } from '../../support/db.ts';
 
 const CUSTOMER_ARN = 'arn:aws:kms:eu-central-1:444455556666:key/0f0e0d0c-0b0a-4909-8807-060504030201';
+const US_ARN = 'arn:aws:kms:us-east-1:444455556666:key/2f2e2d2c-2b2a-4929-8827-262524232221';
 const OTHER_ARN = 'arn:aws:kms:eu-central-1:444455556666:key/1f1e1d1c-1b1a-4919-8817-161514131211';
 
 /** KMS as far as the customer key goes: Encrypt/Decrypt that bind key and context; a disabled key refuses. */
@@ -459,6 +460,75 @@ describe('key and move routes, and their jobs', () => {
       metadata: { jobId },
     });
   }, 120_000);
+
+  it('a workspace under the customer’s own key moves only under another key of theirs in the target region: refused by the route before any step-up, and by the job if the key came after', async () => {
+    const w = await ownedWorkspace(5);
+    const actor = { id: ownerId, kind: 'customer' as const, role: 'owner' };
+    await broker.platform.workspaces.setCustomerKey(w.id, CUSTOMER_ARN, actor, { reason: 'BYOK' });
+    const inUs = async () => (await lc.broker.pools.region('us').query('SELECT 1 FROM wact.workspaces WHERE id = $1', [w.id])).rowCount;
+
+    // The route: 409 at once, no step-up code asked or spent, nothing queued.
+    const res = await owner.post(`/api/workspaces/${w.id}/move`, { region: 'us' });
+    expect(res.status, res.text).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'customer_key_set', message: expect.stringContaining('kmsKeyArn') });
+    expect(
+      (
+        await lc.broker.pools
+          .region('us')
+          .query(`SELECT 1 FROM pgboss.job WHERE name = $1 AND data->>'workspaceId' = $2`, [WORKSPACE_QUEUES.move.name, w.id])
+      ).rowCount,
+    ).toBe(0);
+
+    // The job, for a move asked before the key was set: refused before it copies anything, a failure event naming the owner.
+    const jobId = crypto.randomUUID();
+    await broker.platform.audit.append({
+      action: REQUEST_ACTIONS.move,
+      actor,
+      workspaceId: w.id,
+      region: 'eu',
+      target: { type: 'workspace', id: w.id },
+      outcome: 'success',
+      metadata: { jobId },
+    });
+    await expect(workspaceJobHandlers(lc.broker).move({ id: jobId, data: { workspaceId: w.id, to: 'us' } })).rejects.toMatchObject({
+      code: 'customer_key_set',
+    });
+    expect(await inUs()).toBe(0);
+    expect((await keyRows('eu', w.id)).map((k) => k.provider)).toEqual(['kms-customer', 'kms-customer']);
+    expect((await events('eu', w.id, 'workspace.move')).at(-1)).toMatchObject({
+      actor_id: ownerId,
+      outcome: 'failure',
+      metadata: { jobId, error: 'customer_key_set' },
+    });
+
+    // Under another key of the customer's, in the target region: the route checks it before the step-up ...
+    const wrong = await owner.post(`/api/workspaces/${w.id}/move`, { region: 'us', kmsKeyArn: CUSTOMER_ARN });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.code).toBe('key_arn_wrong_region');
+    disabled.add(US_ARN);
+    const unusable = await owner.post(`/api/workspaces/${w.id}/move`, { region: 'us', kmsKeyArn: US_ARN });
+    expect(unusable.body.error.code).toBe('customer_key_unusable');
+    disabled.clear();
+    const next = await owner.post(`/api/workspaces/${w.id}/move`, { region: 'us', kmsKeyArn: US_ARN });
+    expect(next.body.error?.code).toBe('step_up_required');
+    // ... and the job moves it under that key: the copy's keys are the customer's, none of WAct's.
+    const underTheirs = crypto.randomUUID();
+    await broker.platform.audit.append({
+      action: REQUEST_ACTIONS.move,
+      actor,
+      workspaceId: w.id,
+      region: 'eu',
+      target: { type: 'workspace', id: w.id },
+      outcome: 'success',
+      metadata: { jobId: underTheirs },
+    });
+    await workspaceJobHandlers(lc.broker).move({ id: underTheirs, data: { workspaceId: w.id, to: 'us', kmsKeyArn: US_ARN } });
+    expect((await keyRows('us', w.id)).map((k) => [k.provider, k.kek_id])).toEqual([
+      ['kms-customer', US_ARN],
+      ['kms-customer', US_ARN],
+    ]);
+    expect((await events('us', w.id, 'workspace.move')).at(-1)).toMatchObject({ actor_id: ownerId, outcome: 'success' });
+  });
 
   it('move: 202 with a job in the target region, worked by pg-boss as wact_broker; status to completion; the workspace now lives in us, audited as the owner', async () => {
     const w = await ownedWorkspace(30);
