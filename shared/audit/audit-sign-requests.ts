@@ -112,6 +112,15 @@ async function answer(signer: AuditSigner, db: AuditDatabase, r: RequestRow): Pr
 }
 
 /**
+ * Answered sign requests older than a day go (audit.prune_sign_requests: the
+ * signing worker's role only, never an unanswered request); returns how many.
+ */
+export async function pruneSignRequests(pool: Pick<pg.Pool, 'query'>): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>('SELECT audit.prune_sign_requests()::text AS n');
+  return Number(rows[0].n);
+}
+
+/**
  * The signer's side: answers pending requests (woken by NOTIFY, and every
  * `pollMs` anyway), oldest first, each at most once; requests older than
  * 30 s are no longer awaited and are closed unanswered.

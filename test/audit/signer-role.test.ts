@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pruneSignRequests } from '../../shared/audit/audit-sign-requests.ts';
 import type { ServiceRole } from '../../shared/runtime/databases.ts';
 import { connectAs, operatorPools, testDb } from '../support/db.ts';
 
@@ -117,4 +118,45 @@ describe('only wact_signer writes signing keys, signed heads and digests', () =>
       await c.end();
     }
   });
+
+  it.each(TARGETS)(
+    '%s: answered sign requests older than a day are pruned by the signer only; unanswered and recent ones stay',
+    async (target) => {
+      const pool = target === 'control' ? op.control : op.region(target);
+      const stream = crypto.randomUUID();
+      const add = async (requestedAgo: string, doneAgo: string | null) =>
+        (
+          await pool.query<{ id: string }>(
+            `INSERT INTO audit.sign_requests (kind, stream_id, seq, requested_at, done_at, error)
+           VALUES ('stream_head', $1, 1, now() - $2::interval, now() - $3::interval, 'test') RETURNING id::text`,
+            [stream, requestedAgo, doneAgo],
+          )
+        ).rows[0].id;
+      const old = await add('3 days', '3 days');
+      const recent = await add('2 hours', '2 hours');
+      const unanswered = await add('3 days', null);
+      const left = async () =>
+        (await pool.query<{ id: string }>('SELECT id::text FROM audit.sign_requests WHERE stream_id = $1 ORDER BY id', [stream])).rows.map(
+          (r) => r.id,
+        );
+      for (const role of ['ingest', 'broker'] as ServiceRole[]) {
+        const c = await connectAs(target, `wact_${role}`, testDb().servicePasswords[role]);
+        try {
+          expect(await attempt(c, 'SELECT audit.prune_sign_requests()', []), role).toBe('42501');
+        } finally {
+          await c.end();
+        }
+      }
+      expect(await left()).toEqual([old, recent, unanswered]);
+      const signer = await connectAs(target, 'wact_signer', testDb().servicePasswords.signer);
+      try {
+        expect(await pruneSignRequests(signer)).toBeGreaterThanOrEqual(1);
+        // Still no DELETE of its own: only the function's rule.
+        expect(await attempt(signer, 'DELETE FROM audit.sign_requests WHERE stream_id = $1', [stream])).toBe('42501');
+      } finally {
+        await signer.end();
+      }
+      expect(await left()).toEqual([recent, unanswered]);
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { AUDIT_DATABASES, auditParts } from '../../shared/audit/audit-platform.ts';
-import { serveSignRequests } from '../../shared/audit/audit-sign-requests.ts';
+import { pruneSignRequests, serveSignRequests } from '../../shared/audit/audit-sign-requests.ts';
 import { clientConfigFor } from '../../shared/db/database-urls.ts';
 import type { JobFactory } from '../worker-types.ts';
 
@@ -61,6 +61,9 @@ export const auditSignJobs: JobFactory = async (root, opts) => {
             const d = await signer.makeDigests(db);
             for (const b of [...r.broken, ...d.broken])
               platform.logger.error({ streamId: b.streamId, seq: b.seq }, `AUDIT CHAIN BROKEN: ${b.message}`);
+            // The broker's mailbox to this worker: answered requests do not pile up forever.
+            const pruned = await pruneSignRequests(poolFor(db));
+            if (pruned) platform.logger.info({ database: db, pruned }, 'answered audit sign requests pruned');
           }
         },
       },
