@@ -125,9 +125,13 @@ export const lifecycleRoutes: ApiRoute[] = [
         target: { type: 'workspace', id: workspace.id },
         doing: 'wipe the workspace',
       });
-      const report = await createWipeService(req.services.platform).wipe(workspace.id, actorOf(req), {
+      // No operator URLs here: the broker holds no owner credential. Keys, rows and sessions go now; the
+      // erasure of the workspace's audit stream (as wact_owner) is the worker's job, named in the wipe's event.
+      const { pools, keyring, audit } = req.services.platform;
+      const report = await createWipeService({ pools, keyring, audit }).wipe(workspace.id, actorOf(req), {
         reason: parsed.data.reason ?? req.reason,
         sessionId: req.auth.sessionId,
+        history: 'queue',
       });
       return {
         workspaceId: report.workspaceId,
@@ -136,6 +140,7 @@ export const lifecycleRoutes: ApiRoute[] = [
         keysDestroyed: report.keysDestroyed,
         rowsDeleted: Object.values(report.deleted).reduce((a, b) => a + b, 0),
         queuedJobsDeleted: report.queuedJobsDeleted,
+        auditStreamErasure: report.historyErasureJob ? 'queued' : 'done',
       };
     },
   },

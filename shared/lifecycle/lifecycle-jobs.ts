@@ -18,6 +18,8 @@ export const LIFECYCLE_QUEUES = {
     expireInSeconds: 6 * 3600,
   },
   deletion: { name: 'lifecycle.deletion', retryLimit: 14, retryDelaySeconds: 60, retryBackoff: true },
+  /** The erasure of a wiped workspace's audit stream (wipe-service.ts, eraseQueuedHistory): the worker holds the owner credential, the broker does not. */
+  historyErasure: { name: 'lifecycle.erase_history', retryLimit: 20, retryDelaySeconds: 30, retryBackoff: true },
   deletionSweep: {
     name: 'lifecycle.deletion_sweep',
     policy: 'stately',
@@ -49,6 +51,33 @@ export async function enqueueDeletion(pool: Pick<pg.Pool, 'query'>, job: { works
   await pool.query('INSERT INTO pgboss.job (name, data, retry_limit, retry_delay, retry_backoff) VALUES ($1, $2, $3, $4, $5)', [
     q.name,
     JSON.stringify({ workspaceId: job.workspaceId, requestId: job.requestId }),
+    q.retryLimit,
+    q.retryDelaySeconds,
+    q.retryBackoff,
+  ]);
+}
+
+/**
+ * Queues the erasure of a wiped workspace's audit stream (id = the job id the
+ * wipe's platform event names). Plain SQL on the regional pool, as above.
+ */
+export async function enqueueHistoryErasure(pool: Pick<pg.Pool, 'query'>, job: { workspaceId: string; jobId: string }): Promise<void> {
+  const q = LIFECYCLE_QUEUES.historyErasure;
+  await pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [
+    q.name,
+    JSON.stringify({
+      policy: 'standard',
+      retryLimit: q.retryLimit,
+      retryDelay: q.retryDelaySeconds,
+      retryBackoff: q.retryBackoff,
+      expireInSeconds: 900,
+      retentionMinutes: 14 * 24 * 60,
+    }),
+  ]);
+  await pool.query('INSERT INTO pgboss.job (id, name, data, retry_limit, retry_delay, retry_backoff) VALUES ($1, $2, $3, $4, $5, $6)', [
+    job.jobId,
+    q.name,
+    JSON.stringify({ workspaceId: job.workspaceId }),
     q.retryLimit,
     q.retryDelaySeconds,
     q.retryBackoff,

@@ -1,11 +1,13 @@
+import crypto from 'node:crypto';
 import pg from 'pg';
 import { z } from 'zod';
-import type { AuditEventInput, AuditLog } from '../audit/audit-types.ts';
+import { PLATFORM_STREAM, type AuditEventInput, type AuditLog } from '../audit/audit-types.ts';
 import type { Region } from '../config/config.ts';
 import type { Keyring } from '../crypto/keyring-types.ts';
 import type { Pools } from '../db/pools.ts';
 import type { Databases } from '../runtime/databases.ts';
-import { NotFoundError } from '../errors/errors.ts';
+import { ForbiddenError, NotFoundError } from '../errors/errors.ts';
+import { enqueueHistoryErasure } from './lifecycle-jobs.ts';
 import { remainingRows, workspaceTables } from './workspace-tables.ts';
 
 export interface WipeReport {
@@ -15,8 +17,23 @@ export interface WipeReport {
   /** Rows deleted per table in the region (and control-side tables, prefixed 'control:'). */
   deleted: Record<string, number>;
   queuedJobsDeleted: number;
-  auditStream: { events: number; lastSeq: number | null; lastHash: string | null };
+  /** The workspace's own audit stream as erased, or null when its erasure was queued for the worker. */
+  auditStream: { events: number; lastSeq: number | null; lastHash: string | null } | null;
+  /** history 'queue': the worker's job that erases the audit stream (lifecycle.erase_history). */
+  historyErasureJob?: string;
   wipedAt: string;
+}
+
+export interface WipeOptions {
+  reason?: string;
+  sessionId?: string;
+  /**
+   * 'erase' (default): the audit stream is erased now, as wact_owner (the
+   * operator's CLI, a move in the worker). 'queue': the broker, which holds no
+   * owner credential — keys, rows and sessions go now; the erasure of the
+   * stream is a worker job (eraseQueuedHistory) named in the wipe's event.
+   */
+  history?: 'erase' | 'queue';
 }
 
 /** Who a purge without a named actor (a region move's source) is recorded as in the tombstone. */
@@ -45,11 +62,7 @@ export function createWipeService(deps: {
 }) {
   const { pools, keyring, audit } = deps;
 
-  async function wipe(
-    workspaceId: string,
-    actor: AuditEventInput['actor'],
-    opts: { reason?: string; sessionId?: string } = {},
-  ): Promise<WipeReport> {
+  async function wipe(workspaceId: string, actor: AuditEventInput['actor'], opts: WipeOptions = {}): Promise<WipeReport> {
     if (!z.string().uuid().safeParse(workspaceId).success) throw new NotFoundError('unknown workspace', 'workspace_not_found');
     const { rows } = await pools.control.query<{ id: string; region: Region }>(
       'UPDATE wact.workspaces SET wiped_at = coalesce(wiped_at, now()) WHERE id = $1 RETURNING id, region',
@@ -57,7 +70,8 @@ export function createWipeService(deps: {
     );
     if (!rows[0]) throw new NotFoundError('unknown workspace', 'workspace_not_found');
     const region = rows[0].region;
-    const purged = await purgeRegion(workspaceId, region, actor);
+    const queued = opts.history === 'queue';
+    const purged = await purgeRegion(workspaceId, region, actor, { eraseHistory: !queued });
     const { keysDestroyed, deleted, queuedJobsDeleted, auditStream } = purged;
     for (const t of CONTROL_WORKSPACE_TABLES) {
       const exists = await pools.control.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [t]);
@@ -80,6 +94,7 @@ export function createWipeService(deps: {
 
     const wipedAt = new Date().toISOString();
     const totalRows = Object.values(deleted).reduce((a, b) => a + b, 0);
+    const historyErasureJob = queued ? crypto.randomUUID() : undefined;
     await audit.append({
       action: 'workspace.wipe',
       actor,
@@ -95,12 +110,55 @@ export function createWipeService(deps: {
         tables: Object.keys(deleted).length,
         queuedJobsDeleted,
         sessionsRevoked,
-        auditEventsErased: auditStream.events,
-        auditStreamLastSeq: auditStream.lastSeq,
-        auditStreamLastHash: auditStream.lastHash,
+        ...(auditStream
+          ? {
+              auditEventsErased: auditStream.events,
+              auditStreamLastSeq: auditStream.lastSeq,
+              auditStreamLastHash: auditStream.lastHash,
+            }
+          : { historyErasureJob: historyErasureJob ?? null }),
       },
     });
-    return { workspaceId, region, keysDestroyed, deleted, queuedJobsDeleted, auditStream, wipedAt };
+    // Queued after the event that names it is durable: the job erases nothing that event does not vouch for.
+    if (historyErasureJob) await enqueueHistoryErasure(pools.region(region), { workspaceId, jobId: historyErasureJob });
+    return { workspaceId, region, keysDestroyed, deleted, queuedJobsDeleted, auditStream, historyErasureJob, wipedAt };
+  }
+
+  /**
+   * The worker's half of a wipe made through the broker: erases the
+   * workspace's audit stream as wact_owner exactly as an inline wipe does
+   * (eraseHistory: the tombstone first), the person who wiped as its actor.
+   * Refused unless the platform log holds the successful wipe that names this
+   * job and the directory marks the workspace wiped: a job row alone never
+   * erases history. A retry after the erasure committed finds nothing left.
+   */
+  async function eraseQueuedHistory(job: { id: string; data: unknown }): Promise<{ events: number } | 'already erased'> {
+    const data = z.object({ workspaceId: z.string().uuid() }).strict().parse(job.data);
+    const { rows } = await pools.control.query<{
+      actor_id: string;
+      actor_kind: AuditEventInput['actor']['kind'];
+      actor_role: string | null;
+      actor_name: string | null;
+      region: Region;
+    }>(
+      `SELECT e.actor_id, e.actor_kind, e.actor_role, e.actor_name, w.region
+         FROM audit.events e JOIN wact.workspaces w ON w.id = $1::uuid AND w.wiped_at IS NOT NULL
+        WHERE e.stream_id = $2 AND e.action = 'workspace.wipe' AND e.outcome = 'success' AND e.target_id = $1::text
+          AND e.metadata::jsonb->>'historyErasureJob' = $3
+        ORDER BY e.seq DESC LIMIT 1`,
+      [data.workspaceId, PLATFORM_STREAM, job.id],
+    );
+    const w = rows[0];
+    if (!w) throw new ForbiddenError('no wipe in the platform log queued this erasure: refused', 'erasure_not_requested');
+    const left = await pools
+      .region(w.region)
+      .query('SELECT 1 FROM wact.workspaces WHERE id = $1 UNION ALL SELECT 1 FROM audit.chain_heads WHERE stream_id = $1 LIMIT 1', [
+        data.workspaceId,
+      ]);
+    if (!left.rowCount) return 'already erased';
+    const actor = { id: w.actor_id, kind: w.actor_kind, role: w.actor_role ?? undefined, displayName: w.actor_name ?? undefined };
+    const erased = await eraseHistory(data.workspaceId, w.region, actor);
+    return { events: erased.events };
   }
 
   /**
@@ -112,6 +170,7 @@ export function createWipeService(deps: {
     workspaceId: string,
     region: Region,
     actor: AuditEventInput['actor'] = LIFECYCLE_ACTOR,
+    opts: { eraseHistory?: boolean } = {},
   ): Promise<Omit<WipeReport, 'workspaceId' | 'region' | 'wipedAt'>> {
     const regional = pools.region(region);
     const keysDestroyed = await keyring.destroy(workspaceId, region);
@@ -122,8 +181,10 @@ export function createWipeService(deps: {
       if (res.rowCount) deleted[t] = res.rowCount;
     }
     const queuedJobsDeleted = await deleteQueuedJobs(workspaceId, region);
-    const auditStream = await eraseHistory(workspaceId, region, actor);
+    const auditStream = opts.eraseHistory === false ? null : await eraseHistory(workspaceId, region, actor);
     const left = await remainingRows(regional, workspaceId, tables);
+    // The anchor goes with the audit stream (erase_workspace_history): when that is the worker's job, it stays until then.
+    if (!auditStream) delete left['wact.workspaces'];
     if (Object.keys(left).length) {
       // Something wrote while we deleted (a worker with keys still cached): fail loudly; a re-run finishes.
       throw new Error(`purge incomplete: rows remain in ${Object.keys(left).join(', ')}; run it again`);
@@ -220,7 +281,7 @@ export function createWipeService(deps: {
     return n;
   }
 
-  return { wipe, purgeRegion };
+  return { wipe, purgeRegion, eraseQueuedHistory };
 }
 
 export type WipeService = ReturnType<typeof createWipeService>;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
 import { startTestBroker, type TestBroker } from '../support/broker.ts';
 import { auditEvents, PLATFORM_STREAM_ID, rowsMentioning } from './lifecycle-support.ts';
 
@@ -68,14 +69,42 @@ describe('lifecycle API (Settings → Data)', () => {
     expect(wrong.body.error.code).toBe('step_up_failed');
     expect((await broker.platform.workspaces.get(ws.id)).id).toBe(ws.id); // still there
 
+    const eu = broker.platform.pools.region('eu');
+    const streamEvents = async () =>
+      (await eu.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1', [ws.id])).rows[0].n;
     const ok = await owner.post(`${base}/wipe`, { confirm: ws.name, totp: await broker.totpCode(identity), reason: 'closing the shop' });
-    expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ workspaceId: ws.id, keysDestroyed: 2 });
-    expect(await rowsMentioning(broker.platform.pools.region('eu'), ws.id)).toEqual({});
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body).toMatchObject({ workspaceId: ws.id, keysDestroyed: 2, auditStreamErasure: 'queued' });
     const events = (await auditEvents(broker.platform.pools.control, PLATFORM_STREAM_ID, 'workspace.wipe')).filter(
       (e) => e.targetId === ws.id,
     );
     expect(events.map((e) => e.metadata.region ?? e.metadata.stepUp)).toEqual(['eu', 'invalid']);
+
+    // The broker holds no owner credential: keys, rows and sessions went, the workspace's audit stream waits for
+    // the worker's job that its wipe event names (ids only in the job).
+    const jobId = events[0].metadata.historyErasureJob as string;
+    const job = await eu.query(`SELECT name, data FROM pgboss.job WHERE id = $1`, [jobId]);
+    expect(job.rows[0]).toEqual({ name: 'lifecycle.erase_history', data: { workspaceId: ws.id } });
+    expect(await streamEvents()).toBeGreaterThan(0);
+    // A job the platform log does not vouch for erases nothing.
+    const worker = createWipeService(broker.platform); // as the worker builds it: with the operator URLs
+    await expect(
+      worker.eraseQueuedHistory({ id: '00000000-0000-4000-8000-00000000beef', data: { workspaceId: ws.id } }),
+    ).rejects.toMatchObject({ code: 'erasure_not_requested' });
+    expect(await streamEvents()).toBeGreaterThan(0);
+    // The worker's run erases it, tombstone first, naming the owner who wiped; a retry finds nothing left.
+    expect(await worker.eraseQueuedHistory({ id: jobId, data: { workspaceId: ws.id } })).toMatchObject({ events: expect.any(Number) });
+    expect(await worker.eraseQueuedHistory({ id: jobId, data: { workspaceId: ws.id } })).toBe('already erased');
+    expect(await streamEvents()).toBe(0);
+    const tombstone = (await auditEvents(broker.platform.pools.control, PLATFORM_STREAM_ID, 'audit.stream.tombstone')).filter(
+      (e) => e.targetId === ws.id,
+    );
+    expect(tombstone).toHaveLength(1);
+    expect(tombstone[0].actorId).toBe(events[0].actorId);
+    // Nothing of the workspace is left in its region but the finished job's own row (ids only).
+    const left = await rowsMentioning(eu, ws.id);
+    expect(Object.values(left)).toEqual([1]);
+    expect(Object.keys(left)[0]).toMatch(/^pgboss\.j/); // the job's row (pg-boss partitions its job table by queue)
     expect((await owner.get(`${base}/retention`)).status).toBeGreaterThanOrEqual(403);
   });
 });

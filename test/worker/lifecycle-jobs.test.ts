@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeletionService } from '../../shared/lifecycle/deletion-service.ts';
 import { enqueueDeletion } from '../../shared/lifecycle/lifecycle-jobs.ts';
+import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
 import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
 import { startWorker } from '../../worker/worker-server.ts';
 import { testConfig } from '../support/db.ts';
@@ -47,5 +48,33 @@ describe('worker: lifecycle jobs (pg-boss)', () => {
       status = (await svc.get(ws.id, req.id)).status;
     }
     expect(status).toBe('completed');
+  }, 60_000);
+
+  it('a wipe made without the owner credential (as the broker does) has its audit stream erased by the worker, tombstone first', async () => {
+    const ws = await newWorkspace(ctx.operator, 'eu');
+    await ctx.broker.audit.append({
+      action: 'data.read',
+      actor: testActor,
+      workspaceId: ws.id,
+      region: 'eu',
+      target: { type: 'workspace', id: ws.id },
+      outcome: 'success',
+    });
+    const eu = ctx.operator.pools.region('eu');
+    const stream = async () =>
+      (await eu.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1', [ws.id])).rows[0].n;
+    // The broker's service: pools, keyring and audit only — no operator URLs.
+    const { pools, keyring, audit } = ctx.broker;
+    const report = await createWipeService({ pools, keyring, audit }).wipe(ws.id, testActor, { history: 'queue' });
+    expect(report.auditStream).toBeNull();
+    expect(report.historyErasureJob).toEqual(expect.any(String));
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await stream()) > 0;) await new Promise((r) => setTimeout(r, 300));
+    expect(await stream()).toBe(0);
+    expect((await eu.query('SELECT 1 FROM wact.workspaces WHERE id = $1', [ws.id])).rowCount).toBe(0);
+    const tombstones = await ctx.operator.pools.control.query(
+      `SELECT actor_id FROM audit.events WHERE action = 'audit.stream.tombstone' AND target_id = $1`,
+      [ws.id],
+    );
+    expect(tombstones.rows).toEqual([{ actor_id: testActor.id }]);
   }, 60_000);
 });

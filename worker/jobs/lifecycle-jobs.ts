@@ -1,6 +1,7 @@
 import { createDeletionService } from '../../shared/lifecycle/deletion-service.ts';
 import { enqueueDeletion, LIFECYCLE_QUEUES } from '../../shared/lifecycle/lifecycle-jobs.ts';
 import { createRetentionService, LIFECYCLE_ACTOR } from '../../shared/lifecycle/retention-service.ts';
+import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
 import { workspaceWorkerJobs } from '../../shared/workspaces/workspace-jobs.ts';
 import type { JobFactory } from '../worker-types.ts';
 
@@ -27,6 +28,8 @@ class DeletionPending extends Error {
 export const lifecycleJobs: JobFactory = (root) => {
   const platform = root.platform('broker');
   const retention = createRetentionService(platform);
+  // With the operator URLs: the stream is erased as wact_owner (the broker's wipe queued it).
+  const wipes = createWipeService(platform);
   const deletion = createDeletionService({
     ...platform,
     config: root.config,
@@ -62,6 +65,19 @@ export const lifecycleJobs: JobFactory = (root) => {
           if (typeof data?.workspaceId !== 'string' || typeof data.requestId !== 'string') return; // malformed: dropped, the sweep covers it
           const view = await deletion.processRequest(data.workspaceId, data.requestId, LIFECYCLE_ACTOR);
           if (view.status === 'propagating' && view.targets.some((t) => t.status === 'pending')) throw new DeletionPending();
+        },
+      },
+      {
+        // The erasure of a wiped workspace's audit stream, queued by the broker's wipe (it holds no owner credential).
+        group: 'lifecycle',
+        scope: 'region',
+        queue: LIFECYCLE_QUEUES.historyErasure,
+        async run(job) {
+          const r = await wipes.eraseQueuedHistory(job);
+          platform.logger.info(
+            { region: job.region, jobId: job.id, erased: r === 'already erased' ? r : r.events },
+            'audit stream erased (wipe)',
+          );
         },
       },
       // Key re-encryption and workspace moves, requested through the broker (shared/workspaces/workspace-jobs.ts).
