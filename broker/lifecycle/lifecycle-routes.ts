@@ -140,7 +140,7 @@ export const lifecycleRoutes: ApiRoute[] = [
         keysDestroyed: report.keysDestroyed,
         rowsDeleted: Object.values(report.deleted).reduce((a, b) => a + b, 0),
         queuedJobsDeleted: report.queuedJobsDeleted,
-        auditStreamErasure: report.historyErasureJob ? 'queued' : 'done',
+        auditStreamErasure: 'queued', // by the worker (lifecycle.erase_history)
       };
     },
   },

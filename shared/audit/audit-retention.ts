@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '../db/pools.ts';
 import type { AuditSigningService } from './audit-sign-requests.ts';
 import { PLATFORM_STREAM, type AuditDatabase, type AuditEventInput } from './audit-types.ts';
 import { toAppendRow } from './audit-validation.ts';
@@ -110,10 +111,7 @@ async function deleteRecorded<T>(
   work: (client: pg.PoolClient) => Promise<T>,
   events: (done: T) => AuditEventInput[],
 ): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('SET LOCAL synchronous_commit = on');
     const done = await work(client);
     const rows = events(done).map((e) => {
@@ -122,14 +120,6 @@ async function deleteRecorded<T>(
       return row;
     });
     if (rows.length) await client.query('SELECT audit.append($1::jsonb)', [JSON.stringify(rows)]);
-    await client.query('COMMIT');
     return done;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  });
 }

@@ -97,14 +97,7 @@ export function createJobQueue(opts: {
       started = true;
     },
     async ensureQueue(def) {
-      const options = {
-        policy: def.policy ?? 'standard',
-        retryLimit: def.retryLimit,
-        retryDelay: def.retryDelaySeconds,
-        retryBackoff: def.retryBackoff,
-        expireInSeconds: def.expireInSeconds ?? 15 * 60,
-        retentionMinutes: (def.retentionDays ?? 14) * 24 * 60,
-      };
+      const options = queueOptions(def);
       await opts.pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [def.name, JSON.stringify(options)]);
       // A queue created by an older release keeps its first options: bring them up to this definition (DML only).
       await opts.pool.query(
@@ -154,4 +147,35 @@ export function createJobQueue(opts: {
       await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
     },
   };
+}
+
+/** A definition as pg-boss's queue options (what wact_private.ensure_job_queue takes). */
+export function queueOptions(def: QueueDefinition) {
+  return {
+    policy: def.policy ?? 'standard',
+    retryLimit: def.retryLimit,
+    retryDelay: def.retryDelaySeconds,
+    retryBackoff: def.retryBackoff,
+    expireInSeconds: def.expireInSeconds ?? 15 * 60,
+    retentionMinutes: (def.retentionDays ?? 14) * 24 * 60,
+  };
+}
+
+/**
+ * Queues one job with plain SQL, for a process that runs no pg-boss instance
+ * (the broker's API): the queue through the definer function, then the row.
+ * `id` lets an audit event name the job before it exists.
+ */
+export async function enqueueJobBySql(
+  pool: Pick<pg.Pool, 'query'>,
+  def: QueueDefinition,
+  data: Record<string, string>,
+  id?: string,
+): Promise<void> {
+  await pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [def.name, JSON.stringify(queueOptions(def))]);
+  await pool.query(
+    `INSERT INTO pgboss.job (id, name, data, retry_limit, retry_delay, retry_backoff)
+     VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6)`,
+    [id ?? null, def.name, JSON.stringify(data), def.retryLimit, def.retryDelaySeconds, def.retryBackoff],
+  );
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { QueueDefinition } from '../jobs/job-queue.ts';
+import { enqueueJobBySql, type QueueDefinition } from '../jobs/job-queue.ts';
 
 /**
  * The data-lifecycle queues (worked by the worker: worker/jobs/lifecycle-jobs.ts).
@@ -36,25 +36,7 @@ export const LIFECYCLE_QUEUES = {
  * our own ids only. If this fails the periodic sweep still finds the request.
  */
 export async function enqueueDeletion(pool: Pick<pg.Pool, 'query'>, job: { workspaceId: string; requestId: string }): Promise<void> {
-  const q = LIFECYCLE_QUEUES.deletion;
-  await pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [
-    q.name,
-    JSON.stringify({
-      policy: 'standard',
-      retryLimit: q.retryLimit,
-      retryDelay: q.retryDelaySeconds,
-      retryBackoff: q.retryBackoff,
-      expireInSeconds: 900,
-      retentionMinutes: 14 * 24 * 60,
-    }),
-  ]);
-  await pool.query('INSERT INTO pgboss.job (name, data, retry_limit, retry_delay, retry_backoff) VALUES ($1, $2, $3, $4, $5)', [
-    q.name,
-    JSON.stringify({ workspaceId: job.workspaceId, requestId: job.requestId }),
-    q.retryLimit,
-    q.retryDelaySeconds,
-    q.retryBackoff,
-  ]);
+  await enqueueJobBySql(pool, LIFECYCLE_QUEUES.deletion, { workspaceId: job.workspaceId, requestId: job.requestId });
 }
 
 /**
@@ -62,24 +44,5 @@ export async function enqueueDeletion(pool: Pick<pg.Pool, 'query'>, job: { works
  * wipe's platform event names). Plain SQL on the regional pool, as above.
  */
 export async function enqueueHistoryErasure(pool: Pick<pg.Pool, 'query'>, job: { workspaceId: string; jobId: string }): Promise<void> {
-  const q = LIFECYCLE_QUEUES.historyErasure;
-  await pool.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [
-    q.name,
-    JSON.stringify({
-      policy: 'standard',
-      retryLimit: q.retryLimit,
-      retryDelay: q.retryDelaySeconds,
-      retryBackoff: q.retryBackoff,
-      expireInSeconds: 900,
-      retentionMinutes: 14 * 24 * 60,
-    }),
-  ]);
-  await pool.query('INSERT INTO pgboss.job (id, name, data, retry_limit, retry_delay, retry_backoff) VALUES ($1, $2, $3, $4, $5, $6)', [
-    job.jobId,
-    q.name,
-    JSON.stringify({ workspaceId: job.workspaceId }),
-    q.retryLimit,
-    q.retryDelaySeconds,
-    q.retryBackoff,
-  ]);
+  await enqueueJobBySql(pool, LIFECYCLE_QUEUES.historyErasure, { workspaceId: job.workspaceId }, job.jobId);
 }

@@ -46,20 +46,6 @@ export interface MoveOptions {
 }
 
 /**
- * Moving a workspace to another region (an explicit operator action):
- *  1. keys in the target region: the hashing key is re-wrapped under the
- *     target KEK (the same key, or every stored phone hash would stop
- *     matching), the data key is new;
- *  2. every row is copied, every field ciphertext decrypted with the source
- *     key and encrypted again with the target key (same table/column binding);
- *  3. verified: row counts per table match and every copied ciphertext
- *     decrypts under the target keys;
- *  4. the directory points at the target, then the source is purged (keys
- *     first). Audited in the platform log and in the workspace's new stream.
- * Run it in a quiet window: writes that reach the source after its copy are
- * refused once the source anchor is gone (foreign key), not carried over.
- */
-/**
  * A workspace whose keys are under the customer's own KMS key moves only
  * under another key of theirs, in the target region (`customerKeyArn`). Their
  * key lives in the source's AWS region, and without one named the copy would
@@ -80,6 +66,20 @@ export async function assertNoCustomerKey(pool: Pick<pg.Pool, 'query'>, workspac
     );
 }
 
+/**
+ * Moving a workspace to another region (an explicit operator action):
+ *  1. keys in the target region: the hashing key is re-wrapped under the
+ *     target KEK (the same key, or every stored phone hash would stop
+ *     matching), the data key is new;
+ *  2. every row is copied, every field ciphertext decrypted with the source
+ *     key and encrypted again with the target key (same table/column binding);
+ *  3. verified: row counts per table match and every copied ciphertext
+ *     decrypts under the target keys;
+ *  4. the directory points at the target, then the source is purged (keys
+ *     first). Audited in the platform log and in the workspace's new stream.
+ * Run it in a quiet window: writes that reach the source after its copy are
+ * refused once the source anchor is gone (foreign key), not carried over.
+ */
 export function createMoveService(deps: {
   pools: Pick<Pools, 'control' | 'region'>;
   keyring: Keyring;

@@ -110,13 +110,13 @@ export function createWipeService(deps: {
         tables: Object.keys(deleted).length,
         queuedJobsDeleted,
         sessionsRevoked,
-        ...(auditStream
-          ? {
-              auditEventsErased: auditStream.events,
-              auditStreamLastSeq: auditStream.lastSeq,
-              auditStreamLastHash: auditStream.lastHash,
-            }
-          : { historyErasureJob: historyErasureJob ?? null }),
+        ...(historyErasureJob
+          ? { historyErasureJob }
+          : {
+              auditEventsErased: auditStream?.events ?? 0,
+              auditStreamLastSeq: auditStream?.lastSeq ?? null,
+              auditStreamLastHash: auditStream?.lastHash ?? null,
+            }),
       },
     });
     // Queued after the event that names it is durable: the job erases nothing that event does not vouch for.

@@ -5,7 +5,7 @@ import type { Region } from '../config/config.ts';
 import { customerKeyArn } from '../crypto/workspace-kek.ts';
 import type { Pools } from '../db/pools.ts';
 import { ConflictError, NotFoundError } from '../errors/errors.ts';
-import type { QueueDefinition } from '../jobs/job-queue.ts';
+import { queueOptions, type QueueDefinition } from '../jobs/job-queue.ts';
 import type { Permission } from '../permissions/permissions.ts';
 
 /**
@@ -123,17 +123,7 @@ export async function enqueueWorkspaceJob(
   const payload = workspaceJobData.parse(data);
   const client = await pool.connect();
   try {
-    await client.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [
-      q.name,
-      JSON.stringify({
-        policy: 'standard',
-        retryLimit: q.retryLimit,
-        retryDelay: q.retryDelaySeconds,
-        retryBackoff: q.retryBackoff,
-        expireInSeconds: q.expireInSeconds,
-        retentionMinutes: q.retentionDays * 24 * 60,
-      }),
-    ]);
+    await client.query('SELECT wact_private.ensure_job_queue($1, $2::json)', [q.name, JSON.stringify(queueOptions(q))]);
     await client.query('BEGIN');
     // Serialises requests for one workspace (any broker instance) until commit.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`wact.workspace-job:${payload.workspaceId}`]);

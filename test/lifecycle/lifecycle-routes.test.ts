@@ -92,6 +92,35 @@ describe('lifecycle API (Settings → Data)', () => {
       worker.eraseQueuedHistory({ id: '00000000-0000-4000-8000-00000000beef', data: { workspaceId: ws.id } }),
     ).rejects.toMatchObject({ code: 'erasure_not_requested' });
     expect(await streamEvents()).toBeGreaterThan(0);
+    // Nor does a wipe event written for a workspace that was never wiped (a broker credential can append events).
+    const live = await broker.createWorkspace();
+    await broker.platform.audit.append({
+      action: 'data.read',
+      actor: { id: 'emp-1', kind: 'employee', role: 'support' },
+      reason: 'ticket T-1',
+      workspaceId: live.id,
+      region: 'eu',
+      target: { type: 'workspace', id: live.id },
+      outcome: 'success',
+    });
+    const liveEvents = (await eu.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1', [live.id]))
+      .rows[0].n;
+    expect(liveEvents).toBeGreaterThan(0);
+    const forged = '00000000-0000-4000-8000-00000000f00d';
+    await broker.platform.audit.append({
+      action: 'workspace.wipe',
+      actor: { id: 'emp-1', kind: 'employee', role: 'support' },
+      workspaceId: null,
+      target: { type: 'workspace', id: live.id },
+      outcome: 'success',
+      metadata: { region: 'eu', historyErasureJob: forged },
+    });
+    await expect(worker.eraseQueuedHistory({ id: forged, data: { workspaceId: live.id } })).rejects.toMatchObject({
+      code: 'erasure_not_requested',
+    });
+    expect((await eu.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.events WHERE stream_id = $1', [live.id])).rows[0].n).toBe(
+      liveEvents,
+    );
     // The worker's run erases it, tombstone first, naming the owner who wiped; a retry finds nothing left.
     expect(await worker.eraseQueuedHistory({ id: jobId, data: { workspaceId: ws.id } })).toMatchObject({ events: expect.any(Number) });
     expect(await worker.eraseQueuedHistory({ id: jobId, data: { workspaceId: ws.id } })).toBe('already erased');

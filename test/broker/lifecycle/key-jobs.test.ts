@@ -80,6 +80,22 @@ describe('key and move routes, and their jobs', () => {
     return rows.map((r) => ({ ...r, metadata: JSON.parse(r.metadata) as Record<string, unknown> }));
   }
 
+  /** The request event the broker writes before queueing a job (the handler reads who asked from it); returns the job id. */
+  async function requested(kind: 'reencrypt' | 'move', workspaceId: string, askerId: string): Promise<string> {
+    const jobId = crypto.randomUUID();
+    await broker.platform.audit.append({
+      action: REQUEST_ACTIONS[kind],
+      actor: { id: askerId, kind: 'customer', role: 'owner' },
+      workspaceId,
+      region: 'eu',
+      target: { type: 'workspace', id: workspaceId },
+      reason: 'OPS-7 key hygiene',
+      outcome: 'success',
+      metadata: { jobId },
+    });
+    return jobId;
+  }
+
   async function keyRows(region: 'eu' | 'us', id: string) {
     const { rows } = await broker.platform.pools
       .region(region)
@@ -397,21 +413,7 @@ describe('key and move routes, and their jobs', () => {
     const asker = (await broker.createCustomer(w.id, 'owner')).userId;
     const handlers = workspaceJobHandlers(lc.broker);
     const data = { reencrypt: { workspaceId: w.id }, move: { workspaceId: w.id, to: 'us' } } as const;
-    /** The request event as the broker writes it before queueing (the handler reads who asked from it). */
-    const asked = async (kind: 'reencrypt' | 'move') => {
-      const jobId = crypto.randomUUID();
-      await broker.platform.audit.append({
-        action: REQUEST_ACTIONS[kind],
-        actor: { id: asker, kind: 'customer', role: 'owner' },
-        workspaceId: w.id,
-        region: 'eu',
-        target: { type: 'workspace', id: w.id },
-        reason: 'OPS-7 key hygiene',
-        outcome: 'success',
-        metadata: { jobId },
-      });
-      return jobId;
-    };
+    const asked = (kind: 'reencrypt' | 'move') => requested(kind, w.id, asker);
     const restore = async () => {
       await control.query(
         `INSERT INTO wact.memberships (workspace_id, user_id, role) VALUES ($1, $2, 'owner')
@@ -480,16 +482,7 @@ describe('key and move routes, and their jobs', () => {
     ).toBe(0);
 
     // The job, for a move asked before the key was set: refused before it copies anything, a failure event naming the owner.
-    const jobId = crypto.randomUUID();
-    await broker.platform.audit.append({
-      action: REQUEST_ACTIONS.move,
-      actor,
-      workspaceId: w.id,
-      region: 'eu',
-      target: { type: 'workspace', id: w.id },
-      outcome: 'success',
-      metadata: { jobId },
-    });
+    const jobId = await requested('move', w.id, ownerId);
     await expect(workspaceJobHandlers(lc.broker).move({ id: jobId, data: { workspaceId: w.id, to: 'us' } })).rejects.toMatchObject({
       code: 'customer_key_set',
     });
@@ -512,16 +505,7 @@ describe('key and move routes, and their jobs', () => {
     const next = await owner.post(`/api/workspaces/${w.id}/move`, { region: 'us', kmsKeyArn: US_ARN });
     expect(next.body.error?.code).toBe('step_up_required');
     // ... and the job moves it under that key: the copy's keys are the customer's, none of WAct's.
-    const underTheirs = crypto.randomUUID();
-    await broker.platform.audit.append({
-      action: REQUEST_ACTIONS.move,
-      actor,
-      workspaceId: w.id,
-      region: 'eu',
-      target: { type: 'workspace', id: w.id },
-      outcome: 'success',
-      metadata: { jobId: underTheirs },
-    });
+    const underTheirs = await requested('move', w.id, ownerId);
     await workspaceJobHandlers(lc.broker).move({ id: underTheirs, data: { workspaceId: w.id, to: 'us', kmsKeyArn: US_ARN } });
     expect((await keyRows('us', w.id)).map((k) => [k.provider, k.kek_id])).toEqual([
       ['kms-customer', US_ARN],
