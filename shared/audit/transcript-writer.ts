@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { byteaArray, int4Array, textArray, timestamptzArray, uuidArray } from '../db/binary-arrays.ts';
 import type { TranscriptLink } from './transcript-chain.ts';
 
 /**
@@ -62,23 +63,25 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>) {
       prev[i] = l.prevHash;
       hash[i] = l.hash;
     }
+    // Binary arrays (shared/db/binary-arrays.ts): no escaping here, no text parsing on the server.
+    const values = [
+      uuidArray(fresh.map((p) => p.link.transcriptId)),
+      uuidArray(fresh.map((p) => p.link.streamId)),
+      textArray(fresh.map((p) => p.link.sessionId)),
+      textArray(fresh.flatMap((p) => p.header)),
+      uuidArray(ids),
+      uuidArray(streams),
+      int4Array(seqs),
+      timestamptzArray(ts),
+      textArray(outcomes),
+      textArray(metadata),
+      byteaArray(prev),
+      byteaArray(hash),
+    ];
     await pool.query({
-      name: 'wact.audit.append_transcript',
+      name: 'wact.audit.append_transcript.bin',
       text: 'SELECT audit.append_transcript($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-      values: [
-        fresh.map((p) => p.link.transcriptId),
-        fresh.map((p) => p.link.streamId),
-        fresh.map((p) => p.link.sessionId),
-        fresh.flatMap((p) => p.header),
-        ids,
-        streams,
-        seqs,
-        ts,
-        outcomes,
-        metadata,
-        prev,
-        hash,
-      ],
+      values,
     });
   }
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createTranscriptChain, type TranscriptLink } from '../../shared/audit/transcript-chain.ts';
 import { createTranscriptWriter, type TranscriptHeader } from '../../shared/audit/transcript-writer.ts';
+import { decodeInt4s, decodeUuids } from '../support/binary-array-decoder.ts';
 
 /**
  * The group-commit writer (shared/audit/transcript-writer.ts) against a fake
@@ -29,14 +30,15 @@ function fakePool() {
   let inFlight = 0;
   let maxInFlight = 0;
   const pool = {
-    query(q: { values: unknown[] }): Promise<unknown> {
+    query(q: { values: Buffer[] }): Promise<unknown> {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       return new Promise((resolve, reject) => {
         const call: Call = {
-          fresh: q.values[0] as string[],
-          ids: q.values[4] as string[],
-          seqs: q.values[6] as number[],
+          // The writer sends binary arrays (shared/db/binary-arrays.ts), read back independently.
+          fresh: decodeUuids(q.values[0]),
+          ids: decodeUuids(q.values[4]),
+          seqs: decodeInt4s(q.values[6]),
           answered: false,
           answer(err) {
             call.answered = true;
