@@ -509,6 +509,8 @@ async function main(): Promise<void> {
       WARMUP_SECONDS,
     );
     const relayOnly = await pgbench('through the gateway WITHOUT audit writes (ceiling of the relay)', { ...gatewayConn, port: bp });
+    // Its one-client p50: what the relay alone adds, the rest of the added latency being the wait for the record.
+    const p50Relay = await p50OneClient('through the gateway WITHOUT audit writes', { ...gatewayConn, port: bp }, work);
     await bare.close();
 
     // Diagnosis only (BENCH_DIAGNOSE=1): a bare Node.js TLS pipe.
@@ -553,7 +555,7 @@ async function main(): Promise<void> {
       line('relay without audit', relayOnly, `, gateway ${us(relayOnly.cpu.gateway, relayOnly.transactions)}`),
       `  ratios: gateway/direct-TLS ${ratio(viaGateway.tps, directTls?.tps)}; gateway/PgBouncer ${ratio(viaGateway.tps, bouncer?.tps)} (target ≥ 0.35); PgBouncer/direct-TLS ${ratio(bouncer?.tps ?? 0, bouncer ? directTls?.tps : undefined)}`,
       `  one client, p50: direct over TLS ${p50Direct?.toFixed(3) ?? 'n/a'} ms, gateway ${p50Gateway.toFixed(3)} ms, added ${p50Direct !== undefined ? (p50Gateway - p50Direct).toFixed(3) : 'n/a'} ms (target ≤ 0.5)`,
-      `  bounds here: relay without audit/PgBouncer ${ratio(relayOnly.tps, bouncer?.tps)}, gateway/relay without audit ${ratio(viaGateway.tps, relayOnly.tps)}; one durable commit on this server, p50 ${commitFloor.toFixed(3)} ms (each reply waits for its record's)`,
+      `  bounds here: relay without audit/PgBouncer ${ratio(relayOnly.tps, bouncer?.tps)}, gateway/relay without audit ${ratio(viaGateway.tps, relayOnly.tps)}; one durable commit on this server, p50 ${commitFloor.toFixed(3)} ms (each reply waits for its record's); one client, p50 added by the relay without audit ${p50Direct !== undefined ? (p50Relay - p50Direct).toFixed(3) : 'n/a'} ms`,
       `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7)`,
       ...(recordMs.length
         ? [
