@@ -151,4 +151,19 @@ describe('transcript writer (group commit)', () => {
     expect(rb.status).toBe('fulfilled');
     expect(calls.map((c) => c.ids)).toEqual([[a.id, b.id], [a.id], [b.id]]);
   });
+
+  it('a value the binary encoder refuses (22007) fails only its own record, before anything is sent for it', async () => {
+    const { pool, calls } = fakePool();
+    const writer = createTranscriptWriter(pool as never);
+    const a = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
+    const b = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
+    const bad = { ...a.next('success', { rows: 1 }), occurredAt: '2026-02-30T00:00:00.000000Z' };
+    const outcome = Promise.allSettled([writer.push(bad, HEADER), writer.push(b.next('success', { rows: 1 }), HEADER)]);
+    await tick();
+    expect(calls.map((c) => c.ids)).toEqual([[b.id]]); // the batch and a's retry were refused before sending
+    calls[0].answer();
+    const [ra, rb] = await outcome;
+    expect(ra).toMatchObject({ status: 'rejected', reason: { code: '22007' } });
+    expect(rb.status).toBe('fulfilled');
+  });
 });
