@@ -79,7 +79,7 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>) {
       byteaArray(hash),
     ];
     await pool.query({
-      name: 'wact.audit.append_transcript.bin',
+      name: 'wact.audit.append_transcript',
       text: 'SELECT audit.append_transcript($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
       values,
     });

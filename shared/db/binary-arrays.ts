@@ -1,6 +1,6 @@
 /**
  * One-dimensional PostgreSQL arrays in the binary wire format, for query
- * parameters that carry many values (the gateway's group commit sends eight
+ * parameters that carry many values (the gateway's group commit sends twelve
  * arrays per call).
  *
  * Why: node-postgres sends an array as text (`{"…","…"}`), escaping every
@@ -38,11 +38,17 @@ type ElementType = keyof typeof OID;
 /** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01T00:00:00Z). */
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
 
+/**
+ * `size` gives an element's byte length (for the allocation); `write` writes
+ * it and returns the bytes written, which become its length prefix. The two
+ * must agree: a mismatch would leave uninitialised memory in the parameter,
+ * so it is refused.
+ */
 function encode<T>(
   type: ElementType,
   values: readonly T[],
   size: (v: T) => number,
-  write: (buf: Buffer, at: number, v: T) => void,
+  write: (buf: Buffer, at: number, v: T) => number,
 ): Buffer {
   const n = values.length;
   if (n === 0) {
@@ -66,44 +72,39 @@ function encode<T>(
   out.writeInt32BE(1, 16);
   let at = 20;
   for (const v of values) {
-    if (v === null || v === undefined) {
-      out.writeInt32BE(-1, at);
-      at += 4;
-      continue;
-    }
-    const len = size(v);
+    const len = v === null || v === undefined ? -1 : write(out, at + 4, v);
     out.writeInt32BE(len, at);
-    write(out, at + 4, v);
-    at += 4 + len;
+    at += 4 + Math.max(len, 0);
   }
+  if (at !== total) throw new Error(`binary ${type}[]: ${at} bytes written for ${total} allocated`);
   return out;
+}
+
+/** An encoder for a type whose elements all have `width` bytes. */
+function fixedWidth<T>(type: ElementType, width: number, write: (buf: Buffer, at: number, v: T) => void) {
+  return (values: readonly T[]): Buffer =>
+    encode(
+      type,
+      values,
+      () => width,
+      (buf, at, v) => {
+        write(buf, at, v);
+        return width;
+      },
+    );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function uuidArray(values: readonly string[]): Buffer {
-  return encode(
-    'uuid',
-    values,
-    () => 16,
-    (buf, at, v) => {
-      if (!UUID.test(v)) throw new ArrayValueError('not a UUID', '22P02');
-      buf.write(v.replace(/-/g, ''), at, 16, 'hex');
-    },
-  );
-}
+export const uuidArray = fixedWidth<string>('uuid', 16, (buf, at, v) => {
+  if (!UUID.test(v)) throw new ArrayValueError('not a UUID', '22P02');
+  buf.write(v.replace(/-/g, ''), at, 16, 'hex');
+});
 
-export function int4Array(values: readonly number[]): Buffer {
-  return encode(
-    'int4',
-    values,
-    () => 4,
-    (buf, at, v) => {
-      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new ArrayValueError('not a 32-bit integer', '22003');
-      buf.writeInt32BE(v, at);
-    },
-  );
-}
+export const int4Array = fixedWidth<number>('int4', 4, (buf, at, v) => {
+  if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new ArrayValueError('not a 32-bit integer', '22003');
+  buf.writeInt32BE(v, at);
+});
 
 export function textArray(values: readonly (string | null)[]): Buffer {
   return encode<string | null>(
@@ -112,7 +113,7 @@ export function textArray(values: readonly (string | null)[]): Buffer {
     (v) => Buffer.byteLength(v!, 'utf8'),
     (buf, at, v) => {
       if (v!.includes('\0')) throw new ArrayValueError('text cannot hold NUL', '22021');
-      buf.write(v!, at, 'utf8');
+      return buf.write(v!, at, 'utf8');
     },
   );
 }
@@ -122,7 +123,7 @@ export function byteaArray(values: readonly Buffer[]): Buffer {
     'bytea',
     values,
     (v) => v.length,
-    (buf, at, v) => void v.copy(buf, at),
+    (buf, at, v) => v.copy(buf, at),
   );
 }
 
@@ -145,11 +146,4 @@ export function pgMicros(iso: string): bigint {
 }
 
 /** timestamptz values given as UTC ISO strings with up to microseconds (the audit chain's `occurredAt`). */
-export function timestamptzArray(values: readonly string[]): Buffer {
-  return encode(
-    'timestamptz',
-    values,
-    () => 8,
-    (buf, at, v) => void buf.writeBigInt64BE(pgMicros(v), at),
-  );
-}
+export const timestamptzArray = fixedWidth<string>('timestamptz', 8, (buf, at, v) => void buf.writeBigInt64BE(pgMicros(v), at));

@@ -69,7 +69,22 @@ describe('binary arrays (differential against PostgreSQL)', () => {
   });
 
   it('text[]: any Unicode text (quotes, backslashes, braces, commas, "NULL", empty) and NULLs', async () => {
-    const tricky = fc.constantFrom('', 'NULL', 'null', '"', '\\', '{', '}', ',', ' ', '{"a":"b\\"c"}', 'é', '😀');
+    const tricky = fc.constantFrom(
+      '',
+      'NULL',
+      'null',
+      '"',
+      '\\',
+      '{',
+      '}',
+      ',',
+      ' ',
+      '{"a":"b\\"c"}',
+      'é',
+      '😀',
+      '\uD800 lone surrogate',
+      'x\uDFFF',
+    );
     const element = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 30 }), tricky, fc.constant(null));
     await fc.assert(
       fc.asyncProperty(fc.array(element, { maxLength: 20 }), async (texts) => {
