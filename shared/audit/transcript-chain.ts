@@ -37,12 +37,17 @@ export interface TranscriptRecordFields {
   metadata: string; // canonical JSON text
 }
 
+/** SHA-256(prev || canonical record). */
+function linkHash(prev: Buffer, r: TranscriptRecordFields): Buffer {
+  return createHash('sha256')
+    .update(prev)
+    .update(TRANSCRIPT_PREFIX + f(r.transcriptId) + f(r.seq) + f(r.occurredAt) + f(r.outcome) + f(r.metadata), 'utf8')
+    .digest();
+}
+
 /** hex SHA-256(prev || canonical record). */
 export function transcriptHash(prevHex: string, r: TranscriptRecordFields): string {
-  return createHash('sha256')
-    .update(Buffer.from(prevHex, 'hex'))
-    .update(TRANSCRIPT_PREFIX + f(r.transcriptId) + f(r.seq) + f(r.occurredAt) + f(r.outcome) + f(r.metadata), 'utf8')
-    .digest('hex');
+  return linkHash(Buffer.from(prevHex, 'hex'), r).toString('hex');
 }
 
 /** A record as the writer stores it: everything hashed, plus the link. */
@@ -76,7 +81,7 @@ export function createTranscriptChain(opts: { streamId: string; sessionId: strin
   const transcriptId = opts.transcriptId ?? randomUUID();
   const now = opts.now ?? Date.now;
   let seq = 0;
-  let head = Buffer.from(transcriptGenesis(transcriptId, opts.streamId, opts.sessionId), 'hex');
+  let head: Buffer = Buffer.from(transcriptGenesis(transcriptId, opts.streamId, opts.sessionId), 'hex');
   return {
     id: transcriptId,
     get count(): number {
@@ -91,10 +96,7 @@ export function createTranscriptChain(opts: { streamId: string; sessionId: strin
       const at = new Date(now());
       const occurredAt = micros(at);
       const n = seq + 1;
-      const hash = Buffer.from(
-        transcriptHash(head.toString('hex'), { transcriptId, seq: String(n), occurredAt, outcome, metadata: text }),
-        'hex',
-      );
+      const hash = linkHash(head, { transcriptId, seq: String(n), occurredAt, outcome, metadata: text });
       const link: TranscriptLink = {
         transcriptId,
         streamId: opts.streamId,

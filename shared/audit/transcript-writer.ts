@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { byteaArray, int4Array, textArray, timestamptzArray, uuidArray } from '../db/binary-arrays.ts';
+import { callPrepared } from '../db/prepared-call.ts';
 import type { TranscriptLink } from './transcript-chain.ts';
 
 /**
@@ -30,6 +31,10 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+const APPEND_TRANSCRIPT = {
+  name: 'wact.audit.append_transcript',
+  text: 'SELECT audit.append_transcript($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+};
 const MAX_BATCH = 5000;
 const PER_RECORD_ERROR = /^(22|23|P0)/;
 // Statement records carry up to ~2.4 MB of metadata each.
@@ -78,11 +83,8 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>) {
       byteaArray(prev),
       byteaArray(hash),
     ];
-    await pool.query({
-      name: 'wact.audit.append_transcript',
-      text: 'SELECT audit.append_transcript($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-      values,
-    });
+    // Bind/Execute/Sync of the prepared call, nothing parsed back (shared/db/prepared-call.ts).
+    await callPrepared(pool, APPEND_TRANSCRIPT, values);
   }
 
   async function run(batch: Pending[]): Promise<void> {

@@ -30,25 +30,25 @@ function fakePool() {
   let inFlight = 0;
   let maxInFlight = 0;
   const pool = {
-    query(q: { values: Buffer[] }): Promise<unknown> {
+    // The writer submits a node-postgres Submittable (shared/db/prepared-call.ts): answered as a client would.
+    query(q: { values: Buffer[]; handleError(err: Error): void; handleReadyForQuery(): void }): Promise<unknown> {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      return new Promise((resolve, reject) => {
-        const call: Call = {
-          // The writer sends binary arrays (shared/db/binary-arrays.ts), read back independently.
-          fresh: decodeUuids(q.values[0]),
-          ids: decodeUuids(q.values[4]),
-          seqs: decodeInt4s(q.values[6]),
-          answered: false,
-          answer(err) {
-            call.answered = true;
-            inFlight--;
-            if (err) reject(err);
-            else resolve({ rows: [] });
-          },
-        };
-        calls.push(call);
-      });
+      const call: Call = {
+        // The writer sends binary arrays (shared/db/binary-arrays.ts), read back independently.
+        fresh: decodeUuids(q.values[0]),
+        ids: decodeUuids(q.values[4]),
+        seqs: decodeInt4s(q.values[6]),
+        answered: false,
+        answer(err) {
+          call.answered = true;
+          inFlight--;
+          if (err) q.handleError(err);
+          q.handleReadyForQuery();
+        },
+      };
+      calls.push(call);
+      return new Promise(() => undefined);
     },
   };
   return { pool, calls, maxInFlight: () => maxInFlight };
