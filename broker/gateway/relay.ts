@@ -102,7 +102,12 @@ export class Relay {
       maxWhole: (t) => (QUERY_TYPES.has(t) ? maxStatement : MiB),
       streamable: (t) => FRONTEND_STREAMABLE.has(t),
     });
-    this.upstreamSplitter = new MessageSplitter({ maxWhole: () => 64 * MiB, streamable: (t) => BACKEND_STREAMABLE.has(t) });
+    this.upstreamSplitter = new MessageSplitter({
+      maxWhole: () => 64 * MiB,
+      streamable: (t) => BACKEND_STREAMABLE.has(t),
+      // Runs of rows / COPY data in one chunk: one piece, one tracker call (which counts them).
+      coalescable: (t) => BACKEND_STREAMABLE.has(t),
+    });
     opts.client.on('data', (c: Buffer) => this.fromClient(c));
     opts.upstream.on('data', (c: Buffer) => this.fromUpstream(c));
     opts.client.on('drain', () => {
@@ -182,7 +187,7 @@ export class Relay {
       }
       let v;
       try {
-        v = this.tracker.onBackend(piece.bytes);
+        v = this.tracker.onBackend(piece.bytes, piece.count);
       } catch (err) {
         this.abort('08P01', 'unexpected message from the database', err as Error);
         return;

@@ -184,9 +184,14 @@ export class StatementTracker {
     }
   }
 
-  /** Called for each backend message (or the first piece of a large one). */
-  onBackend(frame: Buffer): BackendVerdict {
+  /**
+   * Called for each backend message (or the first piece of a large one), or
+   * once for a run of `count` whole DataRow / CopyData messages (only their
+   * type is read: they never complete a statement).
+   */
+  onBackend(frame: Buffer, count = 1): BackendVerdict {
     const type = String.fromCharCode(frame[0]);
+    if (count !== 1 && type !== 'D' && type !== 'd') throw new WireError(`a run of '${type}' messages cannot be tracked as one`);
     // At most one record completes per message; most messages complete none (no allocation on the row path).
     let complete = NONE;
     switch (type) {
@@ -202,7 +207,7 @@ export class StatementTracker {
           return { owner: null, complete };
         }
         const stmt = this.running(front, type);
-        if (type === 'D') stmt.dataRows++;
+        if (type === 'D') stmt.dataRows += count;
         return { owner: stmt, complete };
       }
       case 'G': {

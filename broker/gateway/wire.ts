@@ -17,6 +17,11 @@ export interface Piece {
   bytes: Buffer;
   first: boolean;
   last: boolean;
+  /**
+   * Whole messages in this piece: 1, or more for a run of consecutive whole
+   * messages of one coalescable type in one chunk (then `total` is the run's length).
+   */
+  count: number;
 }
 
 export interface SplitterLimits {
@@ -29,6 +34,12 @@ export interface SplitterLimits {
    */
   streamable?(type: number): boolean;
   pieceBytes?: number;
+  /**
+   * Types whose consecutive whole messages in one chunk may pass as one piece
+   * (rows and COPY data: a 200 MB COPY is ≈ 200,000 messages, and a piece per
+   * message cost the relay an object, a view and a tracker call each).
+   */
+  coalescable?(type: number): boolean;
 }
 
 /**
@@ -60,7 +71,14 @@ export class MessageSplitter {
       if (this.streamLeft > 0) {
         const n = Math.min(this.streamLeft, chunk.length - at);
         this.streamLeft -= n;
-        out.push({ type: this.type, total: this.total, bytes: chunk.subarray(at, at + n), first: false, last: this.streamLeft === 0 });
+        out.push({
+          type: this.type,
+          total: this.total,
+          bytes: chunk.subarray(at, at + n),
+          first: false,
+          last: this.streamLeft === 0,
+          count: 1,
+        });
         at += n;
         if (this.streamLeft === 0) this.reset();
         continue;
@@ -69,6 +87,10 @@ export class MessageSplitter {
         // Fast path: the header is in this chunk.
         this.header(chunk, at);
         const available = Math.min(this.total, chunk.length - at);
+        if (available === this.total && this.limits.coalescable?.(this.type)) {
+          at = this.emitRun(out, chunk, at);
+          continue;
+        }
         if (available >= this.need) {
           this.emit(out, chunk.subarray(at, at + available));
           at += available;
@@ -117,9 +139,30 @@ export class MessageSplitter {
     this.need = streams ? Math.min(total, this.pieceBytes) : total;
   }
 
+  /**
+   * The whole message at `at` (header read) and the whole messages of the same
+   * type right after it in this chunk, as one piece; returns where the run ends.
+   * Each length is checked as `header` checks it.
+   */
+  private emitRun(out: Piece[], chunk: Buffer, at: number): number {
+    const type = this.type;
+    let end = at + this.total;
+    let count = 1;
+    while (chunk.length - end >= HEADER && chunk[end] === type) {
+      const length = chunk.readUInt32BE(end + 1);
+      if (length < 4) throw new WireError('malformed message length');
+      if (length + 1 > chunk.length - end) break; // not whole here: the usual path takes it
+      end += length + 1;
+      count++;
+    }
+    out.push({ type, total: end - at, bytes: chunk.subarray(at, end), first: true, last: true, count });
+    this.reset();
+    return end;
+  }
+
   private emit(out: Piece[], bytes: Buffer): void {
     const whole = bytes.length === this.total;
-    out.push({ type: this.type, total: this.total, bytes, first: true, last: whole });
+    out.push({ type: this.type, total: this.total, bytes, first: true, last: whole, count: 1 });
     if (whole) this.reset();
     else this.streamLeft = this.total - bytes.length;
   }
