@@ -24,9 +24,15 @@
  * (not measured, its statements still recorded and counted) lets V8 compile
  * the relay's hot path before the measured run, as a long-running gateway has.
  *
- * Env: BENCH_SECONDS (10), BENCH_CLIENTS (8), BENCH_JOBS (2), BENCH_LATENCY_SECONDS (5), BENCH_WARMUP_SECONDS (3),
- * BENCH_COPY_MB (210), BENCH_DIAGNOSE=1 (also the relay without audit writes and a bare TLS pipe),
- * WACT_BENCH_DATABASE_URL (a superuser URL; default: a throw-away embedded server).
+ * The throughput lines run in BENCH_ROUNDS interleaved rounds (direct, direct
+ * TLS, PgBouncer, gateway, relay without audit, then again): each line shows
+ * its median round, each ratio is the median of the ratios within a round, so
+ * a slow spell of a shared machine does not land on one line only.
+ *
+ * Env: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_CLIENTS (8), BENCH_JOBS (2), BENCH_LATENCY_SECONDS (5),
+ * BENCH_WARMUP_SECONDS (3), BENCH_COPY_MB (210), BENCH_DIAGNOSE=1 (also how long records take to become
+ * durable, and a bare TLS pipe), BENCH_PROFILE=<dir> (a CPU profile of this process during the first
+ * round's gateway run, and one of its COPY), WACT_BENCH_DATABASE_URL (a superuser URL; default: a throw-away embedded server).
  */
 import crypto from 'node:crypto';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -54,6 +60,7 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 2);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 5);
 const COPY_MB = Number(process.env.BENCH_COPY_MB ?? 210);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const PGBENCH = ['/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench'].find((p) => fs.existsSync(p)) ?? 'pgbench';
 const PSQL = ['/usr/lib/postgresql/15/bin/psql', '/usr/bin/psql'].find((p) => fs.existsSync(p)) ?? 'psql';
 const PGBOUNCER = '/usr/sbin/pgbouncer';
@@ -143,6 +150,52 @@ function cpuMeter(): () => CpuShare {
 
 const us = (s: number, n: number) => ((s / n) * 1e6).toFixed(0);
 
+/** One interleaved round of the throughput lines. */
+interface Round {
+  direct: BenchResult;
+  directTls?: BenchResult;
+  bouncer?: BenchResult;
+  viaGateway: BenchResult;
+  relayOnly: BenchResult;
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** The line's run of median TPS (with its own latency and CPU figures). */
+function medianRound(rounds: Round[], pick: (r: Round) => BenchResult): BenchResult {
+  const runs = rounds.map(pick).sort((a, b) => a.tps - b.tps);
+  return runs[(runs.length - 1) >> 1];
+}
+
+/** A ratio taken within each round, then the median over rounds (with every round's value, to show the spread). */
+function roundRatio(rounds: Round[], a: (r: Round) => BenchResult | undefined, b: (r: Round) => BenchResult | undefined): string {
+  const values = rounds.map((r) => ({ x: a(r)?.tps, y: b(r)?.tps })).filter((v) => v.x !== undefined && v.y);
+  if (!values.length) return 'n/a';
+  const ratios = values.map((v) => v.x! / v.y!);
+  return ratios.length > 1 ? `${median(ratios).toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})` : ratios[0].toFixed(2);
+}
+
+/** BENCH_PROFILE=<dir>: a CPU profile of this process (the gateway) while `run` runs. */
+async function profiled<T>(wanted: boolean, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!wanted || !dir) return run();
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `gateway-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 function pgEnv(c: Conn): Record<string, string> {
   return { PGPASSWORD: c.password, PGSSLMODE: c.ssl ? 'require' : 'disable' };
 }
@@ -186,8 +239,9 @@ async function p50OneClient(label: string, conn: Conn, dir: string, script?: str
 }
 
 /** MB/s of one `COPY … TO STDOUT` of ≥ COPY_MB megabytes, counted by `wc -c` outside this process. */
-async function copyThroughput(label: string, conn: Conn): Promise<{ mbps: number; bytes: number; seconds: number }> {
+async function copyThroughput(label: string, conn: Conn): Promise<{ mbps: number; bytes: number; seconds: number; cpu: CpuShare }> {
   process.stdout.write(`running COPY … TO STDOUT (${COPY_MB} MB) ${label} …\n`);
+  const meter = cpuMeter();
   const rows = Math.ceil((COPY_MB * 1e6) / 1001);
   const sql = `COPY (SELECT repeat('x', 1000) FROM generate_series(1, ${rows})) TO STDOUT`;
   const t0 = performance.now();
@@ -200,7 +254,7 @@ async function copyThroughput(label: string, conn: Conn): Promise<{ mbps: number
   const seconds = (performance.now() - t0) / 1000;
   const bytes = Number(stdout.trim());
   if (bytes < COPY_MB * 1e6) throw new Error(`COPY ${label} returned ${bytes} bytes`);
-  return { mbps: bytes / 1e6 / seconds, bytes, seconds };
+  return { mbps: bytes / 1e6 / seconds, bytes, seconds, cpu: meter() };
 }
 
 /**
@@ -427,13 +481,11 @@ async function main(): Promise<void> {
     const directConn: Conn = { host: pgHost, port: pgPort, user: row.role_name, password: rolePassword, db: names.eu, ssl: false };
     const gatewayConn: Conn = { host: '127.0.0.1', port, user: connection.user, password: connection.password, db: 'wact', ssl: true };
 
-    const direct = await pgbench('directly', directConn);
     // Like for like: clients reach the gateway over TLS, and production databases only over TLS.
     const serverTls = await enableServerTls(admin, home, tls_);
     const directTlsConn: Conn = { ...directConn, ssl: true };
-    const directTls = serverTls ? await pgbench('directly over TLS', directTlsConn) : undefined;
 
-    let bouncer: BenchResult | undefined;
+    let bouncerConn: Conn | undefined;
     let bouncerWhy: string | undefined;
     const found = pgbouncerBinary();
     if (found.bin) {
@@ -447,30 +499,45 @@ async function main(): Promise<void> {
           tls_,
         );
         cleanup.push(async () => pb.child.kill('SIGTERM'));
-        bouncer = await pgbench('through PgBouncer (transaction mode, TLS to the client)', { ...directConn, port: pb.port, ssl: true });
+        bouncerConn = { ...directConn, port: pb.port, ssl: true };
       } catch (err) {
         bouncerWhy = (err as Error).message.split('\n')[0];
       }
     } else bouncerWhy = found.why;
 
-    const warmup = await pgbench('through the gateway (warm-up, not measured)', gatewayConn, CLIENTS, WARMUP_SECONDS);
+    // The same relay (tracking, records computed and hashed) with an audit that writes nothing: the relay's own ceiling.
+    const bare = createGateway({
+      tls: tls_,
+      sessions: accessSessionSource(access),
+      audit: { append: async () => undefined, series: () => ({ append: async () => undefined }) },
+      logger: pino({ level: 'silent' }),
+    });
+    cleanup.push(() => bare.close());
+    const bareConn: Conn = { ...gatewayConn, port: (await bare.listen(0, '127.0.0.1')).port };
 
-    // BENCH_PROFILE=<dir>: a CPU profile of this process (the gateway) during its pgbench run only.
-    const profiling = process.env.BENCH_PROFILE ? new inspector.Session() : undefined;
-    if (profiling) {
-      profiling.connect();
-      await profiling.post('Profiler.enable');
-      await profiling.post('Profiler.start');
+    // Warm-ups (not measured; the gateway's statements are still recorded and counted): V8 compiles the relay's hot path.
+    const warmup = await pgbench('through the gateway (warm-up, not measured)', gatewayConn, CLIENTS, WARMUP_SECONDS);
+    await pgbench('through the gateway WITHOUT audit writes (warm-up, not measured)', bareConn, CLIENTS, WARMUP_SECONDS);
+
+    // Interleaved rounds: every line runs once per round, so a slow spell of the machine hits all of them,
+    // and each ratio is taken within a round (the median of the rounds is reported).
+    const rounds: Round[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const tag = ROUNDS > 1 ? ` [round ${i + 1}/${ROUNDS}]` : '';
+      const direct = await pgbench(`directly${tag}`, directConn);
+      const directTls = serverTls ? await pgbench(`directly over TLS${tag}`, directTlsConn) : undefined;
+      const bouncer = bouncerConn ? await pgbench(`through PgBouncer (transaction mode, TLS to the client)${tag}`, bouncerConn) : undefined;
+      const viaGateway = await profiled(i === 0, () => pgbench(`through the gateway${tag}`, gatewayConn));
+      const relayOnly = await pgbench(`through the gateway WITHOUT audit writes (ceiling of the relay)${tag}`, bareConn);
+      rounds.push({ direct, directTls, bouncer, viaGateway, relayOnly });
     }
-    const viaGateway = await pgbench('through the gateway', gatewayConn);
-    if (profiling) {
-      const { profile } = await profiling.post('Profiler.stop');
-      fs.mkdirSync(process.env.BENCH_PROFILE!, { recursive: true });
-      fs.writeFileSync(path.join(process.env.BENCH_PROFILE!, `gateway-${Date.now()}.cpuprofile`), JSON.stringify(profile));
-      profiling.disconnect();
-    }
+    const direct = medianRound(rounds, (r) => r.direct);
+    const directTls = serverTls ? medianRound(rounds, (r) => r.directTls!) : undefined;
+    const bouncer = bouncerConn ? medianRound(rounds, (r) => r.bouncer!) : undefined;
+    const viaGateway = medianRound(rounds, (r) => r.viaGateway);
+    const relayOnly = medianRound(rounds, (r) => r.relayOnly);
     const counted = await countRecords(operator.pools.region('eu'), ws.id, req.session.id);
-    const ran = warmup.transactions + viaGateway.transactions;
+    const ran = warmup.transactions + rounds.reduce((n, r) => n + r.viaGateway.transactions, 0);
 
     // One client: latency the gateway adds (its record's durable commit is on every statement's path).
     const p50Direct = serverTls ? await p50OneClient('directly over TLS', directTlsConn, work) : undefined;
@@ -478,7 +545,7 @@ async function main(): Promise<void> {
 
     // A large result: streamed behind its provisional record.
     const copyDirect = serverTls ? await copyThroughput('directly over TLS', directTlsConn) : undefined;
-    const copyGateway = await copyThroughput('through the gateway', gatewayConn);
+    const copyGateway = await profiled(true, () => copyThroughput('through the gateway', gatewayConn));
 
     // What bounds it here. One durable commit, one client, straight to the server (as the audit writer
     // connects): a one-row INSERT with synchronous_commit on, the least any reply waiting for its record waits.
@@ -494,24 +561,8 @@ async function main(): Promise<void> {
     const floorScript = path.join(work, 'commit-floor.sql');
     fs.writeFileSync(floorScript, 'SET synchronous_commit = on;\nINSERT INTO bench_commit_floor DEFAULT VALUES;\n');
     const commitFloor = await p50OneClient('one durable commit, directly', adminConn, work, ['-f', floorScript]);
-    // The same relay (tracking, records computed and hashed) with an audit that writes nothing: the relay's own ceiling.
-    const bare = createGateway({
-      tls: tls_,
-      sessions: accessSessionSource(access),
-      audit: { append: async () => undefined, series: () => ({ append: async () => undefined }) },
-      logger: pino({ level: 'silent' }),
-    });
-    const bp = (await bare.listen(0, '127.0.0.1')).port;
-    await pgbench(
-      'through the gateway WITHOUT audit writes (warm-up, not measured)',
-      { ...gatewayConn, port: bp },
-      CLIENTS,
-      WARMUP_SECONDS,
-    );
-    const relayOnly = await pgbench('through the gateway WITHOUT audit writes (ceiling of the relay)', { ...gatewayConn, port: bp });
     // Its one-client p50: what the relay alone adds, the rest of the added latency being the wait for the record.
-    const p50Relay = await p50OneClient('through the gateway WITHOUT audit writes', { ...gatewayConn, port: bp }, work);
-    await bare.close();
+    const p50Relay = await p50OneClient('through the gateway WITHOUT audit writes', bareConn, work);
 
     // Diagnosis only (BENCH_DIAGNOSE=1): a bare Node.js TLS pipe.
     let barePipe: BenchResult | undefined;
@@ -543,7 +594,7 @@ async function main(): Promise<void> {
     const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : 'n/a');
     const out = [
       '',
-      `pgbench -S, ${CLIENTS} clients (one access session), ${JOBS} threads, ${SECONDS} s each (scale 1, ${cores} cores, load ${load})`,
+      `pgbench -S, ${CLIENTS} clients (one access session), ${JOBS} threads, ${SECONDS} s each, ${ROUNDS} interleaved round${ROUNDS > 1 ? 's (each line: its median round)' : ''} (scale 1, ${cores} cores, load ${load})`,
       line('direct', direct),
       directTls
         ? line('direct over TLS', directTls)
@@ -553,10 +604,30 @@ async function main(): Promise<void> {
         : `  PgBouncer: skipped — ${bouncerWhy}`,
       line('gateway (TLS, audited)', viaGateway, `, gateway ${us(viaGateway.cpu.gateway, viaGateway.transactions)}`),
       line('relay without audit', relayOnly, `, gateway ${us(relayOnly.cpu.gateway, relayOnly.transactions)}`),
-      `  ratios: gateway/direct-TLS ${ratio(viaGateway.tps, directTls?.tps)}; gateway/PgBouncer ${ratio(viaGateway.tps, bouncer?.tps)} (target ≥ 0.35); PgBouncer/direct-TLS ${ratio(bouncer?.tps ?? 0, bouncer ? directTls?.tps : undefined)}`,
+      `  ratios${ROUNDS > 1 ? ` (median of ${ROUNDS} rounds)` : ''}: gateway/PgBouncer ${roundRatio(
+        rounds,
+        (r) => r.viaGateway,
+        (r) => r.bouncer,
+      )} (target ≥ 0.35); gateway/direct-TLS ${roundRatio(
+        rounds,
+        (r) => r.viaGateway,
+        (r) => r.directTls,
+      )}; PgBouncer/direct-TLS ${roundRatio(
+        rounds,
+        (r) => r.bouncer,
+        (r) => r.directTls,
+      )}`,
       `  one client, p50: direct over TLS ${p50Direct?.toFixed(3) ?? 'n/a'} ms, gateway ${p50Gateway.toFixed(3)} ms, added ${p50Direct !== undefined ? (p50Gateway - p50Direct).toFixed(3) : 'n/a'} ms (target ≤ 0.5)`,
-      `  bounds here: relay without audit/PgBouncer ${ratio(relayOnly.tps, bouncer?.tps)}, gateway/relay without audit ${ratio(viaGateway.tps, relayOnly.tps)}; one durable commit on this server, p50 ${commitFloor.toFixed(3)} ms (each reply waits for its record's); one client, p50 added by the relay without audit ${p50Direct !== undefined ? (p50Relay - p50Direct).toFixed(3) : 'n/a'} ms`,
-      `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7)`,
+      `  bounds here: relay without audit/PgBouncer ${roundRatio(
+        rounds,
+        (r) => r.relayOnly,
+        (r) => r.bouncer,
+      )}, gateway/relay without audit ${roundRatio(
+        rounds,
+        (r) => r.viaGateway,
+        (r) => r.relayOnly,
+      )}; one durable commit on this server, p50 ${commitFloor.toFixed(3)} ms (each reply waits for its record's); one client, p50 added by the relay without audit ${p50Direct !== undefined ? (p50Relay - p50Direct).toFixed(3) : 'n/a'} ms`,
+      `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7); CPU ms per 100 MB: gateway ${((copyGateway.cpu.gateway / copyGateway.bytes) * 1e11).toFixed(0)}, postgres ${((copyGateway.cpu.postgres / copyGateway.bytes) * 1e11).toFixed(0)} (direct over TLS: postgres ${copyDirect ? ((copyDirect.cpu.postgres / copyDirect.bytes) * 1e11).toFixed(0) : 'n/a'})`,
       ...(recordMs.length
         ? [
             `  diagnosis: record durable after p50 ${[...recordMs].sort((a, b) => a - b)[Math.floor(recordMs.length / 2)].toFixed(3)} ms over ${recordMs.length} records`,
