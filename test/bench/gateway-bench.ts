@@ -106,6 +106,14 @@ interface CpuShare {
   gateway: number;
   postgres: number;
   pgbouncer: number;
+  /** Share of the machine's CPU time the hypervisor gave to others (/proc/stat steal): a busy host, not the code. */
+  steal: number;
+}
+
+/** All CPUs' jiffies from /proc/stat: [total, steal]. */
+function machineTicks(): [number, number] {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return [f.reduce((a, b) => a + b, 0), f[7]];
 }
 
 /** The bench's own PostgreSQL server (its postmaster's pid): other servers on the machine do not count. */
@@ -140,12 +148,16 @@ function selfTicks(): number {
 }
 
 function cpuMeter(): () => CpuShare {
-  const t0 = { self: selfTicks(), pg: ticksOf('postgres'), bouncer: ticksOf('pgbouncer') };
-  return () => ({
-    gateway: (selfTicks() - t0.self) / HZ,
-    postgres: (ticksOf('postgres') - t0.pg) / HZ,
-    pgbouncer: (ticksOf('pgbouncer') - t0.bouncer) / HZ,
-  });
+  const t0 = { self: selfTicks(), pg: ticksOf('postgres'), bouncer: ticksOf('pgbouncer'), machine: machineTicks() };
+  return () => {
+    const [total, steal] = machineTicks();
+    return {
+      gateway: (selfTicks() - t0.self) / HZ,
+      postgres: (ticksOf('postgres') - t0.pg) / HZ,
+      pgbouncer: (ticksOf('pgbouncer') - t0.bouncer) / HZ,
+      steal: (steal - t0.machine[1]) / Math.max(1, total - t0.machine[0]),
+    };
+  };
 }
 
 const us = (s: number, n: number) => ((s / n) * 1e6).toFixed(0);
@@ -164,6 +176,24 @@ function median(values: number[]): number {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
+/** One interleaved round of one-client p50 latencies (ms). */
+interface LatencyRound {
+  direct?: number;
+  bouncer?: number;
+  gateway: number;
+  relay: number;
+  commit: number;
+}
+
+/** The median over rounds of a per-round figure, and the text to print (with every round's value). */
+function roundMedian<R>(rounds: R[], pick: (r: R) => number | undefined): { value: number; text: string } | undefined {
+  const values = rounds.map(pick).filter((v): v is number => v !== undefined);
+  if (!values.length) return undefined;
+  const value = median(values);
+  const ms = (v: number) => v.toFixed(3);
+  return { value, text: `${ms(value)} ms${values.length > 1 ? ` (rounds ${values.map(ms).join(', ')})` : ''}` };
+}
+
 /** The line's run of median TPS (with its own latency and CPU figures). */
 function medianRound(rounds: Round[], pick: (r: Round) => BenchResult): BenchResult {
   const runs = rounds.map(pick).sort((a, b) => a.tps - b.tps);
@@ -171,8 +201,8 @@ function medianRound(rounds: Round[], pick: (r: Round) => BenchResult): BenchRes
 }
 
 /** A ratio taken within each round, then the median over rounds (with every round's value, to show the spread). */
-function roundRatio(rounds: Round[], a: (r: Round) => BenchResult | undefined, b: (r: Round) => BenchResult | undefined): string {
-  const values = rounds.map((r) => ({ x: a(r)?.tps, y: b(r)?.tps })).filter((v) => v.x !== undefined && v.y);
+function roundRatio(rounds: Round[], a: keyof Round, b: keyof Round): string {
+  const values = rounds.map((r) => ({ x: r[a]?.tps, y: r[b]?.tps })).filter((v) => v.x !== undefined && v.y);
   if (!values.length) return 'n/a';
   const ratios = values.map((v) => v.x! / v.y!);
   return ratios.length > 1 ? `${median(ratios).toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})` : ratios[0].toFixed(2);
@@ -539,16 +569,11 @@ async function main(): Promise<void> {
     const counted = await countRecords(operator.pools.region('eu'), ws.id, req.session.id);
     const ran = warmup.transactions + rounds.reduce((n, r) => n + r.viaGateway.transactions, 0);
 
-    // One client: latency the gateway adds (its record's durable commit is on every statement's path).
-    const p50Direct = serverTls ? await p50OneClient('directly over TLS', directTlsConn, work) : undefined;
-    const p50Gateway = await p50OneClient('through the gateway', gatewayConn, work);
-
-    // A large result: streamed behind its provisional record.
-    const copyDirect = serverTls ? await copyThroughput('directly over TLS', directTlsConn) : undefined;
-    const copyGateway = await profiled(true, () => copyThroughput('through the gateway', gatewayConn));
-
-    // What bounds it here. One durable commit, one client, straight to the server (as the audit writer
-    // connects): a one-row INSERT with synchronous_commit on, the least any reply waiting for its record waits.
+    // One client, in interleaved rounds as well: what the gateway adds over direct TLS (its record's durable
+    // commit is on every statement's path), and in the same round what bounds it — what the relay without
+    // audit adds, one durable commit on the server (a one-row INSERT with synchronous_commit on, straight to
+    // the server as the audit writer connects: the least any reply waiting for its record waits) — and what
+    // PgBouncer adds.
     const adminConn: Conn = {
       host: pgHost,
       port: pgPort,
@@ -560,9 +585,23 @@ async function main(): Promise<void> {
     await admin.query('CREATE TABLE bench_commit_floor (at timestamptz NOT NULL DEFAULT now())');
     const floorScript = path.join(work, 'commit-floor.sql');
     fs.writeFileSync(floorScript, 'SET synchronous_commit = on;\nINSERT INTO bench_commit_floor DEFAULT VALUES;\n');
-    const commitFloor = await p50OneClient('one durable commit, directly', adminConn, work, ['-f', floorScript]);
-    // Its one-client p50: what the relay alone adds, the rest of the added latency being the wait for the record.
-    const p50Relay = await p50OneClient('through the gateway WITHOUT audit writes', bareConn, work);
+    const latency: LatencyRound[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const tag = ROUNDS > 1 ? ` [round ${i + 1}/${ROUNDS}]` : '';
+      latency.push({
+        direct: serverTls ? await p50OneClient(`directly over TLS${tag}`, directTlsConn, work) : undefined,
+        bouncer: bouncerConn ? await p50OneClient(`through PgBouncer${tag}`, bouncerConn, work) : undefined,
+        gateway: await p50OneClient(`through the gateway${tag}`, gatewayConn, work),
+        relay: await p50OneClient(`through the gateway WITHOUT audit writes${tag}`, bareConn, work),
+        commit: await p50OneClient(`one durable commit, directly${tag}`, adminConn, work, ['-f', floorScript]),
+      });
+    }
+    const overDirect = (pick: (l: LatencyRound) => number | undefined) =>
+      roundMedian(latency, (l) => (l.direct !== undefined && pick(l) !== undefined ? pick(l)! - l.direct : undefined));
+
+    // A large result: streamed behind its provisional record.
+    const copyDirect = serverTls ? await copyThroughput('directly over TLS', directTlsConn) : undefined;
+    const copyGateway = await profiled(true, () => copyThroughput('through the gateway', gatewayConn));
 
     // Diagnosis only (BENCH_DIAGNOSE=1): a bare Node.js TLS pipe.
     let barePipe: BenchResult | undefined;
@@ -590,8 +629,20 @@ async function main(): Promise<void> {
     const cores = os.cpus().length;
     const load = os.loadavg()[0].toFixed(2);
     const line = (label: string, r: BenchResult, extra = '') =>
-      `  ${label.padEnd(22)} ${r.tps.toFixed(0).padStart(8)} tps  ${r.latencyMs.toFixed(3)} ms avg  CPU µs/stmt: postgres ${us(r.cpu.postgres, r.transactions)}${extra}`;
+      `  ${label.padEnd(22)} ${r.tps.toFixed(0).padStart(8)} tps  ${r.latencyMs.toFixed(3)} ms avg  CPU µs/stmt: postgres ${us(r.cpu.postgres, r.transactions)}${extra}; steal ${(r.cpu.steal * 100).toFixed(0)} %`;
     const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : 'n/a');
+    const ofRounds = ROUNDS > 1 ? ` (median of ${ROUNDS} rounds)` : '';
+    const gwBouncer = roundRatio(rounds, 'viaGateway', 'bouncer');
+    const gwTls = roundRatio(rounds, 'viaGateway', 'directTls');
+    const bouncerTls = roundRatio(rounds, 'bouncer', 'directTls');
+    const relayBouncer = roundRatio(rounds, 'relayOnly', 'bouncer');
+    const gwRelay = roundRatio(rounds, 'viaGateway', 'relayOnly');
+    const p50Direct = roundMedian(latency, (l) => l.direct)?.text ?? 'n/a';
+    const p50Gateway = roundMedian(latency, (l) => l.gateway)?.text;
+    const added = overDirect((l) => l.gateway)?.text ?? 'n/a';
+    const bouncerAdds = overDirect((l) => l.bouncer)?.text ?? 'n/a';
+    const relayAdds = overDirect((l) => l.relay)?.text ?? 'n/a';
+    const commitFloor = roundMedian(latency, (l) => l.commit)?.text;
     const out = [
       '',
       `pgbench -S, ${CLIENTS} clients (one access session), ${JOBS} threads, ${SECONDS} s each, ${ROUNDS} interleaved round${ROUNDS > 1 ? 's (each line: its median round)' : ''} (scale 1, ${cores} cores, load ${load})`,
@@ -604,29 +655,9 @@ async function main(): Promise<void> {
         : `  PgBouncer: skipped — ${bouncerWhy}`,
       line('gateway (TLS, audited)', viaGateway, `, gateway ${us(viaGateway.cpu.gateway, viaGateway.transactions)}`),
       line('relay without audit', relayOnly, `, gateway ${us(relayOnly.cpu.gateway, relayOnly.transactions)}`),
-      `  ratios${ROUNDS > 1 ? ` (median of ${ROUNDS} rounds)` : ''}: gateway/PgBouncer ${roundRatio(
-        rounds,
-        (r) => r.viaGateway,
-        (r) => r.bouncer,
-      )} (target ≥ 0.35); gateway/direct-TLS ${roundRatio(
-        rounds,
-        (r) => r.viaGateway,
-        (r) => r.directTls,
-      )}; PgBouncer/direct-TLS ${roundRatio(
-        rounds,
-        (r) => r.bouncer,
-        (r) => r.directTls,
-      )}`,
-      `  one client, p50: direct over TLS ${p50Direct?.toFixed(3) ?? 'n/a'} ms, gateway ${p50Gateway.toFixed(3)} ms, added ${p50Direct !== undefined ? (p50Gateway - p50Direct).toFixed(3) : 'n/a'} ms (target ≤ 0.5)`,
-      `  bounds here: relay without audit/PgBouncer ${roundRatio(
-        rounds,
-        (r) => r.relayOnly,
-        (r) => r.bouncer,
-      )}, gateway/relay without audit ${roundRatio(
-        rounds,
-        (r) => r.viaGateway,
-        (r) => r.relayOnly,
-      )}; one durable commit on this server, p50 ${commitFloor.toFixed(3)} ms (each reply waits for its record's); one client, p50 added by the relay without audit ${p50Direct !== undefined ? (p50Relay - p50Direct).toFixed(3) : 'n/a'} ms`,
+      `  ratios${ofRounds}: gateway/PgBouncer ${gwBouncer} (target ≥ 0.35); gateway/direct-TLS ${gwTls}; PgBouncer/direct-TLS ${bouncerTls}`,
+      `  one client, p50${ofRounds}: direct over TLS ${p50Direct}, gateway ${p50Gateway}, added ${added} (target ≤ 0.5 ms); PgBouncer adds ${bouncerAdds}`,
+      `  bounds here: relay without audit/PgBouncer ${relayBouncer}, gateway/relay without audit ${gwRelay}; one durable commit on this server, p50 ${commitFloor} (each reply waits for its record's); one client, p50 added by the relay without audit ${relayAdds}`,
       `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7); CPU ms per 100 MB: gateway ${((copyGateway.cpu.gateway / copyGateway.bytes) * 1e11).toFixed(0)}, postgres ${((copyGateway.cpu.postgres / copyGateway.bytes) * 1e11).toFixed(0)} (direct over TLS: postgres ${copyDirect ? ((copyDirect.cpu.postgres / copyDirect.bytes) * 1e11).toFixed(0) : 'n/a'})`,
       ...(recordMs.length
         ? [
