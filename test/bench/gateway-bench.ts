@@ -249,6 +249,9 @@ async function pgbench(
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   if (!Number.isFinite(tps) || !Number.isFinite(transactions)) throw new Error(`could not read pgbench output:\n${stdout}`);
+  // The server's backends end a moment after their clients (through a gateway, after its upstream connections
+  // close): read their CPU once they are gone and reaped into the postmaster's children's time, not in between.
+  await new Promise((r) => setTimeout(r, 300));
   return { tps, transactions, latencyMs, cpu: meter() };
 }
 
