@@ -79,10 +79,11 @@ describe('callPrepared', () => {
   it('a connection lost during the call rejects it, and the pool recovers', async () => {
     const slow = { name: 'wact.test.sleep', text: 'SELECT pg_sleep(5), cardinality($1::int4[])' };
     const pid = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-    const call = callPrepared(pool, slow, [int4Array([1])]);
+    // Its rejection is awaited from the start: it may land before pg_terminate_backend itself answers.
+    const rejected = expect(callPrepared(pool, slow, [int4Array([1])])).rejects.toMatchObject({ code: '57P01' });
     await new Promise((r) => setTimeout(r, 200));
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-    await expect(call).rejects.toThrow();
+    await rejected;
     await expect(callPrepared(pool, insert, [int4Array([5])])).resolves.toBeUndefined();
   });
 });
