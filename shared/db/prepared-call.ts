@@ -9,6 +9,11 @@ import type pg from 'pg';
  *
  * Errors keep the server's fields (SQLSTATE in `code`); a lost connection
  * fails the call at once, as node-postgres fails its own queries.
+ *
+ * It shares node-postgres' per-connection record of prepared statements
+ * (`parsedStatements`, `submittedNamedStatements`: internal, not typed), so a
+ * name is parsed once whichever of the two prepares it first; an upgrade that
+ * changes them fails test/shared/db/prepared-call.test.ts.
  */
 
 interface Connection {
