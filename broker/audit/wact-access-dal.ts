@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { joinStatementFields } from '../gateway/statement-masking.ts';
+import { joinStatementFields } from '../../shared/audit/audit-validation.ts';
 
 /**
  * "WAct access" (issue 13, point 6): which WAct employees touched a

@@ -345,10 +345,3 @@ export function auditStatementFields(sql: string): { statement: string } {
   const masked = maskStatement(storableText(sql));
   return { statement: masked.length ? auditSafe(masked) : '(empty)' };
 }
-
-/** The stored statement text (for tests, displays and exports): one field now, 200-character parts in older events. */
-export function joinStatementFields(metadata: Record<string, unknown>): string {
-  let text = String(metadata.statement ?? '');
-  for (let i = 2; i <= 6 && metadata[`statement.${i}`] !== undefined; i++) text += String(metadata[`statement.${i}`]);
-  return text;
-}

@@ -33,6 +33,13 @@ export function isStatementAction(action: string | null | undefined): boolean {
   return action === 'db.statement' || (typeof action === 'string' && action.startsWith('db.statement.'));
 }
 
+/** A statement record's stored text (for displays, exports and tests): one field now, 200-character parts in older events. */
+export function joinStatementFields(metadata: Record<string, unknown>): string {
+  let text = String(metadata.statement ?? '');
+  for (let i = 2; i <= 6 && metadata[`statement.${i}`] !== undefined; i++) text += String(metadata[`statement.${i}`]);
+  return text;
+}
+
 /** Reads of customer data that employees and services must justify (twin of audit.is_read_action). */
 export function isReadAction(action: string): boolean {
   return /^data\./.test(action) || action === 'db.query' || /\.(read|list|show|search|export|download|unmask|browse)$/.test(action);

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinStatementFields } from '../../../broker/gateway/statement-masking.ts';
+import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
 import { fullSession, nextError, redactedSession, startHarness, type Harness } from './harness.ts';
 
 describe('gateway: sessions through the PostgreSQL wire protocol', () => {

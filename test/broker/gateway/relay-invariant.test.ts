@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditLog } from '../../../shared/audit/audit-types.ts';
-import { joinStatementFields } from '../../../broker/gateway/statement-masking.ts';
+import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
 import { fullSession, startHarness, type Harness } from './harness.ts';
 import { fieldsOf, rawConnect, serialize, type RawClient, type Received } from './raw-client.ts';
 

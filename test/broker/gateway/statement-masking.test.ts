@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditSafe,
   auditStatementFields,
-  joinStatementFields,
   maskStatement,
   MAX_RECORDABLE_STATEMENT_BYTES,
   STATEMENT_JSON_GROWTH,
@@ -13,6 +12,7 @@ import {
 import { createBatcher } from '../../../shared/audit/audit-batcher.ts';
 import { createSeriesWriter, seriesTemplate } from '../../../shared/audit/audit-series.ts';
 import type { AuditEventInput } from '../../../shared/audit/audit-types.ts';
+import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
 import {
   canonicalMetadata,
   looksLikeIdentifier,

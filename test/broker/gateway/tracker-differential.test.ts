@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { AuditLog } from '../../../shared/audit/audit-types.ts';
-import { joinStatementFields } from '../../../broker/gateway/statement-masking.ts';
+import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
 import { createScratchDatabases, type ScratchDatabases } from '../../support/scratch-databases.ts';
 import { fullSession, startHarness, type Harness } from './harness.ts';
 import { rawConnect, serialize } from './raw-client.ts';
