@@ -1,12 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { WorkspaceJobStatus } from '../shared/workspaces/workspace-job-queues.ts';
 import { brokerRequest } from './commands/identity.ts';
-
-/** How often the status route is asked (each read is an audit event; WACT_JOB_POLL_MS lets tests go faster). */
-const pollMs = () => {
-  const v = Number(process.env.WACT_JOB_POLL_MS);
-  return Number.isInteger(v) && v >= 50 && v <= 60_000 ? v : 2000;
-};
+import { cliSettings } from './mode.ts';
 
 /**
  * Follows a broker job (re-encryption, move) until it completed, failed or
@@ -22,6 +17,8 @@ export async function followJob(statusPath: string, opts: { json: boolean; label
           cliProgress.Presets.shades_classic,
         )
       : undefined;
+  // Each status read is an audit event: every WACT_JOB_POLL_MS (2 s), validated with the rest of the configuration.
+  const pollMs = cliSettings().jobPollMs;
   let started = false;
   try {
     for (;;) {
@@ -41,7 +38,7 @@ export async function followJob(statusPath: string, opts: { json: boolean; label
         const why = status.error ? `${status.error.message}${status.error.code ? ` (${status.error.code})` : ''}` : status.state;
         throw new Error(`job ${status.jobId} ${status.state}: ${why}`);
       }
-      await new Promise((r) => setTimeout(r, pollMs()));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {
     bar?.stop();

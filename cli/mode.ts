@@ -93,6 +93,8 @@ export interface CliSettings {
   home: string;
   caFile?: string;
   brokerUrl: string;
+  /** How often a followed job's status is asked for. */
+  jobPollMs: number;
 }
 
 export function cliSettings(env: NodeJS.ProcessEnv = process.env): CliSettings {
@@ -107,6 +109,7 @@ export function cliSettings(env: NodeJS.ProcessEnv = process.env): CliSettings {
     home: path.resolve(v.WACT_HOME ?? path.join(REPO_ROOT, '.wact')),
     caFile: v.TLS_CA_FILE,
     brokerUrl: (v.BROKER_PUBLIC_URL ?? `https://${v.WACT_PUBLIC_HOST}:${v.BROKER_PORT}`).replace(/\/+$/, ''),
+    jobPollMs: v.WACT_JOB_POLL_MS,
   };
 }
 

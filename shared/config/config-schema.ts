@@ -209,6 +209,13 @@ export const configSchema = z.object({
     .url()
     .optional()
     .describe('Public base URL of the broker (redirect URI = <this>/auth/callback). Default: https://<WACT_PUBLIC_HOST>:<BROKER_PORT>.'),
+  WACT_JOB_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .max(60_000)
+    .default(2000)
+    .describe('How often `wact` asks the broker for a followed job’s status (each read is an audit event).'),
   STAFF_EMAIL_DOMAIN: z
     .string()
     .min(1)
