@@ -33,7 +33,6 @@ class PreparedCall {
   /** Set by pg-pool (it releases its client in it); a Client leaves it unset. */
   callback?: (err: Error | null, res?: unknown) => void;
   private settled = false;
-  private error: Error | null = null;
   readonly done: Promise<void>;
   private settle!: (err: Error | null) => void;
 
@@ -73,13 +72,12 @@ class PreparedCall {
   }
 
   handleError(err: Error): void {
-    // Answered with ReadyForQuery after an error response; a dead connection never answers.
-    this.error = err;
+    // Settled at once: a dead connection never sends the ReadyForQuery that follows an error response.
     this.finish(err);
   }
 
   handleReadyForQuery(): void {
-    this.finish(this.error);
+    this.finish(null); // after an error, already settled
   }
 
   handleRowDescription(): void {}
@@ -100,8 +98,8 @@ export function callPrepared(
   values: readonly Buffer[],
 ): Promise<void> {
   const call = new PreparedCall(statement.name, statement.text, values);
-  // pg-pool passes its own callback in (and rejects its promise, ignored here, if it cannot connect: then
-  // the call never submits, so that rejection is the call's).
+  // pg-pool passes its own callback in. Its promise rejects with every error the call already settled on,
+  // and also when it cannot connect — then the call never submits, so that rejection becomes the call's.
   const queued = pool.query(call as never) as unknown;
   if (queued && typeof (queued as Promise<unknown>).then === 'function')
     (queued as Promise<unknown>).catch((err: Error) => call.handleError(err));

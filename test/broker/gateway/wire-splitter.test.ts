@@ -22,6 +22,16 @@ function message(type: number, payload: number): Buffer {
   return m;
 }
 
+/** The relay's upstream splitter: rows and COPY data stream and coalesce. */
+function rowSplitter(opts: { maxWhole?: number; pieceBytes?: number } = {}): MessageSplitter {
+  return new MessageSplitter({
+    maxWhole: () => opts.maxWhole ?? 1024,
+    streamable: (t) => STREAMABLE.has(t),
+    coalescable: (t) => STREAMABLE.has(t),
+    pieceBytes: opts.pieceBytes,
+  });
+}
+
 /** Messages back from pieces, checking the coalescing rules on the way. */
 function messagesOf(pieces: Piece[]): Buffer[] {
   const out: Buffer[] = [];
@@ -75,12 +85,7 @@ describe('MessageSplitter', () => {
         (msgs, cuts) => {
           const messages = msgs.map((m) => message(m.type, m.payload));
           const input = Buffer.concat(messages);
-          const splitter = new MessageSplitter({
-            maxWhole: () => 1024 * 1024,
-            streamable: (t) => STREAMABLE.has(t),
-            coalescable: (t) => STREAMABLE.has(t),
-            pieceBytes: 512,
-          });
+          const splitter = rowSplitter({ maxWhole: 1024 * 1024, pieceBytes: 512 });
           const pieces: Piece[] = [];
           let at = 0;
           for (let i = 0; at < input.length; i++) {
@@ -100,11 +105,7 @@ describe('MessageSplitter', () => {
   });
 
   it('coalesces a run of rows in one chunk into one piece', () => {
-    const splitter = new MessageSplitter({
-      maxWhole: () => 1024,
-      streamable: (t) => STREAMABLE.has(t),
-      coalescable: (t) => STREAMABLE.has(t),
-    });
+    const splitter = rowSplitter();
     const d = 'D'.charCodeAt(0);
     const pieces = splitter.push(
       Buffer.concat([message(d, 10), message(d, 20), message(d, 0), message('C'.charCodeAt(0), 8), message(d, 5)]),
@@ -120,11 +121,7 @@ describe('MessageSplitter', () => {
     const d = 'D'.charCodeAt(0);
     const rows = Buffer.concat([message(d, 10), message(d, 20), message(d, 6)]);
     for (let cut = 1; cut < rows.length; cut++) {
-      const splitter = new MessageSplitter({
-        maxWhole: () => 1024,
-        streamable: (t) => STREAMABLE.has(t),
-        coalescable: (t) => STREAMABLE.has(t),
-      });
+      const splitter = rowSplitter();
       const pieces = [...splitter.push(rows.subarray(0, cut)), ...splitter.push(rows.subarray(cut))];
       expect(Buffer.concat(pieces.map((p) => p.bytes)).equals(rows)).toBe(true);
       expect(messagesOf(pieces).length).toBe(3);
@@ -132,11 +129,7 @@ describe('MessageSplitter', () => {
   });
 
   it('refuses a malformed length inside a run of rows', () => {
-    const splitter = new MessageSplitter({
-      maxWhole: () => 1024,
-      streamable: (t) => STREAMABLE.has(t),
-      coalescable: (t) => STREAMABLE.has(t),
-    });
+    const splitter = rowSplitter();
     const d = 'D'.charCodeAt(0);
     const bad = message(d, 0);
     bad.writeUInt32BE(3, 1);

@@ -14,7 +14,7 @@ import { testDb } from '../../support/db.ts';
  *  - a server error rejects with the server's SQLSTATE, and the connection goes
  *    back to the pool usable (a one-connection pool would otherwise hang);
  *  - Parse goes once per connection; a second text under the same name is refused;
- *  - a connection lost mid-call rejects the call instead of hanging.
+ *  - a connection lost mid-call, or never made, rejects the call instead of hanging.
  */
 
 const table = `prepared_call_${crypto.randomBytes(4).toString('hex')}`;
@@ -74,6 +74,15 @@ describe('callPrepared', () => {
     expect(prepared.rows[0].n).toBe('1');
     await expect(callPrepared(pool, { name: insert.name, text: 'SELECT 1' }, [])).rejects.toThrow(/different statement/);
     await expect(callPrepared(pool, insert, [int4Array([4])])).resolves.toBeUndefined();
+  });
+
+  it('a pool that cannot connect rejects the call (it never reaches a connection)', async () => {
+    const nowhere = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none', connectionTimeoutMillis: 2000 });
+    try {
+      await expect(callPrepared(nowhere, insert, [int4Array([1])])).rejects.toThrow();
+    } finally {
+      await nowhere.end();
+    }
   });
 
   it('a connection lost during the call rejects it, and the pool recovers', async () => {
