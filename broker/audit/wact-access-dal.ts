@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { joinStatementFields } from '../../shared/audit/audit-validation.ts';
+import { NOT_OUTCOME_PART, statementsOf } from '../../shared/audit/transcript-statements.ts';
 
 /**
  * "WAct access" (issue 13, point 6): which WAct employees touched a
@@ -157,7 +158,7 @@ export function createWactAccessDal(deps: { control: Pick<pg.Pool, 'query'>; reg
             WHERE stream_id = $1 AND action = 'db.statement' AND session_id = ANY($2::text[]) GROUP BY session_id
            UNION ALL
            SELECT t.session_id, count(*) FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id)
-            WHERE t.stream_id = $1 AND t.session_id = ANY($2::text[]) GROUP BY t.session_id) x GROUP BY id`,
+            WHERE t.stream_id = $1 AND t.session_id = ANY($2::text[]) AND ${NOT_OUTCOME_PART} GROUP BY t.session_id) x GROUP BY id`,
         [workspaceId, db],
       );
       for (const r of c) out.set(r.id, r.n);
@@ -222,15 +223,24 @@ export function createWactAccessDal(deps: { control: Pick<pg.Pool, 'query'>; reg
               ORDER BY occurred_at, transcript_id NULLS FIRST, seq LIMIT 20000`,
         [workspaceId, sessionId],
       );
-      return rows.map((r, i) => {
-        const m = JSON.parse(r.metadata) as Record<string, unknown>;
+      // A started statement's two records (start, outcome) are one entry (transcript-statements.ts).
+      const records = rows.map((r) => ({
+        transcriptId: r.transcript_id,
+        seq: Number(r.seq),
+        outcome: r.outcome,
+        metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+        at: r.occurred_at,
+        targetId: r.target_id,
+      }));
+      return statementsOf(records).map((r, i) => {
+        const m = r.metadata;
         const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);
         return {
           seq: i + 1,
-          connection: r.transcript_id,
-          recordSeq: Number(r.seq),
-          at: r.occurred_at.toISOString(),
-          text: purpose === 'support' ? `browse ${r.target_id ?? ''}`.trim() : joinStatementFields(m),
+          connection: r.transcriptId,
+          recordSeq: r.seq,
+          at: r.at.toISOString(),
+          text: purpose === 'support' ? `browse ${r.targetId ?? ''}`.trim() : joinStatementFields(m),
           outcome: r.outcome,
           rows: num(m.rows),
           command: typeof m.command === 'string' ? m.command : null,

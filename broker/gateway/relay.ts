@@ -1,18 +1,29 @@
 import type net from 'node:net';
-import { StatementTracker, type Statement, type StatementResult, type TrackerOptions } from './statement-tracker.ts';
+import { StatementTracker, type StartRef, type Statement, type StatementResult, type TrackerOptions } from './statement-tracker.ts';
 import { errorMessage, MessageSplitter, WireError } from './wire.ts';
 
 /**
  * Relays one authenticated connection.
  *
  * Invariant: no byte the server produces after a statement starts executing
- * leaves the gateway before that statement's record — or, for a reply too
- * large to hold (or a COPY FROM that waits for the client), a durable
- * provisional record — is committed. Every backend message is attributed by
- * the tracker to the statement that produced it (rows, COPY data, notices,
- * notifications, parameter changes, errors, completions alike) and is held
- * with it; messages produced outside any statement wait only for what was
- * produced before them (replies leave strictly in order).
+ * leaves the gateway before that statement's record is committed, and none
+ * before the statement ends unless a durable provisional record says its
+ * reply streams (a reply too large to hold, a COPY FROM that waits for the
+ * client). Every backend message is attributed by the tracker to the
+ * statement that produced it (rows, COPY data, notices, notifications,
+ * parameter changes, errors, completions alike) and is held with it;
+ * messages produced outside any statement wait only for what was produced
+ * before them (replies leave strictly in order).
+ *
+ * A statement's record is written in two parts (issue 17): its start record —
+ * who, why, what text — as soon as the tracker is certain the server runs it
+ * (for a Query to an idle connection, before it is forwarded), so the commit
+ * overlaps the execution; its reply waits for that commit. The outcome —
+ * tags, rows, error, duration — follows in the same transcript with the next
+ * commit; nothing waits for it, but a failure to write it ends the connection
+ * (fail closed) and the transcript's anchor counts it. Statements that fail
+ * before they run (a Parse, Bind… that fails) have one record, as before,
+ * which gates their error.
  *
  * Client → upstream goes at once (the statement runs without waiting), after
  * the tracker has seen it; a statement that could not be recorded is refused
@@ -31,8 +42,13 @@ import { errorMessage, MessageSplitter, WireError } from './wire.ts';
 export interface RelayOptions {
   client: net.Socket;
   upstream: net.Socket;
-  /** Writes a statement's record; resolves once durable. */
+  /**
+   * Writes a statement's record — or, for a started statement
+   * (`result.start`), the outcome part of it; resolves once durable.
+   */
   record(result: StatementResult): Promise<void>;
+  /** Links a start record into the transcript (synchronously: seq assigned) and writes it; `durable` resolves once committed. */
+  recordStart(statement: { text: string; protocol: 'simple' | 'extended'; parameters?: number; startedAt: number }): StartRef;
   /** Durable provisional record for a reply that streams before its statement ends. */
   recordStarted(statement: { text: string; protocol: 'simple' | 'extended'; startedAt: number }): Promise<void>;
   /** The upstream ended (FATAL frame if it sent one): the owner decides what the client is told. */
@@ -95,7 +111,7 @@ export class Relay {
   private readonly flushNow = () => this.flush();
 
   constructor(private readonly opts: RelayOptions) {
-    this.tracker = new StatementTracker({ now: opts.now, recordable: opts.recordable });
+    this.tracker = new StatementTracker({ now: opts.now, recordable: opts.recordable, onStart: (stmt) => this.startRecord(stmt) });
     this.holdLimit = opts.holdLimitBytes ?? 16 * MiB;
     const maxStatement = opts.maxStatementMessageBytes ?? 2 * MiB;
     this.clientSplitter = new MessageSplitter({
@@ -216,7 +232,7 @@ export class Relay {
     if (complete.length) {
       // Its record gates it and everything held before it.
       if (streamingOwner) this.streaming = null;
-      const gates = complete.map((r) => this.track(this.opts.record(r)));
+      const gates = complete.map((r) => this.recordEnd(r));
       this.release(gates.length === 1 ? gates[0] : Promise.all(gates));
       return;
     }
@@ -238,6 +254,36 @@ export class Relay {
       };
       this.release(this.track(this.opts.recordStarted(started)));
     }
+  }
+
+  /** The start record of a statement the server is now certain to run (called by the tracker). */
+  private startRecord(stmt: Statement): StartRef {
+    let ref: StartRef;
+    try {
+      ref = this.opts.recordStart({
+        text: stmt.text,
+        protocol: stmt.kind === 'query' ? 'simple' : 'extended',
+        parameters: stmt.kind === 'execute' ? stmt.parameters : undefined,
+        startedAt: stmt.startedAt,
+      });
+    } catch (err) {
+      ref = { seq: undefined, durable: Promise.reject(err as Error) }; // fails closed when its reply is due
+    }
+    this.track(ref.durable);
+    return ref;
+  }
+
+  /**
+   * Writes what a finished statement's record still lacks and returns what its
+   * reply waits for: the start record for a started statement (the outcome
+   * part gates nothing, but failing to write it ends the connection), the
+   * whole record otherwise.
+   */
+  private recordEnd(r: StatementResult): Promise<unknown> {
+    const written = this.track(this.opts.record(r));
+    if (!r.start || r.start.seq === undefined) return written;
+    written.catch((err: Error) => this.abort('58000', 'the audit log could not record a statement; the connection ends', err));
+    return r.start.durable;
   }
 
   /** Queues what is held behind `gate` (and everything queued before it). */

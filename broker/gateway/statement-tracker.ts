@@ -27,6 +27,13 @@ import { commandTag, cstring, errorFields, HEADER, rowsOfTag, WireError } from '
  *   any other message fails the COPY and is consumed by it;
  * - FunctionCall is refused before it is forwarded.
  *
+ * A statement is *started* (`onStart`) as soon as the server is certain to
+ * run it: when it is at the head of the queue, every message before it
+ * answered and no error pending before a Sync — for a Query sent to an idle
+ * connection, before it is even forwarded. That is when its start record can
+ * be written, so the record's commit overlaps the statement's execution.
+ * Nothing the server skips is ever started.
+ *
  * Parameter values of Bind are never recorded, only their count.
  */
 
@@ -46,6 +53,14 @@ export interface StatementResult {
   error?: { code: string; message: string };
   /** Set when the connection ended before the server answered. */
   unfinished?: string;
+  /** What `onStart` returned for the statement (its start record): this result is the rest of its record. */
+  start?: StartRef;
+}
+
+/** Opaque to the tracker: whatever the owner's `onStart` returned (the relay: its start record). */
+export interface StartRef {
+  seq: number | undefined;
+  durable: Promise<void>;
 }
 
 /** A statement the server runs (Query or Execute): the unit every held reply waits for. */
@@ -64,6 +79,9 @@ export interface Statement {
   begun: boolean;
   /** The server sent CopyInResponse for it: it now consumes the client's COPY messages. */
   copyIn: boolean;
+  /** The server is certain to run it (onStart was called): see the class comment. */
+  started: boolean;
+  start?: StartRef;
 }
 
 type Item =
@@ -97,6 +115,35 @@ const FRONTEND_TYPES = 'QPBDECSHdcfX';
 const NONE: readonly StatementResult[] = Object.freeze([]);
 const PREPARE_PHASE: Record<string, Phase> = { parse: 'parse', bind: 'bind', describe: 'describe', close: 'close', sync: 'commit' };
 
+/**
+ * True for every text the server finds empty — only blanks, semicolons and
+ * comments (`--` to the end of the line, nested `/* *\/`) — and, to err on
+ * the safe side, for an unterminated comment and any Unicode blank.
+ */
+function mayBeEmpty(text: string): boolean {
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === ';' || /\s/.test(c)) i++;
+    else if (c === '-' && text[i + 1] === '-') {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) return true;
+      i = nl + 1;
+    } else if (c === '/' && text[i + 1] === '*') {
+      let depth = 1;
+      i += 2;
+      while (depth > 0) {
+        if (i >= text.length) return true;
+        const pair = text.slice(i, i + 2);
+        if (pair === '/*') depth++;
+        else if (pair === '*/') depth--;
+        i += pair === '/*' || pair === '*/' ? 2 : 1;
+      }
+    } else return false;
+  }
+  return true;
+}
+
 const addRows = (acc: number | null, tag: string): number | null => {
   const n = rowsOfTag(tag);
   return n === null ? acc : (acc ?? 0) + n;
@@ -106,6 +153,8 @@ export interface TrackerOptions {
   now?: () => number;
   /** Checked for every Query and Parse before it is forwarded (a statement that cannot be recorded must not run). */
   recordable?: (sql: string) => { ok: true } | { ok: false; code: string; message: string };
+  /** A statement the server is now certain to run (text resolved as the server will resolve it). */
+  onStart?: (stmt: Statement) => StartRef | undefined;
 }
 
 export class StatementTracker {
@@ -131,6 +180,7 @@ export class StatementTracker {
         const refusal = this.refuse(text, 'simple');
         if (refusal) return refusal;
         this.queue.push({ kind: 'query', stmt: this.statement('query', text) });
+        this.startFront();
         return { ok: true };
       }
       case 'P': {
@@ -163,6 +213,7 @@ export class StatementTracker {
         const [portal] = cstring(frame, HEADER);
         const stmt = this.statement('execute', '', portal);
         this.queue.push({ kind: 'execute', stmt });
+        this.startFront();
         return { ok: true };
       }
       case 'S':
@@ -190,6 +241,14 @@ export class StatementTracker {
    * type is read: they never complete a statement).
    */
   onBackend(frame: Buffer, count = 1): BackendVerdict {
+    const v = this.backend(frame, count);
+    // The answer may have finished what stood before the next statement: it is certain to run now.
+    const head = this.queue[0];
+    if (head !== undefined && !((head.kind === 'query' || head.kind === 'execute') && head.stmt.started)) this.startFront();
+    return v;
+  }
+
+  private backend(frame: Buffer, count: number): BackendVerdict {
     const type = String.fromCharCode(frame[0]);
     if (count !== 1 && type !== 'D' && type !== 'd') throw new WireError(`a run of '${type}' messages cannot be tracked as one`);
     // At most one record completes per message; most messages complete none (no allocation on the row path).
@@ -239,6 +298,11 @@ export class StatementTracker {
       case 'I':
       case 's': {
         const front = this.front();
+        if (type === 'I' && front?.kind === 'execute' && !front.stmt.started) {
+          // An Execute of an empty statement runs nothing (the server does not even log it): no record.
+          this.queue.shift();
+          return { owner: null, complete };
+        }
         const stmt = this.running(front, type);
         if (stmt.copyIn) this.endCopy(false);
         const tag = type === 'C' ? commandTag(frame) : type === 'I' ? 'EMPTY' : 'SUSPENDED';
@@ -248,8 +312,7 @@ export class StatementTracker {
         if (tag === 'COMMIT' || tag === 'ROLLBACK') this.portals.clear();
         if (stmt.kind === 'execute') {
           this.queue.shift();
-          // An Execute of an empty statement runs nothing (the server does not even log it): no record.
-          if (type === 'I') return { owner: null, complete };
+          // (An empty one that was started all the same gets its outcome: a start record never dangles.)
           complete = [this.result(stmt)];
         }
         return { owner: stmt, complete };
@@ -349,7 +412,31 @@ export class StatementTracker {
   }
 
   private statement(kind: 'query' | 'execute', text: string, portal?: string): Statement {
-    return { kind, text, portal, startedAt: this.now(), tags: [], rows: null, dataRows: 0, begun: false, copyIn: false };
+    return { kind, text, portal, startedAt: this.now(), tags: [], rows: null, dataRows: 0, begun: false, copyIn: false, started: false };
+  }
+
+  /** Starts the statement at the head of the queue, if the server is now certain to run it. */
+  private startFront(): void {
+    const f = this.front();
+    if ((f?.kind === 'query' || f?.kind === 'execute') && !this.ignoreTillSync) this.start(f.stmt, true);
+  }
+
+  /**
+   * `early`: before the server answers. An Execute whose text may be empty is
+   * then left for its first answer: the server runs nothing for an empty
+   * statement (EmptyQueryResponse, not even logged), so it gets no record.
+   */
+  private start(stmt: Statement, early = false): void {
+    if (stmt.started) return;
+    if (stmt.kind === 'execute') {
+      // The portal's text as the server sees it now (every Bind before it has been answered).
+      const p = this.portals.get(stmt.portal ?? '');
+      stmt.text = p?.text ?? `(portal "${stmt.portal}" not bound through the extended protocol)`;
+      stmt.parameters = p?.parameters ?? 0;
+      if (early && mayBeEmpty(stmt.text)) return;
+    }
+    stmt.started = true;
+    stmt.start = this.opts.onStart?.(stmt);
   }
 
   /**
@@ -377,15 +464,11 @@ export class StatementTracker {
     const stmt = front.stmt;
     if (!stmt.begun) {
       stmt.begun = true;
+      this.start(stmt); // already started, unless the head was never checked since it became the head
       if (stmt.kind === 'query') {
         // A simple Query replaces the unnamed statement and portal.
         this.statements.delete('');
         this.portals.delete('');
-      } else {
-        // The portal's text as the server sees it now (Bind answers arrive before the Execute's).
-        const p = this.portals.get(stmt.portal ?? '');
-        stmt.text = p?.text ?? `(portal "${stmt.portal}" not bound through the extended protocol)`;
-        stmt.parameters = p?.parameters ?? 0;
       }
     }
     return stmt;
@@ -475,6 +558,7 @@ export class StatementTracker {
       rows: stmt.rows,
       parameters: stmt.kind === 'execute' ? stmt.parameters : undefined,
       error: stmt.error,
+      start: stmt.start,
     };
   }
 }

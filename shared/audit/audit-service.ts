@@ -69,7 +69,7 @@ export function createAuditLog(deps: { pools: Pick<Pools, 'control' | 'region'>;
             return Promise.reject(new TypeError('a transcript record belongs to its series’ workspace and session'));
           if (link.outcome !== event.outcome)
             return Promise.reject(new TypeError('the transcript record’s outcome differs from the event'));
-          return transcriptWriterFor(database).push(link, header);
+          return transcriptWriterFor(database).push(link, header, event.lazy === true);
         },
       };
     },

@@ -47,6 +47,8 @@ export interface SeriesEvent {
   metadata?: Record<string, MetadataValue>;
   /** The record as linked into its transcript (outcome and metadata hashed there); see transcript-chain.ts. */
   transcript?: TranscriptLink;
+  /** A transcript record nothing waits for (a statement's outcome part): written with the next commit, not one of its own. */
+  lazy?: boolean;
 }
 
 export interface AuditSeries {

@@ -48,6 +48,7 @@ import { accessServiceFor } from '../../shared/access/access-wiring.ts';
 import { accessSessionSource } from '../../broker/gateway/access-session-source.ts';
 import { createGateway } from '../../broker/gateway/gateway-server.ts';
 import type { AuditLog } from '../../shared/audit/audit-types.ts';
+import { NOT_OUTCOME_PART } from '../../shared/audit/transcript-statements.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
 import type { Databases } from '../../shared/runtime/databases.ts';
@@ -403,7 +404,11 @@ async function startPgbouncer(
 }
 
 /** Statement records of the session for pgbench's query: audit events and transcript records alike. */
-async function countRecords(db: pg.Pool, workspaceId: string, sessionId: string): Promise<{ bench: number; all: number }> {
+async function countRecords(
+  db: pg.Pool,
+  workspaceId: string,
+  sessionId: string,
+): Promise<{ bench: number; all: number; startsWithoutOutcome: number }> {
   const like = 'SELECT abalance FROM pgbench_accounts%';
   const ev = await db.query<{ n: string; all: string }>(
     `SELECT count(*) FILTER (WHERE (metadata::jsonb)->>'statement' LIKE $3) AS n, count(*) AS all
@@ -412,17 +417,21 @@ async function countRecords(db: pg.Pool, workspaceId: string, sessionId: string)
   );
   let bench = Number(ev.rows[0].n);
   let all = Number(ev.rows[0].all);
+  let startsWithoutOutcome = 0;
   const hasTranscripts = (await db.query(`SELECT to_regclass('audit.transcript_records') IS NOT NULL AS t`)).rows[0].t as boolean;
   if (hasTranscripts) {
-    const tr = await db.query<{ n: string; all: string }>(
-      `SELECT count(*) FILTER (WHERE (r.metadata::jsonb)->>'statement' LIKE $2) AS n, count(*) AS all
+    const tr = await db.query<{ n: string; all: string; open: string }>(
+      // One statement = one record, or a start part and its outcome part (shared/audit/transcript-statements.ts).
+      `SELECT count(*) FILTER (WHERE (r.metadata::jsonb)->>'statement' LIKE $2) AS n, count(*) FILTER (WHERE ${NOT_OUTCOME_PART}) AS all,
+              count(*) FILTER (WHERE (r.metadata::jsonb)->>'part' = 'start') - count(*) FILTER (WHERE NOT ${NOT_OUTCOME_PART}) AS open
          FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id) WHERE t.session_id = $1`,
       [sessionId, like],
     );
     bench += Number(tr.rows[0].n);
     all += Number(tr.rows[0].all);
+    startsWithoutOutcome = Number(tr.rows[0].open);
   }
-  return { bench, all };
+  return { bench, all, startsWithoutOutcome };
 }
 
 async function main(): Promise<void> {
@@ -668,11 +677,11 @@ async function main(): Promise<void> {
           ]
         : []),
       ...(barePipe ? [line('diagnosis: bare pipe', barePipe, `, node ${us(barePipe.cpu.gateway, barePipe.transactions)}`)] : []),
-      `  statements run through the gateway: ${ran} (${warmup.transactions} of them in the warm-up); records of them: ${counted.bench} (${counted.all} statement records in all, incl. pgbench's own setup queries)`,
+      `  statements run through the gateway: ${ran} (${warmup.transactions} of them in the warm-up); records of them: ${counted.bench} (${counted.all} statement records in all, incl. pgbench's own setup queries; started statements without their outcome part: ${counted.startsWithoutOutcome})`,
       '',
     ];
     process.stdout.write(out.join('\n'));
-    if (counted.bench !== ran) {
+    if (counted.bench !== ran || counted.startsWithoutOutcome !== 0) {
       process.stdout.write('FAIL: statements run and records differ\n');
       process.exitCode = 1;
     }

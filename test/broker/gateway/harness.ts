@@ -11,6 +11,7 @@ import { followEndedSessions } from '../../../broker/gateway/gateway-start.ts';
 import { auditStatementFields } from '../../../broker/gateway/statement-masking.ts';
 import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
 import type { AuditLog } from '../../../shared/audit/audit-types.ts';
+import { statementsOf } from '../../../shared/audit/transcript-statements.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../../shared/http/tls.ts';
 import { createPlatform, type Platform } from '../../../shared/runtime/platform.ts';
 import type { Databases } from '../../../shared/runtime/databases.ts';
@@ -168,23 +169,39 @@ export async function startHarness(
       });
     },
     async auditRows(sessionId, action) {
-      // Statement records live in the connections' transcripts (migration 0700); shown here as the events they were.
-      const { rows } = await ops.region('eu').query(
-        `SELECT * FROM (
-           SELECT action, outcome, reason, metadata, occurred_at, seq, actor_id, session_id FROM audit.events WHERE session_id = $1
-           UNION ALL
-           SELECT 'db.statement', r.outcome, t.reason, r.metadata, r.occurred_at, r.seq, t.actor_id, t.session_id
-             FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id) WHERE t.session_id = $1
-         ) x ${action ? 'WHERE action = $2' : ''} ORDER BY occurred_at, seq`,
-        action ? [sessionId, action] : [sessionId],
-      );
-      return rows.map((r: { action: string; outcome: string; reason: string; metadata: string }) => ({
-        action: r.action,
-        outcome: r.outcome,
-        reason: r.reason,
-        metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-        event: r as unknown as Record<string, unknown>,
-      }));
+      // Statement records live in the connections' transcripts (migration 0700); shown here as the events they were,
+      // a started statement's start and outcome parts as one (transcript-statements.ts).
+      const read = async () => {
+        const { rows } = await ops.region('eu').query(
+          `SELECT * FROM (
+             SELECT action, outcome, reason, metadata, occurred_at, seq, actor_id, session_id, NULL::uuid AS transcript_id
+               FROM audit.events WHERE session_id = $1
+             UNION ALL
+             SELECT 'db.statement', r.outcome, t.reason, r.metadata, r.occurred_at, r.seq, t.actor_id, t.session_id, r.transcript_id
+               FROM audit.transcript_records r JOIN audit.transcripts t USING (transcript_id) WHERE t.session_id = $1
+           ) x ${action ? 'WHERE action = $2' : ''} ORDER BY occurred_at, seq`,
+          action ? [sessionId, action] : [sessionId],
+        );
+
+        return statementsOf(
+          rows.map((r: { action: string; outcome: string; reason: string; metadata: string; seq: string; transcript_id: string | null }) => ({
+            action: r.action,
+            outcome: r.outcome,
+            reason: r.reason,
+            metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+            transcriptId: r.transcript_id,
+            seq: Number(r.seq),
+            event: r as unknown as Record<string, unknown>,
+          })),
+        );
+      };
+      // An outcome part follows its start part within a few ms (it rides with the next commit).
+      let rows = await read();
+      for (let i = 0; i < 60 && rows.some((r) => r.outcome === 'pending'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        rows = await read();
+      }
+      return rows.map(({ action, outcome, reason, metadata, event }) => ({ action, outcome, reason, metadata, event }));
     },
     async close() {
       // Roles are cluster-wide and outlive the test databases: drop this harness's ones.
