@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { AuditEventInput, AuditLog, SeriesEvent } from '../../shared/audit/audit-types.ts';
-import { createTranscriptChain, type TranscriptChain } from '../../shared/audit/transcript-chain.ts';
+import { createTranscriptChain, type TranscriptChain, type TranscriptLink } from '../../shared/audit/transcript-chain.ts';
 import type { TlsMaterial } from '../../shared/http/tls.ts';
 import { endMessage, GatewayAuthError, type GatewaySession, type GatewaySessionSource, type SessionStatus } from './gateway-types.ts';
 import { handshake, type HandshakeResult } from './handshake.ts';
@@ -45,6 +45,8 @@ interface LiveConnection {
   statements: number;
   /** This connection's statement records: a chain of its own, anchored into the workspace stream at the end. */
   transcript: TranscriptChain;
+  /** The last start part linked: while it waits to be written, its statement's end can make it the whole record. */
+  lastStart?: { link: TranscriptLink };
   /** The last checkpoint anchor: records up to this seq are proven even if the gateway dies before the end. */
   checkpoint: { seq: number; at: number };
   timer?: NodeJS.Timeout;
@@ -129,25 +131,28 @@ export function createGateway(opts: GatewayOptions) {
 
   const outcomeOf = (r: StatementResult): SeriesEvent['outcome'] => (r.error || r.unfinished ? 'failure' : 'success');
 
-  function statementEvent(conn: LiveConnection, r: StatementResult): SeriesEvent {
-    if (r.start?.seq !== undefined) {
-      const end = outcomeMetadata(r);
-      return {
-        outcome: outcomeOf(r),
-        metadata: {
-          part: 'outcome', // of the start record startSeq
-          startSeq: r.start.seq,
-          phase: end.phase,
-          unfinished: end.unfinished,
-          command: end.command,
-          rows: end.rows,
-          sqlstate: end.sqlstate,
-          error: end.error,
-          durationMs: end.durationMs,
-        },
-      };
-    }
-    const st = startMetadata(conn, r, r.phase); // its fields but `part`: a whole record
+  /** The outcome part of a started statement's record (`startSeq` names its start part). */
+  function outcomeEvent(r: StatementResult, startSeq: number): SeriesEvent {
+    const end = outcomeMetadata(r);
+    return {
+      outcome: outcomeOf(r),
+      metadata: {
+        part: 'outcome',
+        startSeq,
+        phase: end.phase,
+        unfinished: end.unfinished,
+        command: end.command,
+        rows: end.rows,
+        sqlstate: end.sqlstate,
+        error: end.error,
+        durationMs: end.durationMs,
+      },
+    };
+  }
+
+  /** A statement's whole record: both parts' fields, no `part`. */
+  function wholeEvent(conn: LiveConnection, r: StatementResult): SeriesEvent {
+    const st = startMetadata(conn, r, r.phase);
     const end = outcomeMetadata(r);
     return {
       outcome: outcomeOf(r),
@@ -252,18 +257,38 @@ export function createGateway(opts: GatewayOptions) {
       maxStatementMessageBytes: MAX_RECORDABLE_STATEMENT_BYTES + 64 * 1024,
       recordStart: (st) => {
         const metadata = startMetadata(c, st, st.protocol === 'simple' ? 'query' : 'execute');
-        const link = transcript.next('success', metadata);
-        const durable = statementLog.append({ outcome: 'success', metadata, transcript: link });
-        return { seq: link.seq, durable: durable.then(() => checkpointIfDue(c, link.seq, link.hash)) };
+        const held = { link: transcript.next('success', metadata) };
+        c.lastStart = held;
+        const durable = statementLog.append({ outcome: 'success', metadata, transcript: held.link });
+        return { seq: held.link.seq, durable: durable.then(() => checkpointIfDue(c, held.link.seq, held.link.hash)) };
       },
       record: async (r) => {
-        const event = statementEvent(c, r);
+        const counted = () => {
+          c.statements++;
+          pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
+        };
+        if (r.start?.seq !== undefined) {
+          // Ended before its start part left the gateway (it waited behind a commit in flight): that
+          // record becomes the whole one, in the same place — one record instead of two.
+          const held = c.lastStart;
+          if (held?.link.seq === r.start.seq && statementLog.replace) {
+            const whole = wholeEvent(c, r);
+            const replaced = transcript.amend(held.link, whole.outcome, whole.metadata, (link) =>
+              statementLog.replace!(held.link, { outcome: whole.outcome, metadata: whole.metadata, transcript: link }),
+            );
+            if (replaced) {
+              held.link = replaced;
+              await r.start.durable;
+              return counted();
+            }
+          }
+        }
+        const event = r.start?.seq !== undefined ? outcomeEvent(r, r.start.seq) : wholeEvent(c, r);
         // Linked (validated, numbered, hashed) in the order the relay hands records over.
         const link = transcript.next(event.outcome, event.metadata);
         // An outcome part gates no reply: it goes with the next commit (transcript-writer.ts).
         await statementLog.append({ outcome: event.outcome, metadata: event.metadata, transcript: link, lazy: r.start !== undefined });
-        c.statements++;
-        pendingCounts.set(session.id, (pendingCounts.get(session.id) ?? 0) + 1);
+        counted();
         checkpointIfDue(c, link.seq, link.hash);
       },
       recordStarted: (st) =>

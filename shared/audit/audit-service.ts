@@ -1,8 +1,9 @@
 import type { Pools } from '../db/pools.ts';
-import type { AuditEventInput, AuditLog } from './audit-types.ts';
+import type { AuditEventInput, AuditLog, SeriesEvent } from './audit-types.ts';
 import { toAppendRow } from './audit-validation.ts';
 import { createBatcher, type Batcher, type BatcherOptions } from './audit-batcher.ts';
 import { createSeriesWriter, seriesTemplate, type SeriesWriter } from './audit-series.ts';
+import type { TranscriptLink } from './transcript-chain.ts';
 import { createTranscriptWriter, type TranscriptWriter } from './transcript-writer.ts';
 
 /**
@@ -60,16 +61,25 @@ export function createAuditLog(deps: { pools: Pick<Pools, 'control' | 'region'>;
         row.reason ?? null,
         row.clientIp ?? null,
       ] as const;
+      // A transcript belongs to the series' workspace stream and session, and records what the event says.
+      const misfit = (link: TranscriptLink, event: SeriesEvent): string | undefined =>
+        database === 'control' || link.streamId !== row.streamId || link.sessionId !== row.sessionId
+          ? 'a transcript record belongs to its series’ workspace and session'
+          : link.outcome !== event.outcome
+            ? 'the transcript record’s outcome differs from the event'
+            : undefined;
       return {
         append: (event) => {
           const link = event.transcript;
           if (!link) return writer.push(t, event);
-          // A transcript belongs to the series' workspace stream and session, and records what the event says.
-          if (database === 'control' || link.streamId !== row.streamId || link.sessionId !== row.sessionId)
-            return Promise.reject(new TypeError('a transcript record belongs to its series’ workspace and session'));
-          if (link.outcome !== event.outcome)
-            return Promise.reject(new TypeError('the transcript record’s outcome differs from the event'));
+          const wrong = misfit(link, event);
+          if (wrong) return Promise.reject(new TypeError(wrong));
           return transcriptWriterFor(database).push(link, header, event.lazy === true);
+        },
+        replace: (previous, event) => {
+          const link = event.transcript;
+          if (misfit(link, event) || link.transcriptId !== previous.transcriptId || link.seq !== previous.seq) return false;
+          return transcriptWriterFor(database).replace(previous, link);
         },
       };
     },

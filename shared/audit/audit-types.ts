@@ -53,6 +53,12 @@ export interface SeriesEvent {
 
 export interface AuditSeries {
   append(event: SeriesEvent): Promise<void>;
+  /**
+   * Puts a transcript record in the place of `previous` (same transcript and
+   * seq) if that one is still waiting to be written; false if it is not
+   * (already written, or a series that cannot): then nothing changed.
+   */
+  replace?(previous: TranscriptLink, event: SeriesEvent & { transcript: TranscriptLink }): boolean;
 }
 
 /** The stream of platform events (no workspace) in the control database. */

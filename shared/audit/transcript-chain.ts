@@ -82,6 +82,21 @@ export function createTranscriptChain(opts: { streamId: string; sessionId: strin
   const now = opts.now ?? Date.now;
   let seq = 0;
   let head: Buffer = Buffer.from(transcriptGenesis(transcriptId, opts.streamId, opts.sessionId), 'hex');
+  const linkOf = (n: number, at: Date, prev: Buffer, outcome: TranscriptLink['outcome'], text: string): TranscriptLink => {
+    const occurredAt = micros(at);
+    return {
+      transcriptId,
+      streamId: opts.streamId,
+      sessionId: opts.sessionId,
+      seq: n,
+      at,
+      occurredAt,
+      outcome,
+      metadata: text,
+      prevHash: prev,
+      hash: linkHash(prev, { transcriptId, seq: String(n), occurredAt, outcome, metadata: text }),
+    };
+  };
   return {
     id: transcriptId,
     get count(): number {
@@ -94,23 +109,27 @@ export function createTranscriptChain(opts: { streamId: string; sessionId: strin
     next(outcome: TranscriptLink['outcome'], metadata: Record<string, MetadataValue> | undefined): TranscriptLink {
       const text = canonicalMetadata(metadata, TRANSCRIPT_ACTION); // throws before anything advances
       const at = new Date(now());
-      const occurredAt = micros(at);
-      const n = seq + 1;
-      const hash = linkHash(head, { transcriptId, seq: String(n), occurredAt, outcome, metadata: text });
-      const link: TranscriptLink = {
-        transcriptId,
-        streamId: opts.streamId,
-        sessionId: opts.sessionId,
-        seq: n,
-        at,
-        occurredAt,
-        outcome,
-        metadata: text,
-        prevHash: head,
-        hash,
-      };
-      seq = n;
-      head = hash;
+      const link = linkOf(seq + 1, at, head, outcome, text);
+      seq = link.seq;
+      head = link.hash;
+      return link;
+    },
+    /**
+     * Rewrites the last record (same seq, time and predecessor) if it has not
+     * been stored: `store` is asked to put the new link in the old one's place
+     * and says whether it could. The chain moves only if it did. Nothing is
+     * rewritten that anything was linked after.
+     */
+    amend(
+      last: TranscriptLink,
+      outcome: TranscriptLink['outcome'],
+      metadata: Record<string, MetadataValue> | undefined,
+      store: (link: TranscriptLink) => boolean,
+    ): TranscriptLink | undefined {
+      if (last.transcriptId !== transcriptId || last.seq !== seq || !last.hash.equals(head)) return undefined;
+      const link = linkOf(last.seq, last.at, last.prevHash, outcome, canonicalMetadata(metadata, TRANSCRIPT_ACTION));
+      if (!store(link)) return undefined;
+      head = link.hash;
       return link;
     },
   };

@@ -149,6 +149,19 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>) {
   }
 
   return {
+    /**
+     * Puts `link` in the place of `previous` if that record is still waiting
+     * (not in a call yet): the promise `previous` got now settles for `link`.
+     */
+    replace(previous: TranscriptLink, link: TranscriptLink): boolean {
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const p = queue[i];
+        if (p.link !== previous) continue;
+        p.link = link;
+        return true;
+      }
+      return false;
+    },
     push(link: TranscriptLink, header: TranscriptHeader, lazy = false): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         queue.push({ link, header, lazy, resolve, reject });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTranscriptChain, transcriptHash } from '../../shared/audit/transcript-chain.ts';
+import { statementsOf } from '../../shared/audit/transcript-statements.ts';
 import type { AuditEventInput } from '../../shared/audit/audit-types.ts';
 import { auditKit, gatewayConnectionFields } from './audit-test-kit.ts';
 
@@ -20,6 +21,7 @@ const kit = auditKit();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wact-transcript-'));
 const SCRIPT = path.resolve('scripts/verify-audit-export.mjs');
 let keysFile: string;
+afterAll(() => kit.end());
 
 type Rec = Record<string, unknown> & { type: string };
 const parse = (text: string): Rec[] =>
@@ -113,7 +115,6 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
     await kit.signer.signStreamHead('eu', ws, 'periodic');
     genuine = await kit.exportText(ws);
   });
-  afterAll(() => kit.end());
 
   it('stores the records in the transcript tables, not as stream events, and exports them with the stream', async () => {
     const { rows } = await kit.op
@@ -249,5 +250,88 @@ describe('gateway transcripts: chained, anchored, named by both verifiers when t
         [ws],
       );
     expect(rows[0]).toEqual({ t: 0, r: 0 });
+  });
+});
+
+describe('gateway transcripts in parts: a start part, its outcome part, a start part replaced by the whole record', () => {
+  let ws: string;
+  let id: string;
+  let genuine: string;
+
+  beforeAll(async () => {
+    keysFile ??= path.join(dir, 'keys.json');
+    fs.writeFileSync(keysFile, await kit.keySetText());
+    ws = crypto.randomUUID();
+    await kit.op.region('eu').query(`INSERT INTO wact.workspaces (id, name, region) VALUES ($1, 'transcript parts', 'eu')`, [ws]);
+    await kit.audit.append(kit.event(ws, 1));
+    const base = gatewayConnectionFields(ws, 'sess-parts');
+    const chain = createTranscriptChain({ streamId: ws, sessionId: 'sess-parts' });
+    id = chain.id;
+    await kit.audit.append({ ...base, action: 'db.session.connect', outcome: 'success', metadata: { transcript: chain.id } });
+    const series = kit.audit.series({ ...base, action: 'db.statement' });
+    const start = (statement: string) => ({ part: 'start', statement, protocol: 'simple', phase: 'query', scope: 'full' });
+    // 1: ends while its start part still waits in the writer's queue: the whole record takes its place.
+    const startA = chain.next('success', start('SELECT 1'));
+    const written = series.append({ outcome: 'success', metadata: start('SELECT 1'), transcript: startA });
+    const whole = { statement: 'SELECT 1', protocol: 'simple', phase: 'query', scope: 'full', command: 'SELECT 1', rows: 1 };
+    const replaced = chain.amend(startA, 'success', whole, (link) =>
+      series.replace!(startA, { outcome: 'success', metadata: whole, transcript: link }),
+    );
+    expect(replaced?.seq).toBe(1);
+    await written;
+    // 2: its start part is written first; then it can no longer be replaced, and its outcome part follows.
+    const startB = chain.next('success', start('SELECT pg_sleep(5)'));
+    await series.append({ outcome: 'success', metadata: start('SELECT pg_sleep(5)'), transcript: startB });
+    const tooLate = { statement: 'SELECT pg_sleep(5)', sqlstate: '57014' };
+    expect(
+      chain.amend(startB, 'failure', tooLate, (link) =>
+        series.replace!(startB, { outcome: 'failure', metadata: tooLate, transcript: link }),
+      ),
+    ).toBeUndefined();
+    const outcome = { part: 'outcome', startSeq: startB.seq, phase: 'query', sqlstate: '57014', rows: null };
+    await series.append({ outcome: 'failure', metadata: outcome, transcript: chain.next('failure', outcome), lazy: true });
+    await kit.audit.append({
+      ...base,
+      action: 'db.session.disconnect',
+      outcome: 'success',
+      metadata: { statements: 2, transcript: chain.id, transcriptRecords: chain.count, transcriptHash: chain.hash },
+    });
+    await kit.signer.signStreamHead('eu', ws, 'periodic');
+    genuine = await kit.exportText(ws);
+  });
+
+  it('stores three records for two statements, passes both verifiers, and reads back as two statements', async () => {
+    const records = parse(genuine).filter((r) => r.type === 'transcript_record');
+    expect(records.map((r) => [r.seq, JSON.parse(String(r.metadata)).part ?? 'whole'])).toEqual([
+      ['1', 'whole'],
+      ['2', 'start'],
+      ['3', 'outcome'],
+    ]);
+    const { ref, alt } = await both(genuine);
+    expect(ref.problems).toEqual([]);
+    expect(alt.code, alt.out).toBe(0);
+    const statements = statementsOf(
+      records.map((r) => ({
+        transcriptId: String(r.id),
+        seq: Number(r.seq),
+        outcome: String(r.outcome),
+        metadata: JSON.parse(String(r.metadata)),
+      })),
+    );
+    expect(statements.map((s) => [s.metadata.statement, s.outcome, s.metadata.rows ?? s.metadata.sqlstate])).toEqual([
+      ['SELECT 1', 'success', 1],
+      ['SELECT pg_sleep(5)', 'failure', '57014'],
+    ]);
+  });
+
+  it('an outcome part cut, or a replaced record altered, is named', async () => {
+    const recs = parse(genuine);
+    const cut = recs.filter((x) => !(x.type === 'transcript_record' && x.id === id && x.seq === '3'));
+    (cut.at(-1) as Rec).transcriptRecords = 2;
+    await expectNamed(render(cut), id, /missing: transcript .* cut: its anchor .* counts 3 records, the file has 2/);
+    const altered = parse(genuine);
+    const first = altered.find((x) => x.type === 'transcript_record' && x.id === id && x.seq === '1')!;
+    first.metadata = String(first.metadata).replace('"rows":1', '"rows":0');
+    await expectNamed(render(altered), id, /altered: transcript .* record seq 1 altered/);
   });
 });

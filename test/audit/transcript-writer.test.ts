@@ -12,7 +12,9 @@ import { decodeInt4s, decodeUuids } from '../support/binary-array-decoder.ts';
  *  - a call rejected for the whole batch rejects every record in it, none resolves;
  *  - each transcript's records reach the database in seq order, each exactly once,
  *    a transcript's header with its first record;
- *  - one call in flight at a time; records arriving meanwhile leave together in the next.
+ *  - one call in flight at a time; records arriving meanwhile leave together in the next;
+ *  - a lazy record (a statement's outcome part) starts no call of its own: it rides with the next
+ *    record someone waits for, or leaves alone after LAZY_MS.
  */
 
 const HEADER: TranscriptHeader = ['employee', 'u1', 'engineer', 'Eng', 'ticket OPS-1', null];
@@ -59,7 +61,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 describe('transcript writer (group commit)', () => {
   it('settles no record before its call answers, keeps seq order per transcript, one call in flight (property)', async () => {
     // A schedule: which connection produces its next record, interleaved with the database answering.
-    const step = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 3 }) }), fc.record({ answer: fc.boolean() }));
+    const step = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 3 }), lazy: fc.boolean() }), fc.record({ answer: fc.boolean() }));
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (schedule) => {
         const { pool, calls, maxInFlight } = fakePool();
@@ -71,7 +73,7 @@ describe('transcript writer (group commit)', () => {
             const link = chains[s.push].next('success', { statement: 'SELECT 1', rows: 1 });
             const rec: (typeof records)[number] = { link, settled: 'no' };
             records.push(rec);
-            writer.push(link, HEADER).then(
+            writer.push(link, HEADER, s.lazy).then(
               () => (rec.settled = 'ok'),
               () => (rec.settled = 'failed'),
             );
@@ -87,9 +89,11 @@ describe('transcript writer (group commit)', () => {
             expect(call?.answered).toBe(true);
           }
         }
-        // Drain: answer everything still open, successfully.
-        for (let i = 0; i < 200 && calls.some((c) => !c.answered); i++) {
-          calls.find((c) => !c.answered)!.answer();
+        // Drain: answer everything still open, successfully (lazy records left alone leave after LAZY_MS).
+        for (let i = 0; i < 200 && records.some((r) => r.settled === 'no'); i++) {
+          const open = calls.find((c) => !c.answered);
+          if (open) open.answer();
+          else await new Promise((r) => setTimeout(r, 10));
           await tick();
         }
         expect(maxInFlight()).toBeLessThanOrEqual(1);
@@ -165,5 +169,56 @@ describe('transcript writer (group commit)', () => {
     const [ra, rb] = await outcome;
     expect(ra).toMatchObject({ status: 'rejected', reason: { code: '22007' } });
     expect(rb.status).toBe('fulfilled');
+  });
+
+  it('a lazy record starts no call: it rides with the next record someone waits for, or leaves alone after LAZY_MS', async () => {
+    const { pool, calls } = fakePool();
+    const writer = createTranscriptWriter(pool as never);
+    const a = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
+    const b = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
+    const outcome1 = writer.push(a.next('success', { part: 'outcome', startSeq: 0 }), HEADER, true);
+    await tick();
+    expect(calls).toHaveLength(0); // nobody waits for it
+    const start2 = writer.push(b.next('success', { part: 'start' }), HEADER);
+    await tick();
+    expect(calls).toHaveLength(1);
+    expect(calls[0].ids).toEqual([a.id, b.id]); // it went with the next durable record, in order
+    // While that call is in flight, another lazy record waits; the call's end does not send it at once.
+    const outcome2 = writer.push(b.next('success', { part: 'outcome', startSeq: 1 }), HEADER, true);
+    calls[0].answer();
+    await Promise.all([outcome1, start2]);
+    await tick();
+    expect(calls).toHaveLength(1);
+    // Alone, it leaves after LAZY_MS (5 ms).
+    await expect.poll(() => calls.length, { timeout: 1000, interval: 2 }).toBe(2);
+    expect(calls[1].seqs).toEqual([2]);
+    calls[1].answer();
+    await outcome2;
+  });
+
+  it('a record still waiting can be replaced by its amended link (same seq); one already sent or not last cannot', async () => {
+    const { pool, calls } = fakePool();
+    const writer = createTranscriptWriter(pool as never);
+    const chain = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
+    const start = chain.next('success', { part: 'start', statement: 'SELECT 1' });
+    const durable = writer.push(start, HEADER);
+    const store = (link: TranscriptLink) => writer.replace(start, link);
+    const whole = chain.amend(start, 'success', { statement: 'SELECT 1', rows: 1 }, store);
+    expect(whole).toMatchObject({ seq: 1, prevHash: start.prevHash });
+    expect(chain.hash).toBe(whole!.hash.toString('hex'));
+    await tick();
+    expect(calls).toHaveLength(1);
+    calls[0].answer();
+    await durable; // the promise the start part got settles for the whole record
+    // Sent already: the chain does not move.
+    expect(chain.amend(whole!, 'failure', { statement: 'SELECT 1' }, (link) => writer.replace(whole!, link))).toBeUndefined();
+    expect(chain.hash).toBe(whole!.hash.toString('hex'));
+    // Not the last record any more: refused before the store is even asked.
+    const second = chain.next('success', { part: 'start', statement: 'SELECT 2' });
+    writer.push(second, HEADER).catch(() => undefined);
+    chain.next('success', { part: 'outcome', startSeq: 2 });
+    let asked = false;
+    expect(chain.amend(second, 'success', { statement: 'SELECT 2' }, () => (asked = true))).toBeUndefined();
+    expect(asked).toBe(false);
   });
 });

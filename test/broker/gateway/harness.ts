@@ -184,15 +184,17 @@ export async function startHarness(
         );
 
         return statementsOf(
-          rows.map((r: { action: string; outcome: string; reason: string; metadata: string; seq: string; transcript_id: string | null }) => ({
-            action: r.action,
-            outcome: r.outcome,
-            reason: r.reason,
-            metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-            transcriptId: r.transcript_id,
-            seq: Number(r.seq),
-            event: r as unknown as Record<string, unknown>,
-          })),
+          rows.map(
+            (r: { action: string; outcome: string; reason: string; metadata: string; seq: string; transcript_id: string | null }) => ({
+              action: r.action,
+              outcome: r.outcome,
+              reason: r.reason,
+              metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+              transcriptId: r.transcript_id,
+              seq: Number(r.seq),
+              event: r as unknown as Record<string, unknown>,
+            }),
+          ),
         );
       };
       // An outcome part follows its start part within a few ms (it rides with the next commit).
