@@ -46,7 +46,7 @@ interface LiveConnection {
   /** This connection's statement records: a chain of its own, anchored into the workspace stream at the end. */
   transcript: TranscriptChain;
   /** The last start part linked: while it waits to be written, its statement's end can make it the whole record. */
-  lastStart?: { link: TranscriptLink };
+  lastStart?: { link: TranscriptLink; masked: string };
   /** The last checkpoint anchor: records up to this seq are proven even if the gateway dies before the end. */
   checkpoint: { seq: number; at: number };
   timer?: NodeJS.Timeout;
@@ -104,10 +104,15 @@ export function createGateway(opts: GatewayOptions) {
   // properties through its slow path, ≈ 10 µs a statement here (measured).
 
   /** What a statement is: its part of the record known before it runs. */
-  function startMetadata(conn: LiveConnection, st: Pick<StatementResult, 'text' | 'protocol' | 'parameters'>, phase: string) {
+  function startMetadata(
+    conn: LiveConnection,
+    st: Pick<StatementResult, 'text' | 'protocol' | 'parameters'>,
+    phase: string,
+    masked = auditStatementFields(st.text).statement,
+  ) {
     return {
       part: 'start',
-      statement: auditStatementFields(st.text).statement,
+      statement: masked,
       protocol: st.protocol,
       phase,
       parameters: st.parameters ?? null,
@@ -151,8 +156,8 @@ export function createGateway(opts: GatewayOptions) {
   }
 
   /** A statement's whole record: both parts' fields, no `part`. */
-  function wholeEvent(conn: LiveConnection, r: StatementResult): SeriesEvent {
-    const st = startMetadata(conn, r, r.phase);
+  function wholeEvent(conn: LiveConnection, r: StatementResult, masked?: string): SeriesEvent {
+    const st = startMetadata(conn, r, r.phase, masked);
     const end = outcomeMetadata(r);
     return {
       outcome: outcomeOf(r),
@@ -257,7 +262,8 @@ export function createGateway(opts: GatewayOptions) {
       maxStatementMessageBytes: MAX_RECORDABLE_STATEMENT_BYTES + 64 * 1024,
       recordStart: (st) => {
         const metadata = startMetadata(c, st, st.protocol === 'simple' ? 'query' : 'execute');
-        const held = { link: transcript.next('success', metadata) };
+        // The masked text is kept: masking is the costly part, and the whole record may replace this one.
+        const held = { link: transcript.next('success', metadata), masked: metadata.statement };
         c.lastStart = held;
         const durable = statementLog.append({ outcome: 'success', metadata, transcript: held.link });
         return { seq: held.link.seq, durable: durable.then(() => checkpointIfDue(c, held.link.seq, held.link.hash)) };
@@ -272,7 +278,7 @@ export function createGateway(opts: GatewayOptions) {
           // record becomes the whole one, in the same place — one record instead of two.
           const held = c.lastStart;
           if (held?.link.seq === r.start.seq && statementLog.replace) {
-            const whole = wholeEvent(c, r);
+            const whole = wholeEvent(c, r, held.masked);
             const replaced = transcript.amend(held.link, whole.outcome, whole.metadata, (link) =>
               statementLog.replace!(held.link, { outcome: whole.outcome, metadata: whole.metadata, transcript: link }),
             );

@@ -184,6 +184,8 @@ interface LatencyRound {
   gateway: number;
   relay: number;
   commit: number;
+  slowDirect?: number;
+  slowGateway: number;
 }
 
 /** The median over rounds of a per-round figure, and the text to print (with every round's value). */
@@ -597,6 +599,9 @@ async function main(): Promise<void> {
     await admin.query('CREATE TABLE bench_commit_floor (at timestamptz NOT NULL DEFAULT now())');
     const floorScript = path.join(work, 'commit-floor.sql');
     fs.writeFileSync(floorScript, 'SET synchronous_commit = on;\nINSERT INTO bench_commit_floor DEFAULT VALUES;\n');
+    // A statement that runs ≈ 2 ms, longer than a commit: its start record's commit overlaps it (issue 17).
+    const slowScript = path.join(work, 'slow-statement.sql');
+    fs.writeFileSync(slowScript, 'SELECT pg_sleep(0.002);\n');
     const latency: LatencyRound[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const tag = ROUNDS > 1 ? ` [round ${i + 1}/${ROUNDS}]` : '';
@@ -606,6 +611,10 @@ async function main(): Promise<void> {
         gateway: await p50OneClient(`through the gateway${tag}`, gatewayConn, work),
         relay: await p50OneClient(`through the gateway WITHOUT audit writes${tag}`, bareConn, work),
         commit: await p50OneClient(`one durable commit, directly${tag}`, adminConn, work, ['-f', floorScript]),
+        slowDirect: serverTls
+          ? await p50OneClient(`a 2 ms statement directly over TLS${tag}`, directTlsConn, work, ['-f', slowScript])
+          : undefined,
+        slowGateway: await p50OneClient(`a 2 ms statement through the gateway${tag}`, gatewayConn, work, ['-f', slowScript]),
       });
     }
     const overDirect = (pick: (l: LatencyRound) => number | undefined) =>
@@ -655,6 +664,7 @@ async function main(): Promise<void> {
     const bouncerAdds = overDirect((l) => l.bouncer)?.text ?? 'n/a';
     const relayAdds = overDirect((l) => l.relay)?.text ?? 'n/a';
     const commitFloor = roundMedian(latency, (l) => l.commit)?.text;
+    const slowAdded = roundMedian(latency, (l) => (l.slowDirect !== undefined ? l.slowGateway - l.slowDirect : undefined))?.text ?? 'n/a';
     const out = [
       '',
       `pgbench -S, ${CLIENTS} clients (one access session), ${JOBS} threads, ${SECONDS} s each, ${ROUNDS} interleaved round${ROUNDS > 1 ? 's (each line: its median round)' : ''} (scale 1, ${cores} cores, load ${load})`,
@@ -670,6 +680,7 @@ async function main(): Promise<void> {
       `  ratios${ofRounds}: gateway/PgBouncer ${gwBouncer} (target ≥ 0.35); gateway/direct-TLS ${gwTls}; PgBouncer/direct-TLS ${bouncerTls}`,
       `  one client, p50${ofRounds}: direct over TLS ${p50Direct}, gateway ${p50Gateway}, added ${added} (target ≤ 0.5 ms); PgBouncer adds ${bouncerAdds}`,
       `  bounds here: relay without audit/PgBouncer ${relayBouncer}, gateway/relay without audit ${gwRelay}; one durable commit on this server, p50 ${commitFloor} (each reply waits for its record's); one client, p50 added by the relay without audit ${relayAdds}`,
+      `  one client, a 2 ms statement (pg_sleep), p50${ofRounds}: direct over TLS ${roundMedian(latency, (l) => l.slowDirect)?.text ?? 'n/a'}, gateway ${roundMedian(latency, (l) => l.slowGateway)?.text}, added ${slowAdded} (its record's commit overlaps its execution)`,
       `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7); CPU ms per 100 MB: gateway ${((copyGateway.cpu.gateway / copyGateway.bytes) * 1e11).toFixed(0)}, postgres ${((copyGateway.cpu.postgres / copyGateway.bytes) * 1e11).toFixed(0)} (direct over TLS: postgres ${copyDirect ? ((copyDirect.cpu.postgres / copyDirect.bytes) * 1e11).toFixed(0) : 'n/a'})`,
       ...(recordMs.length
         ? [
