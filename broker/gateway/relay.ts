@@ -20,10 +20,12 @@ import { errorMessage, MessageSplitter, WireError } from './wire.ts';
  * (for a Query to an idle connection, before it is forwarded), so the commit
  * overlaps the execution; its reply waits for that commit. The outcome —
  * tags, rows, error, duration — follows in the same transcript with the next
- * commit; nothing waits for it, but a failure to write it ends the connection
- * (fail closed) and the transcript's anchor counts it. Statements that fail
- * before they run (a Parse, Bind… that fails) have one record, as before,
- * which gates their error.
+ * commit (or, when the start record has not left the gateway yet, the whole
+ * record takes its place: the owner decides, see gateway-server.ts); nothing
+ * waits for it, but a failure to write it ends the connection (fail closed)
+ * and the transcript's anchor counts it. Statements that fail before they run
+ * (a Parse, Bind… that fails) have one record, as before, which gates their
+ * error.
  *
  * Client → upstream goes at once (the statement runs without waiting), after
  * the tracker has seen it; a statement that could not be recorded is refused
