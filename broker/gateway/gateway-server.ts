@@ -293,7 +293,7 @@ export function createGateway(opts: GatewayOptions) {
         // Linked (validated, numbered, hashed) in the order the relay hands records over.
         const link = transcript.next(event.outcome, event.metadata);
         // An outcome part gates no reply: it goes with the next commit (transcript-writer.ts).
-        await statementLog.append({ outcome: event.outcome, metadata: event.metadata, transcript: link, lazy: r.start !== undefined });
+        await statementLog.append({ outcome: event.outcome, metadata: event.metadata, transcript: link, lazy: r.start?.seq !== undefined });
         counted();
         checkpointIfDue(c, link.seq, link.hash);
       },
