@@ -65,10 +65,18 @@ export async function createScratchDatabases(opts: {
   const urls = Object.fromEntries(DATABASE_TARGETS.map((t) => [t, withDatabase(serverUrl, names[t])])) as DatabaseUrls;
   const drop = async () => {
     const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect().catch(() => undefined);
-    for (const t of DATABASE_TARGETS)
-      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
-    await admin.end().catch(() => undefined);
+    // A client that never connected queues its queries forever: with nothing else pending, Node then exits 0 —
+    // a test run against an unreachable server would "pass" with no test run instead of failing.
+    if (
+      await admin.connect().then(
+        () => true,
+        () => false,
+      )
+    ) {
+      for (const t of DATABASE_TARGETS)
+        await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(names[t])} WITH (FORCE)`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    }
     if (server) await server.stop();
     fs.rmSync(home, { recursive: true, force: true });
   };
