@@ -28,29 +28,25 @@ function rowsOf(plan: Planned[], delays: number[]): { rows: TranscriptRecordRow[
   // Events in time order: [position, producer]; an outcome part is emitted `delay` steps after its start.
   const timeline: { pos: number; emit: () => TranscriptRecordRow; stmt: number; completes: boolean }[] = [];
   const startSeqs = new Map<number, number>();
+  /** A record of `p`'s transcript, numbered when it is emitted. */
+  const record = (p: Planned, outcome: string, metadata: () => Record<string, unknown>) => () => {
+    const seq = next(p.transcript);
+    return { transcriptId: p.transcript, seq, outcome, metadata: metadata() };
+  };
   plan.forEach((p, i) => {
     if (p.kind === 'whole') {
-      timeline.push({
-        pos: i,
-        stmt: p.id,
-        completes: true,
-        emit: () => ({
-          transcriptId: p.transcript,
-          seq: next(p.transcript),
-          outcome: p.outcome,
-          metadata: { statement: `s${p.id}`, rows: 1 },
-        }),
-      });
+      timeline.push({ pos: i, stmt: p.id, completes: true, emit: record(p, p.outcome, () => ({ statement: `s${p.id}`, rows: 1 })) });
       return;
     }
+    const start = record(p, 'success', () => ({ part: 'start', statement: `s${p.id}`, scope: 'full' }));
     timeline.push({
       pos: i,
       stmt: p.id,
       completes: p.kind === 'pending',
       emit: () => {
-        const seq = next(p.transcript);
-        startSeqs.set(p.id, seq);
-        return { transcriptId: p.transcript, seq, outcome: 'success', metadata: { part: 'start', statement: `s${p.id}`, scope: 'full' } };
+        const row = start();
+        startSeqs.set(p.id, row.seq);
+        return row;
       },
     });
     if (p.kind === 'started')
@@ -58,12 +54,7 @@ function rowsOf(plan: Planned[], delays: number[]): { rows: TranscriptRecordRow[
         pos: i + 0.5 + delays[i % delays.length],
         stmt: p.id,
         completes: true,
-        emit: () => ({
-          transcriptId: p.transcript,
-          seq: next(p.transcript),
-          outcome: p.outcome,
-          metadata: { part: 'outcome', startSeq: startSeqs.get(p.id)!, rows: p.id, command: 'SELECT' },
-        }),
+        emit: record(p, p.outcome, () => ({ part: 'outcome', startSeq: startSeqs.get(p.id)!, rows: p.id, command: 'SELECT' })),
       });
   });
   timeline.sort((a, b) => a.pos - b.pos);

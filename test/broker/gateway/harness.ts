@@ -266,6 +266,8 @@ function relayInvariantWatch() {
               await series.append(e);
               if (template.action.startsWith('db.statement')) mark(e.metadata);
             },
+            // A start part replaced by its whole record is marked when the promise its append got resolves.
+            replace: series.replace && ((previous, e) => series.replace!(previous, e)),
           };
         },
       };
@@ -300,6 +302,38 @@ function relayInvariantWatch() {
       if (violations.length) throw new Error(`relay invariant violated:\n${violations.slice(0, 10).join('\n')}`);
     },
   };
+}
+
+/**
+ * Statement records that reach the database `delayMs` late (series appends and `db.statement*` events), so a
+ * reply released before its record would arrive well before the record's durable time; `durable` maps a
+ * statement's text to when its first record (start part, whole or provisional record) became durable.
+ */
+export function delayedStatementRecords(delayMs: number): { audit: (base: AuditLog) => AuditLog; durable: Map<string, number> } {
+  const durable = new Map<string, number>();
+  const note = (metadata: Record<string, unknown> | undefined) => {
+    const text = joinStatementFields(metadata ?? {});
+    if (text && !durable.has(text)) durable.set(text, performance.now()); // an outcome part has no text
+  };
+  const later = () => new Promise((r) => setTimeout(r, delayMs));
+  const audit = (base: AuditLog): AuditLog => ({
+    append: async (e) => {
+      if (e.action.startsWith('db.statement')) await later();
+      await base.append(e);
+      if (e.action.startsWith('db.statement')) note(e.metadata);
+    },
+    series: (template) => {
+      const s = base.series(template);
+      return {
+        append: async (e) => {
+          await later();
+          await s.append(e);
+          note(e.metadata);
+        },
+      };
+    },
+  });
+  return { audit, durable };
 }
 
 /** An approved full-scope session with its connection info. */

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditLog } from '../../../shared/audit/audit-types.ts';
 import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
-import { fullSession, startHarness, type Harness } from './harness.ts';
+import { delayedStatementRecords, fullSession, startHarness, type Harness } from './harness.ts';
 import { rawConnect, serialize, type RawClient } from './raw-client.ts';
 
 /**
@@ -23,21 +22,7 @@ describe('gateway: the start record is written while the statement runs', () => 
   let c: RawClient;
   let sessionId: string;
   /** Statement text → when its first record (the start part) became durable. */
-  const durable = new Map<string, number>();
-  const delayed = (base: AuditLog): AuditLog => ({
-    append: (e) => base.append(e),
-    series: (template) => {
-      const s = base.series(template);
-      return {
-        append: async (e) => {
-          await new Promise((r) => setTimeout(r, AUDIT_DELAY_MS));
-          await s.append(e);
-          const text = joinStatementFields(e.metadata ?? {});
-          if (text && !durable.has(text)) durable.set(text, performance.now());
-        },
-      };
-    },
-  });
+  const { audit: delayed, durable } = delayedStatementRecords(AUDIT_DELAY_MS);
 
   beforeAll(async () => {
     h = await startHarness({ audit: delayed });

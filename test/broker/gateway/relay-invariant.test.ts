@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditLog } from '../../../shared/audit/audit-types.ts';
 import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
-import { fullSession, startHarness, type Harness } from './harness.ts';
+import { delayedStatementRecords, fullSession, startHarness, type Harness } from './harness.ts';
 import { fieldsOf, rawConnect, serialize, type RawClient, type Received } from './raw-client.ts';
 
 const fatalCode = (m: Received | undefined) => (m ? fieldsOf(m).C : undefined);
@@ -21,29 +20,8 @@ const PREPARE_ANSWERS = new Set(['1', '2', '3', 't', 'n']);
 
 describe('gateway relay: nothing leaves before its record', () => {
   let h: Harness;
-  /** Statement text → time (performance.now) its first record (final or provisional) became durable. */
-  const durable = new Map<string, number>();
-  const note = (metadata: Record<string, unknown> | undefined) => {
-    const text = joinStatementFields(metadata ?? {});
-    if (!durable.has(text)) durable.set(text, performance.now());
-  };
-  const delayed = (base: AuditLog): AuditLog => ({
-    append: async (e) => {
-      if (e.action.startsWith('db.statement')) await new Promise((r) => setTimeout(r, AUDIT_DELAY_MS));
-      await base.append(e);
-      if (e.action.startsWith('db.statement')) note(e.metadata);
-    },
-    series: (template) => {
-      const s = base.series(template);
-      return {
-        append: async (e) => {
-          await new Promise((r) => setTimeout(r, AUDIT_DELAY_MS));
-          await s.append(e);
-          note(e.metadata);
-        },
-      };
-    },
-  });
+  /** Statement text → time (performance.now) its first record (start part, whole or provisional) became durable. */
+  const { audit: delayed, durable } = delayedStatementRecords(AUDIT_DELAY_MS);
   const table = `relay_copy_${Math.random()
     .toString(36)
     .replace(/[^a-z]/g, '')}`;

@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { AuditLog } from '../../../shared/audit/audit-types.ts';
 import { joinStatementFields } from '../../../shared/audit/audit-validation.ts';
 import { createScratchDatabases, type ScratchDatabases } from '../../support/scratch-databases.ts';
-import { fullSession, startHarness, type Harness } from './harness.ts';
+import { delayedStatementRecords, fullSession, startHarness, type Harness } from './harness.ts';
 import { rawConnect, serialize } from './raw-client.ts';
 
 /**
@@ -169,28 +168,7 @@ describe('gateway tracker vs the server (log_statement = all)', () => {
   const log = logParser();
   let db: ScratchDatabases;
   let h: Harness;
-  const durable = new Map<string, number>();
-  const note = (m: Record<string, unknown> | undefined) => {
-    const t = joinStatementFields(m ?? {});
-    if (!durable.has(t)) durable.set(t, performance.now());
-  };
-  const delayed = (base: AuditLog): AuditLog => ({
-    append: async (e) => {
-      if (e.action.startsWith('db.statement')) await new Promise((r) => setTimeout(r, 20));
-      await base.append(e);
-      if (e.action.startsWith('db.statement')) note(e.metadata);
-    },
-    series: (t) => {
-      const s = base.series(t);
-      return {
-        append: async (e) => {
-          await new Promise((r) => setTimeout(r, 20));
-          await s.append(e);
-          note(e.metadata);
-        },
-      };
-    },
-  });
+  const { audit: delayed, durable } = delayedStatementRecords(20);
 
   beforeAll(async () => {
     db = await createScratchDatabases({ prefix: 'wact_diff', onLog: (chunk) => log.feed(chunk) }); // raw stderr chunks: lines may span them
