@@ -52,7 +52,10 @@ export function parseQueueGroups(list: string | undefined): QueueGroup[] | undef
  * The worker (`wact serve worker [--queues …]`): every schedule and queue of
  * the product as pg-boss jobs in the regional databases, so that any number
  * of workers share them — each job runs once, scheduled ones on `stately`
- * queues never overlap, and failures are retried by pg-boss with backoff.
+ * queues one job active at a time, and failures are retried by pg-boss with
+ * backoff. pg-boss does not stop a handler whose job it failed (expired, or
+ * its worker's shutdown timed out), so work that must never overlap holds a
+ * database lock of its own too (audit signing: shared/audit/audit-signing.ts).
  * No HTTP, no listener: workers scale by starting more.
  *
  * The audit signing key is given only to workers running `audit-sign`; in

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type pg from 'pg';
+import { withTransaction } from '../db/pools.ts';
 import {
   digestEventsSha256,
   digestMessage,
@@ -16,6 +17,16 @@ import type { AuditSigningKey } from './audit-signing-keys.ts';
 import { PLATFORM_STREAM, type AuditDatabase, type SignedHead } from './audit-types.ts';
 
 export type { PublishedAuditKey };
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/**
+ * The key of a stream's signing lock, as SQL over the stream id (`$1`): a
+ * transaction-scoped advisory lock that every signing of the stream holds
+ * from its check (is this head already signed? where did the last digest
+ * end?) to the commit of what it signed (see createAuditSigner).
+ */
+export const SIGN_LOCK_KEY = `hashtextextended('wact.audit.sign:' || $1::text, 0)`;
 
 export class ChainBrokenError extends Error {
   readonly streamId: string;
@@ -60,6 +71,19 @@ interface KeyRow {
  * held outside the database. Before signing anything it re-derives the claim
  * from the events themselves (since the nearest signed head), so a signature
  * never launders tampering, whoever asks for it.
+ *
+ * Two signings of one stream never interleave, whatever runs them: each
+ * signed head and each digest is checked, signed and written in one
+ * transaction holding the stream's advisory lock (SIGN_LOCK_KEY), every
+ * statement on that transaction's connection, so a second signer waits, then
+ * finds the head already signed or the digest already written and goes on
+ * from there. pg-boss cannot promise this alone: its `stately` queue allows
+ * one *active job row*, not one running handler (a handler still running when
+ * its job expires or its worker's shutdown times out is failed and retried
+ * while it goes on), and signings also run outside the queue (sign requests,
+ * which any signing worker answers; `wact audit sign-heads` in development).
+ * A signer whose connection dies loses the lock and its uncommitted write
+ * together.
  */
 export function createAuditSigner(deps: AuditSignerDeps) {
   const now = deps.now ?? (() => new Date());
@@ -93,6 +117,17 @@ export function createAuditSigner(deps: AuditSignerDeps) {
       p.catch(() => registered.delete(db));
     }
     return p;
+  }
+
+  /**
+   * Runs `fn` in a transaction holding the stream's signing lock (waiting for
+   * another signer of the stream to commit); `fn` must use only `q`.
+   */
+  function underSignLock<T>(db: AuditDatabase, streamId: string, fn: (q: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(deps.poolFor(db), async (q) => {
+      await q.query(`SELECT pg_advisory_xact_lock(${SIGN_LOCK_KEY})`, [streamId]);
+      return fn(q);
+    });
   }
 
   /**
@@ -146,7 +181,7 @@ export function createAuditSigner(deps: AuditSignerDeps) {
   }
 
   /** Recomputes events (from, to] starting from `fromHash`; returns the hash at `to`. */
-  async function recompute(pool: pg.Pool, streamId: string, from: bigint, fromHash: string, to: bigint): Promise<string> {
+  async function recompute(pool: Queryable, streamId: string, from: bigint, fromHash: string, to: bigint): Promise<string> {
     let prev = fromHash;
     let expectSeq = from + 1n;
     while (expectSeq <= to) {
@@ -165,17 +200,17 @@ export function createAuditSigner(deps: AuditSignerDeps) {
   }
 
   async function insertHead(
-    db: AuditDatabase,
+    q: pg.PoolClient,
+    key: AuditSigningKey,
     streamId: string,
     seq: bigint,
     hash: string,
     purpose: SignedHead['purpose'],
   ): Promise<SignedHead> {
-    const key = await activeKey(db);
     const signedAt = isoMicros(now());
     const head = { streamId, seq: String(seq), hash, signedAt, keyId: key.keyId };
     const signature = await key.sign(headMessage(head));
-    await deps.poolFor(db).query(
+    await q.query(
       `INSERT INTO audit.signed_heads (stream_id, seq, hash, signed_at, key_id, purpose, signature)
        VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, decode($7, 'base64'))`,
       [streamId, head.seq, hash, signedAt, key.keyId, purpose, signature],
@@ -185,8 +220,9 @@ export function createAuditSigner(deps: AuditSignerDeps) {
 
   /**
    * A signed head exactly at `seq` (0 = genesis, never signed). Reuses an
-   * existing one; otherwise verifies the events between `seq` and the nearest
-   * signed head (or genesis) and signs.
+   * existing one (also one another signer wrote while this one waited for the
+   * stream's lock); otherwise verifies the events between `seq` and the
+   * nearest signed head (or genesis) and signs.
    */
   async function checkpoint(
     db: AuditDatabase,
@@ -195,10 +231,21 @@ export function createAuditSigner(deps: AuditSignerDeps) {
     purpose: SignedHead['purpose'],
   ): Promise<SignedHead | undefined> {
     if (seq <= 0n) return undefined;
-    const pool = deps.poolFor(db);
-    const { below, above } = await headsAround(pool, streamId, seq);
+    const key = await activeKey(db); // before the lock: registering the key takes a connection of its own
+    return underSignLock(db, streamId, (q) => checkpointLocked(q, key, streamId, seq, purpose));
+  }
+
+  /** checkpoint's work, in the transaction holding the stream's signing lock. */
+  async function checkpointLocked(
+    q: pg.PoolClient,
+    key: AuditSigningKey,
+    streamId: string,
+    seq: bigint,
+    purpose: SignedHead['purpose'],
+  ): Promise<SignedHead> {
+    const { below, above } = await headsAround(q, streamId, seq);
     if (below && BigInt(below.seq) === seq) {
-      const [e] = await readEvents(pool, streamId, seq, seq);
+      const [e] = await readEvents(q, streamId, seq, seq);
       if (e && e.hash === below.hash) return below;
     }
     const fromSeq = below ? BigInt(below.seq) : 0n;
@@ -206,25 +253,25 @@ export function createAuditSigner(deps: AuditSignerDeps) {
     let hash: string;
     if (useAbove) {
       // hash(seq) is authentic if the events after it recompute to the signed hash above.
-      const [first] = await readEvents(pool, streamId, seq + 1n, seq + 1n);
+      const [first] = await readEvents(q, streamId, seq + 1n, seq + 1n);
       if (!first) throw new ChainBrokenError(streamId, seq + 1n, 'an event is missing');
-      const reached = await recompute(pool, streamId, seq, first.prevHash, BigInt(above.seq));
+      const reached = await recompute(q, streamId, seq, first.prevHash, BigInt(above.seq));
       if (reached !== above.hash) throw new ChainBrokenError(streamId, above.seq, 'does not lead to the signed head');
       hash = first.prevHash;
     } else {
       if (below) {
-        const [b] = await readEvents(pool, streamId, fromSeq, fromSeq);
+        const [b] = await readEvents(q, streamId, fromSeq, fromSeq);
         // Gone by retention (nothing at or before it is left): the signed head itself is the anchor.
         const retainedAway =
           !b &&
-          (await pool.query('SELECT 1 FROM audit.events WHERE stream_id = $1 AND seq <= $2 LIMIT 1', [streamId, String(fromSeq)]))
-            .rowCount === 0;
+          (await q.query('SELECT 1 FROM audit.events WHERE stream_id = $1 AND seq <= $2 LIMIT 1', [streamId, String(fromSeq)])).rowCount ===
+            0;
         if (!retainedAway && (!b || b.hash !== below.hash))
           throw new ChainBrokenError(streamId, fromSeq, 'the event under a signed head changed');
       }
-      hash = await recompute(pool, streamId, fromSeq, below ? below.hash : GENESIS_HASH, seq);
+      hash = await recompute(q, streamId, fromSeq, below ? below.hash : GENESIS_HASH, seq);
     }
-    return insertHead(db, streamId, seq, hash, purpose);
+    return insertHead(q, key, streamId, seq, hash, purpose);
   }
 
   /** Signs the current head of every stream that moved since it was last signed (the hourly job). */
@@ -309,77 +356,16 @@ export function createAuditSigner(deps: AuditSignerDeps) {
    * someone holding the signing key.
    */
   async function makeDigests(db: AuditDatabase): Promise<{ made: DigestFile[]; broken: ChainBrokenError[] }> {
-    const pool = deps.poolFor(db);
     const made: DigestFile[] = [];
     const broken: ChainBrokenError[] = [];
-    const { rows } = await pool.query<{ stream_id: string; seq: string; done: string; period_start: Date | null }>(
-      `SELECT c.stream_id::text, c.seq::text, coalesce(d.last_seq, 0)::text AS done, d.period_end AS period_start
+    const { rows } = await deps.poolFor(db).query<{ stream_id: string; seq: string }>(
+      `SELECT c.stream_id::text, c.seq::text
          FROM audit.chain_heads c
-         LEFT JOIN LATERAL (SELECT last_seq, period_end FROM audit.digests x WHERE x.stream_id = c.stream_id
-                             ORDER BY last_seq DESC LIMIT 1) d ON true
-        WHERE c.seq > coalesce(d.last_seq, 0)`,
+        WHERE c.seq > coalesce((SELECT max(x.last_seq) FROM audit.digests x WHERE x.stream_id = c.stream_id), 0)`,
     );
     for (const r of rows) {
-      let done = BigInt(r.done);
-      let periodStart = r.period_start;
-      const headSeq = BigInt(r.seq);
       try {
-        while (done < headSeq) {
-          // After retention the stream may start later than seq done + 1.
-          const { rows: m } = await pool.query<{ min: string | null }>(
-            'SELECT min(seq)::text AS min FROM audit.events WHERE stream_id = $1 AND seq > $2',
-            [r.stream_id, String(done)],
-          );
-          if (!m[0].min) break;
-          const from = BigInt(m[0].min);
-          const to = from + BigInt(DIGEST_MAX_EVENTS) - 1n < headSeq ? from + BigInt(DIGEST_MAX_EVENTS) - 1n : headSeq;
-          await checkpoint(db, r.stream_id, to, 'periodic'); // verifies the chain up to `to` (throws if broken)
-          const events: [string, string][] = [];
-          let prevHash: string | undefined;
-          for (let s = from; s <= to; s += BigInt(CHUNK)) {
-            const upper = s + BigInt(CHUNK) - 1n < to ? s + BigInt(CHUNK) - 1n : to;
-            for (const e of await readEvents(pool, r.stream_id, s, upper)) {
-              prevHash ??= e.prevHash;
-              events.push([e.seq, e.hash]);
-            }
-          }
-          if (BigInt(events.length) !== to - from + 1n || !prevHash) throw new ChainBrokenError(r.stream_id, from, 'an event is missing');
-          const key = await activeKey(db);
-          const periodEnd = now();
-          const body = {
-            database: db,
-            streamId: r.stream_id,
-            periodStart: isoMicros(periodStart ?? periodEnd),
-            periodEnd: isoMicros(periodEnd),
-            firstSeq: String(from),
-            lastSeq: String(to),
-            prevHash,
-            eventsSha256: digestEventsSha256(events),
-            signedAt: isoMicros(periodEnd),
-            keyId: key.keyId,
-          };
-          const file: DigestFile = {
-            format: 'wact-audit-digest',
-            version: 1,
-            ...body,
-            workspaceId: r.stream_id === PLATFORM_STREAM ? null : r.stream_id,
-            signature: await key.sign(digestMessage(body)),
-            events,
-          };
-          try {
-            await pool.query(
-              `INSERT INTO audit.digests (stream_id, first_seq, last_seq, period_start, period_end, body) VALUES ($1, $2, $3, $4, $5, $6)`,
-              [r.stream_id, String(from), String(to), periodStart ?? periodEnd, periodEnd, JSON.stringify(file) + '\n'],
-            );
-          } catch (err) {
-            // Another signer (the signer process and `wact audit sign-heads` in development) wrote this digest first.
-            if ((err as { code?: string }).code === '23505') break;
-            throw err;
-          }
-          made.push(file);
-          done = to;
-          periodStart = periodEnd;
-        }
+        made.push(...(await digestStream(db, r.stream_id, BigInt(r.seq))));
       } catch (err) {
         if (err instanceof ChainBrokenError) broken.push(err);
         else throw err;
@@ -388,7 +374,94 @@ export function createAuditSigner(deps: AuditSignerDeps) {
     return { made, broken };
   }
 
-  return { activeKey, publicKeys, checkpoint, signHeads, signStreamHead, signManifest, makeDigests };
+  /**
+   * One stream's new digest files, up to `headSeq` (default: its head now), at
+   * most DIGEST_MAX_EVENTS events each. Each is made in a transaction of its
+   * own under the stream's signing lock, starting where the last digest
+   * written ends, so digests never overlap whoever else is writing them.
+   */
+  async function digestStream(db: AuditDatabase, streamId: string, headSeq?: bigint): Promise<DigestFile[]> {
+    const upTo = headSeq ?? (await chainHead(deps.poolFor(db), streamId))?.seq ?? 0n;
+    const key = await activeKey(db);
+    const made: DigestFile[] = [];
+    for (;;) {
+      let file: DigestFile | undefined;
+      try {
+        file = await underSignLock(db, streamId, (q) => nextDigest(q, key, db, streamId, upTo));
+      } catch (err) {
+        // A signer outside the lock (an older release, during a rolling deploy) wrote this digest first.
+        if ((err as { code?: string }).code === '23505') break;
+        throw err;
+      }
+      if (!file) break;
+      made.push(file);
+    }
+    return made;
+  }
+
+  /** The digest after the last one written, up to `headSeq`; undefined if there is none to make. */
+  async function nextDigest(
+    q: pg.PoolClient,
+    key: AuditSigningKey,
+    db: AuditDatabase,
+    streamId: string,
+    headSeq: bigint,
+  ): Promise<DigestFile | undefined> {
+    const { rows: last } = await q.query<{ done: string; period_start: Date }>(
+      `SELECT last_seq::text AS done, period_end AS period_start FROM audit.digests WHERE stream_id = $1 ORDER BY last_seq DESC LIMIT 1`,
+      [streamId],
+    );
+    const done = BigInt(last[0]?.done ?? 0);
+    const periodStart = last[0]?.period_start;
+    if (done >= headSeq) return undefined;
+    // After retention the stream may start later than seq done + 1.
+    const { rows: m } = await q.query<{ min: string | null }>(
+      'SELECT min(seq)::text AS min FROM audit.events WHERE stream_id = $1 AND seq > $2',
+      [streamId, String(done)],
+    );
+    if (!m[0].min) return undefined;
+    const from = BigInt(m[0].min);
+    const to = from + BigInt(DIGEST_MAX_EVENTS) - 1n < headSeq ? from + BigInt(DIGEST_MAX_EVENTS) - 1n : headSeq;
+    await checkpointLocked(q, key, streamId, to, 'periodic'); // verifies the chain up to `to` (throws if broken)
+    const events: [string, string][] = [];
+    let prevHash: string | undefined;
+    for (let s = from; s <= to; s += BigInt(CHUNK)) {
+      const upper = s + BigInt(CHUNK) - 1n < to ? s + BigInt(CHUNK) - 1n : to;
+      for (const e of await readEvents(q, streamId, s, upper)) {
+        prevHash ??= e.prevHash;
+        events.push([e.seq, e.hash]);
+      }
+    }
+    if (BigInt(events.length) !== to - from + 1n || !prevHash) throw new ChainBrokenError(streamId, from, 'an event is missing');
+    const periodEnd = now();
+    const body = {
+      database: db,
+      streamId,
+      periodStart: isoMicros(periodStart ?? periodEnd),
+      periodEnd: isoMicros(periodEnd),
+      firstSeq: String(from),
+      lastSeq: String(to),
+      prevHash,
+      eventsSha256: digestEventsSha256(events),
+      signedAt: isoMicros(periodEnd),
+      keyId: key.keyId,
+    };
+    const file: DigestFile = {
+      format: 'wact-audit-digest',
+      version: 1,
+      ...body,
+      workspaceId: streamId === PLATFORM_STREAM ? null : streamId,
+      signature: await key.sign(digestMessage(body)),
+      events,
+    };
+    await q.query(
+      `INSERT INTO audit.digests (stream_id, first_seq, last_seq, period_start, period_end, body) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [streamId, String(from), String(to), periodStart ?? periodEnd, periodEnd, JSON.stringify(file) + '\n'],
+    );
+    return file;
+  }
+
+  return { activeKey, publicKeys, checkpoint, signHeads, signStreamHead, signManifest, makeDigests, digestStream };
 }
 
 /** What an export states about itself, before the signer adds signedAt, keyId and signature. */

@@ -23,9 +23,12 @@ export interface QueueDefinition {
   /** Days a completed/failed job is kept before pg-boss deletes it. */
   retentionDays?: number;
   /**
-   * pg-boss queue policy. `stately`: at most one job waiting and one running
+   * pg-boss queue policy. `stately`: at most one job waiting and one active
    * per singleton key, whichever worker holds it — what a schedule needs so
-   * that N workers run each tick once and never two runs at a time.
+   * that N workers run each tick once. One active job row, not one running
+   * handler: a handler outliving its job (expired, or its worker's shutdown
+   * timed out: failed and retried) goes on, so work that must never overlap
+   * takes a database lock too.
    */
   policy?: 'standard' | 'short' | 'singleton' | 'stately';
 }
