@@ -206,4 +206,49 @@ describe('gateway transcript retention', () => {
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
   });
+
+  it('a month a reader holds is not waited for: the drop gives up (55P03) rather than queue every append behind it', async () => {
+    const ws = crypto.randomUUID();
+    await appendAt(ws, 19, 2);
+    const month = (
+      await kit.op.region('eu').query(`SELECT 'events_' || to_char(now() AT TIME ZONE 'UTC' - interval '19 months', 'YYYY_MM') AS p`)
+    ).rows[0].p as string;
+    const exists = async () => (await kit.op.region('eu').query('SELECT to_regclass($1) IS NOT NULL AS e', [`audit.${month}`])).rows[0].e;
+    // A long reader of the stream (an export, a signing): its transaction holds audit.events and the month.
+    const reader = await kit.op.region('eu').connect();
+    let readerOpen = true;
+    const endReader = async () => {
+      if (!readerOpen) return;
+      readerOpen = false;
+      await reader.query('COMMIT');
+      reader.release();
+    };
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM audit.events WHERE stream_id = $1', [ws]);
+      const t0 = Date.now();
+      const retention = runAuditRetention(kit, 'eu', { keepMonths: 12, actor }).then(
+        () => undefined,
+        (err: Error & { code?: string }) => err,
+      );
+      // While the drop waits for the reader, an append of another stream still goes through (it would queue
+      // behind the drop until the reader ends if the drop waited for it).
+      await new Promise((r) => setTimeout(r, 300));
+      const a0 = Date.now();
+      const appended = await Promise.race([
+        kit.audit.append(kit.event(crypto.randomUUID(), 1)).then(() => Date.now() - a0),
+        new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 8000)),
+      ]);
+      if (appended === 'stuck') await endReader(); // unblock before failing
+      expect(appended).not.toBe('stuck');
+      expect(await retention).toMatchObject({ code: '55P03' });
+      expect(Date.now() - t0).toBeLessThan(8000);
+      expect(await exists()).toBe(true); // nothing of it went
+    } finally {
+      await endReader();
+    }
+    // Once the reader is done, the next run drops it.
+    await runAuditRetention(kit, 'eu', { keepMonths: 12, actor });
+    expect(await exists()).toBe(false);
+  });
 });
