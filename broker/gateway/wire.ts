@@ -35,9 +35,11 @@ export interface SplitterLimits {
   streamable?(type: number): boolean;
   pieceBytes?: number;
   /**
-   * Types whose consecutive whole messages in one chunk may pass as one piece
-   * (rows and COPY data: a 200 MB COPY is ≈ 200,000 messages, and a piece per
-   * message cost the relay an object, a view and a tracker call each).
+   * Streamable types of which only the type byte is ever read: consecutive
+   * whole messages in one chunk pass as one piece (rows and COPY data: a 200
+   * MB COPY is ≈ 200,000 messages, and a piece per message cost the relay an
+   * object, a view and a tracker call each), and one cut by the chunk's end
+   * passes on as soon as its header is in.
    */
   coalescable?(type: number): boolean;
 }
@@ -47,7 +49,10 @@ export interface SplitterLimits {
  * copied at most once (only when a message spans chunks), a message that
  * fits in one chunk is a view of it, and a large row or COPY message is
  * passed on in pieces instead of being assembled — so one 200 MB row costs
- * neither quadratic copying nor 200 MB of memory. A declared length above
+ * neither quadratic copying nor 200 MB of memory. Rows and COPY data
+ * (coalescable types) are never copied unless their 5-byte header is cut:
+ * what one chunk of them yields is contiguous views of it, which the relay
+ * writes as one buffer. A declared length above
  * the type's limit is refused as soon as the 5-byte header is in, before
  * anything of the message is buffered.
  */
@@ -136,7 +141,10 @@ export class MessageSplitter {
       );
     this.type = type;
     this.total = total;
-    this.need = streams ? Math.min(total, this.pieceBytes) : total;
+    // A row or COPY message (only its type is ever read) passes on as soon as its header is in, the rest as
+    // pieces: assembled when a chunk's end cut it, it was a copy, and the chunk's bytes then left in two
+    // buffers, which TLS copies once more.
+    this.need = !streams ? total : this.limits.coalescable?.(type) ? HEADER : Math.min(total, this.pieceBytes);
   }
 
   /**

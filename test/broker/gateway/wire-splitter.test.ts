@@ -104,6 +104,56 @@ describe('MessageSplitter', () => {
     );
   });
 
+  it('copies no byte of rows and COPY data unless a header is cut: what a chunk yields is contiguous views of it (property)', () => {
+    // The relay writes what one upstream chunk releases as one buffer only if it is one run of one chunk's bytes;
+    // two buffers cost TLS a copy of the whole write (and a cut row assembled cost a copy of its own).
+    const d = ['D'.charCodeAt(0), 'd'.charCodeAt(0)];
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ type: fc.constantFrom(...d), payload: fc.integer({ min: 0, max: 1500 }) }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 40 }),
+        fc.constantFrom(512, 128 * 1024),
+        (msgs, cuts, pieceBytes) => {
+          const messages = msgs.map((m) => message(m.type, m.payload));
+          const input = Buffer.concat(messages);
+          // Where each header lies: a cut strictly inside one is the only reason to copy.
+          const headers: number[] = [];
+          let start = 0;
+          for (const m of messages) {
+            headers.push(start);
+            start += m.length;
+          }
+          const insideHeader = (b: number) => headers.some((h) => b > h && b < h + 5);
+          const splitter = rowSplitter({ maxWhole: 1024 * 1024, pieceBytes });
+          const pieces: Piece[] = [];
+          let at = 0;
+          for (let i = 0; at < input.length; i++) {
+            const chunk = Buffer.from(input.subarray(at, at + cuts[i % cuts.length])); // a buffer of its own, as a socket read is
+            const got = splitter.push(chunk);
+            // Small buffers share Node's pool: a view is one inside this chunk's own bytes.
+            const inChunk = (p: Piece) =>
+              p.bytes.buffer === chunk.buffer &&
+              p.bytes.byteOffset >= chunk.byteOffset &&
+              p.bytes.byteOffset + p.bytes.length <= chunk.byteOffset + chunk.length;
+            const copied = got.filter((p) => !inChunk(p));
+            if (!insideHeader(at)) expect(copied).toEqual([]);
+            else expect(copied.length).toBeLessThanOrEqual(1);
+            const views = got.filter(inChunk);
+            for (let k = 1; k < views.length; k++)
+              expect(views[k].bytes.byteOffset).toBe(views[k - 1].bytes.byteOffset + views[k - 1].bytes.length);
+            pieces.push(...got);
+            at += chunk.length;
+          }
+          expect(Buffer.concat(pieces.map((p) => p.bytes)).equals(input)).toBe(true);
+          const back = messagesOf(pieces);
+          expect(back.length).toBe(messages.length);
+          back.forEach((m, i) => expect(m.equals(messages[i])).toBe(true));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('coalesces a run of rows in one chunk into one piece', () => {
     const splitter = rowSplitter();
     const d = 'D'.charCodeAt(0);
