@@ -61,13 +61,20 @@ export async function localSigningKey(home: string): Promise<AuditSigningKey> {
   };
 }
 
+/** Longest a KMS Sign call may take: a signing holds its stream's lock meanwhile (audit-signing.ts). */
+export const KMS_SIGN_TIMEOUT_MS = 10_000;
+
 /**
  * The production signing key in AWS KMS. The public half comes from
  * GetPublicKey (the key must be ECC_NIST_P256 for SIGN_VERIFY); each signature
  * is checked against it before use, so a misconfigured key fails here and not
- * at the customer's verifier.
+ * at the customer's verifier. A Sign call that does not answer within
+ * `timeoutMs` is aborted and fails: the signing holding the stream's lock
+ * ends (nothing is written) instead of keeping every other signing of the
+ * stream waiting on a hung connection.
  */
-export async function kmsSigningKey(client: KMSClient, kmsKeyId: string): Promise<AuditSigningKey> {
+export async function kmsSigningKey(client: KMSClient, kmsKeyId: string, opts: { timeoutMs?: number } = {}): Promise<AuditSigningKey> {
+  const timeoutMs = opts.timeoutMs ?? KMS_SIGN_TIMEOUT_MS;
   const pub = await client.send(new GetPublicKeyCommand({ KeyId: kmsKeyId }));
   if (pub.KeySpec !== 'ECC_NIST_P256' || pub.KeyUsage !== 'SIGN_VERIFY' || !pub.PublicKey)
     throw new Error(
@@ -81,9 +88,23 @@ export async function kmsSigningKey(client: KMSClient, kmsKeyId: string): Promis
     publicKey,
     provider: 'aws-kms-sign',
     async sign(message) {
-      const res = await client.send(
-        new SignCommand({ KeyId: pub.KeyId ?? kmsKeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }),
-      );
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), timeoutMs);
+      let res;
+      try {
+        res = await Promise.race([
+          client.send(
+            new SignCommand({ KeyId: pub.KeyId ?? kmsKeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }),
+            { abortSignal: abort.signal },
+          ),
+          // Also when the client does not honour the signal.
+          new Promise<never>((_, reject) =>
+            abort.signal.addEventListener('abort', () => reject(new Error(`KMS Sign did not answer within ${timeoutMs} ms`))),
+          ),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
       if (!res.Signature) throw new Error('KMS Sign returned no signature');
       const sig = derToP1363(res.Signature).toString('base64');
       if (!verifyAuditSignature(alg, publicKey, message, sig)) throw new Error(`KMS key ${kmsKeyId}: the signature does not verify`);

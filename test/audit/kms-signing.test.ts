@@ -94,4 +94,23 @@ describe('audit signing with an AWS KMS key', () => {
     );
     expect((await withKms()).alg).toBe('ES256');
   });
+
+  it('a Sign call that does not answer fails within the timeout (the signing holding its stream’s lock ends), and was told to abort', async () => {
+    const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    kmsWith(pair);
+    let signal: AbortSignal | undefined;
+    // A hung KMS endpoint: the call never settles, whatever the signal says.
+    kms.on(SignCommand).callsFake(() => new Promise(() => undefined));
+    const client = new KMSClient({ region: 'eu-central-1' });
+    const send = client.send.bind(client);
+    client.send = ((cmd: never, opts?: { abortSignal?: AbortSignal }) => {
+      if (opts?.abortSignal) signal = opts.abortSignal;
+      return send(cmd, opts as never);
+    }) as typeof client.send;
+    const key = await kmsSigningKey(client, 'alias/wact-audit', { timeoutMs: 50 });
+    const t0 = Date.now();
+    await expect(key.sign(Buffer.from('wact.audit.head.v1\nx'))).rejects.toThrow(/did not answer within 50 ms/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(signal?.aborted).toBe(true);
+  });
 });
