@@ -253,25 +253,8 @@ function relayInvariantWatch() {
     durable.set(key, (durable.get(key) ?? 0) + 1);
   };
   return {
-    watch(base: AuditLog): AuditLog {
-      return {
-        append: async (e) => {
-          await base.append(e);
-          if (e.action.startsWith('db.statement')) mark(e.metadata);
-        },
-        series: (template) => {
-          const series = base.series(template);
-          return {
-            append: async (e) => {
-              await series.append(e);
-              if (template.action.startsWith('db.statement')) mark(e.metadata);
-            },
-            // A start part replaced by its whole record is marked when the promise its append got resolves.
-            replace: series.replace && ((previous, e) => series.replace!(previous, e)),
-          };
-        },
-      };
-    },
+    // A start part replaced by its whole record is marked when the promise its append got resolves.
+    watch: (base: AuditLog): AuditLog => aroundStatementRecords(base, { after: mark }),
     observe(c: pg.Client) {
       // pg sends one query at a time and the next after ReadyForQuery: a FIFO of texts follows it.
       const texts: string[] = [];
@@ -315,25 +298,40 @@ export function delayedStatementRecords(delayMs: number): { audit: (base: AuditL
     const text = joinStatementFields(metadata ?? {});
     if (text && !durable.has(text)) durable.set(text, performance.now()); // an outcome part has no text
   };
-  const later = () => new Promise((r) => setTimeout(r, delayMs));
-  const audit = (base: AuditLog): AuditLog => ({
+  const later = () => new Promise<void>((r) => setTimeout(r, delayMs));
+  return { audit: (base) => aroundStatementRecords(base, { before: later, after: note }), durable };
+}
+
+/**
+ * `base` with hooks around every statement record (`db.statement*` events and
+ * statement series appends): `before` runs before it is written, `after` once
+ * it is durable. Replacement passes through unchanged (a record still waiting
+ * for its delay is not in the writer's queue, so it is not replaced).
+ */
+function aroundStatementRecords(
+  base: AuditLog,
+  hooks: { before?: () => Promise<void>; after: (metadata: Record<string, unknown> | undefined) => void },
+): AuditLog {
+  return {
     append: async (e) => {
-      if (e.action.startsWith('db.statement')) await later();
+      const statement = e.action.startsWith('db.statement');
+      if (statement) await hooks.before?.();
       await base.append(e);
-      if (e.action.startsWith('db.statement')) note(e.metadata);
+      if (statement) hooks.after(e.metadata);
     },
     series: (template) => {
-      const s = base.series(template);
+      const series = base.series(template);
+      const statement = template.action.startsWith('db.statement');
       return {
         append: async (e) => {
-          await later();
-          await s.append(e);
-          note(e.metadata);
+          if (statement) await hooks.before?.();
+          await series.append(e);
+          if (statement) hooks.after(e.metadata);
         },
+        replace: series.replace && ((previous, e) => series.replace!(previous, e)),
       };
     },
-  });
-  return { audit, durable };
+  };
 }
 
 /** An approved full-scope session with its connection info. */
