@@ -27,12 +27,13 @@
  * The throughput lines run in BENCH_ROUNDS interleaved rounds (direct, direct
  * TLS, PgBouncer, gateway, relay without audit, then again): each line shows
  * its median round, each ratio is the median of the ratios within a round, so
- * a slow spell of a shared machine does not land on one line only.
+ * a slow spell of a shared machine does not land on one line only. The
+ * one-client latencies and the large result run in interleaved rounds too.
  *
  * Env: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_CLIENTS (8), BENCH_JOBS (2), BENCH_LATENCY_SECONDS (5),
  * BENCH_WARMUP_SECONDS (3), BENCH_COPY_MB (210), BENCH_DIAGNOSE=1 (also how long records take to become
- * durable, and a bare TLS pipe), BENCH_PROFILE=<dir> (a CPU profile of this process during the first
- * round's gateway run, and one of its COPY), WACT_BENCH_DATABASE_URL (a superuser URL; default: a throw-away embedded server).
+ * durable, the one-client latency with the records' commits not flushed, and a bare TLS pipe), BENCH_PROFILE=<dir> (a CPU profile of this process during the first
+ * round's gateway run, and one of its first COPY), WACT_BENCH_DATABASE_URL (a superuser URL; default: a throw-away embedded server).
  */
 import crypto from 'node:crypto';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -186,6 +187,31 @@ interface LatencyRound {
   commit: number;
   slowDirect?: number;
   slowGateway: number;
+  /** Diagnosis: the gateway with its records' commits not flushed. */
+  unflushed?: number;
+}
+
+/**
+ * Diagnosis only (BENCH_DIAGNOSE=1, on the bench's own scratch database): runs
+ * `measure` with audit.append_transcript committing without a WAL flush, then
+ * puts the function back as it was (checked). What the gateway adds then, set
+ * against what it adds with durable records, is what the flush costs on a
+ * reply's path — the part of the one-client latency that no relay change can
+ * remove.
+ */
+async function withUnflushedRecords<T>(admin: pg.Client, measure: () => Promise<T>): Promise<T> {
+  const definition = async () =>
+    (await admin.query<{ d: string }>(`SELECT pg_get_functiondef('audit.append_transcript'::regproc) AS d`)).rows[0].d;
+  const durable = await definition();
+  const forced = "PERFORM set_config('synchronous_commit', 'on', true);";
+  if (!durable.includes(forced)) throw new Error('audit.append_transcript no longer forces its commit as this diagnosis expects');
+  await admin.query(durable.replace(forced, "PERFORM set_config('synchronous_commit', 'off', true);"));
+  try {
+    return await measure();
+  } finally {
+    await admin.query(durable);
+    if ((await definition()) !== durable) throw new Error('audit.append_transcript could not be restored');
+  }
 }
 
 /** The median over rounds of a per-round figure, and the text to print (with every round's value). */
@@ -195,6 +221,24 @@ function roundMedian<R>(rounds: R[], pick: (r: R) => number | undefined): { valu
   const value = median(values);
   const ms = (v: number) => v.toFixed(3);
   return { value, text: `${ms(value)} ms${values.length > 1 ? ` (rounds ${values.map(ms).join(', ')})` : ''}` };
+}
+
+/** One interleaved round of the large-result lines. */
+interface CopyRound {
+  direct?: CopyResult;
+  gateway: CopyResult;
+}
+
+interface CopyResult {
+  mbps: number;
+  bytes: number;
+  seconds: number;
+  cpu: CpuShare;
+}
+
+/** The round holding the median of `value` (its other figures come with it). */
+function medianBy<R>(rounds: R[], value: (r: R) => number): R {
+  return [...rounds].sort((a, b) => value(a) - value(b))[(rounds.length - 1) >> 1];
 }
 
 /** The line's run of median TPS (with its own latency and CPU figures). */
@@ -275,7 +319,7 @@ async function p50OneClient(label: string, conn: Conn, dir: string, script?: str
 }
 
 /** MB/s of one `COPY … TO STDOUT` of ≥ COPY_MB megabytes, counted by `wc -c` outside this process. */
-async function copyThroughput(label: string, conn: Conn): Promise<{ mbps: number; bytes: number; seconds: number; cpu: CpuShare }> {
+async function copyThroughput(label: string, conn: Conn): Promise<CopyResult> {
   process.stdout.write(`running COPY … TO STDOUT (${COPY_MB} MB) ${label} …\n`);
   const meter = cpuMeter();
   const rows = Math.ceil((COPY_MB * 1e6) / 1001);
@@ -615,14 +659,30 @@ async function main(): Promise<void> {
           ? await p50OneClient(`a 2 ms statement directly over TLS${tag}`, directTlsConn, work, ['-f', slowScript])
           : undefined,
         slowGateway: await p50OneClient(`a 2 ms statement through the gateway${tag}`, gatewayConn, work, ['-f', slowScript]),
+        unflushed:
+          process.env.BENCH_DIAGNOSE === '1'
+            ? await withUnflushedRecords(admin, () =>
+                p50OneClient(`through the gateway, its records committed WITHOUT a WAL flush (diagnosis)${tag}`, gatewayConn, work),
+              )
+            : undefined,
       });
     }
     const overDirect = (pick: (l: LatencyRound) => number | undefined) =>
       roundMedian(latency, (l) => (l.direct !== undefined && pick(l) !== undefined ? pick(l)! - l.direct : undefined));
 
-    // A large result: streamed behind its provisional record.
-    const copyDirect = serverTls ? await copyThroughput('directly over TLS', directTlsConn) : undefined;
-    const copyGateway = await profiled(true, () => copyThroughput('through the gateway', gatewayConn));
+    // A large result, streamed behind its provisional record: interleaved rounds as well (a single pair of
+    // COPYs after the pgbench load varied more between runs than changes to the relay moved it).
+    const copies: CopyRound[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const tag = ROUNDS > 1 ? ` [round ${i + 1}/${ROUNDS}]` : '';
+      copies.push({
+        direct: serverTls ? await copyThroughput(`directly over TLS${tag}`, directTlsConn) : undefined,
+        gateway: await profiled(i === 0, () => copyThroughput(`through the gateway${tag}`, gatewayConn)),
+      });
+    }
+    const copyGateway = medianBy(copies, (c) => c.gateway.mbps).gateway;
+    const copyDirect = serverTls ? medianBy(copies, (c) => c.direct!.mbps).direct : undefined;
+    const copyRatios = copies.filter((c) => c.direct).map((c) => c.gateway.mbps / c.direct!.mbps);
 
     // Diagnosis only (BENCH_DIAGNOSE=1): a bare Node.js TLS pipe.
     let barePipe: BenchResult | undefined;
@@ -651,7 +711,6 @@ async function main(): Promise<void> {
     const load = os.loadavg()[0].toFixed(2);
     const line = (label: string, r: BenchResult, extra = '') =>
       `  ${label.padEnd(22)} ${r.tps.toFixed(0).padStart(8)} tps  ${r.latencyMs.toFixed(3)} ms avg  CPU µs/stmt: postgres ${us(r.cpu.postgres, r.transactions)}${extra}; steal ${(r.cpu.steal * 100).toFixed(0)} %`;
-    const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : 'n/a');
     const ofRounds = ROUNDS > 1 ? ` (median of ${ROUNDS} rounds)` : '';
     const gwBouncer = roundRatio(rounds, 'viaGateway', 'bouncer');
     const gwTls = roundRatio(rounds, 'viaGateway', 'directTls');
@@ -681,10 +740,15 @@ async function main(): Promise<void> {
       `  one client, p50${ofRounds}: direct over TLS ${p50Direct}, gateway ${p50Gateway}, added ${added} (target ≤ 0.5 ms); PgBouncer adds ${bouncerAdds}`,
       `  bounds here: relay without audit/PgBouncer ${relayBouncer}, gateway/relay without audit ${gwRelay}; one durable commit on this server, p50 ${commitFloor} (each reply waits for its record's); one client, p50 added by the relay without audit ${relayAdds}`,
       `  one client, a 2 ms statement (pg_sleep), p50${ofRounds}: direct over TLS ${roundMedian(latency, (l) => l.slowDirect)?.text ?? 'n/a'}, gateway ${roundMedian(latency, (l) => l.slowGateway)?.text}, added ${slowAdded} (its record's commit overlaps its execution)`,
-      `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${ratio(copyGateway.mbps, copyDirect?.mbps)} (target ≥ 0.7); CPU ms per 100 MB: gateway ${((copyGateway.cpu.gateway / copyGateway.bytes) * 1e11).toFixed(0)}, postgres ${((copyGateway.cpu.postgres / copyGateway.bytes) * 1e11).toFixed(0)} (direct over TLS: postgres ${copyDirect ? ((copyDirect.cpu.postgres / copyDirect.bytes) * 1e11).toFixed(0) : 'n/a'})`,
+      `  COPY … TO STDOUT ${(copyGateway.bytes / 1e6).toFixed(0)} MB${ofRounds}: direct over TLS ${copyDirect?.mbps.toFixed(0) ?? 'n/a'} MB/s, gateway ${copyGateway.mbps.toFixed(0)} MB/s, ratio ${copyRatios.length ? median(copyRatios).toFixed(2) : 'n/a'}${copyRatios.length > 1 ? ` (rounds ${copyRatios.map((r) => r.toFixed(2)).join(', ')})` : ''} (target ≥ 0.7); CPU ms per 100 MB: gateway ${((copyGateway.cpu.gateway / copyGateway.bytes) * 1e11).toFixed(0)}, postgres ${((copyGateway.cpu.postgres / copyGateway.bytes) * 1e11).toFixed(0)} (direct over TLS: postgres ${copyDirect ? ((copyDirect.cpu.postgres / copyDirect.bytes) * 1e11).toFixed(0) : 'n/a'})`,
       ...(recordMs.length
         ? [
             `  diagnosis: record durable after p50 ${[...recordMs].sort((a, b) => a - b)[Math.floor(recordMs.length / 2)].toFixed(3)} ms over ${recordMs.length} records`,
+          ]
+        : []),
+      ...(latency.some((l) => l.unflushed !== undefined)
+        ? [
+            `  diagnosis: one client, p50 added by the gateway with its records' commits NOT flushed ${overDirect((l) => l.unflushed)?.text ?? 'n/a'} (with durable records: ${added}): the rest is the WAL flush on a reply's path`,
           ]
         : []),
       ...(barePipe ? [line('diagnosis: bare pipe', barePipe, `, node ${us(barePipe.cpu.gateway, barePipe.transactions)}`)] : []),
