@@ -277,7 +277,8 @@ export function createGateway(opts: GatewayOptions) {
           // Ended before its start part left the gateway (it waited behind a commit in flight): that
           // record becomes the whole one, in the same place — one record instead of two.
           const held = c.lastStart;
-          if (held?.link.seq === r.start.seq && statementLog.replace) {
+          // Only while it still waits in the queue: otherwise the whole record would be computed for nothing.
+          if (held?.link.seq === r.start.seq && statementLog.replace && (statementLog.waiting?.(held.link) ?? true)) {
             const whole = wholeEvent(c, r, held.masked);
             const replaced = transcript.amend(held.link, whole.outcome, whole.metadata, (link) =>
               statementLog.replace!(held.link, { outcome: whole.outcome, metadata: whole.metadata, transcript: link }),

@@ -81,6 +81,7 @@ export function createAuditLog(deps: { pools: Pick<Pools, 'control' | 'region'>;
           if (misfit(link, event) || link.transcriptId !== previous.transcriptId || link.seq !== previous.seq) return false;
           return transcriptWriterFor(database).replace(previous, link);
         },
+        waiting: (link) => database !== 'control' && transcriptWriterFor(database).waiting(link),
       };
     },
   };

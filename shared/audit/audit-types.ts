@@ -59,6 +59,12 @@ export interface AuditSeries {
    * (already written, or a series that cannot): then nothing changed.
    */
   replace?(previous: TranscriptLink, event: SeriesEvent & { transcript: TranscriptLink }): boolean;
+  /**
+   * Whether `link` is still waiting to be written, so that `replace` could
+   * take its place — asked first, so a replacement that cannot happen is not
+   * computed (its canonical form and hash). A hint only: `replace` decides.
+   */
+  waiting?(link: TranscriptLink): boolean;
 }
 
 /** The stream of platform events (no workspace) in the control database. */

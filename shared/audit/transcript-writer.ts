@@ -149,6 +149,11 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>) {
   }
 
   return {
+    /** Whether `link` is still waiting in the queue (not in a call yet): `replace` can still put another in its place. */
+    waiting(link: TranscriptLink): boolean {
+      for (let i = queue.length - 1; i >= 0; i--) if (queue[i].link === link) return true;
+      return false;
+    },
     /**
      * Puts `link` in the place of `previous` if that record is still waiting
      * (not in a call yet): the promise `previous` got now settles for `link`.

@@ -202,12 +202,15 @@ describe('transcript writer (group commit)', () => {
     const chain = createTranscriptChain({ streamId: '00000000-0000-4000-8000-000000000001', sessionId: 's1' });
     const start = chain.next('success', { part: 'start', statement: 'SELECT 1' });
     const durable = writer.push(start, HEADER);
+    expect(writer.waiting(start)).toBe(true); // so the gateway computes the whole record
     const store = (link: TranscriptLink) => writer.replace(start, link);
     const whole = chain.amend(start, 'success', { statement: 'SELECT 1', rows: 1 }, store);
     expect(whole).toMatchObject({ seq: 1, prevHash: start.prevHash });
     expect(chain.hash).toBe(whole!.hash.toString('hex'));
+    expect([writer.waiting(start), writer.waiting(whole!)]).toEqual([false, true]);
     await tick();
     expect(calls).toHaveLength(1);
+    expect(writer.waiting(whole!)).toBe(false); // in a call: the gateway writes an outcome part instead
     calls[0].answer();
     await durable; // the promise the start part got settles for the whole record
     // Sent already: the chain does not move.
