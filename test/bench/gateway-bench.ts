@@ -206,12 +206,9 @@ async function withUnflushedRecords<T>(admin: pg.Client, measure: () => Promise<
   const forced = "PERFORM set_config('synchronous_commit', 'on', true);";
   if (!durable.includes(forced)) throw new Error('audit.append_transcript no longer forces its commit as this diagnosis expects');
   await admin.query(durable.replace(forced, "PERFORM set_config('synchronous_commit', 'off', true);"));
-  try {
-    return await measure();
-  } finally {
-    await admin.query(durable);
-    if ((await definition()) !== durable) throw new Error('audit.append_transcript could not be restored');
-  }
+  const result = await measure().finally(() => admin.query(durable));
+  if ((await definition()) !== durable) throw new Error('audit.append_transcript could not be restored');
+  return result;
 }
 
 /** The median over rounds of a per-round figure, and the text to print (with every round's value). */
