@@ -23,9 +23,12 @@ import { errorMessage, MessageSplitter, WireError } from './wire.ts';
  * commit (or, when the start record has not left the gateway yet, the whole
  * record takes its place: the owner decides, see gateway-server.ts); nothing
  * waits for it, but a failure to write it ends the connection (fail closed)
- * and the transcript's anchor counts it. Statements that fail before they run
- * (a Parse, Bind… that fails) have one record, as before, which gates their
- * error.
+ * and the transcript's anchor counts it. When the start record is already
+ * durable as the statement ends (it ran longer than the commit), the reply
+ * leaves first and the outcome part is recorded right after that write, still
+ * before any other record, so records keep their order. Statements that fail
+ * before they run (a Parse, Bind… that fails) have one record, as before,
+ * which gates their error.
  *
  * Client → upstream goes at once (the statement runs without waiting), after
  * the tracker has seen it; a statement that could not be recorded is refused
@@ -103,6 +106,10 @@ export class Relay {
 
   // Every record write, so the end can wait for all of them.
   private readonly writes = new Set<Promise<unknown>>();
+  /** Start records known to be durable (set once their commit resolves). */
+  private readonly durableStarts = new WeakSet<StartRef>();
+  /** Outcome parts whose reply left first: recorded after that write, before any other record. */
+  private deferred: StatementResult[] = [];
   private drainTimer?: NodeJS.Timeout;
   private finished = false;
   private afterDrain?: Buffer;
@@ -170,7 +177,7 @@ export class Relay {
         }
         if (!verdict.ok) {
           this.forward(out);
-          if (verdict.refused) this.track(this.opts.record(verdict.refused));
+          if (verdict.refused) this.track(this.record(verdict.refused));
           this.refuse(verdict.code, verdict.reason);
           return;
         }
@@ -232,8 +239,17 @@ export class Relay {
     const streamingOwner = owner !== null && owner === this.streaming;
     if (owner && !streamingOwner) this.holdOwner = owner;
     if (complete.length) {
-      // Its record gates it and everything held before it.
       if (streamingOwner) this.streaming = null;
+      const only = complete.length === 1 ? complete[0] : undefined;
+      if (only?.start && this.durableStarts.has(only.start) && this.pendingGates === 0) {
+        // Its start record is durable and nothing waits before it: the reply leaves now, and its outcome part
+        // (which gates nothing) is linked and written once that write is out, not before it.
+        this.deferred.push(only);
+        this.release(null);
+        queueMicrotask(() => this.recordDeferred()); // after the flush queued by release
+        return;
+      }
+      // Its record gates it and everything held before it.
       const gates = complete.map((r) => this.recordEnd(r));
       this.release(gates.length === 1 ? gates[0] : Promise.all(gates));
       return;
@@ -254,12 +270,14 @@ export class Relay {
         protocol: owner.kind === 'query' ? ('simple' as const) : ('extended' as const),
         startedAt: owner.startedAt,
       };
+      this.recordDeferred();
       this.release(this.track(this.opts.recordStarted(started)));
     }
   }
 
   /** The start record of a statement the server is now certain to run (called by the tracker). */
   private startRecord(stmt: Statement): StartRef {
+    this.recordDeferred();
     let ref: StartRef;
     try {
       ref = this.opts.recordStart({
@@ -271,9 +289,29 @@ export class Relay {
     } catch (err) {
       ref = { seq: undefined, durable: Promise.reject(err as Error) }; // fails closed when its reply is due
     }
-    this.track(ref.durable);
+    this.track(ref.durable).then(
+      () => this.durableStarts.add(ref),
+      () => undefined,
+    );
     return ref;
   }
+
+  /** Every record goes through here: outcome parts deferred behind their reply are written first, in order. */
+  private record(r: StatementResult): Promise<void> {
+    this.recordDeferred();
+    return this.opts.record(r);
+  }
+
+  private recordDeferred(): void {
+    if (!this.deferred.length) return;
+    const due = this.deferred;
+    this.deferred = [];
+    for (const r of due) this.track(this.opts.record(r)).catch(this.outcomeFailed);
+  }
+
+  /** An outcome part that could not be written ends the connection (its reply may have left already). */
+  private readonly outcomeFailed = (err: Error) =>
+    this.abort('58000', 'the audit log could not record a statement; the connection ends', err);
 
   /**
    * Writes what a finished statement's record still lacks and returns what its
@@ -282,9 +320,9 @@ export class Relay {
    * whole record otherwise.
    */
   private recordEnd(r: StatementResult): Promise<unknown> {
-    const written = this.track(this.opts.record(r));
+    const written = this.track(this.record(r));
     if (!r.start || r.start.seq === undefined) return written;
-    written.catch((err: Error) => this.abort('58000', 'the audit log could not record a statement; the connection ends', err));
+    written.catch(this.outcomeFailed);
     return r.start.durable;
   }
 
@@ -458,11 +496,12 @@ export class Relay {
   private closeBoth(frame: Buffer | undefined, reason: string): void {
     if (this.phase === 'closed') return;
     this.flush(); // what was released before the end still goes first
+    this.recordDeferred(); // owed before the end is reported (settle waits for what is tracked)
     this.phase = 'closed';
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.hold = [];
     // Statements forwarded but never answered still get their record.
-    for (const r of this.tracker.unfinished(reason)) this.track(this.opts.record(r)).catch((err: Error) => this.opts.onError(err));
+    for (const r of this.tracker.unfinished(reason)) this.track(this.record(r)).catch((err: Error) => this.opts.onError(err));
     if (frame && !this.clientGone) this.opts.client.end(frame);
     else this.opts.client.destroy();
     this.opts.upstream.destroy();

@@ -305,7 +305,7 @@ export function delayedStatementRecords(delayMs: number): { audit: (base: AuditL
 /**
  * `base` with hooks around every statement record (`db.statement*` events and
  * statement series appends): `before` runs before it is written, `after` once
- * it is durable. Replacement passes through unchanged (a record still waiting
+ * it is durable. Replacement (and its `waiting` hint) passes through unchanged (a record still waiting
  * for its delay is not in the writer's queue, so it is not replaced).
  */
 function aroundStatementRecords(
@@ -329,6 +329,7 @@ function aroundStatementRecords(
           if (statement) hooks.after(e.metadata);
         },
         replace: series.replace && ((previous, e) => series.replace!(previous, e)),
+        waiting: series.waiting && ((link) => series.waiting!(link)),
       };
     },
   };

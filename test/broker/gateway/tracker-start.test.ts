@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatementTracker, type StatementResult } from '../../../broker/gateway/statement-tracker.ts';
+import { be } from './backend-frames.ts';
 import { serialize } from './raw-client.ts';
 
 /**
@@ -7,26 +8,8 @@ import { serialize } from './raw-client.ts';
  * then, while it runs): as soon as the server is certain to run it, never
  * for what the server skips or finds empty, and every started statement's
  * result carries its start (so its outcome part follows). Backend messages
- * are built here by hand, independently of the gateway's framing code.
+ * are built by hand (backend-frames.ts).
  */
-
-function backend(type: string, body: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(5);
-  head.write(type, 0, 'latin1');
-  head.writeUInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-}
-const cstr = (s: string) => Buffer.from(`${s}\0`);
-const be = {
-  parseComplete: () => backend('1'),
-  bindComplete: () => backend('2'),
-  rowDescription: () => backend('T', Buffer.from([0, 0])),
-  dataRow: () => backend('D', Buffer.from([0, 0])),
-  complete: (tag: string) => backend('C', cstr(tag)),
-  empty: () => backend('I'),
-  error: (code: string) => backend('E', Buffer.concat([cstr('SERROR'), cstr(`C${code}`), cstr('Mboom'), Buffer.from([0])])),
-  ready: () => backend('Z', Buffer.from('I')),
-};
 
 function tracked() {
   const started: string[] = [];
