@@ -148,24 +148,23 @@ export function createTranscriptWriter(pool: Pick<pg.Pool, 'query'>) {
     });
   }
 
+  /** `link`'s entry while it waits in the queue (not in a call yet); searched from the end, where a connection's last record is. */
+  const queued = (link: TranscriptLink): Pending | undefined => {
+    for (let i = queue.length - 1; i >= 0; i--) if (queue[i].link === link) return queue[i];
+    return undefined;
+  };
+
   return {
-    /** Whether `link` is still waiting in the queue (not in a call yet): `replace` can still put another in its place. */
-    waiting(link: TranscriptLink): boolean {
-      for (let i = queue.length - 1; i >= 0; i--) if (queue[i].link === link) return true;
-      return false;
-    },
+    /** Whether `link` is still waiting in the queue: `replace` can still put another in its place. */
+    waiting: (link: TranscriptLink): boolean => queued(link) !== undefined,
     /**
      * Puts `link` in the place of `previous` if that record is still waiting
      * (not in a call yet): the promise `previous` got now settles for `link`.
      */
     replace(previous: TranscriptLink, link: TranscriptLink): boolean {
-      for (let i = queue.length - 1; i >= 0; i--) {
-        const p = queue[i];
-        if (p.link !== previous) continue;
-        p.link = link;
-        return true;
-      }
-      return false;
+      const p = queued(previous);
+      if (p) p.link = link;
+      return p !== undefined;
     },
     push(link: TranscriptLink, header: TranscriptHeader, lazy = false): Promise<void> {
       return new Promise<void>((resolve, reject) => {

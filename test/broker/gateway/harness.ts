@@ -305,8 +305,9 @@ export function delayedStatementRecords(delayMs: number): { audit: (base: AuditL
 /**
  * `base` with hooks around every statement record (`db.statement*` events and
  * statement series appends): `before` runs before it is written, `after` once
- * it is durable. Replacement (and its `waiting` hint) passes through unchanged (a record still waiting
- * for its delay is not in the writer's queue, so it is not replaced).
+ * it is durable. Replacement and its `waiting` hint pass through unchanged (a
+ * record still waiting for its delay is not in the writer's queue, so it is
+ * neither waiting nor replaced).
  */
 function aroundStatementRecords(
   base: AuditLog,
