@@ -120,8 +120,9 @@ async function prepareDatabase(client: pg.Client, target: DatabaseTarget, env: W
       kind text NOT NULL, environment text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
     ALTER TABLE wact_meta.schema_migrations OWNER TO wact_owner;
     ALTER TABLE wact_meta.database_identity OWNER TO wact_owner;
-    GRANT USAGE ON SCHEMA wact_meta TO wact_ingest, wact_broker;
-    GRANT SELECT ON wact_meta.database_identity TO wact_ingest, wact_broker;`);
+    -- The services' start-up checks read both tables as the service's own role (never the owner's).
+    GRANT USAGE ON SCHEMA wact_meta TO wact_ingest, wact_broker, wact_signer;
+    GRANT SELECT ON wact_meta.database_identity, wact_meta.schema_migrations TO wact_ingest, wact_broker, wact_signer;`);
   await client.query(`INSERT INTO wact_meta.database_identity (kind, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [target, env]);
   const identity = await client.query<{ kind: string; environment: string }>('SELECT kind, environment FROM wact_meta.database_identity');
   try {
@@ -177,9 +178,14 @@ async function inTransaction(client: pg.Client, what: string, body: () => Promis
   }
 }
 
-/** Numbered migrations of this checkout the database has not applied as they are (a database made before the current baseline: the baseline). */
-export async function pendingMigrations(url: string, target: DatabaseTarget): Promise<string[]> {
-  const client = new pg.Client({ connectionString: url, application_name: 'wact-schema-check' });
+/**
+ * Numbered migrations of this checkout the database has not applied as they are (a database made
+ * before the current baseline: the baseline). `connection` is an operator URL, or a service role's
+ * client configuration: services run this check as themselves (wact_meta is readable to them).
+ */
+export async function pendingMigrations(connection: string | pg.ClientConfig, target: DatabaseTarget): Promise<string[]> {
+  const login = typeof connection === 'string' ? { connectionString: connection } : connection;
+  const client = new pg.Client({ ...login, application_name: 'wact-schema-check' });
   await client.connect();
   try {
     const have = await appliedMigrations(client);

@@ -4,6 +4,7 @@ import { ConfigError } from '../shared/errors/errors.ts';
 import { createJobQueue, type JobQueue } from '../shared/jobs/job-queue.ts';
 import { serializeError } from '../shared/logging/logger.ts';
 import { rootFor, type ServiceRoot } from '../shared/runtime/service-root.ts';
+import { refuseOwnerLogin } from '../shared/runtime/databases.ts';
 import type { RunningService, ServiceContext } from '../shared/runtime/service-types.ts';
 import { auditJobs } from './jobs/audit-jobs.ts';
 import { auditSignJobs } from './jobs/audit-sign-jobs.ts';
@@ -70,6 +71,8 @@ export async function startWorker(ctx: ServiceContext | ServiceRoot, opts: Worke
     throw new ConfigError(
       'refusing to start a worker without the audit-sign queues while WACT_AUDIT_SIGNING_KMS_KEY is set: only the signing worker holds the key',
     );
+  // Only the lifecycle queues erase as the owner: any other worker refuses the owner's login in production.
+  if (!groups.includes('lifecycle')) refuseOwnerLogin(config, 'a worker without the lifecycle queues');
   const logger = root.platform('broker').logger;
   const built: JobGroup[] = [];
   const queues = new Map<Region, JobQueue>();

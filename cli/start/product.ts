@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../shared/config/config.ts';
-import { openDatabases, type Databases } from '../../shared/runtime/databases.ts';
+import { openDatabases, refuseOwnerLogin, type Databases, type ServiceRole } from '../../shared/runtime/databases.ts';
 import { databaseMigrator } from '../../db/migrator.ts';
 import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
 import { createServiceRoot, type ServiceRoot } from '../../shared/runtime/service-root.ts';
@@ -65,16 +65,24 @@ export async function startProduct(config: Config = loadConfig(), log: (line: st
   }
 }
 
+/** The database role a served process logs in as (and runs its start-up checks as). */
+const SERVICE_ROLE: Record<ServiceName, ServiceRole> = { ingest: 'ingest', broker: 'broker', gateway: 'broker', worker: 'broker' };
+
 /**
  * `wact serve <service>`: one service in its own process, on databases already
  * migrated (`wact migrate`; pending migrations are refused, never applied).
+ * The start-up checks log in as the service's own role; in production a
+ * service given the operator's login refuses to start, except the worker that
+ * runs `lifecycle` (it erases wiped workspaces' audit history as the owner).
  */
 export async function serveOne(
   config: Config,
   name: ServiceName,
   opts: ServeOptions = {},
 ): Promise<{ service: RunningService; stop(): Promise<void> }> {
-  const databases = await openDatabases(config, { requireCurrent: databaseMigrator });
+  // The worker decides by its queue groups, before it runs a job (worker-server.ts).
+  if (name !== 'worker') refuseOwnerLogin(config, name);
+  const databases = await openDatabases(config, { requireCurrent: databaseMigrator, checkAs: SERVICE_ROLE[name] });
   let root: ServiceRoot | undefined;
   try {
     root = createServiceRoot({ config, databases, tls: await tlsFor(config) }, { name });

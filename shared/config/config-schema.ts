@@ -30,9 +30,15 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
 
   WACT_PG_PORT: port(5439).describe('Port of the embedded PostgreSQL server.'),
-  DATABASE_URL_CONTROL: optionalUrl.describe('Operator URL of the control database. Unset: use the embedded server.'),
-  DATABASE_URL_EU: optionalUrl.describe('Operator URL of the eu regional database. Unset: use the embedded server.'),
-  DATABASE_URL_US: optionalUrl.describe('Operator URL of the us regional database. Unset: use the embedded server.'),
+  DATABASE_URL_CONTROL: optionalUrl.describe(
+    "URL of the control database. Unset: use the embedded server. Production services get it without a login (they log in as their own role); only `wact migrate`, operator commands and the lifecycle worker get the owner's login.",
+  ),
+  DATABASE_URL_EU: optionalUrl.describe(
+    "URL of the eu regional database. Unset: use the embedded server. Production services get it without a login (they log in as their own role); only `wact migrate`, operator commands and the lifecycle worker get the owner's login.",
+  ),
+  DATABASE_URL_US: optionalUrl.describe(
+    "URL of the us regional database. Unset: use the embedded server. Production services get it without a login (they log in as their own role); only `wact migrate`, operator commands and the lifecycle worker get the owner's login.",
+  ),
   WACT_DB_PASSWORD_INGEST: z
     .string()
     .min(16)

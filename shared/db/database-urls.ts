@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { parseIntoClientConfig } from 'pg-connection-string';
+import { parse as parseConnectionString, parseIntoClientConfig } from 'pg-connection-string';
 import type { DatabaseTarget, Region } from '../config/config.ts';
 
 /** Operator URL of each database: control and one per region. */
@@ -31,6 +31,16 @@ export type DbCredential = string | (() => Promise<string>);
  */
 export function clientConfigFor(url: string, user: string, credential?: DbCredential): pg.ClientConfig {
   return { ...parseIntoClientConfig(url), user, password: credential };
+}
+
+/**
+ * Whether a URL carries a database login (a user or a password, in its userinfo or as `?user=` /
+ * `?password=`), read as pg reads it. Production services take URLs without one: they log in as
+ * their own role, and only the erasing worker holds the owner's login.
+ */
+export function carriesLogin(url: string): boolean {
+  const { user, password } = parseConnectionString(url);
+  return !!user || !!password;
 }
 
 export function withDatabase(url: string, database: string): string {

@@ -6,6 +6,7 @@ import type { KeyProvider } from '../crypto/key-provider-types.ts';
 import type { Keyring, KeyStore } from '../crypto/keyring-types.ts';
 import type { WorkspaceKeks } from '../crypto/workspace-kek.ts';
 import type { Pools } from '../db/pools.ts';
+import { connectAsOwner } from '../db/owner-connection.ts';
 import { BadRequestError, ConflictError } from '../errors/errors.ts';
 import type { Databases } from '../runtime/databases.ts';
 import type { AuditContext, WorkspaceService } from '../workspaces/workspace-service.ts';
@@ -268,11 +269,8 @@ export function createMoveService(deps: {
    */
   async function asOwner<T>(region: Region, run: (db: Pick<pg.Pool, 'query'>) => Promise<T>): Promise<T> {
     const url = deps.databases?.urls[region];
-    const client = url
-      ? new pg.Client({ connectionString: url, application_name: 'wact-move-audit' })
-      : await pools.region(region).connect();
+    const client = url ? await connectAsOwner(url, region, 'wact-move-audit') : await pools.region(region).connect();
     try {
-      if (url) await (client as pg.Client).connect();
       await client.query('BEGIN');
       if (url) await client.query('SET LOCAL ROLE wact_owner');
       const out = await run(client);

@@ -5,6 +5,7 @@ import { PLATFORM_STREAM, type AuditEventInput, type AuditLog } from '../audit/a
 import type { Region } from '../config/config.ts';
 import type { Keyring } from '../crypto/keyring-types.ts';
 import type { Pools } from '../db/pools.ts';
+import { connectAsOwner } from '../db/owner-connection.ts';
 import type { Databases } from '../runtime/databases.ts';
 import { ForbiddenError, NotFoundError } from '../errors/errors.ts';
 import { enqueueHistoryErasure } from './lifecycle-jobs.ts';
@@ -213,11 +214,8 @@ export function createWipeService(deps: {
    */
   async function eraseHistory(workspaceId: string, region: Region, actor: AuditEventInput['actor']) {
     const url = deps.databases?.urls[region];
-    const client = url
-      ? new pg.Client({ connectionString: url, application_name: 'wact-wipe-eraser' })
-      : await pools.region(region).connect();
+    const client = url ? await connectAsOwner(url, region, 'wact-wipe-eraser') : await pools.region(region).connect();
     try {
-      if (url) await (client as pg.Client).connect();
       await client.query('BEGIN');
       await client.query('SET LOCAL ROLE wact_owner');
       // Lock the head (if any) on its own: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.

@@ -3,7 +3,14 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { Config, DatabaseTarget } from '../config/config.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../db/embedded-server.ts';
-import { databaseNames, DATABASE_TARGETS, type DatabaseUrls, type DbCredential } from '../db/database-urls.ts';
+import {
+  carriesLogin,
+  clientConfigFor,
+  databaseNames,
+  DATABASE_TARGETS,
+  type DatabaseUrls,
+  type DbCredential,
+} from '../db/database-urls.ts';
 import { ensureHome, readOrCreateSecret } from '../db/state-files.ts';
 import { assertIdentity } from '../db/database-identity.ts';
 import { ConfigError } from '../errors/errors.ts';
@@ -127,9 +134,12 @@ export function serviceCredential(
  */
 export interface DatabaseMigrator {
   migrate(url: string, target: DatabaseTarget, opts: { env: WactEnv; log?: (line: string) => void }): Promise<unknown>;
-  /** Names of this checkout's migrations the database has not applied. */
-  pending(url: string, target: DatabaseTarget): Promise<string[]>;
+  /** Names of this checkout's migrations the database has not applied (read with `connection`'s login). */
+  pending(connection: StartupConnection, target: DatabaseTarget): Promise<string[]>;
 }
+
+/** How a start-up check logs in: the operator URL as given, or a client configuration (a service role's login). */
+export type StartupConnection = string | pg.ClientConfig;
 
 /**
  * Resolves the databases this process uses: the configured URLs, or the
@@ -143,6 +153,10 @@ export interface DatabaseMigrator {
  *   production it defaults to `migrate` for development's single state folder.
  * - `requireCurrent`: refuse, in one line, databases with migrations this
  *   migrator has pending, instead of migrating them.
+ * - `checkAs`: run the start-up checks (identity, pending migrations) logged in
+ *   as this service role, not with the URLs' login: a service never needs the
+ *   operator's credential (production gives it URLs without one, see
+ *   refuseOwnerLogin).
  *
  * The service passwords are resolved when first read, so a process that does
  * not log in as a service (migrate, operator commands) needs none and
@@ -154,6 +168,7 @@ export async function openDatabases(
     migrate?: DatabaseMigrator | false;
     setServicePasswords?: boolean;
     requireCurrent?: DatabaseMigrator | false;
+    checkAs?: ServiceRole;
     log?: (l: string) => void;
   } = {},
 ): Promise<Databases> {
@@ -177,8 +192,12 @@ export async function openDatabases(
   if (setPasswords) await setServicePasswords(urls.control, resolveServicePasswords(config));
   // Every process checks, not only the migrator: a staging service pointed at a
   // production URL (or the reverse) must refuse before it reads or writes a row.
-  await verifyDatabaseIdentities(urls, config.env);
-  if (opts.requireCurrent) await assertMigrationsApplied(urls, opts.requireCurrent);
+  const checkAs = opts.checkAs;
+  const login = checkAs
+    ? (target: DatabaseTarget) => clientConfigFor(urls[target], `wact_${checkAs}`, serviceCredential(config, target, urls[target], checkAs))
+    : undefined;
+  await verifyDatabaseIdentities(urls, config.env, login);
+  if (opts.requireCurrent) await assertMigrationsApplied(urls, opts.requireCurrent, login);
   return {
     urls,
     server,
@@ -200,10 +219,38 @@ function lazyServicePasswords(config: Config): ServicePasswords {
   );
 }
 
-/** Refuses databases that lack a migration this checkout has: run `wact migrate` first (never done implicitly). */
-export async function assertMigrationsApplied(urls: DatabaseUrls, migrator: Pick<DatabaseMigrator, 'pending'>): Promise<void> {
+/**
+ * Refuses, in production, a service given a database login it must not hold: any of
+ * DATABASE_URL_* carrying a user or password (the operator's), or PGUSER / PGPASSWORD in its
+ * environment. Services log in as their own roles (WACT_DB_PASSWORD_* or RDS IAM); only the worker
+ * that erases wiped workspaces' audit history (`lifecycle`) is given the owner's login. The message
+ * names the variable, never its value.
+ */
+export function refuseOwnerLogin(config: Pick<Config, 'env' | 'database'>, who: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (config.env !== 'production') return;
+  const urls = config.database.kind === 'external' ? config.database.urls : undefined;
   for (const target of DATABASE_TARGETS) {
-    const pending = await migrator.pending(urls[target], target);
+    if (urls && carriesLogin(urls[target]))
+      throw new ConfigError(
+        `refusing to start ${who}: DATABASE_URL_${target.toUpperCase()} carries a database login; ${who} logs in as its own role, so give it the URL without user and password (only the lifecycle worker holds the owner's login)`,
+      );
+  }
+  for (const name of ['PGUSER', 'PGPASSWORD'] as const) {
+    if (env[name]) throw new ConfigError(`refusing to start ${who}: ${name} is set; services log in as their own roles only`);
+  }
+}
+
+/** Refuses databases that lack a migration this checkout has: run `wact migrate` first (never done implicitly). */
+export async function assertMigrationsApplied(
+  urls: DatabaseUrls,
+  migrator: Pick<DatabaseMigrator, 'pending'>,
+  login?: (target: DatabaseTarget) => pg.ClientConfig,
+): Promise<void> {
+  for (const target of DATABASE_TARGETS) {
+    const as = login?.(target);
+    const pending = await migrator.pending(as ?? urls[target], target).catch((err: unknown) => {
+      throw unreadableBookkeeping(err, target, as?.user);
+    });
     if (pending.length)
       throw new ConfigError(
         `${pending.length} migration(s) pending on ${target}: run wact migrate first (commands never migrate implicitly)`,
@@ -217,9 +264,14 @@ export async function assertMigrationsApplied(urls: DatabaseUrls, migrator: Pick
  * migrator wrote into wact_meta.database_identity; a database without one is
  * refused too (fail closed: it was never migrated for this environment).
  */
-export async function verifyDatabaseIdentities(urls: DatabaseUrls, env: WactEnv): Promise<void> {
+export async function verifyDatabaseIdentities(
+  urls: DatabaseUrls,
+  env: WactEnv,
+  login?: (target: DatabaseTarget) => pg.ClientConfig,
+): Promise<void> {
   for (const target of DATABASE_TARGETS) {
-    const client = new pg.Client({ connectionString: urls[target], application_name: 'wact-identity-check' });
+    const as = login?.(target);
+    const client = new pg.Client({ ...(as ?? { connectionString: urls[target] }), application_name: 'wact-identity-check' });
     await client.connect();
     try {
       const identity = await client
@@ -227,11 +279,22 @@ export async function verifyDatabaseIdentities(urls: DatabaseUrls, env: WactEnv)
         .then((r) => r.rows[0])
         .catch((err: { code?: string }) => {
           if (err.code === '42P01' || err.code === '3F000') return undefined; // no wact_meta yet
-          throw err;
+          throw unreadableBookkeeping(err, target, as?.user);
         });
       assertIdentity(identity, target, env);
     } finally {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+/**
+ * A service role that may not read wact_meta: the database was migrated before the services ran their
+ * start-up checks as themselves (`wact migrate` grants it). Anything else passes through unchanged.
+ */
+function unreadableBookkeeping(err: unknown, target: DatabaseTarget, role: string | undefined): unknown {
+  if ((err as { code?: string }).code !== '42501' || !role) return err;
+  return new ConfigError(
+    `refusing to start: ${role} may not read wact_meta on ${target} (run wact migrate: it grants the services' start-up checks)`,
+  );
 }

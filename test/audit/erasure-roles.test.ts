@@ -5,7 +5,7 @@ import { scramVerifier } from '../../shared/crypto/scram.ts';
 import { createAuditLog } from '../../shared/audit/audit-service.ts';
 import type { ServiceRole } from '../../shared/runtime/databases.ts';
 import { createWipeService } from '../../shared/lifecycle/wipe-service.ts';
-import { connectAs, operatorPools, servicePools, testDb } from '../support/db.ts';
+import { connectAs, operatorPools, servicePools, testDb, urlsWithoutLogin, withProcessEnv } from '../support/db.ts';
 import { lifecyclePlatforms, newWorkspace, PLATFORM_STREAM_ID, testActor } from '../lifecycle/lifecycle-support.ts';
 
 /**
@@ -265,20 +265,38 @@ describe('the wipe flow still erases, under the owner credential, and leaves a t
     expect(Number(wipe.rows[0].seq)).toBeGreaterThan(Number(rows[0].seq));
   }, 120_000);
 
+  /** The stream's head is as it was, and the platform log holds no tombstone for it. */
+  async function expectHistoryUntouched(workspaceId: string, before: Awaited<ReturnType<typeof headOf>>) {
+    expect(await headOf(ctx.operator.pools.region('eu'), workspaceId)).toEqual(before);
+    const tomb = await ctx.operator.pools.control.query(
+      `SELECT 1 FROM audit.events WHERE stream_id = $1 AND action = 'audit.stream.tombstone' AND target_id = $2`,
+      [PLATFORM_STREAM_ID, workspaceId],
+    );
+    expect(tomb.rowCount).toBe(0);
+  }
+
   it('without the owner credential the wipe fails closed before the history is touched, and writes no tombstone', async () => {
     const ws = await newWorkspace(ctx.operator, 'eu');
-    const eu = ctx.operator.pools.region('eu');
-    const before = await headOf(eu, ws.id);
+    const before = await headOf(ctx.operator.pools.region('eu'), ws.id);
     // The broker's own pools only, no operator URLs: what a stolen broker credential has.
     const { pools, keyring, audit: brokerAudit } = ctx.broker;
     await expect(createWipeService({ pools, keyring, audit: brokerAudit }).wipe(ws.id, testActor)).rejects.toMatchObject({
       code: '42501',
     });
-    expect(await headOf(eu, ws.id)).toEqual(before);
-    const tomb = await ctx.operator.pools.control.query(
-      `SELECT 1 FROM audit.events WHERE stream_id = $1 AND action = 'audit.stream.tombstone' AND target_id = $2`,
-      [PLATFORM_STREAM_ID, ws.id],
-    );
-    expect(tomb.rowCount).toBe(0);
+    await expectHistoryUntouched(ws.id, before);
+  }, 60_000);
+
+  it('given URLs without a login (every production service but the lifecycle worker), the wipe refuses in one line and never falls back to PGUSER', async () => {
+    const ws = await newWorkspace(ctx.operator, 'eu');
+    const before = await headOf(ctx.operator.pools.region('eu'), ws.id);
+    const { pools, keyring, audit: brokerAudit } = ctx.broker;
+    const wipes = createWipeService({ pools, keyring, audit: brokerAudit, databases: { urls: urlsWithoutLogin() } });
+    // The server's superuser as the libpq default: a connection that fell back to it would erase.
+    await withProcessEnv({ PGUSER: 'postgres' }, async () => {
+      await expect(wipes.wipe(ws.id, testActor)).rejects.toThrow(
+        /needs the owner's login in DATABASE_URL_EU, which only the lifecycle worker/,
+      );
+    });
+    await expectHistoryUntouched(ws.id, before);
   }, 60_000);
 });

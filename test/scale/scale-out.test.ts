@@ -19,6 +19,7 @@ import { createBspCredentialService } from '../../shared/workspaces/bsp-credenti
 import { createFieldCrypto } from '../../shared/crypto/field-cipher.ts';
 import { signedHeaders } from '../ingest/support/harness.ts';
 import { createScratchDatabases, databaseEnv, databasesOf, type ScratchDatabases } from '../support/scratch-databases.ts';
+import { urlsWithoutLogin } from '../support/db.ts';
 
 /**
  * Issue 16.3: two ingests, two brokers, two gateways and two workers — eight
@@ -58,10 +59,23 @@ let signerPools: Pools;
 let agent: Agent;
 let ca: string;
 
+/**
+ * Ingest, broker and gateway get the database URLs without their login, as production gives them,
+ * and a libpq default user that cannot log in: they run (start-up checks included) on their own
+ * roles' logins only. The workers run `lifecycle`, the one group that needs the owner's login.
+ */
 function serve(name: string): Promise<Child> {
+  const urls = name === 'worker' ? scratch.urls : urlsWithoutLogin(scratch.urls);
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/wact.mjs'), 'serve', name, '--json'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: {
+      ...process.env,
+      ...env,
+      DATABASE_URL_CONTROL: urls.control,
+      DATABASE_URL_EU: urls.eu,
+      DATABASE_URL_US: urls.us,
+      ...(name === 'worker' ? {} : { PGUSER: 'wact_no_such_login', PGPASSWORD: '' }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const child: Child = { name, proc, urls: {}, stderr: [] };

@@ -37,6 +37,34 @@ export async function connectAs(target: 'control' | 'eu' | 'us', user: string, p
   return client;
 }
 
+/** The run's database URLs without their login: what production gives every service but the lifecycle worker. */
+export function urlsWithoutLogin(urls: DatabaseUrls = testDb().urls as DatabaseUrls): DatabaseUrls {
+  const strip = (url: string) => {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  };
+  return { control: strip(urls.control), eu: strip(urls.eu), us: strip(urls.us) };
+}
+
+/** Runs `fn` with process.env changed as given (undefined deletes); restores it after. */
+export async function withProcessEnv<T>(env: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(env);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
 /** Creates brand-new, empty databases on the test server (for migration tests). */
 export async function freshDatabases(): Promise<{ urls: DatabaseUrls; drop(): Promise<void> }> {
   const { serverUrl } = testDb();
