@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { openDatabases, refuseOwnerLogin, type Databases, type ServiceRole } from '../../shared/runtime/databases.ts';
 import { databaseMigrator } from '../../db/migrator.ts';
-import { ensureDevCertificates, loadTlsMaterial } from '../../shared/http/tls.ts';
+import { ensureDevCertificates, loadTlsMaterial, outboundOnlyTls } from '../../shared/http/tls.ts';
 import { createServiceRoot, type ServiceRoot } from '../../shared/runtime/service-root.ts';
 import type { RunningService, ServiceContext } from '../../shared/runtime/service-types.ts';
 import { SERVICE_NAMES, startService, type ServeOptions, type ServiceName } from './services.ts';
@@ -82,10 +82,13 @@ export async function serveOne(
 ): Promise<{ service: RunningService; stop(): Promise<void> }> {
   // The worker decides by its queue groups, before it runs a job (worker-server.ts).
   if (name !== 'worker') refuseOwnerLogin(config, name);
+  // Before any connection, so a missing certificate is refused first. The worker listens on nothing: in
+  // production it needs no certificate, only the CA of its outbound calls.
+  const tls = name === 'worker' && config.env === 'production' ? outboundOnlyTls(config) : await tlsFor(config);
   const databases = await openDatabases(config, { requireCurrent: databaseMigrator, checkAs: SERVICE_ROLE[name] });
   let root: ServiceRoot | undefined;
   try {
-    root = createServiceRoot({ config, databases, tls: await tlsFor(config) }, { name });
+    root = createServiceRoot({ config, databases, tls }, { name });
     const service = await startService(name, root, opts);
     const r = root;
     return {

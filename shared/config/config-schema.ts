@@ -95,7 +95,9 @@ export const configSchema = z.object({
   TLS_CERT_FILE: z
     .string()
     .optional()
-    .describe('PEM certificate for every HTTPS listener and the gateway. Development: self-signed, generated into the state folder.'),
+    .describe(
+      'PEM certificate for every HTTPS listener and the gateway; production ingest, broker and gateway refuse to start without it (the worker listens on nothing and needs none). Development: self-signed, generated into the state folder.',
+    ),
   TLS_KEY_FILE: z.string().optional().describe('PEM private key matching TLS_CERT_FILE.'),
   TLS_CA_FILE: z.string().optional().describe('Extra CA the services trust for each other (the development CA by default).'),
 

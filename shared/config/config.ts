@@ -61,9 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         throw new ConfigError(`refusing to start: database URL for ${name} does not verify TLS (add sslmode=verify-full)`);
       }
     }
-    if (!v.TLS_CERT_FILE || !v.TLS_KEY_FILE) {
-      throw new ConfigError('refusing to start: production needs TLS_CERT_FILE and TLS_KEY_FILE');
-    }
+    // The certificate is required where a process listens (loadTlsMaterial): a worker listens on nothing.
     if ((v.WACT_OUTBOUND_DEV_ALLOW ?? '').trim() !== '') {
       // Customer destinations (SIEM push) must never reach internal addresses in production.
       throw new ConfigError('refusing to start: WACT_OUTBOUND_DEV_ALLOW is for development and tests only');

@@ -105,6 +105,23 @@ export function loadTlsMaterial(config: Pick<Config, 'env' | 'home' | 'tls'>): T
   return tlsMaterial(fs.readFileSync(dev.keyFile, 'utf8'), fs.readFileSync(dev.certFile, 'utf8'), ca);
 }
 
+/**
+ * The TLS material of a process that listens on nothing (the worker): the extra CA its outbound calls
+ * trust, and no certificate. Reading `key` or `cert` throws, so a listener started by mistake fails
+ * closed at once. A process with a certificate configured gets its full material instead.
+ */
+export function outboundOnlyTls(config: Pick<Config, 'env' | 'home' | 'tls'>): TlsMaterial {
+  if (config.tls.certFile || config.tls.keyFile) return loadTlsMaterial(config);
+  const ca = outboundExtraCa(config);
+  const missing = (): never => {
+    throw new ConfigError('this process has no TLS certificate (TLS_CERT_FILE, TLS_KEY_FILE): it may not listen');
+  };
+  const material = ca ? { ca } : {};
+  Object.defineProperty(material, 'key', { get: missing, enumerable: false });
+  Object.defineProperty(material, 'cert', { get: missing, enumerable: false });
+  return material as TlsMaterial;
+}
+
 /** Server options every HTTPS/TLS listener uses: never below TLS 1.2. */
 export function httpsOptions(material: TlsMaterial): https.ServerOptions & { minVersion: 'TLSv1.2' } {
   return {

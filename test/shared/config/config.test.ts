@@ -43,6 +43,11 @@ describe('configuration', () => {
     expect(refusal(production)).toBe('ok');
   });
 
+  it('accepts production without a TLS certificate: the worker listens on nothing (listeners refuse it: tls.test.ts)', () => {
+    const { TLS_CERT_FILE: _cert, TLS_KEY_FILE: _key, ...withoutCertificate } = production;
+    expect(refusal(withoutCertificate)).toBe('ok');
+  });
+
   it('refuses the local key provider in production', () => {
     expect(refusal({ ...production, WACT_KEY_PROVIDER: 'local' })).toMatch(/local key provider/);
   });

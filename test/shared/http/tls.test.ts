@@ -14,6 +14,7 @@ import {
   ensureDevCertificates,
   httpsOptions,
   loadTlsMaterial,
+  outboundOnlyTls,
   type TlsMaterial,
 } from '../../../shared/http/tls.ts';
 import { HSTS_MAX_AGE_SECONDS, securityHeaders } from '../../../shared/http/security-headers.ts';
@@ -190,3 +191,33 @@ async function fetchWithCa(url: string, ca: string): Promise<{ status: number; h
     req.end();
   });
 }
+
+describe('a process that listens on nothing (the worker) in production', () => {
+  const production = (tlsFiles: { certFile?: string; keyFile?: string; caFile?: string }) =>
+    ({ env: 'production', home, tls: tlsFiles }) as const;
+
+  it('needs no certificate: it gets the outbound CA, and reading a key or certificate refuses (so does listening)', async () => {
+    const paths = await ensureDevCertificates(home);
+    const material = outboundOnlyTls(production({ caFile: paths.caFile }));
+    expect(material.ca).toBe(fs.readFileSync(paths.caFile, 'utf8'));
+    expect(() => material.key).toThrow(ConfigError);
+    expect(() => material.cert).toThrow(/no TLS certificate \(TLS_CERT_FILE, TLS_KEY_FILE\): it may not listen/);
+    expect(() => createHttpsServer(express(), material)).toThrow(/may not listen/);
+    // Logging or serialising it stays harmless.
+    expect(() => inspect(material)).not.toThrow();
+    expect(JSON.parse(JSON.stringify(material))).toEqual({ ca: material.ca });
+    // Without TLS_CA_FILE production trusts the system store alone: no extra CA.
+    expect(outboundOnlyTls(production({})).ca).toBeUndefined();
+  });
+
+  it('with a certificate configured it gets the full material, and half a pair is refused as before', async () => {
+    const paths = await ensureDevCertificates(home);
+    const full = outboundOnlyTls(production({ certFile: paths.certFile, keyFile: paths.keyFile }));
+    expect(full.cert).toBe(fs.readFileSync(paths.certFile, 'utf8'));
+    expect(() => outboundOnlyTls(production({ certFile: paths.certFile }))).toThrow(/set both TLS_CERT_FILE and TLS_KEY_FILE/);
+  });
+
+  it('a listening process in production still refuses to start without one', () => {
+    expect(() => loadTlsMaterial(production({}))).toThrow(/production needs TLS_CERT_FILE and TLS_KEY_FILE/);
+  });
+});
