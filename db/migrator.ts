@@ -3,6 +3,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseTarget, WactEnv } from '../shared/config/config.ts';
 import { assertIdentity } from '../shared/db/database-identity.ts';
+import type { StartupConnection } from '../shared/runtime/databases.ts';
 import { adoptLegacyDatabase } from './legacy-head.ts';
 import { installJobQueueSchema } from './job-queue-schema.ts';
 import {
@@ -183,7 +184,7 @@ async function inTransaction(client: pg.Client, what: string, body: () => Promis
  * before the current baseline: the baseline). `connection` is an operator URL, or a service role's
  * client configuration: services run this check as themselves (wact_meta is readable to them).
  */
-export async function pendingMigrations(connection: string | pg.ClientConfig, target: DatabaseTarget): Promise<string[]> {
+export async function pendingMigrations(connection: StartupConnection, target: DatabaseTarget): Promise<string[]> {
   const login = typeof connection === 'string' ? { connectionString: connection } : connection;
   const client = new pg.Client({ ...login, application_name: 'wact-schema-check' });
   await client.connect();

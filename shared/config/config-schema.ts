@@ -13,6 +13,11 @@ export type WactEnv = (typeof ENVIRONMENTS)[number];
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const optionalUrl = z.string().url().optional();
+/** One database's URL: production services get it without a login (only the owner's few users get one). */
+const databaseUrl = (database: string) =>
+  optionalUrl.describe(
+    `URL of ${database}. Unset: use the embedded server. Production services get it without a login (they log in as their own role); only \`wact migrate\`, operator commands and the lifecycle worker get the owner's login.`,
+  );
 const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
@@ -30,15 +35,9 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
 
   WACT_PG_PORT: port(5439).describe('Port of the embedded PostgreSQL server.'),
-  DATABASE_URL_CONTROL: optionalUrl.describe(
-    "URL of the control database. Unset: use the embedded server. Production services get it without a login (they log in as their own role); only `wact migrate`, operator commands and the lifecycle worker get the owner's login.",
-  ),
-  DATABASE_URL_EU: optionalUrl.describe(
-    "URL of the eu regional database. Unset: use the embedded server. Production services get it without a login (they log in as their own role); only `wact migrate`, operator commands and the lifecycle worker get the owner's login.",
-  ),
-  DATABASE_URL_US: optionalUrl.describe(
-    "URL of the us regional database. Unset: use the embedded server. Production services get it without a login (they log in as their own role); only `wact migrate`, operator commands and the lifecycle worker get the owner's login.",
-  ),
+  DATABASE_URL_CONTROL: databaseUrl('the control database'),
+  DATABASE_URL_EU: databaseUrl('the eu regional database'),
+  DATABASE_URL_US: databaseUrl('the us regional database'),
   WACT_DB_PASSWORD_INGEST: z
     .string()
     .min(16)
